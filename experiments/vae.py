@@ -1,0 +1,20 @@
+"""VAE vs standard autoencoder (seed claim Q3).
+
+python experiments/vae.py --flagfile=experiments/flags/vae_digits.flags
+"""
+
+from absl import flags
+
+from genjax import cli
+from genjax.vae.train import train_and_evaluate
+
+CONFIG = cli.define_flags("vae", default_workdir="workdirs/vae")
+
+
+def main(argv):
+  del argv
+  train_and_evaluate(CONFIG.value, flags.FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  cli.run(main)

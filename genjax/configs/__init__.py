@@ -1,0 +1,1 @@
+"""ml_collections configs, one file per experiment; `get_config("quick")` for CPU minutes."""

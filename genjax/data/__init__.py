@@ -1,0 +1,1 @@
+"""Datasets: the embedded scikit-learn digits by default, TFDS image datasets on request."""

@@ -1,0 +1,77 @@
+"""Image datasets as numpy arrays in [0, 1]: scikit-learn digits (embedded) or TFDS.
+
+Every loader returns {"image": float32 [N, H, W, 1] in [0, 1], "label": int32 [N]} (label -1
+where the dataset has none).
+"""
+
+import functools
+
+import jax
+import numpy as np
+
+from genjax.errors import UserError
+
+EMBEDDED = "digits"
+TFDS_DATASETS = ("mnist", "binarized_mnist", "fashion_mnist")
+DATASETS = (EMBEDDED, *TFDS_DATASETS)
+DIGITS_TEST_FRACTION = 0.2
+_SPLIT_SEED = 0  # the digits train/test split is fixed, whatever the experiment's seed
+
+
+def load(name: str, split: str, data_dir: str | None = None) -> dict:
+  """Loads split "train" or "test" of dataset `name`."""
+  if name not in DATASETS:
+    raise UserError(f"config.dataset={name!r} is unknown; choose one of {', '.join(DATASETS)}")
+  if split not in ("train", "test"):
+    raise UserError(f"split must be 'train' or 'test', got {split!r}")
+  if name == EMBEDDED:
+    return _digits(split)
+  return _tfds(name, split, data_dir)
+
+
+@functools.cache
+def _digits_all():
+  from sklearn.datasets import load_digits
+
+  digits = load_digits()
+  images = (digits.images / 16.0).astype(np.float32)[..., None]
+  labels = digits.target.astype(np.int32)
+  order = np.asarray(jax.random.permutation(jax.random.key(_SPLIT_SEED), len(labels)))
+  return images[order], labels[order]
+
+
+def _digits(split: str) -> dict:
+  images, labels = _digits_all()
+  num_test = int(round(len(labels) * DIGITS_TEST_FRACTION))
+  part = slice(num_test, None) if split == "train" else slice(0, num_test)
+  return {"image": images[part], "label": labels[part]}
+
+
+def _tfds(name: str, split: str, data_dir: str | None) -> dict:
+  import tensorflow_datasets as tfds
+
+  try:
+    source = tfds.data_source(name, split=split, data_dir=data_dir, download=True)
+  except Exception as e:  # noqa: BLE001 - no network, no files: say so in one line
+    first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise UserError(
+        f"TFDS dataset {name!r} is not prepared under {data_dir or '~/tensorflow_datasets'} and "
+        f"could not be downloaded ({first_line[:200]}); run once with network access, or use the "
+        f"embedded dataset with --config.dataset={EMBEDDED}") from None
+  records = source.__getitems__(list(range(len(source))))
+  images = np.stack([r["image"] for r in records]).astype(np.float32)
+  if images.max() > 1:
+    images /= 255.0
+  if images.ndim == 3:
+    images = images[..., None]
+  labels = np.array([r.get("label", -1) for r in records], dtype=np.int32)
+  return {"image": images, "label": labels}
+
+
+def binarize_static(images: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+  return (images > threshold).astype(np.float32)
+
+
+def binarize_dynamic(key: jax.Array, images) -> jax.Array:
+  """One Bernoulli draw per pixel with the grey level as probability (Salakhutdinov & Murray)."""
+  return jax.random.bernoulli(key, images).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Metrics shared across experiments, each tested on hand-made cases."""

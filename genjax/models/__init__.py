@@ -1,0 +1,1 @@
+"""Neural networks shared across experiments."""

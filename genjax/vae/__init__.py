@@ -1,0 +1,1 @@
+"""VAE vs standard autoencoder (seed claim Q3)."""

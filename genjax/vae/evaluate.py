@@ -1,0 +1,132 @@
+"""Test-split metrics for a trained AE or VAE; every definition is spelled out in BUILD_NOTES.md."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genjax.metrics.frechet import frechet_distance
+from genjax.models.classifier import Classifier
+from genjax.vae import objectives
+
+ACTIVE_UNIT_THRESHOLD = 0.01  # variance over x of E_q[z|x] (Burda et al. 2016)
+
+
+def _map_batches(fn, *arrays, batch: int = 512):
+  """Applies a jitted per-batch fn over the leading axis and concatenates the results."""
+  outputs = [fn(*(a[i:i + batch] for a in arrays)) for i in range(0, len(arrays[0]), batch)]
+  return jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outputs)
+
+
+def encode(model, params, x_NxP):
+  fn = jax.jit(lambda x: model.apply(params, x, method=model.encode))
+  return _map_batches(fn, x_NxP)
+
+
+def decode_probabilities(model, params, z_NxZ):
+  fn = jax.jit(lambda z: jax.nn.sigmoid(model.apply(params, z, method=model.decode)))
+  return _map_batches(fn, z_NxZ)
+
+
+def decode_samples(model, params, z_NxZ, key):
+  """Binary images x ~ p(x|z), the model's actual samples."""
+  probabilities = decode_probabilities(model, params, z_NxZ)
+  return np.asarray(jax.random.bernoulli(key, probabilities), np.float32)
+
+
+def likelihood_metrics(model, params, x_NxP, key, *, stochastic: bool, iwae_samples: int,
+                       iwae_chunk: int) -> dict:
+  """Reconstruction NLL at z = mean, -ELBO, IWAE NLL, KL per dimension, rate, active units, MI."""
+  mean_NxZ, logvar_NxZ = encode(model, params, x_NxP)
+  recon_fn = jax.jit(lambda x, z: -objectives.bernoulli_log_likelihood(
+      model.apply(params, z, method=model.decode), x))
+  metrics = {"reconstruction_nll": float(_map_batches(recon_fn, x_NxP, mean_NxZ).mean())}
+  code_variance = mean_NxZ.var(0)
+  metrics["active_units"] = int((code_variance > ACTIVE_UNIT_THRESHOLD).sum())
+  metrics["latents"] = int(mean_NxZ.shape[1])
+  if not stochastic:
+    # The AE has no posterior: ELBO, IWAE, KL and MI are undefined for it.
+    return metrics
+  keys = jax.random.split(jax.random.fold_in(key, 0), len(x_NxP))
+
+  def elbo_batch(x, k):
+    per_example = jax.vmap(lambda xi, ki: objectives.example_loss(
+        model, params, xi, ki, beta=1.0, stochastic=True)[0])
+    return per_example(x, k)
+
+  metrics["neg_elbo"] = float(_map_batches(jax.jit(elbo_batch), x_NxP, keys).mean())
+  kl_NxZ = np.asarray(objectives.gaussian_kl_per_dim(mean_NxZ, logvar_NxZ))
+  metrics["kl_per_dim"] = kl_NxZ.mean(0).round(4).tolist()
+  metrics["rate"] = float(kl_NxZ.sum(1).mean())
+  iwae_keys = jax.random.split(jax.random.fold_in(key, 1), len(x_NxP))
+  iwae_fn = jax.jit(jax.vmap(lambda x, k: objectives.importance_weighted_log_likelihood(
+      model, params, x, k, num_samples=iwae_samples, chunk=iwae_chunk)))
+  metrics["iwae_nll"] = float(-_map_batches(iwae_fn, x_NxP, iwae_keys, batch=64).mean())
+  metrics["iwae_samples"] = iwae_samples
+  metrics["mutual_information"] = mutual_information(mean_NxZ, logvar_NxZ,
+                                                     jax.random.fold_in(key, 2))
+  return metrics
+
+
+def mutual_information(mean_NxZ, logvar_NxZ, key) -> float:
+  """I(x; z) under q(x, z) = p_data(x) q(z|x), with q(z) the mixture over the N test codes.
+
+  E_x E_q(z|x) [log q(z|x) - log (1/N) sum_j q(z|x_j)]; bounded above by log N.
+  """
+  mean_NxZ, logvar_NxZ = jnp.asarray(mean_NxZ), jnp.asarray(logvar_NxZ)
+  z_NxZ = mean_NxZ + jnp.exp(0.5 * logvar_NxZ) * jax.random.normal(key, mean_NxZ.shape)
+  log_q_own = objectives.gaussian_log_density(z_NxZ, mean_NxZ, logvar_NxZ)
+
+  @jax.jit
+  def log_aggregate(z_BxZ):
+    log_q_BxN = jax.vmap(lambda z: objectives.gaussian_log_density(z, mean_NxZ, logvar_NxZ))(z_BxZ)
+    return jax.nn.logsumexp(log_q_BxN, axis=1) - jnp.log(mean_NxZ.shape[0])
+
+  log_q_marginal = _map_batches(log_aggregate, np.asarray(z_NxZ), batch=256)
+  return float(np.mean(np.asarray(log_q_own) - log_q_marginal))
+
+
+def sample_quality(classifier: Classifier, samples_NxP, test_x_MxP) -> dict:
+  """Fréchet distance to test images in the classifier's feature space, confidence, label entropy."""
+  probabilities = jax.nn.softmax(classifier.logits(samples_NxP))
+  label_histogram = np.asarray(probabilities.mean(0))
+  return {
+      "frechet": frechet_distance(classifier.features(samples_NxP),
+                                  classifier.features(test_x_MxP)),
+      "confidence": float(np.asarray(probabilities.max(-1)).mean()),
+      "label_entropy": float(-(label_histogram * np.log(label_histogram + 1e-12)).sum()),
+  }
+
+
+def reference_quality(classifier: Classifier, train_x_NxP, test_x_MxP, key) -> dict:
+  """What the sample metrics read for real images (the floor) and for independent pixels."""
+  marginals = train_x_NxP.mean(0)
+  independent = np.asarray(jax.random.bernoulli(key, marginals, train_x_NxP.shape), np.float32)
+  return {"real_train_vs_test": sample_quality(classifier, train_x_NxP, test_x_MxP),
+          "independent_pixels": sample_quality(classifier, independent, test_x_MxP)}
+
+
+def fitted_gaussian_codes(codes_NxZ, num: int, key) -> np.ndarray:
+  """Samples from a full-covariance Gaussian fitted to the AE's training codes."""
+  mean = codes_NxZ.mean(0)
+  covariance = np.cov(codes_NxZ, rowvar=False) + 1e-6 * np.eye(codes_NxZ.shape[1])
+  return np.asarray(jax.random.multivariate_normal(key, mean, covariance, (num,)), np.float32)
+
+
+def interpolation_smoothness(model, params, classifier: Classifier, codes_a_NxZ, codes_b_NxZ,
+                             *, steps: int) -> dict:
+  """Decoded path length over `steps` linear steps in z, divided by the endpoint distance.
+
+  1.0 means the decoded images move in a straight line in pixel space; larger is a more
+  winding (less smooth) path. Also the classifier's mean confidence along the path.
+  """
+  t_T = np.linspace(0.0, 1.0, steps, dtype=np.float32)
+  path_NxTxZ = codes_a_NxZ[:, None] + t_T[None, :, None] * (codes_b_NxZ - codes_a_NxZ)[:, None]
+  n, _, z_dim = path_NxTxZ.shape
+  images_NxTxP = decode_probabilities(model, params, path_NxTxZ.reshape(-1, z_dim)).reshape(
+      n, steps, -1)
+  step_lengths = np.linalg.norm(np.diff(images_NxTxP, axis=1), axis=-1).sum(1)
+  endpoint = np.linalg.norm(images_NxTxP[:, -1] - images_NxTxP[:, 0], axis=-1)
+  confidence = jax.nn.softmax(classifier.logits(images_NxTxP.reshape(n * steps, -1))).max(-1)
+  return {"path_length_ratio": float(np.mean(step_lengths / np.maximum(endpoint, 1e-6))),
+          "path_confidence": float(np.asarray(confidence).mean()),
+          "paths": images_NxTxP}

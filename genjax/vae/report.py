@@ -1,0 +1,116 @@
+"""results.md and the PNG figures of the VAE vs AE experiment."""
+
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from genjax import plots
+
+
+def _fmt(value, digits=2):
+  return "—" if value is None else f"{value:.{digits}f}"
+
+
+def write_markdown(results: dict, config, path: str) -> None:
+  refs = results["references"]
+  lines = [
+      f"# VAE vs autoencoder on {results['dataset']} (seed {results['seed']})",
+      "",
+      f"Test split. Likelihoods in nats per image (Bernoulli decoder, summed over pixels); IWAE "
+      f"with k = {config.iwae_samples}. Sample quality is judged by a classifier trained on real "
+      f"training images (test accuracy {results['classifier_test_accuracy']:.3f}); FD = Fréchet "
+      "distance in its last hidden layer.",
+      "",
+      "| model | beta | recon NLL (z=mean) | -ELBO | IWAE NLL | rate (KL) | active units | MI "
+      "| FD prior samples | FD fitted-Gaussian samples | confidence | label entropy "
+      "| path length ratio | path confidence |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ]
+  for name, m in results["models"].items():
+    fitted = m.get("fitted_gaussian_samples", {})
+    lines.append(
+        f"| {name} | {m['beta']:g} | {_fmt(m['reconstruction_nll'])} | {_fmt(m.get('neg_elbo'))} "
+        f"| {_fmt(m.get('iwae_nll'))} | {_fmt(m.get('rate'))} | {m['active_units']}/{m['latents']} "
+        f"| {_fmt(m.get('mutual_information'))} | {_fmt(m['prior_samples']['frechet'])} "
+        f"| {_fmt(fitted.get('frechet'))} | {_fmt(m['prior_samples']['confidence'], 3)} "
+        f"| {_fmt(m['prior_samples']['label_entropy'], 3)} "
+        f"| {_fmt(m['interpolation']['path_length_ratio'], 3)} "
+        f"| {_fmt(m['interpolation']['path_confidence'], 3)} |")
+  real, independent = refs["real_train_vs_test"], refs["independent_pixels"]
+  lines += [
+      "",
+      f"References for the sample columns: real train images vs test FD {real['frechet']:.2f} "
+      f"(the floor), confidence {real['confidence']:.3f}, label entropy "
+      f"{real['label_entropy']:.3f} (max ln 10 = 2.303); independent-pixel samples FD "
+      f"{independent['frechet']:.2f}, confidence {independent['confidence']:.3f}.",
+      "",
+      "KL per latent dimension (nats, test mean):",
+      "",
+  ]
+  for name, m in results["models"].items():
+    if "kl_per_dim" in m:
+      lines.append(f"- {name}: {', '.join(f'{v:.2f}' for v in m['kl_per_dim'])}")
+  lines += ["", "Figures: reconstructions.png, samples.png, latents.png, interpolations.png, "
+            "rate_distortion.png.", ""]
+  with open(path, "w") as f:
+    f.write("\n".join(lines))
+
+
+def write_figures(figures: dict, data: dict, workdir: str, image_shape) -> None:
+  names = list(figures)
+  test_x, test_y = data["test"]["image"], data["test"]["label"]
+
+  fig, axes = plt.subplots(len(names) + 1, 1, figsize=(6, 1.0 * (len(names) + 1)))
+  axes[0].imshow(plots.image_grid(test_x[:10], image_shape, 10), cmap="gray_r")
+  axes[0].set_title("test images", fontsize=8)
+  for ax, name in zip(axes[1:], names, strict=True):
+    ax.imshow(plots.image_grid(figures[name]["reconstructions"], image_shape, 10), cmap="gray_r")
+    ax.set_title(f"{name} reconstruction (z = mean)", fontsize=8)
+  for ax in axes:
+    ax.axis("off")
+  plots.save(fig, os.path.join(workdir, "reconstructions.png"))
+
+  panels = [(f"{n}: z ~ N(0, I)", figures[n]["prior_samples"]) for n in names]
+  panels += [(f"{n}: z ~ Gaussian fitted to codes", figures[n]["fitted_samples"])
+             for n in names if "fitted_samples" in figures[n]]
+  fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
+  for ax, (title, samples) in zip(np.atleast_1d(axes), panels, strict=True):
+    ax.imshow(plots.image_grid(samples[:64], image_shape, 8), cmap="gray_r")
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+  plots.save(fig, os.path.join(workdir, "samples.png"))
+
+  fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3))
+  for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+    codes = figures[name]["test_codes"]
+    centered = codes - codes.mean(0)
+    _, _, vt = np.linalg.svd(centered, full_matrices=False)
+    xy = centered @ vt[:2].T
+    ax.scatter(xy[:, 0], xy[:, 1], c=test_y, cmap="tab10", s=4)
+    ax.set_title(f"{name}: test codes (PCA)", fontsize=8)
+  plots.save(fig, os.path.join(workdir, "latents.png"))
+
+  fig, axes = plt.subplots(len(names), 1, figsize=(6, 1.1 * len(names)))
+  for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+    paths = figures[name]["paths"][:3]
+    ax.imshow(plots.image_grid(paths.reshape(-1, paths.shape[-1]), image_shape,
+                               paths.shape[1]), cmap="gray_r")
+    ax.set_title(f"{name}: decoded linear interpolation between test codes", fontsize=8)
+    ax.axis("off")
+  plots.save(fig, os.path.join(workdir, "interpolations.png"))
+
+
+def write_rate_distortion(results: dict, path: str) -> None:
+  points = [(m["rate"], m["reconstruction_nll"], m["beta"])
+            for m in results["models"].values() if "rate" in m]
+  if not points:
+    return
+  fig, ax = plt.subplots(figsize=(4, 3))
+  rates, distortions, betas = zip(*sorted(points), strict=True)
+  ax.plot(rates, distortions, "o-")
+  for r, d, b in points:
+    ax.annotate(f"β={b:g}", (r, d), fontsize=8)
+  ax.set_xlabel("rate: KL(q(z|x) || p(z)) [nats]")
+  ax.set_ylabel("distortion: recon NLL [nats]")
+  plots.save(fig, path)
