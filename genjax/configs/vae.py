@@ -13,7 +13,7 @@ from ml_collections import ConfigDict, config_dict
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   # ---- data ----
-  config.dataset = "digits"  # digits (embedded, no network) | mnist | binarized_mnist | fashion_mnist
+  config.dataset = "digits"  # digits (embedded) | mnist | binarized_mnist | fashion_mnist
   config.data_dir = config_dict.placeholder(str)  # TFDS data_dir; None means ~/tensorflow_datasets
   config.binarize = "static"  # static: pixel > 0.5 | dynamic: Bernoulli draw per step | none
   # ---- models: one AE and one VAE per beta, all with the same encoder/decoder ----

@@ -86,7 +86,7 @@ def mutual_information(mean_NxZ, logvar_NxZ, key) -> float:
 
 
 def sample_quality(classifier: Classifier, samples_NxP, test_x_MxP) -> dict:
-  """Fréchet distance to test images in the classifier's feature space, confidence, label entropy."""
+  """Fréchet distance to test images in classifier feature space, confidence, label entropy."""
   probabilities = jax.nn.softmax(classifier.logits(samples_NxP))
   label_histogram = np.asarray(probabilities.mean(0))
   return {
