@@ -21,7 +21,9 @@ class Checkpointer:
     options = ocp.CheckpointManagerOptions(
         max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True,
         enable_async_checkpointing=False)
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+    # A handler named up front lets a fresh manager read a checkpoint's metadata before restoring.
+    self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                          item_handlers=ocp.StandardCheckpointHandler())
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -51,11 +53,22 @@ class Checkpointer:
     self._manager.close()
 
 
+def _leaves_by_path(tree) -> dict:
+  """Leaves keyed by a path string that reads the same for a NamedTuple field and a dict key
+  (checkpoint metadata stores optax's NamedTuple states as dicts)."""
+
+  def name(entry):
+    for attribute in ("name", "key", "idx"):
+      if hasattr(entry, attribute):
+        return str(getattr(entry, attribute))
+    return str(entry)
+
+  leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+  return {"/".join(name(e) for e in path): leaf for path, leaf in leaves}
+
+
 def _check_matches(saved, template, where: str) -> None:
-  saved_leaves = dict(jax.tree_util.tree_flatten_with_path(saved)[0])
-  template_leaves = dict(jax.tree_util.tree_flatten_with_path(template)[0])
-  saved_paths = {jax.tree_util.keystr(p): v for p, v in saved_leaves.items()}
-  template_paths = {jax.tree_util.keystr(p): v for p, v in template_leaves.items()}
+  saved_paths, template_paths = _leaves_by_path(saved), _leaves_by_path(template)
   missing = sorted(set(template_paths) - set(saved_paths))
   extra = sorted(set(saved_paths) - set(template_paths))
   if missing or extra:

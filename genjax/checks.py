@@ -14,22 +14,25 @@ def _get(config: ConfigDict, path: str):
   return value
 
 
+def _numbers(config: ConfigDict, path: str) -> tuple[object, list]:
+  value = _get(config, path)
+  values = list(value) if isinstance(value, (list, tuple)) else [value]
+  if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    raise UserError(f"config.{path} must be numeric, got {value!r}")
+  return value, values
+
+
 def require_positive(config: ConfigDict, *paths: str) -> None:
   for path in paths:
-    value = _get(config, path)
-    if isinstance(value, (list, tuple)):
-      bad = [v for v in value if not v > 0]
-    else:
-      bad = [] if value is not None and value > 0 else [value]
-    if bad:
+    value, values = _numbers(config, path)
+    if not all(v > 0 for v in values):
       raise UserError(f"config.{path} must be > 0, got {value!r}")
 
 
 def require_non_negative(config: ConfigDict, *paths: str) -> None:
   for path in paths:
-    value = _get(config, path)
-    values = value if isinstance(value, (list, tuple)) else [value]
-    if any(v is None or v < 0 for v in values):
+    value, values = _numbers(config, path)
+    if not all(v >= 0 for v in values):
       raise UserError(f"config.{path} must be >= 0, got {value!r}")
 
 

@@ -1,7 +1,9 @@
 """What every experiment script shares: common flags, distributed start-up, one-line errors."""
 
+import contextlib
 import logging as std_logging
 import os
+import re
 import sys
 
 import jax
@@ -15,9 +17,10 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 def define_flags(config_name: str, default_workdir: str):
   """Defines --config (locked ml_collections file), --workdir and the multi-host flags."""
-  config = config_flags.DEFINE_config_file(
-      "config", os.path.join(CONFIG_DIR, f"{config_name}.py"),
-      "Experiment config file; override fields with --config.field=value.", lock_config=True)
+  with _flag_errors_as_one_line():  # ml_collections reads sys.argv already here
+    config = config_flags.DEFINE_config_file(
+        "config", os.path.join(CONFIG_DIR, f"{config_name}.py"),
+        "Experiment config file; override fields with --config.field=value.", lock_config=True)
   flags.DEFINE_string("workdir", default_workdir, "Where logs, checkpoints and results go.")
   flags.DEFINE_string("coordinator_address", None,
                       "host:port of process 0 for multi-host runs (else taken from the "
@@ -51,8 +54,29 @@ class _QuietLibraries(std_logging.Filter):
     return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
 
 
+@contextlib.contextmanager
+def _flag_errors_as_one_line():
+  """Every bad flag, flagfile or --config override exits with one line, not a traceback."""
+  try:
+    yield
+  except flags.Error as e:  # unknown flag, unreadable flagfile, bad flag value
+    sys.exit(f"error: {' '.join(str(e).split())}")
+  except (AttributeError, KeyError) as e:  # --config.x=v with a field the config lacks
+    text = str(e)
+    field = re.search(r"\w+", text).group(0)
+    hint = text[text.find("Did you mean"):].rstrip("'\"") if "Did you mean" in text else ""
+    sys.exit(f"error: --config has no field {field!r}. {hint}".strip())
+  except (TypeError, ValueError) as e:  # --config.x=v with a value of the wrong type
+    sys.exit(f"error: bad --config override: {' '.join(str(e).split())}")
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  with _flag_errors_as_one_line():
+    return flags.FLAGS(argv)
+
+
 def run(main) -> None:
-  """absl's app.run, with UserError printed as one line instead of a traceback."""
+  """absl's app.run, with UserError and flag errors printed as one line, not a traceback."""
 
   def guarded(argv):
     logging.get_absl_handler().addFilter(_QuietLibraries())
@@ -66,4 +90,4 @@ def run(main) -> None:
       print(f"error: {e}", file=sys.stderr)
       sys.exit(2)
 
-  app.run(guarded)
+  app.run(guarded, flags_parser=parse_flags)

@@ -108,8 +108,12 @@ class DataParallel:
     if self.mode == "none":
       return jax.device_put(state, self.devices[0])
     if self.mode == "pmap":
+      # Placed exactly as pmap returns its outputs, so the second call does not retrace.
       local = [d for d in self.devices if d.process_index == jax.process_index()]
-      return jax.tree.map(lambda x: jax.device_put_sharded([x] * len(local), local), state)
+
+      sharding = NamedSharding(jax.sharding.Mesh(np.array(local), (AXIS,)), P(AXIS))
+      return jax.tree.map(lambda x: jax.device_put(np.stack([np.asarray(x)] * len(local)),
+                                                   sharding), state)
     return jax.device_put(state, NamedSharding(self.mesh, P()))
 
   def get_state(self, state):

@@ -18,15 +18,15 @@ DIGITS_TEST_FRACTION = 0.2
 _SPLIT_SEED = 0  # the digits train/test split is fixed, whatever the experiment's seed
 
 
-def load(name: str, split: str, data_dir: str | None = None) -> dict:
-  """Loads split "train" or "test" of dataset `name`."""
+def load(name: str, split: str, data_dir: str | None = None, download: bool = True) -> dict:
+  """Loads split "train" or "test" of dataset `name` (TFDS ones are fetched once if allowed)."""
   if name not in DATASETS:
     raise UserError(f"config.dataset={name!r} is unknown; choose one of {', '.join(DATASETS)}")
   if split not in ("train", "test"):
     raise UserError(f"split must be 'train' or 'test', got {split!r}")
   if name == EMBEDDED:
     return _digits(split)
-  return _tfds(name, split, data_dir)
+  return _tfds(name, split, data_dir, download)
 
 
 @functools.cache
@@ -47,18 +47,19 @@ def _digits(split: str) -> dict:
   return {"image": images[part], "label": labels[part]}
 
 
-def _tfds(name: str, split: str, data_dir: str | None) -> dict:
+def _tfds(name: str, split: str, data_dir: str | None, download: bool) -> dict:
   import tensorflow_datasets as tfds
 
   try:
-    source = tfds.data_source(name, split=split, data_dir=data_dir, download=True)
+    source = tfds.data_source(name, split=split, data_dir=data_dir, download=download)
   except Exception as e:  # noqa: BLE001 - no network, no files: say so in one line
     first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     raise UserError(
         f"TFDS dataset {name!r} is not prepared under {data_dir or '~/tensorflow_datasets'} and "
         f"could not be downloaded ({first_line[:200]}); run once with network access, or use the "
         f"embedded dataset with --config.dataset={EMBEDDED}") from None
-  records = source.__getitems__(list(range(len(source))))
+  # Item by item: the batched __getitems__ fails under tfds.testing.mock_data (tfds 4.9).
+  records = [source[i] for i in range(len(source))]
   images = np.stack([r["image"] for r in records]).astype(np.float32)
   if images.max() > 1:
     images /= 255.0

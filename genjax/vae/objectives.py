@@ -45,23 +45,25 @@ def importance_weighted_log_likelihood(model, params, x_P, key, *, num_samples: 
                                        chunk: int):
   """log p(x) >= log (1/k) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z|x) (Burda et al. 2016).
 
-  The k samples are drawn `chunk` at a time and combined with a running logsumexp, so memory
-  stays O(chunk) for k = 5000.
+  The k noise vectors are drawn at once (k x Z floats); they are decoded `chunk` at a time and
+  combined with a running logsumexp, so decoder memory stays O(chunk) for k = 5000 and the
+  estimate does not depend on the chunk size.
   """
   if num_samples % chunk:
     raise ValueError(f"num_samples {num_samples} must be a multiple of chunk {chunk}")
   mean_Z, logvar_Z = model.apply(params, x_P, method=model.encode)
 
-  def chunk_log_weights(i):
-    eps_CxZ = jax.random.normal(jax.random.fold_in(key, i), (chunk, mean_Z.shape[-1]))
+  eps_NxCxZ = jax.random.normal(key, (num_samples // chunk, chunk, mean_Z.shape[-1]))
+
+  def chunk_log_weights(eps_CxZ):
     z_CxZ = mean_Z + jnp.exp(0.5 * logvar_Z) * eps_CxZ
     logits_CxP = model.apply(params, z_CxZ, method=model.decode)
     log_prior = -0.5 * jnp.sum(LOG_2PI + z_CxZ**2, axis=-1)
     log_q = gaussian_log_density(z_CxZ, mean_Z, logvar_Z)
     return bernoulli_log_likelihood(logits_CxP, x_P) + log_prior - log_q
 
-  def accumulate(running, i):
-    return jnp.logaddexp(running, jax.nn.logsumexp(chunk_log_weights(i))), None
+  def accumulate(running, eps_CxZ):
+    return jnp.logaddexp(running, jax.nn.logsumexp(chunk_log_weights(eps_CxZ))), None
 
-  total, _ = jax.lax.scan(accumulate, -jnp.inf, jnp.arange(num_samples // chunk))
+  total, _ = jax.lax.scan(accumulate, -jnp.inf, eps_NxCxZ)
   return total - jnp.log(num_samples)

@@ -1,0 +1,31 @@
+"""Bad input to an experiment script fails in one clear line, never a traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CASES = [
+    (["--nope=1"], "Unknown command line flag 'nope'"),
+    (["--config.latent=3"], "--config has no field 'latent'. Did you mean \"latents\""),
+    (["--config.latents=-3"], "config.latents must be > 0, got -3"),
+    (["--config.num_steps=many"], "--config.num_steps=many"),
+    (["--flagfile=no/such.flags"], "Unable to open flagfile"),
+    (["--config.dataset=mnits"], "config.dataset must be one of digits"),
+    (["--config.parallel=dp"], "config.parallel must be one of"),
+    (["--config.iwae_samples=100", "--config.iwae_chunk=30"], "multiple of config.iwae_chunk"),
+    (["stray"], "unexpected arguments: stray"),
+]
+
+
+@pytest.mark.parametrize("args,message", CASES)
+def test_one_line_error(args, message, tmp_path):
+  result = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "experiments", "vae.py"), f"--workdir={tmp_path}", *args],
+      capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=120)
+  assert result.returncode != 0
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  assert message in result.stderr, result.stderr[-3000:]

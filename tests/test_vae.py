@@ -1,0 +1,151 @@
+"""VAE vs AE: objective properties, metric sanity, one-step golden values, end-to-end smoke."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from genjax import parallel
+from genjax.configs import vae as vae_config
+from genjax.metrics.frechet import frechet_distance
+from genjax.models.autoencoder import EncoderDecoder
+from genjax.vae import evaluate, objectives
+from genjax.vae import train as vae_train
+
+
+def test_kl_is_non_negative_and_zero_only_at_the_prior():
+  key = jax.random.key(0)
+  mean = 3 * jax.random.normal(key, (1000, 5))
+  logvar = 4 * jax.random.normal(jax.random.fold_in(key, 1), (1000, 5))
+  assert float(objectives.gaussian_kl_per_dim(mean, logvar).min()) >= 0.0
+  np.testing.assert_allclose(objectives.gaussian_kl_per_dim(jnp.zeros(5), jnp.zeros(5)), 0.0)
+
+
+def test_kl_matches_monte_carlo():
+  key = jax.random.key(1)
+  mean, logvar = jnp.array([0.7, -1.2]), jnp.array([-0.5, 0.8])
+  z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(key, (200_000, 2))
+  log_q = objectives.gaussian_log_density(z, mean, logvar)
+  log_p = objectives.gaussian_log_density(z, jnp.zeros(2), jnp.zeros(2))
+  np.testing.assert_allclose(float((log_q - log_p).mean()),
+                             float(objectives.gaussian_kl_per_dim(mean, logvar).sum()), rtol=0.02)
+
+
+def _tiny(num_pixels=64):
+  model = EncoderDecoder((16,), 3, num_pixels)
+  params = model.init(jax.random.key(0), jnp.zeros((1, num_pixels)))
+  return model, params
+
+
+def _train_steps(beta, stochastic, steps=3):
+  config = vae_config.get_config("quick")
+  data = vae_train.load_data(config)
+  model = EncoderDecoder((16,), 3, 64)
+  tx = optax.adam(1e-2)
+  dp = parallel.make("none")
+  state = vae_train.create_state(model, tx, jax.random.key(0), 64)
+  step = dp.compile(vae_train.make_train_step(model, tx, dp, beta=beta, stochastic=stochastic,
+                                              dynamic_binarization=False), donate=False)
+  for s in range(steps):
+    state, metrics = step(state, {"image": data["train"]["image"][s * 32:(s + 1) * 32]},
+                          jax.random.key(1))
+  return state, metrics
+
+
+def test_autoencoder_equals_vae_with_beta_zero_and_no_sampling():
+  ae_name, ae_beta, ae_stochastic = vae_train.model_specs(vae_config.get_config())[0]
+  assert (ae_name, ae_beta, ae_stochastic) == ("ae", 0.0, False)
+  ae, _ = _train_steps(ae_beta, ae_stochastic)
+  deterministic_vae, _ = _train_steps(0.0, False)
+  sampled_vae, _ = _train_steps(0.0, True)
+  for a, b in zip(jax.tree.leaves(ae["params"]), jax.tree.leaves(deterministic_vae["params"]),
+                  strict=True):
+    np.testing.assert_array_equal(a, b)
+  # ... and the comparison can fail: sampling z changes the trajectory.
+  assert any(not np.array_equal(a, b) for a, b in zip(
+      jax.tree.leaves(ae["params"]), jax.tree.leaves(sampled_vae["params"]), strict=True))
+
+
+def test_importance_weighted_bound_is_above_the_elbo():
+  model, params = _tiny()
+  x = (jax.random.uniform(jax.random.key(2), (64,)) > 0.5).astype(jnp.float32)
+  keys = jax.random.split(jax.random.key(3), 2000)
+  elbo = -jax.vmap(lambda k: objectives.example_loss(
+      model, params, x, k, beta=1.0, stochastic=True)[0])(keys).mean()
+  iwae = objectives.importance_weighted_log_likelihood(model, params, x, jax.random.key(4),
+                                                       num_samples=2000, chunk=250)
+  assert float(iwae) > float(elbo)
+  # k = 1 is the ELBO itself: its average over draws matches.
+  iwae_1 = jax.vmap(lambda k: objectives.importance_weighted_log_likelihood(
+      model, params, x, k, num_samples=1, chunk=1))(keys)
+  np.testing.assert_allclose(float(iwae_1.mean()), float(elbo), rtol=0.02)
+
+
+def test_iwae_chunking_does_not_change_the_estimate():
+  model, params = _tiny()
+  x = (jax.random.uniform(jax.random.key(5), (64,)) > 0.5).astype(jnp.float32)
+  a = objectives.importance_weighted_log_likelihood(model, params, x, jax.random.key(6),
+                                                    num_samples=1000, chunk=1000)
+  b = objectives.importance_weighted_log_likelihood(model, params, x, jax.random.key(6),
+                                                    num_samples=1000, chunk=100)
+  assert float(a) == pytest.approx(float(b), abs=1e-4)  # same draws, other summation order
+
+
+def test_frechet_distance():
+  rng = np.random.default_rng(0)
+  a = rng.normal(size=(500, 4))
+  assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+  shifted = a + np.array([3.0, 0, 0, 0])
+  assert frechet_distance(a, shifted) == pytest.approx(9.0, rel=1e-6)
+  # Two unit-variance Gaussians vs scale 2: FD = d * (1 - 2)^2 for isotropic covariances.
+  big = rng.normal(size=(200_000, 4))
+  assert frechet_distance(big, 2 * rng.normal(size=(200_000, 4))) == pytest.approx(4.0, rel=0.03)
+
+
+def test_mutual_information_is_zero_for_an_uninformative_posterior():
+  mean, logvar = np.zeros((300, 3), np.float32), np.zeros((300, 3), np.float32)
+  assert abs(evaluate.mutual_information(mean, logvar, jax.random.key(0))) < 1e-5
+  spread = np.repeat(np.arange(300, dtype=np.float32)[:, None] * 10, 3, axis=1)
+  informative = evaluate.mutual_information(spread, np.full_like(spread, -4.0), jax.random.key(0))
+  assert informative == pytest.approx(np.log(300), rel=1e-3)  # the log N ceiling
+
+
+GOLDEN_ONE_STEP = {"loss": 49.145859, "reconstruction": 48.955193, "kl": 0.190664}
+
+
+def test_one_step_golden_values():
+  """If a change is intended, update GOLDEN_ONE_STEP with the values printed in the failure."""
+  _, metrics = _train_steps(1.0, True, steps=1)
+  got = {k: float(metrics[k]) for k in GOLDEN_ONE_STEP}
+  for name, want in GOLDEN_ONE_STEP.items():
+    assert got[name] == pytest.approx(want, rel=1e-5), f"one-step values changed: {got}"
+
+
+@pytest.mark.slow
+def test_end_to_end_smoke_and_resume(tmp_path):
+  config = vae_config.get_config("quick")
+  config.num_steps = 40
+  config.log_every = 20
+  config.checkpoint_every = 20
+  config.betas = (1.0,)
+  config.iwae_samples = 20
+  config.iwae_chunk = 10
+  config.classifier_steps = 100
+  config.num_generated = 200
+  config.parallel = "shard_map"
+  config.num_devices = 2
+  results = vae_train.train_and_evaluate(config, str(tmp_path))
+  for name in ("results.md", "results.json", "metrics.jsonl", "config.json", "samples.png",
+               "reconstructions.png", "latents.png", "interpolations.png",
+               "rate_distortion.png"):
+    assert os.path.exists(tmp_path / name), name
+  assert set(results["models"]) == {"ae", "vae_beta1"}
+  vae = results["models"]["vae_beta1"]
+  assert vae["iwae_nll"] <= vae["neg_elbo"] + 0.5
+  assert np.isfinite(vae["prior_samples"]["frechet"])
+  config.num_steps = 60  # resume from the step-40 checkpoints and train on
+  resumed = vae_train.train_and_evaluate(config, str(tmp_path))
+  assert resumed["models"]["vae_beta1"]["reconstruction_nll"] != vae["reconstruction_nll"]
