@@ -13,7 +13,7 @@ def image_grid(images_NxP, shape: tuple[int, int], columns: int) -> np.ndarray:
   h, w = shape
   n = len(images_NxP)
   rows = -(-n // columns)
-  grid = np.ones((rows * (h + 1) - 1, columns * (w + 1) - 1), np.float32)
+  grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), 0.5, np.float32)
   for i, image in enumerate(images_NxP):
     r, c = divmod(i, columns)
     grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = image.reshape(h, w)
