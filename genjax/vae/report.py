@@ -22,15 +22,17 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"training images (test accuracy {results['classifier_test_accuracy']:.3f}); FD = Fréchet "
       "distance in its last hidden layer.",
       "",
-      "| model | beta | recon NLL (z=mean) | -ELBO | IWAE NLL | rate (KL) | active units | MI "
+      "| model | beta | recon NLL (z=mean) | train recon NLL | -ELBO | IWAE NLL | rate (KL) "
+      "| active units | MI "
       "| FD prior samples | FD fitted-Gaussian samples | confidence | label entropy "
       "| path length ratio | path confidence |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ]
   for name, m in results["models"].items():
     fitted = m.get("fitted_gaussian_samples", {})
     lines.append(
-        f"| {name} | {m['beta']:g} | {_fmt(m['reconstruction_nll'])} | {_fmt(m.get('neg_elbo'))} "
+        f"| {name} | {m['beta']:g} | {_fmt(m['reconstruction_nll'])} "
+        f"| {_fmt(m['train_reconstruction_nll'])} | {_fmt(m.get('neg_elbo'))} "
         f"| {_fmt(m.get('iwae_nll'))} | {_fmt(m.get('rate'))} | {m['active_units']}/{m['latents']} "
         f"| {_fmt(m.get('mutual_information'))} | {_fmt(m['prior_samples']['frechet'])} "
         f"| {_fmt(fitted.get('frechet'))} | {_fmt(m['prior_samples']['confidence'], 3)} "

@@ -115,6 +115,9 @@ def evaluate_model(config, model, params, stochastic, data, classifier, key) -> 
   metrics = evaluate.likelihood_metrics(
       model, params, eval_x, jax.random.fold_in(key, 0), stochastic=stochastic,
       iwae_samples=config.iwae_samples, iwae_chunk=config.iwae_chunk)
+  train_metrics = evaluate.likelihood_metrics(model, params, train_x, key, stochastic=False,
+                                             iwae_samples=1, iwae_chunk=1)
+  metrics["train_reconstruction_nll"] = train_metrics["reconstruction_nll"]
   num_generated = config.num_generated or len(train_x)
   prior_z = np.asarray(jax.random.normal(jax.random.fold_in(key, 1),
                                          (num_generated, config.latents)))

@@ -1,0 +1,107 @@
+"""REPORT.md: every claim with its experiment, numbers, anchor and rule-made verdict."""
+
+import dataclasses
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+import jax
+
+from genjax.claims.verdicts import Claim, Finding
+
+QUESTIONS = {
+    "Q1": "Domain generalization of language models",
+    "Q2": "Mode collapse in GANs",
+    "Q3": "VAEs vs standard autoencoders",
+    "Q4": "The cost of self-attention",
+}
+
+
+@dataclasses.dataclass
+class Run:
+  """One experiment run the report needs: its command and where its results.json lands."""
+
+  name: str
+  command: list[str]
+  workdir: str
+  claims: list[Claim]
+  wall_seconds: float | None = None  # None: reused from an earlier run
+  results: dict | None = None
+
+
+def execute(run: Run, rerun: bool) -> Run:
+  """Runs the experiment unless its workdir already holds results.json (and rerun is off)."""
+  path = os.path.join(run.workdir, "results.json")
+  if rerun or not os.path.exists(path):
+    start = time.perf_counter()
+    completed = subprocess.run(run.command, capture_output=True, text=True)
+    if completed.returncode:
+      tail = "\n".join(completed.stderr.splitlines()[-5:])
+      raise RuntimeError(f"{shlex.join(run.command)} failed:\n{tail}")
+    run.wall_seconds = time.perf_counter() - start
+  with open(path) as f:
+    run.results = json.load(f)
+  return run
+
+
+def judge(runs: list[Run]) -> dict[str, list[tuple[Claim, Finding, Run]]]:
+  sections = {q: [] for q in QUESTIONS}
+  for run in runs:
+    for claim in run.claims:
+      try:
+        finding = claim.rule(run.results)
+      except (KeyError, IndexError, TypeError) as e:
+        finding = Finding("not measured", f"the results lack what this rule reads ({e!r})")
+      sections[claim.question].append((claim, finding, run))
+  return sections
+
+
+def environment_lines(runs: list[Run]) -> list[str]:
+  devices = jax.devices()
+  lines = [f"- JAX {jax.__version__}, backend {jax.default_backend()}, {len(devices)} x "
+           f"{devices[0].device_kind}; Python {platform.python_version()} on {platform.machine()}"]
+  try:
+    import flax
+    import optax
+
+    lines.append(f"- flax {flax.__version__}, optax {optax.__version__}")
+  except ImportError:
+    pass
+  for run in runs:
+    wall = "reused from an earlier run" if run.wall_seconds is None else f"{run.wall_seconds:.0f} s"
+    lines.append(f"- {run.name}: {wall}")
+  return lines
+
+
+def write(path: str, runs: list[Run], sections) -> str:
+  lines = ["# Claims report", "",
+           "Each claim from the seed texts, restated in our words, with the experiment that tests "
+           "it, the measured numbers, the published anchor and a verdict computed by the rules "
+           "in `genjax/claims/` from those numbers.", ""]
+  for question, title in QUESTIONS.items():
+    lines += [f"## {question}. {title}", ""]
+    if not sections[question]:
+      lines += ["Not run in this report.", ""]
+      continue
+    lines += ["| claim | experiment | measured | anchor | verdict |", "|---|---|---|---|---|"]
+    for claim, finding, _ in sections[question]:
+      verdict = f"**{finding.verdict}**" + (f": {finding.condition}" if finding.condition else "")
+      lines.append(f"| {claim.statement} | {claim.experiment} | {finding.evidence} "
+                   f"| {claim.anchor} | {verdict} |")
+    lines.append("")
+  lines += ["## Environment", "", *environment_lines(runs), "", "## Reproduce", ""]
+  lines += [f"- {run.name}: `{shlex.join(_relative(run.command))}`" for run in runs]
+  lines += ["", f"This report: `{shlex.join(_relative([sys.executable, *sys.argv]))}`", ""]
+  text = "\n".join(lines)
+  with open(path, "w") as f:
+    f.write(text)
+  return text
+
+
+def _relative(command: list[str]) -> list[str]:
+  return ["python" if part == sys.executable else os.path.relpath(part)
+          if os.path.isabs(part) and os.path.exists(part) else part for part in command]
