@@ -32,6 +32,22 @@ def define_flags(config_name: str, default_workdir: str):
   return config
 
 
+def config_from_flagfile(config_name: str, flagfile: str):
+  """The config and workdir a flagfile gives, without touching the global FLAGS (for tests)."""
+  flag_values = flags.FlagValues()
+  argv = ["genjax", f"--flagfile={flagfile}"]
+  saved, sys.argv = sys.argv, argv  # ml_collections reads overrides from sys.argv at definition
+  try:
+    config = config_flags.DEFINE_config_file(
+        "config", os.path.join(CONFIG_DIR, f"{config_name}.py"), flag_values=flag_values,
+        lock_config=True)
+    flags.DEFINE_string("workdir", None, "", flag_values=flag_values)
+    flag_values(argv)
+  finally:
+    sys.argv = saved
+  return config.value, flag_values.workdir
+
+
 def initialize_distributed() -> None:
   """Joins a multi-host run when asked to by flags; a single process needs nothing."""
   FLAGS = flags.FLAGS

@@ -29,3 +29,20 @@ def test_one_line_error(args, message, tmp_path):
   assert result.returncode != 0
   assert "Traceback" not in result.stderr, result.stderr[-3000:]
   assert message in result.stderr, result.stderr[-3000:]
+
+
+def test_checkpoint_from_another_config_is_one_line(tmp_path):
+  script = os.path.join(ROOT, "experiments", "vae.py")
+  tiny = ["--config.betas=1", "--config.train_autoencoder=False", "--config.num_steps=2",
+          "--config.iwae_samples=10", "--config.iwae_chunk=10", "--config.classifier_steps=2",
+          "--config.num_generated=20", "--config.interpolation_pairs=2",
+          "--config.make_plots=False", f"--workdir={tmp_path}"]
+  env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+  subprocess.run([sys.executable, script, *tiny, "--config.hidden=16"], check=True, env=env,
+                 capture_output=True, timeout=300)
+  result = subprocess.run([sys.executable, script, *tiny, "--config.num_steps=4",
+                           "--config.hidden=32"], env=env, capture_output=True, text=True,
+                          timeout=300)
+  assert result.returncode == 2
+  assert "Traceback" not in result.stderr
+  assert "does not match this model" in result.stderr and "has shape" in result.stderr

@@ -149,3 +149,27 @@ def test_end_to_end_smoke_and_resume(tmp_path):
   config.num_steps = 60  # resume from the step-40 checkpoints and train on
   resumed = vae_train.train_and_evaluate(config, str(tmp_path))
   assert resumed["models"]["vae_beta1"]["reconstruction_nll"] != vae["reconstruction_nll"]
+
+
+@pytest.mark.slow
+def test_binarized_mnist_flagfile_runs_through_tfds_offline(tmp_path):
+  """The published-protocol flagfile, its exact config, on tfds.testing.mock_data images."""
+  import tensorflow_datasets as tfds
+
+  from genjax import cli
+
+  config, workdir = cli.config_from_flagfile(
+      "vae", os.path.join(os.path.dirname(__file__), "..", "experiments", "flags",
+                          "vae_binarized_mnist.flags"))
+  assert (config.dataset, tuple(config.hidden), config.latents) == ("binarized_mnist", (500,), 20)
+  assert workdir == "workdirs/vae_binarized_mnist"
+  config.num_steps = 2
+  config.iwae_samples = 10
+  config.iwae_chunk = 10
+  config.classifier_steps = 2
+  config.num_generated = 64
+  config.interpolation_pairs = 2
+  config.make_plots = False
+  with tfds.testing.mock_data(num_examples=256):
+    results = vae_train.train_and_evaluate(config, str(tmp_path))
+  assert np.isfinite(results["models"]["vae_beta1"]["iwae_nll"])
