@@ -47,7 +47,8 @@ class _SigtermFlag:
       signal.signal(signal.SIGTERM, self._previous)
 
 
-def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict], num_steps: int,
+def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] | None,
+               num_steps: int,
                workdir: str, key: jax.Array, dp: DataParallel, log_every: int,
                checkpoint_every: int, keep_checkpoints: int = 3,
                writer: logs.MetricsWriter | None = None, name: str = "train"):
@@ -56,7 +57,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict],
   Args:
     state: host state pytree at step 0 (also the template checkpoints are restored into).
     train_step: `dp.compile`d `(state, batch, key) -> (state, metrics)`; metrics has "loss".
-    get_batch: step -> global batch (numpy); must depend on the step alone.
+    get_batch: step -> global batch (numpy); must depend on the step alone. None for steps
+      that sample their own data from the key (they receive an empty batch).
     key: the run's base key; the step folds in the step number itself.
     writer: where logged metrics go (metrics.jsonl); None for no log file.
     name: prefix of the checkpoint folder, so several trainings can share one workdir.
@@ -83,7 +85,7 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict],
   window_start, window_steps = time.perf_counter(), 0
   with _SigtermFlag() as sigterm:
     for step in range(start, num_steps):
-      batch = dp.put_batch(get_batch(step))
+      batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
       device_state, metrics = train_step(device_state, batch, key)
       # Fetching the loss every step syncs host and device: it lets us stop at the first
       # non-finite step, and avoids a hang of XLA's CPU all-reduce when many sharded steps

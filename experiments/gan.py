@@ -1,0 +1,20 @@
+"""GAN mode coverage: vanilla GAN vs PacGAN, unrolled, minibatch-stddev, WGAN-GP, R1 (claim Q2).
+
+python experiments/gan.py --flagfile=experiments/flags/gan_ring_quick.flags
+"""
+
+from absl import flags
+
+from genjax import cli
+from genjax.gan.train import train_and_evaluate
+
+CONFIG = cli.define_flags("gan", default_workdir="workdirs/gan")
+
+
+def main(argv):
+  del argv
+  train_and_evaluate(CONFIG.value, flags.FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  cli.run(main)

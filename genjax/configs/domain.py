@@ -1,0 +1,91 @@
+"""Domain generalization of small transformer LMs on in-context Markov-chain domains (issue 4).
+
+Run one study (results accumulate in the workdir's results.md):
+  python experiments/domain.py --flagfile=experiments/flags/domain_diversity_quick.flags
+Time and expected results: at the top of each flagfile (experiments/flags/domain_*.flags) and in
+BUILD_NOTES.md. All quick variants share one workdir, so the M = infinity pretraining that several
+studies start from is trained once (its checkpoint name is a hash of the fields that define it).
+"""
+
+from ml_collections import ConfigDict
+
+STUDIES = ("diversity", "architecture", "finetune", "fewshot", "continual")
+
+
+def get_config(variant: str | None = None) -> ConfigDict:
+  config = ConfigDict()
+  config.study = "diversity"  # diversity | architecture | finetune | fewshot | continual
+  config.seed = 0  # every random number (chains, data, init) derives from this
+  config.num_seeds = 3  # seeds trained side by side in one compiled program (vmap)
+  # ---- domains ----
+  config.vocab = 8  # tokens per domain
+  config.alpha = 0.3  # Dirichlet concentration of each transition row
+  config.seq_len = 64  # tokens per sequence (L); the model predicts positions 1..L-1
+  config.unigram_prior = 0.3  # add-this prior of the in-context unigram reference
+  config.pool_sizes = (1, 4, 16, 64, 256, 1024, 0)  # diversity study: M; 0 means a fresh chain
+  # ---- models ----
+  config.arch = "transformer"  # model of every study but architecture
+  config.archs = ("transformer", "transformer_1layer", "bag_mlp")  # architecture study
+  config.num_layers = 2  # transformer layers
+  config.width = 64  # model width d (the bag MLP's hidden layers are 4 d)
+  config.num_heads = 2  # attention heads
+  config.positions = "learned"  # learned | rotary
+  # ---- pretraining ----
+  config.pretrain_steps = 4000  # Adam steps per pretrained model
+  config.batch_size = 32  # sequences per step and seed
+  config.learning_rate = 1e-3  # peak Adam learning rate (linear warmup, cosine decay to 10%)
+  config.warmup_steps = 200  # steps of linear warmup
+  config.grad_clip = 1.0  # global gradient-norm clip
+  config.pretrain_evals = 4  # evaluations during pretraining (checkpoint model selection)
+  # ---- evaluation ----
+  config.eval_sequences = 1024  # sequences per evaluation set and seed
+  config.eval_chunk = 256  # sequences per evaluation call (memory, not results)
+  # ---- finetuning on a target domain A (a fresh chain per seed) ----
+  config.finetune_steps = (0, 10, 30, 100, 300, 600)  # T grid: target/held-out losses after T steps
+  config.finetune_lrs = (1e-3, 1e-4)  # one full-finetuning run per Adam learning rate
+  config.lora_ranks = (2,)  # one LoRA run per rank (attention and MLP kernels)
+  config.lora_lr = 1e-3  # Adam learning rate of the LoRA factors
+  config.replay_fractions = (0.1, 0.5)  # full finetuning with this fraction of pretraining data
+  config.replay_lr = 1e-3  # Adam learning rate of the replay runs
+  # ---- few-shot and domain-adaptive pretraining (DAPT) ----
+  config.num_genres = 4  # genre base matrices (target genre 0, unrelated genre 1)
+  config.genre_alpha = 0.3  # Dirichlet concentration of a genre base matrix's rows
+  config.genre_concentration = 8.0  # c: a genre's chains have rows ~ Dirichlet(c * B_g)
+  config.fewshot_sizes = (1, 4, 16, 64)  # numbers of target sequences to finetune on
+  config.fewshot_steps = 100  # finetuning steps on those sequences
+  config.fewshot_lr = 3e-4  # their Adam learning rate
+  config.dapt_steps = 1000  # continued pretraining on a genre before finetuning
+  config.dapt_lr = 3e-4  # its Adam learning rate
+  config.dapt_shots = 16  # target sequences finetuned on after (no) DAPT
+  # ---- continual learning over genres ----
+  config.continual_stages = 3  # genres trained on one after another, after the pretraining
+  config.continual_steps = 500  # steps per stage
+  config.continual_lr = 1e-3  # Adam learning rate of every stage
+  config.continual_replay = 0.25  # fraction of each batch replayed from earlier families
+  # ---- logging, checkpoints, plots ----
+  config.log_every = 200  # steps between metrics.jsonl records
+  config.checkpoint_every = 1000  # steps between checkpoints (segment ends always save)
+  config.keep_checkpoints = 2  # checkpoints kept per training
+  config.make_plots = True  # write the PNG figures
+
+  if variant == "quick":  # the shape of every result in CPU minutes (smaller model, shorter L)
+    config.seq_len = 32
+    config.width = 32
+    config.batch_size = 32
+    config.learning_rate = 2e-3
+    config.pretrain_steps = 1200
+    config.warmup_steps = 100
+    config.pretrain_evals = 3
+    config.pool_sizes = (4, 64, 0)
+    config.eval_sequences = 256
+    config.finetune_steps = (0, 30, 100, 300)
+    config.replay_fractions = (0.5,)
+    config.fewshot_sizes = (1, 16)
+    config.fewshot_steps = 60
+    config.dapt_steps = 200
+    config.continual_stages = 2
+    config.continual_steps = 150
+    config.log_every = 100
+  elif variant not in (None, ""):
+    raise ValueError(f"unknown variant {variant!r} of the domain config; use 'quick' or none")
+  return config

@@ -1,0 +1,89 @@
+"""GAN mode coverage on the 2D ring/grid and stacked digits (seed claim Q2).
+
+Run:     python experiments/gan.py --flagfile=experiments/flags/gan_ring_quick.flags
+Time:    see the flagfiles (ring/grid quick, 10 seeds: 6-7 minutes measured on 2 shared CPU cores).
+Expect:  in the quick flagfiles the vanilla GAN collapses onto a few modes on every seed while
+         PacGAN2 covers (nearly) all of them; workdir/results.md holds the table (mean ± s.d.
+         and s.e. over seeds). Measured values: BUILD_NOTES.md.
+
+Every method is a set of switches on the same train step; names (comma-separated in
+config.methods, combined with '+', e.g. "pacgan2+r1"):
+  gan            non-saturating GAN
+  pacgan<m>      m samples packed into one discriminator input (m = 2, 3, 4, ...)
+  unrolled<K>    generator loss against D unrolled K steps, differentiated through (Metz et al.)
+  unrolled<K>fo  the same with stop_gradient on the unrolled D (first order, cheap)
+  mbstd          minibatch standard deviation feature in D (Karras et al. 2018)
+  wgan_gp        Wasserstein loss with gradient penalty and config.critic_steps critic steps
+  r1             R1 penalty on real data (Mescheder et al. 2018)
+"""
+
+from ml_collections import ConfigDict, config_dict
+
+
+def get_config(variant: str | None = None) -> ConfigDict:
+  config = ConfigDict()
+  # ---- data (defaults: the PacGAN protocol) ----
+  config.dataset = "ring"  # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS)
+  config.ring_modes = 8  # Gaussians on the ring, at angles 2 pi i / ring_modes
+  config.ring_radius = 1.0  # ring radius
+  config.ring_std = 0.01  # std of each ring Gaussian
+  config.grid_side = 5  # grid_side x grid_side Gaussians
+  config.grid_spacing = 2.0  # distance between neighbouring grid centers ({-4..4 step 2}^2)
+  config.grid_std = 0.05  # std of each grid Gaussian
+  config.data_dir = config_dict.placeholder(str)  # TFDS data_dir for stacked_mnist
+  # ---- models ----
+  config.arch = "small"  # small: MLPs of small_hidden (VEEGAN / Unrolled GAN demo) | pacgan
+  config.latent_dim = 2  # size of z ~ N(0, I)
+  config.small_hidden = (128, 128)  # hidden ReLU widths of G and of D in the small arch
+  config.pacgan_g_hidden = (400, 400, 400, 400)  # PacGAN G: Dense + batch norm + ReLU layers
+  config.pacgan_d_hidden = (200, 200, 200)  # PacGAN D: maxout layers (units)
+  config.maxout_pieces = 5  # pieces per maxout unit in the PacGAN D
+  # ---- methods ----
+  config.methods = "gan,pacgan2"  # comma-separated method names (see the module docstring)
+  config.pack_hold = "packs"  # packs: batch_size packs of m samples | samples: batch_size samples
+  config.critic_steps = 5  # D steps per G step for wgan_gp (other methods: d_steps)
+  config.d_steps = 1  # D steps per G step for the non-WGAN methods
+  config.gp_weight = 0.1  # lambda of the WGAN gradient penalty (2D scale; 10 for images)
+  config.r1_gamma = 0.1  # gamma of the R1 penalty gamma/2 E||grad D(x_real)||^2
+  # ---- optimization ----
+  config.num_steps = 20000  # generator updates per method
+  config.batch_size = 100  # packs (or samples, see pack_hold) per D and G step
+  config.g_learning_rate = 1e-4  # Adam, generator
+  config.d_learning_rate = 1e-4  # Adam, discriminator (also the unrolled D steps)
+  config.b1 = 0.8  # Adam beta1 (PacGAN)
+  config.b2 = 0.999  # Adam beta2
+  config.decay_fraction = 0.0  # last fraction of training with learning rates decaying to 0
+  config.adam_eps_root = 1e-12  # inside Adam's sqrt: keeps gradients through unrolled steps finite
+  config.num_seeds = 10  # seeds trained together in one compiled program (vmap)
+  config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)
+  # ---- logging and checkpoints ----
+  config.log_every = 1000  # steps between metrics.jsonl records
+  config.checkpoint_every = 5000  # steps between checkpoints (eval points always save)
+  config.keep_checkpoints = 2  # checkpoints kept per method
+  config.eval_every = 2000  # steps between coverage evaluations (modes vs step figure)
+  # ---- evaluation ----
+  config.eval_samples = 2500  # samples per seed from a fixed z (26,000 for stacked digits)
+  config.hq_num_std = 3.0  # a sample is high quality within this many std of its center
+  config.prdc_samples = 2500  # real and fake points for precision/recall/density/coverage
+  config.k_precision_recall = 3  # k of the improved precision/recall balls
+  config.k_density_coverage = 5  # k of the density/coverage balls
+  config.ndb_bins = 100  # k-means bins for NDB on stacked digits (2D uses the true modes)
+  config.ndb_alpha = 0.05  # significance of each NDB bin test
+  config.snapshot_samples = 500  # samples per seed kept at each eval point for the figures
+  config.classifier_hidden = (256, 128)  # per-channel digit classifier for stacked digits
+  config.classifier_steps = 3000  # its training steps
+  config.make_plots = True  # write the PNG figures
+
+  if variant == "quick":  # CPU seconds, for tests and a first look
+    config.num_seeds = 2
+    config.num_steps = 200
+    config.eval_every = 100
+    config.log_every = 100
+    config.checkpoint_every = 100
+    config.eval_samples = 500
+    config.prdc_samples = 500
+    config.classifier_steps = 500
+    config.snapshot_samples = 100
+  elif variant not in (None, ""):
+    raise ValueError(f"unknown variant {variant!r} of the gan config; use 'quick' or none")
+  return config

@@ -1,0 +1,166 @@
+"""results.md, samples.npz and the PNG figures of the GAN mode-coverage experiment."""
+
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from genjax import plots
+from genjax.gan import data
+
+_COLUMNS = (("modes", "modes", 1, 1.0), ("hq", "% HQ", 1, 100.0),
+            ("reverse_kl", "reverse KL", 3, 1.0), ("precision", "precision", 3, 1.0),
+            ("recall", "recall", 3, 1.0), ("density", "density", 3, 1.0),
+            ("coverage", "coverage", 3, 1.0), ("ndb", "NDB", 1, 1.0))
+
+
+def _cell(stat: dict, digits: int, scale: float) -> str:
+  mean, sd, se = (scale * stat[k] for k in ("mean", "sd", "se"))
+  return f"{mean:.{digits}f} ± {sd:.{digits}f} ({se:.{digits}f})"
+
+
+def _columns(is_2d: bool):
+  return [c for c in _COLUMNS if is_2d or c[0] != "hq"]
+
+
+def write_markdown(results: dict, config, path: str) -> None:
+  is_2d = config.dataset in ("ring", "grid")
+  columns = _columns(is_2d)
+  k, n, s = results["num_modes"], results["eval_samples"], results["num_seeds"]
+  header = " | ".join(c[1] for c in columns)
+  lines = [
+      f"# GAN mode coverage on {config.dataset} ({k} modes, arch {config.arch}, {s} seeds)",
+      "",
+      f"Each cell: mean ± s.d. (s.e.) over {s} seeds, s.d. with ddof 1, s.e. = s.d./sqrt({s}) "
+      "(PacGAN's ± is the s.e.). Every seed is scored on "
+      f"{n} samples from its own fixed z. 'all' = seeds that cover all {k} modes. Steps are "
+      "generator updates (discriminator updates in brackets); samples/step are real samples per "
+      f"D step ({config.pack_hold} held fixed across pack sizes). Wall time: training of all "
+      f"{s} seeds together (one vmapped program), evaluation excluded.",
+      "",
+      f"| method | {header} | all | steps | samples/step | wall time (s) |",
+      "|---|" + "---|" * (len(columns) + 4),
+  ]
+  for name, r in results["methods"].items():
+    cells = " | ".join(_cell(r["summary"][c[0]], c[2], c[3]) for c in columns)
+    lines.append(f"| {name} | {cells} | {r['summary']['seeds_all_modes']}/{s} "
+                 f"| {r['g_updates']} ({r['d_updates']}) | {r['samples_per_step']} "
+                 f"| {r['train_seconds']:.0f} |")
+  real = results["real_data"]
+  real_cells = " | ".join(f"{c[3] * real[c[0]]:.{c[2]}f}" for c in columns)
+  lines.append(f"| real data (independent draw) | {real_cells} | — | — | — | — |")
+  floors = results["floors"]
+  lines += [
+      "",
+      "Ceilings and floors: the last row scores a second independent draw of real data, the "
+      "best any generator can expect with this many samples. "
+      + (f"A perfect 2D sampler has at most {100 * floors['hq']:.1f}% HQ "
+         f"(P(|noise| <= {config.hq_num_std:g} std) = 1 - exp(-{config.hq_num_std:g}^2/2)); "
+         if floors["hq"] else "")
+      + f"multinomial noise alone gives reverse KL about (K-1)/(2N) = {floors['reverse_kl']:.4f}; "
+      f"NDB of a perfect sampler is about {config.ndb_alpha:g} x bins by chance.",
+      "",
+      "Reverse KL = sum_k q_k log(K q_k) over the nearest-mode histogram q of all samples "
+      "(0 log 0 = 0, no smoothing); "
+      + ("a mode is covered by >= 1 HQ sample (within 3 std of its center)." if is_2d else
+         "a mode (label triple) is covered by >= 1 sample that the per-channel digit classifier "
+         "assigns to it; classifier test accuracy "
+         f"{results.get('classifier_test_accuracy', float('nan')):.4f}."),
+      "",
+      "Figures: samples_over_training.png, modes_vs_step.png"
+      + ("" if is_2d else ", mode_histogram.png") + ". Samples: samples.npz.",
+      "",
+  ]
+  with open(path, "w") as f:
+    f.write("\n".join(lines))
+
+
+def write_samples(all_samples: dict, dataset, real_eval, judge, path: str) -> None:
+  """Every method's evaluation samples [S, N, D] with what is needed to rescore them."""
+  arrays = {"real_eval": np.asarray(real_eval)}
+  if isinstance(dataset, data.Mixture):
+    arrays.update(centers=dataset.centers, std=np.float32(dataset.std))
+    arrays.update({f"samples/{name}": s.astype(np.float32) for name, s in all_samples.items()})
+  else:
+    # Images in [0, 1] stored as uint8 (x 255) to keep 26,000 x 192 x seeds small.
+    for name, s in all_samples.items():
+      arrays[f"samples/{name}"] = np.round(np.clip(s, 0, 1) * 255).astype(np.uint8)
+      arrays[f"modes/{name}"] = np.stack([judge.modes(x) for x in s]).astype(np.int16)
+  np.savez_compressed(path, **arrays)
+
+
+def _snapshot(workdir: str, name: str, step: int) -> np.ndarray:
+  from genjax.gan.train import _slug
+
+  return np.load(os.path.join(workdir, "history", f"{_slug(name)}_step{step:07d}.npy"))
+
+
+def write_figures(results: dict, dataset, workdir: str, config) -> None:
+  names = list(results["methods"])
+  points = [h["step"] for h in results["methods"][names[0]]["history"]]
+  shown = sorted({points[round(i)] for i in np.linspace(0, len(points) - 1, min(6, len(points)))})
+  is_2d = isinstance(dataset, data.Mixture)
+
+  fig, axes = plt.subplots(len(names), len(shown), figsize=(2.2 * len(shown), 2.2 * len(names)),
+                           squeeze=False)
+  for row, name in enumerate(names):
+    for col, step in enumerate(shown):
+      ax = axes[row, col]
+      samples = _snapshot(workdir, name, step)[0]  # seed 0
+      if is_2d:
+        _scatter(ax, samples, dataset, config.hq_num_std)
+      else:
+        _image_tiles(ax, samples[:16], dataset.image_shape)
+      ax.set_title(f"{name}, step {step}", fontsize=7)
+  plots.save(fig, os.path.join(workdir, "samples_over_training.png"))
+
+  fig, ax = plt.subplots(figsize=(5, 3.5))
+  for name in names:
+    history = results["methods"][name]["history"]
+    steps = np.array([h["step"] for h in history])
+    modes_TxS = np.array([h["modes"] for h in history], np.float64)
+    line, = ax.plot(steps, modes_TxS.mean(1), label=name)
+    ax.fill_between(steps, modes_TxS.min(1), modes_TxS.max(1), color=line.get_color(), alpha=0.2)
+  ax.axhline(dataset.num_modes, color="k", lw=0.5, ls="--")
+  ax.set_xlabel("generator updates")
+  ax.set_ylabel("modes covered (mean; band: min-max over seeds)")
+  ax.legend(fontsize=7)
+  plots.save(fig, os.path.join(workdir, "modes_vs_step.png"))
+
+  if not is_2d:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name in names:
+      counts = np.sort(np.array(results["methods"][name]["mode_counts"][0]))[::-1]
+      ax.plot(counts, label=f"{name} (seed 0)")
+    ax.axhline(results["eval_samples"] / dataset.num_modes, color="k", lw=0.5, ls="--",
+               label="uniform")
+    ax.set_xlabel("mode rank")
+    ax.set_ylabel("samples per mode")
+    ax.set_yscale("symlog")
+    ax.legend(fontsize=7)
+    plots.save(fig, os.path.join(workdir, "mode_histogram.png"))
+
+
+def _scatter(ax, samples_Nx2, dataset, num_std: float) -> None:
+  ax.scatter(samples_Nx2[:, 0], samples_Nx2[:, 1], s=1, alpha=0.5)
+  for cx, cy in dataset.centers:
+    ax.add_patch(plt.Circle((cx, cy), num_std * dataset.std, fill=False, color="r", lw=0.5))
+  ax.scatter(dataset.centers[:, 0], dataset.centers[:, 1], s=4, c="r", marker="x", lw=0.5)
+  extent = np.abs(dataset.centers).max() * 1.3
+  ax.set_xlim(-extent, extent)
+  ax.set_ylim(-extent, extent)
+  ax.set_aspect("equal")
+  ax.tick_params(labelsize=5)
+
+
+def _image_tiles(ax, samples_NxF, image_shape) -> None:
+  h, w = image_shape
+  rgb = data.split_channels(samples_NxF).reshape(len(samples_NxF), 3, h, w).transpose(0, 2, 3, 1)
+  columns = 4
+  rows = -(-len(rgb) // columns)
+  grid = np.ones((rows * (h + 1), columns * (w + 1), 3), np.float32)
+  for i, image in enumerate(rgb):
+    r, c = divmod(i, columns)
+    grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = np.clip(image, 0, 1)
+  ax.imshow(grid)
+  ax.axis("off")

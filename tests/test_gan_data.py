@@ -1,0 +1,76 @@
+"""The mode-coverage datasets follow the exact PacGAN protocol."""
+
+import jax
+import numpy as np
+from ml_collections import ConfigDict
+
+from genjax.configs import gan as gan_config
+from genjax.gan import data
+
+
+def _distinct(points, tol=1e-3):
+  d = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+  return np.all(d[~np.eye(len(points), dtype=bool)] > tol)
+
+
+def test_ring_has_eight_distinct_centers_on_the_unit_circle():
+  centers = data.ring_centers(8, 1.0)
+  assert centers.shape == (8, 2) and _distinct(centers)
+  np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 1.0, atol=1e-6)
+  np.testing.assert_allclose(centers[2], [0.0, 1.0], atol=1e-6)
+  # The common bug: linspace(0, 2 pi, 8) puts two centers on one point (7 modes).
+  angles = np.linspace(0, 2 * np.pi, 8)
+  buggy = np.stack([np.cos(angles), np.sin(angles)], -1)
+  assert not _distinct(buggy)
+
+
+def test_grid_has_25_distinct_centers():
+  centers = data.grid_centers(5, 2.0)
+  assert centers.shape == (25, 2) and _distinct(centers)
+  assert sorted(set(centers[:, 0].tolist())) == [-4, -2, 0, 2, 4]
+  assert sorted(set(centers[:, 1].tolist())) == [-4, -2, 0, 2, 4]
+
+
+def _config(**overrides):
+  config = ConfigDict(gan_config.get_config("quick"))
+  config.update(overrides)
+  return config
+
+
+def test_mixture_stds_and_mode_frequencies():
+  for name, std, modes in (("ring", 0.01, 8), ("grid", 0.05, 25)):
+    mixture = data.make(_config(dataset=name))
+    assert mixture.num_modes == modes and mixture.std == std
+    x, m = mixture.sample_with_modes(jax.random.key(0), 100_000)
+    x, m = np.asarray(x), np.asarray(m)
+    residual = x - mixture.centers[m]
+    np.testing.assert_allclose(residual.std(0), std, rtol=0.02)
+    np.testing.assert_allclose(np.bincount(m, minlength=modes) / len(m), 1 / modes, atol=0.01)
+
+
+def test_radius_std_and_spacing_come_from_config():
+  ring = data.make(_config(dataset="ring", ring_radius=2.0, ring_std=0.02))
+  np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 2.0, atol=1e-6)
+  assert ring.std == 0.02
+  grid = data.make(_config(dataset="grid", grid_spacing=1.0, grid_std=0.1))
+  assert grid.centers.max() == 2.0 and grid.std == 0.1
+
+
+def test_stacked_digits_have_three_channels_and_label_triples():
+  stacked = data.make(_config(dataset="stacked_digits"))
+  assert stacked.num_modes == 1000 and stacked.dim == 192
+  x, m = stacked.sample_with_modes(jax.random.key(1), 5000)
+  x, m = np.asarray(x), np.asarray(m)
+  assert x.shape == (5000, 192) and 0 <= x.min() and x.max() <= 1
+  assert 0 <= m.min() and m.max() < 1000 and len(set(m.tolist())) > 990
+  # Each channel is an actual digit image whose label is the matching decimal digit of the mode.
+  channels = data.split_channels(x)
+  pool = stacked.images_NxP
+  for c, divisor in enumerate((100, 10, 1)):
+    row = np.argmin(((pool - channels[0, c]) ** 2).sum(1))
+    assert np.allclose(pool[row], channels[0, c])
+    assert stacked.labels_N[row] == (m[0] // divisor) % 10
+
+
+def test_hq_ceiling_is_98_9_percent():
+  assert abs(data.hq_ceiling() - 0.98889) < 1e-4

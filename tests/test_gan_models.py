@@ -1,0 +1,74 @@
+"""Shapes of packed discriminators, maxout, batch norm and the minibatch-stddev feature."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from genjax.configs import gan as gan_config
+from genjax.gan import losses, models
+
+
+def test_pack_concatenates_consecutive_samples():
+  x = jnp.arange(12.0).reshape(6, 2)
+  packed = losses.pack(x, 3)
+  assert packed.shape == (2, 6)
+  np.testing.assert_array_equal(packed[1], [6, 7, 8, 9, 10, 11])
+
+
+@pytest.mark.parametrize("arch", ["small", "pacgan"])
+def test_packing_changes_only_the_first_discriminator_layer(arch):
+  config = gan_config.get_config()
+  config.arch = arch
+  shapes = {}
+  for m in (1, 2, 4):
+    _, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+    params = d.init(jax.random.key(0), jnp.zeros((3, 2 * m)))
+    shapes[m] = {jax.tree_util.keystr(p): v.shape
+                 for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+    out = d.apply(params, jnp.zeros((5, 2 * m)))
+    assert out.shape == (5,)
+  first = [k for k in shapes[1] if shapes[1][k] != shapes[2][k]]
+  assert len(first) == 1 and "kernel" in first[0] and "_0" in first[0]
+  assert shapes[4][first[0]][0] == 8 and shapes[1][first[0]][0] == 2
+
+
+def test_pacgan_architecture_sizes():
+  config = gan_config.get_config()
+  config.arch = "pacgan"
+  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  g_params = g.init(jax.random.key(0), jnp.zeros((4, 2)))
+  d_params = d.init(jax.random.key(1), jnp.zeros((4, 2)))
+  g_kernels = [v.shape for p, v in jax.tree_util.tree_flatten_with_path(g_params)[0]
+               if "kernel" in jax.tree_util.keystr(p)]
+  assert g_kernels == [(2, 400), (400, 400), (400, 400), (400, 400), (400, 2)]
+  assert len(jax.tree.leaves(g_params)) == 5 * 2 + 4 * 2  # dense w, b + batch-norm scale, bias
+  d_kernels = [v.shape for p, v in jax.tree_util.tree_flatten_with_path(d_params)[0]
+               if "kernel" in jax.tree_util.keystr(p)]
+  assert sorted(d_kernels) == [(2, 1000), (200, 1), (200, 1000), (200, 1000)]  # 200 x 5 pieces
+
+
+def test_maxout_is_the_max_over_pieces():
+  layer = models.Maxout(3, 4)
+  params = layer.init(jax.random.key(0), jnp.ones((2, 5)))
+  x = jax.random.normal(jax.random.key(1), (2, 5))
+  dense = params["params"]["Dense_0"]
+  pre = (x @ dense["kernel"] + dense["bias"]).reshape(2, 3, 4)
+  np.testing.assert_allclose(layer.apply(params, x), pre.max(-1), rtol=1e-6)
+
+
+def test_batch_norm_uses_batch_statistics():
+  bn = models.BatchNorm()
+  x = 3 + 2 * jax.random.normal(jax.random.key(0), (512, 4))
+  y = bn.apply(bn.init(jax.random.key(1), x), x)
+  np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)
+  np.testing.assert_allclose(y.std(0), 1, atol=1e-3)
+
+
+def test_minibatch_stddev_appends_one_batch_feature():
+  h = jnp.array([[0.0, 1.0], [2.0, 3.0]])
+  out = models.minibatch_stddev(h)
+  assert out.shape == (2, 3)
+  np.testing.assert_allclose(out[:, 2], 1.0, rtol=1e-6)  # std of (0, 2) and (1, 3) is 1
+  # A collapsed batch (identical rows) has feature ~0: what lets D spot missing diversity.
+  np.testing.assert_allclose(models.minibatch_stddev(jnp.ones((4, 2)))[:, 2], 1e-4, rtol=1e-3)

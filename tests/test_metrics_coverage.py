@@ -1,0 +1,68 @@
+"""Mode coverage, HQ and reverse KL on hand-made samplers."""
+
+import math
+
+import jax
+import numpy as np
+import pytest
+
+from genjax.gan import data
+from genjax.metrics import coverage
+
+RING = data.Mixture(data.ring_centers(8, 1.0), 0.01)
+GRID = data.Mixture(data.grid_centers(5, 2.0), 0.05)
+
+
+@pytest.mark.parametrize("mixture", [RING, GRID], ids=["ring", "grid"])
+def test_perfect_sampler_covers_all_modes(mixture):
+  samples = np.asarray(mixture.sample(jax.random.key(0), 2500))
+  result = coverage.mixture_coverage(samples, mixture.centers, mixture.std)
+  assert result["modes"] == mixture.num_modes
+  assert abs(result["hq"] - data.hq_ceiling()) < 0.01  # 98.9% in expectation
+  assert result["reverse_kl"] < 4 * coverage.reverse_kl_floor(mixture.num_modes, 2500)
+
+
+@pytest.mark.parametrize("mixture", [RING, GRID], ids=["ring", "grid"])
+def test_single_mode_sampler_covers_one_mode(mixture):
+  noise = 0.5 * mixture.std * np.asarray(jax.random.normal(jax.random.key(1), (2500, 2)))
+  samples = mixture.centers[3] + noise
+  result = coverage.mixture_coverage(samples, mixture.centers, mixture.std)
+  assert result["modes"] == 1 and result["hq"] == 1.0
+  np.testing.assert_allclose(result["reverse_kl"], math.log(mixture.num_modes), rtol=1e-12)
+
+
+def test_samples_between_modes_are_low_quality_and_cover_nothing():
+  # Midpoints between neighbouring ring centers are ~0.38 from both: far beyond 3 std.
+  midpoints = (RING.centers + np.roll(RING.centers, 1, axis=0)) / 2
+  result = coverage.mixture_coverage(midpoints, RING.centers, RING.std)
+  assert result["modes"] == 0 and result["hq"] == 0.0
+  # Just inside 3 std counts as HQ; just beyond does not.
+  edge = RING.centers[:2] + np.array([[0.0299, 0.0], [0.0301, 0.0]])
+  result = coverage.mixture_coverage(edge, RING.centers, RING.std)
+  assert result["hq_mode_counts"].tolist() == [1] + [0] * 7
+
+
+def test_reverse_kl_formula_by_hand():
+  # q = (1/2, 0, 1/2, 0) vs uniform over 4: sum q log(4 q) = log 2; empty modes add 0 (0 log 0).
+  np.testing.assert_allclose(coverage.reverse_kl_to_uniform([5, 0, 5, 0]), math.log(2))
+  assert coverage.reverse_kl_to_uniform([7, 7, 7]) == 0.0
+  q = np.array([0.7, 0.2, 0.1])
+  np.testing.assert_allclose(coverage.reverse_kl_to_uniform(q * 10),
+                             np.sum(q * np.log(3 * q)))
+
+
+def test_reverse_kl_noise_floor_matches_perfect_sampler():
+  k, n = 25, 2500
+  counts = jax.vmap(lambda key: jax.numpy.bincount(
+      jax.random.randint(key, (n,), 0, k), length=k))(jax.random.split(jax.random.key(2), 400))
+  mean_kl = np.mean([coverage.reverse_kl_to_uniform(c) for c in np.asarray(counts)])
+  floor = coverage.reverse_kl_floor(k, n)
+  assert abs(floor - 0.0048) < 1e-4
+  assert abs(mean_kl - floor) < 0.1 * floor
+
+
+def test_label_coverage_counts_distinct_modes():
+  result = coverage.label_coverage(np.array([0, 0, 999, 5]), 1000)
+  assert result["modes"] == 3 and result["mode_counts"][0] == 2
+  uniform = coverage.label_coverage(np.arange(1000).repeat(3), 1000)
+  assert uniform["modes"] == 1000 and abs(uniform["reverse_kl"]) < 1e-12
