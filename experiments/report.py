@@ -11,6 +11,7 @@ import sys
 
 from absl import app, flags
 
+from genjax import cli
 from genjax.claims import report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,10 +40,14 @@ def plan(spec: str) -> report.Run:
     raise SystemExit(f"error: --runs entry {spec!r}: no flagfile {flagfile}")
   script, claims_module = EXPERIMENTS[name]
   label = os.path.splitext(os.path.basename(flagfile))[0]
-  workdir = os.path.join(FLAGS.workdir, label)
+  workdir, results_file = os.path.join(FLAGS.workdir, label), "results.json"
+  if name == "domain":  # the studies share one workdir, so one pretrained model serves them all
+    workdir = os.path.join(FLAGS.workdir, "domain")
+    results_file = f"results_{cli.config_from_flagfile('domain', flagfile)[0].study}.json"
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
              f"--workdir={workdir}"]
-  return report.Run(label, command, workdir, importlib.import_module(claims_module).CLAIMS)
+  return report.Run(label, command, workdir, importlib.import_module(claims_module).CLAIMS,
+                    results_file)
 
 
 def main(argv):

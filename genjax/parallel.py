@@ -104,9 +104,13 @@ class DataParallel:
     return step
 
   def put_state(self, state):
-    """Host state -> the layout the compiled step expects (replicated on every device)."""
+    """State -> the layout the compiled step expects (replicated on every device).
+
+    Always a copy: the compiled step donates its state, and a caller's arrays that device_put
+    would pass through unchanged (already on the device) must survive it.
+    """
     if self.mode == "none":
-      return jax.device_put(state, self.devices[0])
+      return jax.tree.map(lambda x: jnp.array(x, copy=True, device=self.devices[0]), state)
     if self.mode == "pmap":
       # Placed exactly as pmap returns its outputs, so the second call does not retrace.
       local = [d for d in self.devices if d.process_index == jax.process_index()]
@@ -114,7 +118,8 @@ class DataParallel:
       sharding = NamedSharding(jax.sharding.Mesh(np.array(local), (AXIS,)), P(AXIS))
       return jax.tree.map(lambda x: jax.device_put(np.stack([np.asarray(x)] * len(local)),
                                                    sharding), state)
-    return jax.device_put(state, NamedSharding(self.mesh, P()))
+    copied = jax.tree.map(lambda x: jnp.array(x, copy=True), state)
+    return jax.device_put(copied, NamedSharding(self.mesh, P()))
 
   def get_state(self, state):
     """Inverse of put_state: one copy of the state (pmap keeps one per device)."""

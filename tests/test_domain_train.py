@@ -56,7 +56,7 @@ def test_seeds_train_in_one_compiled_program():
                                           train.full_params))
   tokens = jax.random.randint(jax.random.key(0), (3, 8, 12), 0, 8)
   for lr in (1e-3, 1e-4):  # a different rate is optimizer state, not a new program
-    state = train.new_state(params, {}, train.make_tx(lr, config))
+    state = dp.put_state(train.new_state(params, {}, train.make_tx(lr, config)))
     for _ in range(3):
       state, metrics = step(state, {"tokens": tokens}, jax.random.key(0))
   assert step.num_traces() == 1

@@ -111,3 +111,13 @@ def test_bad_mode_and_device_count_are_user_errors():
     parallel.make("dataparallel")
   with pytest.raises(UserError, match="config.num_devices=16"):
     parallel.make("pmap", 16)
+
+
+@pytest.mark.parametrize("mode,num_devices", [("none", 1), ("pmap", 2), ("shard_map", 2)])
+def test_put_state_copies_so_donation_spares_the_callers_arrays(mode, num_devices):
+  dp = parallel.make(mode, num_devices)
+  x, state, step = _setup(dp)
+  state = jax.device_put(state)  # arrays already on a device: device_put alone would alias them
+  batch = dp.put_batch(batching.batch_at_step({"image": x}, 0, 16, seed=0))
+  step(dp.put_state(state), batch, jax.random.key(1))
+  assert all(not leaf.is_deleted() for leaf in jax.tree.leaves(state))

@@ -29,13 +29,14 @@ class Run:
   command: list[str]
   workdir: str
   claims: list[Claim]
+  results_file: str = "results.json"  # under workdir
   wall_seconds: float | None = None  # None: reused from an earlier run
   results: dict | None = None
 
 
 def execute(run: Run, rerun: bool) -> Run:
-  """Runs the experiment unless its workdir already holds results.json (and rerun is off)."""
-  path = os.path.join(run.workdir, "results.json")
+  """Runs the experiment unless its results file already exists (and rerun is off)."""
+  path = os.path.join(run.workdir, run.results_file)
   if rerun or not os.path.exists(path):
     start = time.perf_counter()
     completed = subprocess.run(run.command, capture_output=True, text=True)

@@ -175,10 +175,7 @@ def make_train_step(model, tx, dp: parallel.DataParallel, to_params):
       return next_token_nll(model, params, tokens_BxL).mean(), {}
 
     (loss, _), grads = dp.value_and_grad(loss_fn)(state["trainable"])
-    treedef = jax.tree.structure(jax.eval_shape(tx.init, state["trainable"]))
-    opt_state = jax.tree.unflatten(treedef, state["opt_state"])
-    updates, opt_state = tx.update(grads, opt_state, state["trainable"])
-    opt_state = jax.tree.leaves(opt_state)
+    updates, opt_state = tx.update(grads, state["opt_state"], state["trainable"])
     trainable = optax.apply_updates(state["trainable"], updates)
     metrics = {"loss": loss, "grad_norm": optax.global_norm(grads),
                "param_norm": optax.global_norm(trainable),
@@ -204,15 +201,9 @@ def lora_params(trainable, frozen):
 
 
 def new_state(trainable_S, frozen_S, tx):
-  """A fresh training state on the host (copies: the compiled step donates its input).
-
-  The optimizer state is kept as its list of leaves: orbax's checkpoint metadata turns optax's
-  namedtuples into dicts, which `Checkpointer.restore`'s structure check would then reject.
-  """
-  copy = lambda tree: jax.tree.map(np.array, tree)  # noqa: E731
-  return {"step": np.zeros((), np.int32), "trainable": copy(trainable_S),
-          "frozen": copy(frozen_S), "opt_state": copy(jax.tree.leaves(jax.vmap(tx.init)(
-              trainable_S)))}
+  """A fresh training state (`dp.put_state` copies it, so the donated step leaves it intact)."""
+  return {"step": np.zeros((), np.int32), "trainable": trainable_S, "frozen": frozen_S,
+          "opt_state": jax.vmap(tx.init)(trainable_S)}
 
 
 def make_sampler(keys_S, sources, fractions, batch_size: int, length: int):
