@@ -1,0 +1,25 @@
+"""Attention scaling: every variant's time, memory and FLOPs against n (seed claim Q4).
+
+python experiments/attention.py --flagfile=experiments/flags/attention_cpu_quick.flags
+
+Writes results.csv, results.md (fitted slopes with 95% CIs, attention-vs-MLP crossovers,
+largest n), time_vs_n.png, memory_vs_n.png, crossover.png, config.json and metrics.jsonl to
+--workdir. On CPU, if results.md reports "zero-reported" memory, XLA fused attention into one
+library call; rerun with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-dot,-eltwise,-reduce.
+"""
+
+from absl import flags
+
+from genjax import cli
+from genjax.attention.sweep import run_sweep
+
+CONFIG = cli.define_flags("attention", default_workdir="workdirs/attention_cpu_quick")
+
+
+def main(argv):
+  del argv
+  run_sweep(CONFIG.value, flags.FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,70 @@
+"""The CPU speed target: exact attention at n=4096, d=64, 4 heads as a share of matmul peak."""
+
+import functools
+
+import jax
+import numpy as np
+
+from genjax.attention import sweep, variants
+
+
+def candidates(block_sizes):
+  """Exact variants and block sizes to race: name -> attend."""
+  out = {"naive": variants.naive, "dot_product": variants.dot_product}
+  for qc in block_sizes:
+    out[f"blocked q{qc}"] = functools.partial(variants.blocked, query_chunk=qc)
+  for qc in block_sizes:
+    for kc in block_sizes:
+      if kc >= qc:
+        out[f"chunked q{qc} k{kc}"] = functools.partial(variants.chunked, query_chunk=qc,
+                                                        key_chunk=kc)
+  return out
+
+
+def speed_table(n=4096, d=64, heads=4, repeats=5, block_sizes=(128, 256, 512, 1024),
+                matmul_size=2048, seed=0):
+  """Times every candidate and a float32 matmul in interleaved rounds; returns table rows."""
+  q, k, v, _ = sweep.make_qkv(jax.random.key(seed), 1, n, heads, d, np.float32)
+  entries = {}
+  for name, fn in candidates(block_sizes).items():
+    compiled, _ = sweep.compile_fn(fn, q, k, v)
+    sweep.time_once(compiled, (q, k, v))
+    entries[name] = (compiled, (q, k, v))
+  mm, mm_args, mm_flops = sweep.matmul_peak(matmul_size)
+  entries["matmul"] = (mm, mm_args)
+  times = sweep.timed_rounds(entries, repeats)
+  flops = 4 * n * n * d * heads
+  mm_best, mm_median = min(times["matmul"]), float(np.median(times["matmul"]))
+  rows = []
+  for name, ts in times.items():
+    if name == "matmul":
+      continue
+    # Per round, this variant's speed over the matmul's speed in the same round: load from
+    # other processes in that round hits both.
+    per_round = [(flops / t) / (mm_flops / m) for t, m in zip(ts, times["matmul"], strict=True)]
+    rows.append(dict(name=name, best_s=min(ts), median_s=float(np.median(ts)),
+                     gflops=flops / min(ts) / 1e9,
+                     pct_peak_best=100 * (flops / min(ts)) / (mm_flops / mm_best),
+                     pct_peak_rounds=100 * float(np.median(per_round)),
+                     temp_mib=entries[name][0].memory_analysis().temp_size_in_bytes / 2 ** 20))
+  peak = dict(gflops_best=mm_flops / mm_best / 1e9, gflops_median=mm_flops / mm_median / 1e9)
+  return rows, peak
+
+
+def format_table(rows, peak, n, d, heads):
+  best = min(rows, key=lambda r: r["best_s"])
+  chunked = min((r for r in rows if r["name"].startswith("chunked")), key=lambda r: r["best_s"])
+  lines = [f"float32 matmul peak: {peak['gflops_best']:.1f} GFLOP/s best, "
+           f"{peak['gflops_median']:.1f} median",
+           f"exact attention forward, n={n}, d={d}, heads={heads} "
+           f"({4 * n * n * d * heads / 1e9:.1f} GFLOP):",
+           f"{'variant':22s} {'best ms':>8s} {'median ms':>9s} {'GFLOP/s':>8s} "
+           f"{'% peak (best)':>13s} {'% peak (per round)':>18s} {'temp MiB':>9s}"]
+  for r in sorted(rows, key=lambda r: r["best_s"]):
+    lines.append(f"{r['name']:22s} {r['best_s'] * 1e3:8.1f} {r['median_s'] * 1e3:9.1f} "
+                 f"{r['gflops']:8.1f} {r['pct_peak_best']:13.1f} {r['pct_peak_rounds']:18.1f} "
+                 f"{r['temp_mib']:9.1f}")
+  lines.append(f"best exact: {best['name']} at {best['pct_peak_best']:.0f}% of peak (target 50%); "
+               f"best chunked: {chunked['name']} at {chunked['best_s'] / best['best_s']:.2f}x the "
+               f"best time (target <= 1.3x)")
+  return "\n".join(lines)

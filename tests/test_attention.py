@@ -1,0 +1,249 @@
+"""Attention variants: exactness, masks, convergence of approximations, cost, the sweep."""
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from genjax.attention import encoder, sweep, variants
+from genjax.configs import attention as attention_config
+from genjax.errors import UserError
+
+B, N, H, D = 2, 37, 2, 8  # N is not a multiple of any block size used below
+
+
+def _qkv(seed=0, n=N, scale=1.0):
+  ks = jax.random.split(jax.random.key(seed), 4)
+  q, k, v = (jax.random.normal(kk, (B, n, H, D)) * s for kk, s in zip(ks[:3], (scale, scale, 1),
+                                                                   strict=True))
+  mask = jax.random.bernoulli(ks[3], 0.7, (B, n)).at[:, 0].set(True)
+  return q, k, v, mask
+
+
+EXACT = {
+    "dot_product": variants.dot_product,
+    "chunked": functools.partial(variants.chunked, query_chunk=8, key_chunk=5),
+    "blocked": functools.partial(variants.blocked, query_chunk=16),
+    "sliding_window": functools.partial(variants.sliding_window, window=N, block=6),
+    "block_sparse": functools.partial(variants.block_sparse, block=6, window_blocks=7,
+                                      random_blocks=2, key=jax.random.key(3)),
+}
+
+
+@pytest.mark.parametrize("name", list(EXACT))
+@pytest.mark.parametrize("causal,masked", [(False, False), (True, True)])
+def test_exact_variant_matches_naive_forward_and_gradients(name, causal, masked):
+  q, k, v, mask = _qkv()
+  mask = mask if masked else None
+  ct = jax.random.normal(jax.random.key(9), q.shape)
+
+  def value_and_grads(fn):
+    out, vjp = jax.vjp(lambda q, k, v: fn(q, k, v, mask=mask, causal=causal), q, k, v)
+    return out, vjp(ct)
+
+  out, grads = jax.jit(value_and_grads, static_argnums=0)(EXACT[name])
+  ref, ref_grads = jax.jit(value_and_grads, static_argnums=0)(variants.naive)
+  np.testing.assert_allclose(out, ref, atol=1e-5, rtol=0)
+  for g, rg, what in zip(grads, ref_grads, "qkv", strict=True):
+    np.testing.assert_allclose(g, rg, atol=1e-5, rtol=0, err_msg=f"d{what}")
+
+
+def test_rows_sum_to_one_and_masked_weights_are_zero():
+  q, k, _, mask = _qkv()
+  w = variants.attention_weights(q, k, mask=mask, causal=True)
+  np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-6)
+  assert float(jnp.abs(jnp.where(mask[:, None, None, :], 0.0, w)).max()) == 0.0
+  assert float(jnp.triu(w, 1).max()) == 0.0
+
+
+def test_query_that_sees_no_key_returns_zero():
+  q, k, v, _ = _qkv()
+  mask = jnp.zeros((B, N), bool).at[:, 5:].set(True)  # with causal, queries 0-4 see nothing
+  for fn in (variants.naive, EXACT["chunked"], EXACT["sliding_window"]):
+    out = jax.jit(functools.partial(fn, causal=True))(q, k, v, mask=mask)
+    assert float(jnp.abs(out[:, :5]).max()) == 0.0
+    assert bool(jnp.isfinite(out).all())
+
+
+MASKABLE = dict(
+    EXACT, naive=variants.naive,
+    sliding_window_small=functools.partial(variants.sliding_window, window=4),
+    block_sparse_small=functools.partial(variants.block_sparse, block=4),
+    linformer=functools.partial(variants.linformer, rank=8, projection="gaussian",
+                                key=jax.random.key(1)),
+    linformer_pool=functools.partial(variants.linformer, rank=8),
+    performer=functools.partial(variants.performer, num_features=64, key=jax.random.key(1)),
+    lsh=functools.partial(variants.lsh, num_buckets=4, chunk=8, key=jax.random.key(1)),
+)
+
+
+@pytest.mark.parametrize("name", list(MASKABLE))
+def test_changing_a_masked_key_changes_nothing(name):
+  q, k, v, mask = _qkv()
+  hidden = ~mask[:, :, None, None]
+  noise = jax.random.normal(jax.random.key(5), k.shape) * 10
+  # LSH hashes keys to choose its windows, so only values of masked keys may change freely.
+  k2 = k if name == "lsh" else jnp.where(hidden, k + noise, k)
+  v2 = jnp.where(hidden, v - noise, v)
+  fn = jax.jit(MASKABLE[name])
+  np.testing.assert_allclose(fn(q, k2, v2, mask=mask), fn(q, k, v, mask=mask), atol=2e-5)
+
+
+CAUSAL = {name: fn for name, fn in MASKABLE.items() if not name.startswith("linformer")}
+CAUSAL["performer"] = functools.partial(variants.performer, num_features=64,
+                                        key=jax.random.key(1), chunk=8)
+
+
+@pytest.mark.parametrize("name", list(CAUSAL))
+def test_causal_output_ignores_the_future(name):
+  q, k, v, _ = _qkv()
+  t = 20
+  noise = jax.random.normal(jax.random.key(6), k[:, t:].shape) * 10
+  k2 = k if name == "lsh" else k.at[:, t:].add(noise)
+  v2 = v.at[:, t:].add(noise)
+  fn = jax.jit(functools.partial(CAUSAL[name], causal=True))
+  np.testing.assert_allclose(fn(q, k2, v2)[:, :t], fn(q, k, v)[:, :t], atol=2e-5)
+
+
+def test_linformer_refuses_causal():
+  q, k, v, _ = _qkv()
+  with pytest.raises(ValueError, match="causal"):
+    variants.linformer(q, k, v, causal=True)
+
+
+def _error(fn, q, k, v, *args):
+  """Relative error vs naive; args (e.g. keys) are traced so one compile serves all of them."""
+  ref = jax.jit(variants.naive)(q, k, v)
+  return float(jnp.linalg.norm(jax.jit(fn)(q, k, v, *args) - ref) / jnp.linalg.norm(ref))
+
+
+def test_performer_converges_as_features_grow():
+  q, k, v, _ = _qkv(scale=0.5)
+  errs = []
+  for m in (16, 256, 4096):
+    fn = jax.jit(lambda q, k, v, w: variants.performer(q, k, v, features_MxD=w))
+    errs.append(np.mean([_error(fn, q, k, v, variants.orthogonal_features(
+        jax.random.key(s), m, D)) for s in range(3)]))
+  assert errs[0] > errs[1] > errs[2], errs
+  # Monte Carlo error ~ 1/sqrt(M): 256x the features should cut it about 16x; a biased
+  # estimator (e.g. QR without the sign fix) stalls instead.
+  assert errs[2] < errs[0] / 4 and errs[2] < 0.05, errs
+
+
+def test_lsh_converges_as_hashing_rounds_grow_and_is_exact_with_one_chunk():
+  q, k, v, _ = _qkv()
+  errs = [_error(functools.partial(variants.lsh, num_buckets=4, num_hashes=r, chunk=8,
+                                   key=jax.random.key(2)), q, k, v) for r in (1, 8)]
+  assert errs[1] < errs[0] / 10 and errs[1] < 0.05, errs
+  one_chunk = functools.partial(variants.lsh, num_buckets=8, chunk=64, key=jax.random.key(2))
+  assert _error(one_chunk, q, k, v) < 1e-5
+
+
+def test_low_rank_and_sparse_variants_converge_to_exact():
+  q, k, v, _ = _qkv()
+  for make, params in (
+      (lambda r: functools.partial(variants.linformer, rank=r), (4, 12, N)),
+      (lambda w: functools.partial(variants.sliding_window, window=w), (2, 8, N)),
+      (lambda w: functools.partial(variants.block_sparse, block=4, window_blocks=w,
+                                   global_blocks=0), (0, 2, 9)),
+  ):
+    errs = [_error(make(p), q, k, v) for p in params]
+    assert errs[0] > errs[1] > errs[2], errs
+    assert errs[2] < 1e-5, errs
+
+
+def test_gaussian_linformer_error_falls_with_rank():
+  q, k, v, _ = _qkv()
+  errs = []
+  for rank in (4, 64):
+    fn = jax.jit(functools.partial(variants.linformer, rank=rank, projection="gaussian"))
+    errs.append(np.mean([_error(lambda q, k, v, key: fn(q, k, v, key=key), q, k, v,  # noqa: B023
+                                jax.random.key(s)) for s in range(3)]))
+  assert errs[1] < errs[0], errs
+
+
+def _temp_bytes(fn, n, heads=1):
+  x = jax.ShapeDtypeStruct((1, n, heads, 64), jnp.float32)
+  return jax.jit(fn).lower(x, x, x).compile().memory_analysis().temp_size_in_bytes
+
+
+def test_chunked_temp_memory_grows_linearly_and_naive_quadratically():
+  chunked = functools.partial(variants.chunked, query_chunk=128, key_chunk=256)
+  assert _temp_bytes(chunked, 4096) / _temp_bytes(chunked, 1024) < 6  # linear: 4, square: 16
+  assert _temp_bytes(variants.naive, 4096) / _temp_bytes(variants.naive, 1024) > 12
+
+
+def test_sliding_window_work_is_linear_in_n():
+  def flops(n):
+    x = jax.ShapeDtypeStruct((1, n, 1, 64), jnp.float32)
+    fn = functools.partial(variants.sliding_window, window=64)
+    return sweep.xla_flops(jax.jit(fn).lower(x, x, x).compile())
+
+  assert 3 < flops(4096) / flops(1024) < 5  # a masked dense n x n matrix would give 16
+
+
+def test_encoder_layer_takes_any_variant_and_causal_layer_ignores_the_future():
+  x = jax.random.normal(jax.random.key(0), (2, 37, 32))
+  layers = {name: encoder.EncoderLayer(num_heads=4, attend=fn, causal=True)
+            for name, fn in (("naive", variants.naive), ("chunked", EXACT["chunked"]))}
+  params = jax.jit(layers["naive"].init)(jax.random.key(1), x)
+  outs = {name: jax.jit(layer.apply)(params, x) for name, layer in layers.items()}
+  np.testing.assert_allclose(outs["chunked"], outs["naive"], atol=1e-5)
+  grad = jax.jit(jax.grad(lambda x: layers["chunked"].apply(params, x)[:, 10].sum()))(x)
+  assert float(jnp.abs(grad[:, 11:]).max()) == 0.0
+  assert float(jnp.abs(grad[:, :11]).max()) > 0.0
+
+
+def test_fit_slope_and_crossover_recover_known_values():
+  rng = np.random.default_rng(0)
+  ns = [256, 512, 1024, 2048]
+  values = [[3e-9 * n ** 2 * np.exp(rng.normal(0, 0.05)) for _ in range(3)] for n in ns]
+  fit = sweep.fit_slope(ns, values, fit_points=3)
+  assert fit.lo < 2 < fit.hi and abs(fit.slope - 2) < 0.15 and fit.n_lo == 512
+  assert sweep.crossover([100, 200, 400], [0.5, 1.0 / 1.5, 2.0]) == pytest.approx(
+      200 * 2 ** (np.log(1.5) / np.log(3)), rel=1e-6)
+  assert sweep.crossover([100, 200], [0.1, 0.2]) is None
+
+
+def test_config_errors_are_one_line_user_errors():
+  for field, value, pattern in (("n_max", 300, "n_max must be a power of two"),
+                                ("variants", ("naive", "flash"), "unknown variant 'flash'"),
+                                ("causal", True, "linformer")):
+    config = attention_config.get_config()
+    config[field] = value
+    with pytest.raises(UserError, match=pattern):
+      sweep.validate(config)
+  with pytest.raises(ValueError, match="cudnn"):
+    if jax.default_backend() == "gpu":
+      raise ValueError("cudnn is available here; nothing to refuse")
+    x = jnp.zeros((1, 4, 1, 8))
+    variants.dot_product(x, x, x, implementation="cudnn")
+
+
+@pytest.mark.slow
+def test_quick_sweep_end_to_end_writes_results(tmp_path):
+  config = attention_config.get_config("quick")
+  config.variants = ("naive", "chunked", "sliding_window")
+  config.modes = ("forward",)
+  config.n_min, config.n_max = 64, 256
+  config.query_chunk, config.key_chunk, config.window = 32, 64, 16
+  config.repeats = 1
+  config.crossover_widths = (64,)
+  config.crossover_multiples = (1, 4)
+  config.long_variants = ("chunked",)
+  config.long_n = (512,)
+  summary, rows = sweep.run_sweep(config, str(tmp_path))
+  for name in ("results.csv", "results.md", "config.json", "time_vs_n.png", "memory_vs_n.png",
+               "crossover.png"):
+    assert os.path.exists(tmp_path / name), name
+  text = (tmp_path / "results.md").read_text()
+  assert "Fitted log-log slopes" in text and "attention = MLP" in text
+  naive_fwd = next(s for s in summary["slopes"]
+                   if s["variant"] == "naive" and s["mode"] == "forward")
+  assert naive_fwd["memory"].slope == pytest.approx(2.0, abs=0.1)
+  assert summary["largest"][("chunked", "forward", "long")] == 512
+  assert all(r["rel_error"] < 1e-5 for r in rows
+             if r.get("variant") == "chunked" and "rel_error" in r)
