@@ -2,7 +2,7 @@
 
 import copy
 
-from genjax.claims import report, vae
+from genjax.claims import attention, gan, report, vae
 from genjax.claims.verdicts import DEPENDS, NOT_SUPPORTED, SUPPORTED
 
 
@@ -78,3 +78,56 @@ def test_report_lists_every_claim_and_marks_missing_numbers(tmp_path):
   assert text.count("**supported**") >= 3
   assert "**not measured**" in text
   assert "`python experiments/vae.py`" in text
+
+
+def _gan_results(vanilla_modes, vanilla_precision, remedy_modes):
+  def method(modes, precision):
+    stat = lambda m: {"mean": m, "sd": 0.3, "se": 0.1}  # noqa: E731
+    return {"summary": {"modes": stat(modes), "reverse_kl": stat(0.01),
+                        "precision": stat(precision), "recall": stat(0.5),
+                        "seeds_all_modes": 10 if modes == 8 else 0}}
+  return {"dataset": "ring", "num_modes": 8, "num_seeds": 10, "floors": {"reverse_kl": 0.0014},
+          "real_data": {"precision": 0.97},
+          "methods": {"gan": method(vanilla_modes, vanilla_precision),
+                      "pacgan2": method(remedy_modes, 0.9)}}
+
+
+def test_gan_rules_flip():
+  collapsed = _gan_results(1.0, 0.95, 8.0)
+  assert [c.rule(collapsed).verdict for c in gan.CLAIMS] == [SUPPORTED, SUPPORTED, SUPPORTED]
+  off_data = _gan_results(1.0, 0.1, 8.0)
+  assert gan.realistic_but_not_diverse(off_data).verdict == NOT_SUPPORTED
+  healthy = _gan_results(8.0, 0.95, 8.0)
+  assert gan.collapse(healthy).verdict == NOT_SUPPORTED
+  assert gan.remedies_restore_coverage(healthy).verdict == NOT_SUPPORTED
+  assert gan.remedies_restore_coverage(_gan_results(1.0, 0.9, 5.0)).verdict == DEPENDS
+
+
+def _fit(slope, half=0.1):
+  return {"slope": slope, "lo": slope - half, "hi": slope + half, "n_lo": 1024, "n_hi": 4096}
+
+
+def _attention_results(naive_time, naive_memory, chunked_memory, efficient_time):
+  slopes = []
+  for variant in ("naive", "chunked", *attention.EFFICIENT):
+    time = naive_time if variant == "naive" else efficient_time
+    memory = {"naive": naive_memory, "chunked": chunked_memory}.get(variant, 1.0)
+    for mode in ("forward", "forward_backward"):
+      slopes.append({"variant": variant, "mode": mode, "time": _fit(time),
+                     "time_corrected": _fit(time), "memory": _fit(memory)})
+  crossovers = [{"d": d, "measured_mlp": 4.2 * d} for d in (256, 512)]
+  return {"slopes": slopes, "crossovers": crossovers, "largest": {}}
+
+
+def test_attention_rules_flip():
+  quadratic = _attention_results(2.0, 2.0, 2.0, 1.0)
+  assert attention.quadratic_time(quadratic).verdict == SUPPORTED
+  assert attention.quadratic_memory(quadratic).verdict == SUPPORTED
+  assert attention.efficient_variants_scale_better(quadratic).verdict == SUPPORTED
+  assert attention.attention_dominates_long_sequences(quadratic).verdict == DEPENDS
+  linear = _attention_results(1.0, 1.0, 1.0, 1.0)
+  assert attention.quadratic_time(linear).verdict == NOT_SUPPORTED
+  assert attention.quadratic_memory(linear).verdict == NOT_SUPPORTED
+  assert attention.efficient_variants_scale_better(linear).verdict == NOT_SUPPORTED
+  chunked_linear = _attention_results(2.0, 2.0, 1.0, 1.0)
+  assert attention.quadratic_memory(chunked_linear).verdict == DEPENDS
