@@ -41,13 +41,14 @@ def plan(spec: str) -> report.Run:
   script, claims_module = EXPERIMENTS[name]
   label = os.path.splitext(os.path.basename(flagfile))[0]
   workdir, results_file = os.path.join(FLAGS.workdir, label), "results.json"
+  claims = importlib.import_module(claims_module).CLAIMS
   if name == "domain":  # the studies share one workdir, so one pretrained model serves them all
-    workdir = os.path.join(FLAGS.workdir, "domain")
-    results_file = f"results_{cli.config_from_flagfile('domain', flagfile)[0].study}.json"
+    study = cli.config_from_flagfile("domain", flagfile)[0].study
+    workdir, results_file = os.path.join(FLAGS.workdir, "domain"), f"results_{study}.json"
+    claims = [importlib.import_module(claims_module).CLAIMS_BY_STUDY[study]]
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
              f"--workdir={workdir}"]
-  return report.Run(label, command, workdir, importlib.import_module(claims_module).CLAIMS,
-                    results_file)
+  return report.Run(label, command, workdir, claims, results_file)
 
 
 def main(argv):

@@ -24,9 +24,11 @@ def _rule(study: str):
       return Finding("not measured", f"no results of the {study} study")
     return _finding(section(results)[1])
 
+  rule.study = study
   return rule
 
 
+CLAIMS_BY_STUDY = {}  # filled below: each study's run is judged on its own claim
 CLAIMS = [
     Claim("Q1", "Pretraining on more diverse domains makes a model generalize better to domains "
           "it never saw.", EXPERIMENT + ", diversity study",
@@ -45,3 +47,4 @@ CLAIMS = [
     Claim("Q1", "Continual learning (here: with replay) keeps broad knowledge across domains.",
           EXPERIMENT + ", continual study", "—", _rule("continual")),
 ]
+CLAIMS_BY_STUDY.update({claim.rule.study: claim for claim in CLAIMS})
