@@ -82,3 +82,22 @@ def test_finetune_study_end_to_end_and_resume(tmp_path):
   again = train.train_and_evaluate(config, workdir)
   assert json.dumps(again["methods"], sort_keys=True) == json.dumps(results["methods"],
                                                                    sort_keys=True)
+
+
+@pytest.mark.slow
+def test_every_other_study_runs_end_to_end_and_judges_itself(tmp_path):
+  from genjax.claims import domain as domain_claims
+
+  for study in ("diversity", "architecture", "fewshot", "continual"):
+    config = tiny_config(study)
+    config.fewshot_sizes = (1, 4)
+    config.fewshot_steps = 3
+    config.dapt_steps = 3
+    config.dapt_shots = 4
+    config.continual_stages = 2
+    config.continual_steps = 3
+    results = train.train_and_evaluate(config, str(tmp_path))  # one workdir: shared pretraining
+    assert results["study"] == study
+    assert os.path.exists(tmp_path / f"results_{study}.json")
+    finding = domain_claims.CLAIMS_BY_STUDY[study].rule(results)
+    assert finding.verdict in ("supported", "not supported", "depends"), finding

@@ -468,12 +468,17 @@ def study_finetune(trainer: Trainer) -> tuple[dict, dict]:
   return {"grid": grid, "methods": methods, "references": refs}, losses
 
 
+def genre_bases(c) -> jax.Array:
+  """Each seed's genre base matrices [S, G, V, V] (the same for every study)."""
+  return jax.vmap(lambda k: markov.sample_genre_bases(k, c.num_genres, c.vocab, c.genre_alpha))(
+      seed_keys(c, GENRES))
+
+
 def study_fewshot(trainer: Trainer) -> tuple[dict, dict]:
   """Few-shot finetuning on n target sequences; DAPT on the target's genre vs unrelated vs none."""
   c = trainer.config
   model, params_S, heldout, _ = _pretrained_base(trainer)
-  bases_S = jax.vmap(lambda k: markov.sample_genre_bases(k, c.num_genres, c.vocab,
-                                                         c.genre_alpha))(seed_keys(c, GENRES))
+  bases_S = genre_bases(c)
   target_S = jax.vmap(lambda k, b: markov.sample_genre_chains(k, b[0], c.genre_concentration,
                                                               1)[0])(seed_keys(c, TARGET),
                                                                      bases_S)
@@ -532,8 +537,7 @@ def study_continual(trainer: Trainer) -> tuple[dict, dict]:
   """From the M = infinity model, train on genres 1..K in turn, with and without replay."""
   c = trainer.config
   model, params_S, heldout, _ = _pretrained_base(trainer)
-  bases_S = jax.vmap(lambda k: markov.sample_genre_bases(k, c.num_genres, c.vocab,
-                                                         c.genre_alpha))(seed_keys(c, GENRES))
+  bases_S = genre_bases(c)
   families = ["general"] + [f"genre{g}" for g in range(c.continual_stages)]
   sources = [infinite_source(c)] + [
       markov.Source("genre", {"base": bases_S[:, g]}, c.vocab, c.genre_concentration)
