@@ -129,5 +129,8 @@ def test_attention_rules_flip():
   assert attention.quadratic_time(linear).verdict == NOT_SUPPORTED
   assert attention.quadratic_memory(linear).verdict == NOT_SUPPORTED
   assert attention.efficient_variants_scale_better(linear).verdict == NOT_SUPPORTED
+  never = _attention_results(2.0, 2.0, 2.0, 1.0)
+  never["crossovers"][0]["measured_mlp"] = None
+  assert attention.attention_dominates_long_sequences(never).verdict == NOT_SUPPORTED
   chunked_linear = _attention_results(2.0, 2.0, 1.0, 1.0)
   assert attention.quadratic_memory(chunked_linear).verdict == DEPENDS
