@@ -68,8 +68,7 @@ def fingerprint(config: ConfigDict, fields, **extra) -> str:
 
 
 def seed_keys(config: ConfigDict, tag: int):
-  base = jax.random.fold_in(jax.random.key(config.seed), tag)
-  return jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.arange(config.num_seeds))
+  return parallel.seed_keys(config.seed, config.num_seeds, tag)
 
 
 def summary(values_S) -> dict:

@@ -33,7 +33,6 @@ INIT_TAG, TRAIN_TAG, EVAL_TAG = 0, 1, 2
 REAL_EVAL_TAG, REAL_REFERENCE_TAG = 1000, 1001
 # Per-step tags: D step i uses fold_in(key, i) (i < critic steps), then these.
 UNROLL_TAG, G_TAG = 100_000, 100_001
-# train_loop wants a host batch per step; our data is sampled inside the step instead.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,12 +259,11 @@ def make_train_step(setup: Setup):
 
 
 def seed_keys(config: ConfigDict) -> jax.Array:
-  base = jax.random.key(config.seed)
-  return jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.arange(config.num_seeds))
+  return parallel.seed_keys(config.seed, config.num_seeds)
 
 
 def compile_seeds_step(setup: Setup, dp: parallel.DataParallel):
-  """All seeds in one jitted program: vmap over (state, key), the placeholder batch shared."""
+  """All seeds in one jitted program: vmap over (state, key); the (empty) batch is shared."""
   return dp.compile(jax.vmap(make_train_step(setup), in_axes=(0, None, 0)))
 
 
