@@ -48,7 +48,7 @@ class _SigtermFlag:
 
 
 def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] | None,
-               num_steps: int,
+               num_steps: int, log_step: Callable | None = None,
                workdir: str, key: jax.Array, dp: DataParallel, log_every: int,
                checkpoint_every: int, keep_checkpoints: int = 3,
                writer: logs.MetricsWriter | None = None, name: str = "train"):
@@ -57,6 +57,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
   Args:
     state: host state pytree at step 0 (also the template checkpoints are restored into).
     train_step: `dp.compile`d `(state, batch, key) -> (state, metrics)`; metrics has "loss".
+    log_step: the same step with extra diagnostics in its metrics (e.g. gradient norms), run
+      on logging steps only so that the other steps skip its cost; None: `train_step`.
     get_batch: step -> global batch (numpy); must depend on the step alone. None for steps
       that sample their own data from the key (they receive an empty batch).
     key: the run's base key; the step folds in the step number itself.
@@ -86,12 +88,14 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
   with _SigtermFlag() as sigterm:
     for step in range(start, num_steps):
       batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
-      device_state, metrics = train_step(device_state, batch, key)
+      done = step + 1
+      logs_now = done % log_every == 0 or done == num_steps
+      step_fn = log_step if logs_now and log_step is not None else train_step
+      device_state, metrics = step_fn(device_state, batch, key)
       # Fetching the loss every step syncs host and device: it lets us stop at the first
       # non-finite step, and avoids a hang of XLA's CPU all-reduce when many sharded steps
       # are queued without waiting (seen with jax 0.10 on fake CPU devices).
       loss = np.asarray(dp.first(metrics)["loss"])
-      done = step + 1
       if not np.all(np.isfinite(loss)):
         checkpointer.close()
         raise TrainingDiverged(
@@ -100,7 +104,7 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
       window_steps += 1
       if progress is not None:
         progress.update(1)
-      if done % log_every == 0 or done == num_steps:
+      if logs_now:
         elapsed = time.perf_counter() - window_start
         record = {k: np.asarray(v) for k, v in dp.first(metrics).items()}
         record["steps_per_sec"] = window_steps / max(elapsed, 1e-9)

@@ -20,13 +20,16 @@ from genjax.loop import TrainingDiverged, train_loop
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _toy_step(dp, blow_up_at=None):
+def _toy_step(dp, blow_up_at=None, diagnostics=False):
   def step(state, batch, key):
     noise = jax.random.normal(jax.random.fold_in(key, state["step"]))
     w = state["w"] - 0.1 * (state["w"] - batch["x"].mean()) + 0.01 * noise
     if blow_up_at is not None:
       w = jnp.where(state["step"] + 1 >= blow_up_at, jnp.nan, w)
-    return {"step": state["step"] + 1, "w": w}, {"loss": jnp.abs(w)}
+    metrics = {"loss": jnp.abs(w)}
+    if diagnostics:
+      metrics["noise"] = noise
+    return {"step": state["step"] + 1, "w": w}, metrics
 
   return dp.compile(step)
 
@@ -52,6 +55,24 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
   assert float(resumed["w"]) == float(straight["w"])
   strip = lambda rows: [{k: v for k, v in r.items() if "steps_per_sec" not in k} for r in rows]  # noqa: E731
   assert strip(logs.read_metrics(tmp_path / "b")) == strip(logs.read_metrics(tmp_path / "a"))
+
+
+def test_log_step_runs_on_logging_steps_only(tmp_path):
+  dp = parallel.make("none")
+  state = {"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())}
+  plain, with_diagnostics = _toy_step(dp), _toy_step(dp, diagnostics=True)
+  writer = logs.MetricsWriter(str(tmp_path))
+  final = train_loop(
+      state=state, train_step=plain, log_step=with_diagnostics,
+      get_batch=lambda s: {"x": np.full((4,), s, np.float32)}, num_steps=12,
+      workdir=str(tmp_path), key=jax.random.key(0), dp=dp, log_every=5, checkpoint_every=10,
+      writer=writer)
+  writer.close()
+  rows = logs.read_metrics(tmp_path)
+  assert [r["step"] for r in rows] == [5, 10, 12]  # the last step logs too
+  assert all("train/noise" in r for r in rows)
+  assert plain.num_traces() == 1 and with_diagnostics.num_traces() == 1
+  assert float(final["w"]) == float(_run(tmp_path / "without", 12)["w"])
 
 
 def test_non_finite_loss_names_step_and_last_checkpoint(tmp_path):

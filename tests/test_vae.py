@@ -124,6 +124,24 @@ def test_one_step_golden_values():
     assert got[name] == pytest.approx(want, rel=1e-5), f"one-step values changed: {got}"
 
 
+def test_diagnostics_variant_adds_norms_and_computes_the_same_state():
+  model, params = _tiny()
+  tx = optax.adam(1e-2)
+  dp = parallel.make("none")
+  batch = {"image": vae_train.load_data(vae_config.get_config("quick"))["train"]["image"][:32]}
+  results = {}
+  for diagnostics in (False, True):
+    step = dp.compile(vae_train.make_train_step(
+        model, tx, dp, beta=1.0, stochastic=True, dynamic_binarization=False,
+        diagnostics=diagnostics), donate=False)
+    state = vae_train.create_state(model, tx, jax.random.key(0), 64)
+    results[diagnostics] = step(state, batch, jax.random.key(1))
+  (plain_state, plain), (diag_state, diag) = results[False], results[True]
+  assert set(diag) - set(plain) == {"grad_norm", "param_norm", "update_norm"}
+  assert float(diag["grad_norm"]) > 0
+  jax.tree.map(np.testing.assert_array_equal, plain_state, diag_state)
+
+
 @pytest.mark.slow
 def test_end_to_end_smoke_and_resume(tmp_path):
   config = vae_config.get_config("quick")
