@@ -1,19 +1,9 @@
 """Q1: domain generalization. The rules are genjax.domain.report's per-study verdicts."""
 
-import re
-
-from genjax.claims.verdicts import Claim, Finding
+from genjax.claims.verdicts import NOT_MEASURED, Claim, Finding
 from genjax.domain import report as domain_report
 
 EXPERIMENT = "in-context Markov-chain domains (experiments/domain.py)"
-
-
-def _finding(verdict_text: str) -> Finding:
-  """'**supported** (...): numbers' -> Finding; the domain report writes verdicts this way."""
-  match = re.match(r"\*\*([a-z ]+)\*\*:?\s*(.*)", verdict_text, re.S)
-  if not match:
-    return Finding("not measured", verdict_text)
-  return Finding(match.group(1), match.group(2).strip())
 
 
 def _rule(study: str):
@@ -21,8 +11,8 @@ def _rule(study: str):
 
   def rule(results: dict) -> Finding:
     if results.get("study") != study:
-      return Finding("not measured", f"no results of the {study} study")
-    return _finding(section(results)[1])
+      return Finding(NOT_MEASURED, f"no results of the {study} study")
+    return section(results)[1]
 
   rule.study = study
   return rule

@@ -11,7 +11,7 @@ import time
 
 import jax
 
-from genjax.claims.verdicts import Claim, Finding
+from genjax.claims.verdicts import NOT_MEASURED, Claim, Finding
 
 QUESTIONS = {
     "Q1": "Domain generalization of language models",
@@ -56,7 +56,7 @@ def judge(runs: list[Run]) -> dict[str, list[tuple[Claim, Finding, Run]]]:
       try:
         finding = claim.rule(run.results)
       except (KeyError, IndexError, TypeError) as e:
-        finding = Finding("not measured", f"the results lack what this rule reads ({e!r})")
+        finding = Finding(NOT_MEASURED, f"the results lack what this rule reads ({e!r})")
       sections[claim.question].append((claim, finding, run))
   return sections
 

@@ -1,4 +1,4 @@
-"""What a rule returns, and the three verdicts it may give."""
+"""What a rule returns, and the three verdicts it may give (or that it could not judge)."""
 
 import dataclasses
 from collections.abc import Callable
@@ -6,11 +6,12 @@ from collections.abc import Callable
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
 DEPENDS = "depends"
+NOT_MEASURED = "not measured"  # the results lack what the rule needs
 
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
-  verdict: str  # SUPPORTED, NOT_SUPPORTED or DEPENDS
+  verdict: str  # SUPPORTED, NOT_SUPPORTED, DEPENDS (or NOT_MEASURED)
   evidence: str  # the measured numbers the verdict rests on
   condition: str = ""  # for DEPENDS: on what
 

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from genjax import plots
+from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED, Finding
 
 STUDY_ORDER = ("diversity", "architecture", "finetune", "fewshot", "continual")
 INFINITE = 0
@@ -47,7 +48,7 @@ def paired(a: dict, b: dict) -> tuple[str, float]:
 # ---------------------------------------------------------------- per-study sections
 
 
-def diversity_section(r: dict) -> tuple[list[str], str]:
+def diversity_section(r: dict) -> tuple[list[str], Finding]:
   refs = r["references_heldout"]
   lines = [
       "| M | in-dist loss | pool-Bayes in-dist | held-out loss | pool-Bayes held-out "
@@ -73,16 +74,16 @@ def diversity_section(r: dict) -> tuple[list[str], str]:
   gap = high["model_heldout"]["mean"] - bayes["mean"]
   near = [m_name(x["pool_size"]) for x in rows
           if x["model_heldout"]["mean"] - bayes["mean"] < 0.05]
-  status = "supported" if direction == "lower" else "not supported"
-  verdict = (f"**{status}**: held-out loss {low['model_heldout']['mean']:.3f} at "
-             f"M={m_name(low['pool_size'])} vs {high['model_heldout']['mean']:.3f} at "
-             f"M={m_name(high['pool_size'])} (difference {diff:+.3f}, {direction}); at the "
-             f"largest M the model is {gap:+.3f} nats from new-domain Bayes "
-             f"{bayes['mean']:.3f}; within 0.05 of it for M in {{{', '.join(near) or 'none'}}}.")
-  return lines, verdict
+  return lines, Finding(
+      SUPPORTED if direction == "lower" else NOT_SUPPORTED,
+      f"held-out loss {low['model_heldout']['mean']:.3f} at M={m_name(low['pool_size'])} vs "
+      f"{high['model_heldout']['mean']:.3f} at M={m_name(high['pool_size'])} (difference "
+      f"{diff:+.3f}, {direction}); at the largest M the model is {gap:+.3f} nats from "
+      f"new-domain Bayes {bayes['mean']:.3f}; within 0.05 of it for M in "
+      f"{{{', '.join(near) or 'none'}}}.")
 
 
-def architecture_section(r: dict) -> tuple[list[str], str]:
+def architecture_section(r: dict) -> tuple[list[str], Finding]:
   refs = r["references_heldout"]
   bayes = refs["bayes_new_domain"]
   lines = ["| model | held-out loss (last step) | − Bayes new-domain "
@@ -99,17 +100,18 @@ def architecture_section(r: dict) -> tuple[list[str], str]:
   lines += ["", "Held-out references: " + ", ".join(f"{k} {fmt(v, 4)}" for k, v in refs.items())
             + ". Per-position curves: loss_vs_position.png."]
   if "transformer" not in by_arch or len(by_arch) < 2:
-    return lines, "**not evaluated**: needs the 2-layer transformer and a baseline."
+    return lines, Finding(NOT_MEASURED, "needs the 2-layer transformer and a baseline.")
   best = by_arch["transformer"]["heldout"]
   outcomes = {a: paired(best, row["heldout"]) for a, row in by_arch.items() if a != "transformer"}
   wins = all(o[0] == "lower" for o in outcomes.values())
-  status = "supported" if wins else "not supported"
   detail = "; ".join(f"2-layer − {a} = {d:+.3f} ({o})" for a, (o, d) in outcomes.items())
-  return lines, (f"**{status}**: the 2-layer transformer's held-out loss is "
-                 f"{best['mean']:.3f} ({best['mean'] - bayes['mean']:+.3f} from Bayes); {detail}.")
+  return lines, Finding(
+      SUPPORTED if wins else NOT_SUPPORTED,
+      f"the 2-layer transformer's held-out loss is {best['mean']:.3f} "
+      f"({best['mean'] - bayes['mean']:+.3f} from Bayes); {detail}.")
 
 
-def finetune_section(r: dict) -> tuple[list[str], str]:
+def finetune_section(r: dict) -> tuple[list[str], Finding]:
   refs, grid, methods = r["references"], r["grid"], r["methods"]
   last = str(grid[-1])
   lines = [f"Target A is one fresh Dirichlet(α) chain per seed. References: target Bayes "
@@ -137,7 +139,7 @@ def finetune_section(r: dict) -> tuple[list[str], str]:
             for n, m in methods.items()]
   full = [n for n, m in methods.items() if m["kind"] == "full" and not n.startswith("replay")]
   if not full:
-    return lines, "**not evaluated**: no full-finetuning run."
+    return lines, Finding(NOT_MEASURED, "no full-finetuning run.")
   f0 = methods[full[0]]["curve"]
   gain, gain_d = paired(f0[last]["target"], refs["target/bayes_new_domain"])
   hurt, hurt_d = paired(f0[last]["heldout"], f0[str(grid[0])]["heldout"])
@@ -148,12 +150,13 @@ def finetune_section(r: dict) -> tuple[list[str], str]:
   rise = {n: m["curve"][last]["heldout"]["mean"] - m["curve"][str(grid[0])]["heldout"]["mean"]
           for n, m in methods.items()}
   parts.append("held-out rise by method: " + ", ".join(f"{n} {v:+.3f}" for n, v in rise.items()))
-  status = "supported" if gain == "lower" and hurt == "higher" else "not supported"
-  return lines, f"**{status}** (finetuning helps the target, over-finetuning hurts the rest): " \
-      + "; ".join(parts) + "."
+  return lines, Finding(
+      SUPPORTED if gain == "lower" and hurt == "higher" else NOT_SUPPORTED,
+      "tested: finetuning helps the target and over-finetuning hurts the rest; "
+      + "; ".join(parts) + ".")
 
 
-def fewshot_section(r: dict) -> tuple[list[str], str]:
+def fewshot_section(r: dict) -> tuple[list[str], Finding]:
   refs, fs, dapt = r["references"], r["fewshot"], r["dapt"]
   lines = [f"Target A is a chain of genre 0. References on target: new-domain Bayes "
            f"{fmt(refs['target/bayes_new_domain'])}, genre Bayes {fmt(refs['target/bayes_genre'])}"
@@ -171,18 +174,18 @@ def fewshot_section(r: dict) -> tuple[list[str], str]:
   few, few_d = paired(fs[sizes[-1]]["target"], fs["0"]["target"]) if sizes else ("same", 0.0)
   d_ok, d_d = paired(dapt["dapt_target_genre"]["after"]["target"], dapt["none"]["after"]["target"])
   u_ok, u_d = paired(dapt["unrelated_genre"]["after"]["target"], dapt["none"]["after"]["target"])
+  evidence = (f"finetuning on {sizes[-1] if sizes else 0} target sequences vs in-context only "
+              f"{few_d:+.3f} ({few}); DAPT then finetune vs none {d_d:+.3f} ({d_ok}); unrelated "
+              f"genre then finetune vs none {u_d:+.3f} ({u_ok}).")
   if few == "lower" and d_ok == "lower":
-    status = "supported"
-  elif few == "lower" or d_ok == "lower":
-    status = "depends"
-  else:
-    status = "not supported"
-  return lines, (f"**{status}**: finetuning on {sizes[-1] if sizes else 0} target sequences vs "
-                 f"in-context only {few_d:+.3f} ({few}); DAPT then finetune vs none {d_d:+.3f} "
-                 f"({d_ok}); unrelated genre then finetune vs none {u_d:+.3f} ({u_ok}).")
+    return lines, Finding(SUPPORTED, evidence)
+  if few == "lower" or d_ok == "lower":
+    helps = "few-shot finetuning" if few == "lower" else "DAPT"
+    return lines, Finding(DEPENDS, evidence, f"on the method: only {helps} lowers target loss")
+  return lines, Finding(NOT_SUPPORTED, evidence)
 
 
-def continual_section(r: dict) -> tuple[list[str], str]:
+def continual_section(r: dict) -> tuple[list[str], Finding]:
   refs, families, variants = r["references"], r["families"], r["variants"]
   ref_cells = [fmt(refs.get(f"{f}/bayes_genre", refs.get(f"{f}/bayes_new_domain"))) for f in
                families]
@@ -196,7 +199,7 @@ def continual_section(r: dict) -> tuple[list[str], str]:
       lines.append(f"| {variant} | {stage} | " + " | ".join(fmt(row[f]) for f in families) + " |")
   names = list(variants)
   if len(names) < 2:
-    return lines, "**not evaluated**: needs a run with and one without replay."
+    return lines, Finding(NOT_MEASURED, "needs a run with and one without replay.")
   earlier = families[:-1]
 
   def earlier_mean(variant):
@@ -206,10 +209,10 @@ def continual_section(r: dict) -> tuple[list[str], str]:
 
   without, with_replay = earlier_mean(names[0]), earlier_mean(names[-1])
   outcome, d = paired(with_replay, without)
-  status = "supported" if outcome == "lower" else "not supported"
-  return lines, (f"**{status}**: mean loss on earlier families after the last stage "
-                 f"{with_replay['mean']:.3f} with {names[-1]} vs {without['mean']:.3f} with "
-                 f"{names[0]} ({d:+.3f}, {outcome}).")
+  return lines, Finding(
+      SUPPORTED if outcome == "lower" else NOT_SUPPORTED,
+      f"mean loss on earlier families after the last stage {with_replay['mean']:.3f} with "
+      f"{names[-1]} vs {without['mean']:.3f} with {names[0]} ({d:+.3f}, {outcome}).")
 
 
 SECTIONS = {
@@ -219,6 +222,11 @@ SECTIONS = {
     "fewshot": ("4. Few-shot finetuning and domain-adaptive pretraining", fewshot_section),
     "continual": ("5. Continual learning", continual_section),
 }
+
+
+def verdict_text(finding: Finding) -> str:
+  condition = f" ({finding.condition})" if finding.condition else ""
+  return f"**{finding.verdict}**{condition}: {finding.evidence}"
 
 
 def write_markdown(workdir: str) -> str:
@@ -239,12 +247,12 @@ def write_markdown(workdir: str) -> str:
       continue
     r = found[study]
     title, section = SECTIONS[study]
-    table, verdict = section(r)
+    table, finding = section(r)
     lines += [f"## {title}", "",
               f"{r['num_seeds']} seeds, L = {r['seq_len']}, width {r['config']['width']}, "
               f"{r['config']['pretrain_steps']} pretraining steps of "
-              f"{r['config']['batch_size']} sequences.", "", *table, "", f"Verdict: {verdict}",
-              ""]
+              f"{r['config']['batch_size']} sequences.", "", *table, "",
+              f"Verdict: {verdict_text(finding)}", ""]
   text = "\n".join(lines)
   with open(os.path.join(workdir, "results.md"), "w") as f:
     f.write(text)
