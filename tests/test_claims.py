@@ -125,6 +125,8 @@ def test_attention_rules_flip():
   assert attention.quadratic_memory(quadratic).verdict == SUPPORTED
   assert attention.efficient_variants_scale_better(quadratic).verdict == SUPPORTED
   assert attention.attention_dominates_long_sequences(quadratic).verdict == DEPENDS
+  memory_bound = _attention_results(2.5, 2.0, 2.0, 1.0)  # super-quadratic: not "not supported"
+  assert attention.quadratic_time(memory_bound).verdict == DEPENDS
   linear = _attention_results(1.0, 1.0, 1.0, 1.0)
   assert attention.quadratic_time(linear).verdict == NOT_SUPPORTED
   assert attention.quadratic_memory(linear).verdict == NOT_SUPPORTED

@@ -29,6 +29,9 @@ def quadratic_time(results) -> Finding:
               f"{_fmt(both)} (load-corrected)")
   if _near(fwd, 2) and _near(both, 2):
     return Finding(SUPPORTED, evidence)
+  if all(_near(fit, 2) or fit["lo"] > 2 for fit in (fwd, both)):
+    return Finding(DEPENDS, evidence, "on the memory hierarchy: the work is n², but measured time "
+                   "grows faster than n² where the n x n matrices fall out of the cache")
   if _near(fwd, 2) or _near(both, 2):
     return Finding(DEPENDS, evidence, "on the range of n: the slope reaches 2 only where the "
                    "n² work dominates fixed and cache costs")
