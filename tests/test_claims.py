@@ -136,3 +136,37 @@ def test_attention_rules_flip():
   assert attention.attention_dominates_long_sequences(never).verdict == NOT_SUPPORTED
   chunked_linear = _attention_results(2.0, 2.0, 1.0, 1.0)
   assert attention.quadratic_memory(chunked_linear).verdict == DEPENDS
+
+
+def _seeds(mean):
+  seeds = [mean - 0.01, mean, mean + 0.01]
+  return {"mean": mean, "sd": 0.01, "seeds": seeds}
+
+
+def _fewshot_results(in_context, shots64, dapt_before, dapt_after, none_after):
+  refs = {k: _seeds(1.0) for k in ("target/bayes_new_domain", "target/bayes_genre",
+                                   "target/oracle")}
+
+  def entry(target):
+    return {"target": _seeds(target), "heldout": _seeds(2.0)}
+  return {
+      "references": refs,
+      "fewshot": {"0": entry(in_context), "64": entry(shots64)},
+      "dapt": {"dapt_target_genre": {"before": entry(dapt_before), "after": entry(dapt_after)},
+               "unrelated_genre": {"before": entry(2.0), "after": entry(none_after)},
+               "none": {"before": entry(in_context), "after": entry(none_after)}},
+  }
+
+
+def test_fewshot_rule_names_which_methods_help():
+  from genjax.domain import report as domain_report
+
+  both = domain_report.fewshot_section(_fewshot_results(1.4, 1.0, 1.1, 1.2, 1.3))[1]
+  assert both.verdict == SUPPORTED
+  # DAPT helps on its own but finetuning after it overfits: the condition says so.
+  overfit = domain_report.fewshot_section(_fewshot_results(1.4, 1.0, 1.1, 1.5, 1.3))[1]
+  assert overfit.verdict == DEPENDS
+  assert "DAPT alone" in overfit.condition.split("do not")[0]
+  assert "DAPT then finetuning" in overfit.condition.split("do not")[1]
+  neither = domain_report.fewshot_section(_fewshot_results(1.4, 1.6, 1.5, 1.5, 1.3))[1]
+  assert neither.verdict == NOT_SUPPORTED

@@ -172,16 +172,22 @@ def fewshot_section(r: dict) -> tuple[list[str], Finding]:
                  f"| {fmt(v['after']['heldout'])} |")
   sizes = [n for n in fs if n != "0"]
   few, few_d = paired(fs[sizes[-1]]["target"], fs["0"]["target"]) if sizes else ("same", 0.0)
+  alone, alone_d = paired(dapt["dapt_target_genre"]["before"]["target"],
+                          dapt["none"]["before"]["target"])
   d_ok, d_d = paired(dapt["dapt_target_genre"]["after"]["target"], dapt["none"]["after"]["target"])
   u_ok, u_d = paired(dapt["unrelated_genre"]["after"]["target"], dapt["none"]["after"]["target"])
   evidence = (f"finetuning on {sizes[-1] if sizes else 0} target sequences vs in-context only "
-              f"{few_d:+.3f} ({few}); DAPT then finetune vs none {d_d:+.3f} ({d_ok}); unrelated "
-              f"genre then finetune vs none {u_d:+.3f} ({u_ok}).")
+              f"{few_d:+.3f} ({few}); DAPT alone vs none {alone_d:+.3f} ({alone}); DAPT then "
+              f"finetune vs none then finetune {d_d:+.3f} ({d_ok}); unrelated genre then finetune "
+              f"vs none {u_d:+.3f} ({u_ok}).")
   if few == "lower" and d_ok == "lower":
     return lines, Finding(SUPPORTED, evidence)
-  if few == "lower" or d_ok == "lower":
-    helps = "few-shot finetuning" if few == "lower" else "DAPT"
-    return lines, Finding(DEPENDS, evidence, f"on the method: only {helps} lowers target loss")
+  outcomes = {"few-shot finetuning": few, "DAPT alone": alone, "DAPT then finetuning": d_ok}
+  helps = [name for name, outcome in outcomes.items() if outcome == "lower"]
+  if helps:
+    others = [name for name in outcomes if name not in helps]
+    return lines, Finding(DEPENDS, evidence, f"on the method; lower the target loss: "
+                          f"{', '.join(helps)}; do not: {', '.join(others)}")
   return lines, Finding(NOT_SUPPORTED, evidence)
 
 
