@@ -57,8 +57,8 @@ def test_validate_rejects_a_pack_that_does_not_divide_the_batch():
     train.validate(_config(methods="pacgan3", pack_hold="samples"))
 
 
-def _check_vmap_equals_separate_runs(name, num_seeds, num_steps):
-  config = _config(num_seeds=num_seeds, methods=name, critic_steps=2)
+def _check_vmap_equals_separate_runs(name, num_seeds, num_steps, **overrides):
+  config = _config(num_seeds=num_seeds, methods=name, critic_steps=2, **overrides)
   setup = train.make_setup(config, data.make(config), train.parse_method(name))
   together, metrics, compiled = _run_seeds_together(setup, config, num_steps)
   assert compiled.num_traces() == 1  # compiled once, then reused
@@ -72,13 +72,35 @@ def _check_vmap_equals_separate_runs(name, num_seeds, num_steps):
 
 
 def test_vmap_over_seeds_equals_separate_runs():
-  _check_vmap_equals_separate_runs("gan", num_seeds=2, num_steps=2)
+  _check_vmap_equals_separate_runs("gan", num_seeds=2, num_steps=2, g_ema_decay=0.99)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["pacgan2+mbstd+r1", "unrolled1+wgan_gp"])
 def test_vmap_over_seeds_equals_separate_runs_for_every_switch(name):
   _check_vmap_equals_separate_runs(name, num_seeds=3, num_steps=3)
+
+
+def test_generator_ema_tracks_the_raw_weights_and_is_what_gets_evaluated():
+  config = _config(num_seeds=1, methods="gan", g_ema_decay=0.9)
+  setup = train.make_setup(config, data.make(config), train.parse_method("gan"))
+  key = train.seed_keys(config)[0]
+  step = jax.jit(train.make_train_step(setup))
+  state = train.init_state(setup, key)
+  expected = state["g_params"]
+  for _ in range(3):
+    state, _ = step(state, {}, key)
+    expected = jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, expected, state["g_params"])
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
+               state["g_ema"], expected)
+  assert train.eval_params(setup, state) is state["g_ema"]
+  # Without the average the state has no copy and the raw weights are evaluated.
+  plain = train.make_setup(_config(), data.make(config), train.parse_method("gan"))
+  plain_state = train.init_state(plain, key)
+  assert "g_ema" not in plain_state
+  assert train.eval_params(plain, plain_state) is plain_state["g_params"]
+  with pytest.raises(UserError, match="g_ema_decay"):
+    train.validate(_config(g_ema_decay=1.0))
 
 
 def test_packing_changes_samples_per_step():

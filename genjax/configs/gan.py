@@ -53,6 +53,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.b1 = 0.8  # Adam beta1 (PacGAN)
   config.b2 = 0.999  # Adam beta2
   config.decay_fraction = 0.0  # last fraction of training with learning rates decaying to 0
+  config.g_ema_decay = 0.0  # > 0: evaluate an EMA of G's weights with this decay (Yazici 2019)
   config.adam_eps_root = 1e-12  # inside Adam's sqrt: keeps gradients through unrolled steps finite
   config.num_seeds = 10  # seeds trained together in one compiled program (vmap)
   config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)

@@ -36,7 +36,9 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{n} samples from its own fixed z. 'all' = seeds that cover all {k} modes. Steps are "
       "generator updates (discriminator updates in brackets); samples/step are real samples per "
       f"D step ({config.pack_hold} held fixed across pack sizes). Wall time: training of all "
-      f"{s} seeds together (one vmapped program), evaluation excluded.",
+      f"{s} seeds together (one vmapped program), evaluation excluded."
+      + (f" Samples come from an exponential moving average of the generator's weights (decay "
+         f"{config.g_ema_decay:g}), not from its last iterate." if config.g_ema_decay else ""),
       "",
       f"| method | {header} | all | steps | samples/step | wall time (s) |",
       "|---|" + "---|" * (len(columns) + 4),

@@ -91,9 +91,12 @@ def validate(config: ConfigDict) -> None:
                           "keep_checkpoints", "eval_every", "eval_samples", "hq_num_std",
                           "prdc_samples", "k_precision_recall", "k_density_coverage",
                           "ndb_bins", "ndb_alpha", "snapshot_samples", "classifier_steps")
-  checks.require_non_negative(config, "gp_weight", "r1_gamma", "adam_eps_root", "decay_fraction")
+  checks.require_non_negative(config, "gp_weight", "r1_gamma", "adam_eps_root", "decay_fraction",
+                              "g_ema_decay")
   if config.decay_fraction > 1:
     raise UserError(f"config.decay_fraction must be in [0, 1], got {config.decay_fraction}")
+  if config.g_ema_decay >= 1:
+    raise UserError(f"config.g_ema_decay must be in [0, 1), got {config.g_ema_decay}")
   names = method_names(config)
   if not names:
     raise UserError("config.methods is empty; e.g. --config.methods=gan,pacgan2")
@@ -160,6 +163,7 @@ class Setup:
   d_steps: int
   gp_weight: float
   r1_gamma: float
+  g_ema_decay: float  # 0: no average; else the state keeps an EMA of G's weights for evaluation
 
 
 def make_setup(config: ConfigDict, dataset, method: Method) -> Setup:
@@ -168,7 +172,7 @@ def make_setup(config: ConfigDict, dataset, method: Method) -> Setup:
   g_tx, d_tx = make_optimizers(config, d_steps(config, method))
   return Setup(method, g, d, g_tx, d_tx, dataset, config.latent_dim,
                samples_per_step(config, method), d_steps(config, method), config.gp_weight,
-               config.r1_gamma)
+               config.r1_gamma, config.g_ema_decay)
 
 
 def _init_params(setup: Setup, seed_key: jax.Array):
@@ -181,8 +185,16 @@ def _init_params(setup: Setup, seed_key: jax.Array):
 def init_state(setup: Setup, seed_key: jax.Array) -> dict:
   """One seed's state; vmap it over seed keys for S seeds."""
   g_params, d_params = _init_params(setup, seed_key)
-  return {"step": jnp.zeros((), jnp.int32), "g_params": g_params, "d_params": d_params,
-          "g_opt": setup.g_tx.init(g_params), "d_opt": setup.d_tx.init(d_params)}
+  state = {"step": jnp.zeros((), jnp.int32), "g_params": g_params, "d_params": d_params,
+           "g_opt": setup.g_tx.init(g_params), "d_opt": setup.d_tx.init(d_params)}
+  if setup.g_ema_decay:
+    state["g_ema"] = jax.tree.map(jnp.copy, g_params)  # own buffers: the step donates the state
+  return state
+
+
+def eval_params(setup: Setup, state):
+  """The generator weights that are evaluated: the running average if there is one."""
+  return state["g_ema"] if setup.g_ema_decay else state["g_params"]
 
 
 def generate(setup: Setup, g_params, key, num: int):
@@ -253,6 +265,9 @@ def make_train_step(setup: Setup):
     }
     new_state = {"step": state["step"] + 1, "g_params": g_params, "d_params": d_params,
                  "g_opt": g_opt, "d_opt": d_opt}
+    if setup.g_ema_decay:
+      new_state["g_ema"] = optax.incremental_update(g_params, state["g_ema"],
+                                                    1 - setup.g_ema_decay)
     return new_state, metrics
 
   return train_step
@@ -388,7 +403,7 @@ def run_method(config: ConfigDict, name: str, dataset, judge: Judge, workdir: st
     if step in history:
       return  # scored before a restart
     seconds = time.perf_counter() - clock["mark"]
-    samples_S = np.asarray(sample_fn(state["g_params"], eval_z))
+    samples_S = np.asarray(sample_fn(eval_params(setup, state), eval_z))
     per_seed = [_scalars(judge.coverage(s)) for s in samples_S]
     record = {"step": step, "train_seconds": seconds,
               **{k: [m[k] for m in per_seed] for k in per_seed[0]}}
@@ -409,7 +424,7 @@ def run_method(config: ConfigDict, name: str, dataset, judge: Judge, workdir: st
       num_steps=config.num_steps, workdir=workdir, key=train_keys_S, dp=dp,
       log_every=config.log_every, checkpoint_every=config.checkpoint_every,
       keep_checkpoints=config.keep_checkpoints, writer=writer, name=_slug(name))
-  samples_S = np.asarray(sample_fn(state["g_params"], eval_z))
+  samples_S = np.asarray(sample_fn(eval_params(setup, state), eval_z))
   per_seed = [judge.all_metrics(s) for s in samples_S]
   missing = [t for t in points if t not in history]
   if missing:  # only if history files were deleted while checkpoints were kept
