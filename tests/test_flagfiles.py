@@ -37,7 +37,8 @@ def test_every_flagfile_belongs_to_an_experiment():
 
 @pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
 def test_header_is_the_command_that_runs_it(path):
-  first_line = open(path).readline().strip()
+  with open(path) as f:
+    first_line = f.readline().strip()
   name = os.path.basename(path)
   assert first_line == (f"# python experiments/{_experiment(path)}.py "
                         f"--flagfile=experiments/flags/{name}"), first_line
@@ -60,7 +61,8 @@ def test_flagfile_gives_a_valid_config(path):
 @pytest.mark.parametrize(
     "path", [p for p in FLAGFILES if _experiment(p) == "report"], ids=os.path.basename)
 def test_report_flagfile_names_existing_runs(path):
-  runs = [line.split("=", 1)[1] for line in open(path) if line.startswith("--runs=")]
+  with open(path) as f:
+    runs = [line.split("=", 1)[1] for line in f if line.startswith("--runs=")]
   assert len(runs) == 1, path
   for run in runs[0].strip().split(","):
     experiment, flagfile = run.split(":")
