@@ -51,7 +51,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
                num_steps: int, log_step: Callable | None = None,
                workdir: str, key: jax.Array, dp: DataParallel, log_every: int,
                checkpoint_every: int, keep_checkpoints: int = 3,
-               writer: logs.MetricsWriter | None = None, name: str = "train"):
+               writer: logs.MetricsWriter | None = None, name: str = "train",
+               on_save: Callable[[int], None] | None = None):
   """Runs `train_step` from the last checkpoint in `workdir` up to `num_steps`.
 
   Args:
@@ -64,6 +65,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
     key: the run's base key; the step folds in the step number itself.
     writer: where logged metrics go (metrics.jsonl); None for no log file.
     name: prefix of the checkpoint folder, so several trainings can share one workdir.
+    on_save: called with the step right after each checkpoint is written (SIGTERM included),
+      for host-side bookkeeping that must resume together with the checkpoint.
 
   Returns:
     The final host state.
@@ -119,6 +122,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
       if done % checkpoint_every == 0 or done == num_steps or sigterm.received:
         checkpointer.save(done, dp.get_state(device_state))
         last_saved = done
+        if on_save is not None:
+          on_save(done)
       if sigterm.received:
         checkpointer.close()
         logging.warning("%s: SIGTERM at step %d; checkpoint saved, exiting", name, done)

@@ -116,6 +116,40 @@ def test_wgan_gp_takes_critic_steps():
   assert train.d_steps(config, train.parse_method("gan")) == 1
 
 
+def test_training_clock_counts_the_updates_before_a_restart(tmp_path, monkeypatch):
+  now = [0.0]
+  monkeypatch.setattr(train.time, "perf_counter", lambda: now[0])
+
+  def one_second_step(state, batch, key):
+    now[0] += 1.0
+    return {"step": state["step"] + 1}, {}
+
+  def run(workdir, steps, stop_at=None):
+    seconds_at = {}
+    clock = train._clock_path(str(workdir), "gan")
+    os.makedirs(os.path.dirname(clock), exist_ok=True)
+    state = {"step": np.zeros((2,), np.int32)}
+    for part_steps in ([stop_at, steps - stop_at] if stop_at else [steps]):
+      wrapped = train._EvaluatingStep(one_second_step, [0, 10], lambda s, _, t:
+                                      seconds_at.__setitem__(s, t), clock)
+      for _ in range(part_steps):
+        state, _ = wrapped(state, {}, None)
+      if part_steps == stop_at:
+        wrapped.save_clock(stop_at)  # what train_loop's on_save does on SIGTERM
+        now[0] += 100.0  # time between the stop and the restart is not training
+    return seconds_at
+
+  assert run(tmp_path / "straight", 10) == {10: 10.0}
+  assert run(tmp_path / "stopped", 10, stop_at=6) == {10: 10.0}
+  # A clock saved at another step than the restart's is not carried: only new updates count.
+  stale = train._clock_path(str(tmp_path / "stopped"), "gan")
+  with open(stale, "w") as f:
+    json.dump({"step": 3, "seconds_since_eval": 3.0}, f)
+  wrapped = train._EvaluatingStep(one_second_step, [0, 10], lambda *_: None, stale)
+  wrapped({"step": np.full((2,), 6, np.int32)}, {}, None)
+  assert wrapped.seconds() == 1.0
+
+
 @pytest.mark.slow
 def test_train_and_evaluate_end_to_end(tmp_path):
   config = _config(methods="gan,pacgan2", num_steps=40, eval_every=20, log_every=20,
@@ -135,6 +169,8 @@ def test_train_and_evaluate_end_to_end(tmp_path):
   assert saved["samples/gan"].shape == (2, 300, 2) and saved["centers"].shape == (8, 2)
   table = open(os.path.join(workdir, "results.md")).read()
   assert "| pacgan2 |" in table and "real data" in table
+  with open(train._clock_path(workdir, "gan")) as f:
+    assert json.load(f)["step"] == 40  # saved with the last checkpoint
   # Run again: everything is restored from the checkpoints and histories, nothing retrained.
   again = train.train_and_evaluate(config, workdir)
   for name in ("gan", "pacgan2"):

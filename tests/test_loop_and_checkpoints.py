@@ -34,7 +34,7 @@ def _toy_step(dp, blow_up_at=None, diagnostics=False):
   return dp.compile(step)
 
 
-def _run(workdir, num_steps, blow_up_at=None):
+def _run(workdir, num_steps, blow_up_at=None, on_save=None):
   dp = parallel.make("none")
   state = {"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())}
   writer = logs.MetricsWriter(str(workdir))
@@ -42,7 +42,7 @@ def _run(workdir, num_steps, blow_up_at=None):
       state=state, train_step=_toy_step(dp, blow_up_at),
       get_batch=lambda s: {"x": np.full((4,), s, np.float32)}, num_steps=num_steps,
       workdir=str(workdir), key=jax.random.key(0), dp=dp, log_every=5, checkpoint_every=10,
-      writer=writer)
+      writer=writer, on_save=on_save)
   writer.close()
   return final
 
@@ -55,6 +55,17 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
   assert float(resumed["w"]) == float(straight["w"])
   strip = lambda rows: [{k: v for k, v in r.items() if "steps_per_sec" not in k} for r in rows]  # noqa: E731
   assert strip(logs.read_metrics(tmp_path / "b")) == strip(logs.read_metrics(tmp_path / "a"))
+
+
+def test_on_save_follows_every_checkpoint(tmp_path):
+  saved = []
+
+  def on_save(step):
+    assert Checkpointer(str(tmp_path / "checkpoints" / "train")).latest_step() == step
+    saved.append(step)
+
+  _run(tmp_path, 25, on_save=on_save)
+  assert saved == [10, 20, 25]
 
 
 def test_log_step_runs_on_logging_steps_only(tmp_path):

@@ -343,6 +343,10 @@ def _history_path(workdir: str, name: str) -> str:
   return os.path.join(workdir, "history", f"{_slug(name)}.jsonl")
 
 
+def _clock_path(workdir: str, name: str) -> str:
+  return os.path.join(workdir, "history", f"{_slug(name)}_clock.json")
+
+
 def _slug(name: str) -> str:
   return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
@@ -367,18 +371,50 @@ class _EvaluatingStep:
   """The compiled step, plus a host callback after every step that lands on an eval point.
 
   One `train_loop` call then trains and evaluates a method; calling it once per eval point would
-  reopen (and restore) the checkpoint each time.
+  reopen (and restore) the checkpoint each time. It also clocks the training seconds between
+  eval points (evaluation excluded) and saves that clock with every checkpoint, so that the
+  wall time of a run stopped and resumed counts the updates made before the stop.
   """
 
-  def __init__(self, step_fn, points, on_eval):
+  def __init__(self, step_fn, points, on_eval, clock_path: str):
     self.step_fn, self.points, self.on_eval = step_fn, set(points), on_eval
+    self.clock_path = clock_path
+    self.mark = None  # perf_counter at the first step of this process or the last eval
+    self.carried = 0.0  # seconds since the last eval made before this process started
 
   def __call__(self, state, batch, key):
+    if self.mark is None:
+      self.carried = self._restore_clock(int(state["step"][0]))
+      self.mark = time.perf_counter()
     state, metrics = self.step_fn(state, batch, key)
     step = int(state["step"][0])
     if step in self.points:
-      self.on_eval(step, state)
+      self.on_eval(step, state, self.seconds())
+      self.mark, self.carried = time.perf_counter(), 0.0
     return state, metrics
+
+  def seconds(self) -> float:
+    """Training seconds since the last eval point, across restarts."""
+    return self.carried + (time.perf_counter() - self.mark if self.mark is not None else 0.0)
+
+  def save_clock(self, step: int) -> None:
+    tmp = self.clock_path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump({"step": step, "seconds_since_eval": self.seconds()}, f)
+    os.replace(tmp, self.clock_path)  # atomic, like the checkpoint it goes with
+
+  def _restore_clock(self, start: int) -> float:
+    if start in self.points:
+      return 0.0  # resumed at an eval point (or a fresh start): nothing to carry
+    saved = None
+    if os.path.exists(self.clock_path):
+      with open(self.clock_path) as f:
+        saved = json.load(f)
+    if saved is None or saved["step"] != start:
+      logging.warning("no training clock saved at step %d (%s); the wall time of the updates "
+                      "before this restart is not counted", start, self.clock_path)
+      return 0.0
+    return float(saved["seconds_since_eval"])
 
   def num_traces(self) -> int:
     return self.step_fn.num_traces()
@@ -397,12 +433,10 @@ def run_method(config: ConfigDict, name: str, dataset, judge: Judge, workdir: st
   sample_fn = jax.jit(jax.vmap(setup.g.apply))
   history = _read_history(workdir, name)
   os.makedirs(os.path.join(workdir, "history"), exist_ok=True)
-  clock = {"mark": time.perf_counter()}
 
-  def evaluate(step, state):
+  def evaluate(step, state, seconds):
     if step in history:
       return  # scored before a restart
-    seconds = time.perf_counter() - clock["mark"]
     samples_S = np.asarray(sample_fn(eval_params(setup, state), eval_z))
     per_seed = [_scalars(judge.coverage(s)) for s in samples_S]
     record = {"step": step, "train_seconds": seconds,
@@ -414,16 +448,17 @@ def run_method(config: ConfigDict, name: str, dataset, judge: Judge, workdir: st
             samples_S[:, :config.snapshot_samples])
     logging.info("%s step %d: modes per seed %s (%.1f s of training since the last eval)", name,
                  step, [int(v) for v in record["modes"]], seconds)
-    clock["mark"] = time.perf_counter()
 
   points = eval_points(config)
-  evaluate(0, state)
-  step_fn = _EvaluatingStep(compile_seeds_step(setup, dp), points, evaluate)
+  evaluate(0, state, 0.0)
+  step_fn = _EvaluatingStep(compile_seeds_step(setup, dp), points, evaluate,
+                            _clock_path(workdir, name))
   state = train_loop(
       state=state, train_step=step_fn, get_batch=None,
       num_steps=config.num_steps, workdir=workdir, key=train_keys_S, dp=dp,
       log_every=config.log_every, checkpoint_every=config.checkpoint_every,
-      keep_checkpoints=config.keep_checkpoints, writer=writer, name=_slug(name))
+      keep_checkpoints=config.keep_checkpoints, writer=writer, name=_slug(name),
+      on_save=step_fn.save_clock)
   samples_S = np.asarray(sample_fn(eval_params(setup, state), eval_z))
   per_seed = [judge.all_metrics(s) for s in samples_S]
   missing = [t for t in points if t not in history]
