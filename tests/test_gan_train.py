@@ -124,30 +124,26 @@ def test_training_clock_counts_the_updates_before_a_restart(tmp_path, monkeypatc
     now[0] += 1.0
     return {"step": state["step"] + 1}, {}
 
-  def run(workdir, steps, stop_at=None):
-    seconds_at = {}
-    clock = train._clock_path(str(workdir), "gan")
-    os.makedirs(os.path.dirname(clock), exist_ok=True)
-    state = {"step": np.zeros((2,), np.int32)}
-    for part_steps in ([stop_at, steps - stop_at] if stop_at else [steps]):
-      wrapped = train._EvaluatingStep(one_second_step, [0, 10], lambda s, _, t:
-                                      seconds_at.__setitem__(s, t), clock)
-      for _ in range(part_steps):
-        state, _ = wrapped(state, {}, None)
-      if part_steps == stop_at:
-        wrapped.save_clock(stop_at)  # what train_loop's on_save does on SIGTERM
-        now[0] += 100.0  # time between the stop and the restart is not training
-    return seconds_at
-
-  assert run(tmp_path / "straight", 10) == {10: 10.0}
-  assert run(tmp_path / "stopped", 10, stop_at=6) == {10: 10.0}
+  seconds_at = {}
+  clock = str(tmp_path / "gan_clock.json")
+  wrap = lambda: train._EvaluatingStep(  # noqa: E731
+      one_second_step, [0, 10], lambda step, _, seconds: seconds_at.update({step: seconds}), clock)
+  state = {"step": np.zeros((2,), np.int32)}
+  before_stop = wrap()
+  for _ in range(6):
+    state, _ = before_stop(state, {}, None)
+  before_stop.save_clock(6)  # what train_loop's on_save does on SIGTERM
+  now[0] += 100.0  # time between the stop and the restart is not training
+  after_restart = wrap()
+  for _ in range(4):
+    state, _ = after_restart(state, {}, None)
+  assert seconds_at == {10: 10.0}
   # A clock saved at another step than the restart's is not carried: only new updates count.
-  stale = train._clock_path(str(tmp_path / "stopped"), "gan")
-  with open(stale, "w") as f:
+  with open(clock, "w") as f:
     json.dump({"step": 3, "seconds_since_eval": 3.0}, f)
-  wrapped = train._EvaluatingStep(one_second_step, [0, 10], lambda *_: None, stale)
-  wrapped({"step": np.full((2,), 6, np.int32)}, {}, None)
-  assert wrapped.seconds() == 1.0
+  stale = wrap()
+  stale({"step": np.full((2,), 6, np.int32)}, {}, None)
+  assert stale.seconds() == 1.0
 
 
 @pytest.mark.slow

@@ -395,9 +395,10 @@ class _EvaluatingStep:
 
   def seconds(self) -> float:
     """Training seconds since the last eval point, across restarts."""
-    return self.carried + (time.perf_counter() - self.mark if self.mark is not None else 0.0)
+    return self.carried + time.perf_counter() - self.mark
 
   def save_clock(self, step: int) -> None:
+    """train_loop's on_save: runs after a step, so the clock is running."""
     tmp = self.clock_path + ".tmp"
     with open(tmp, "w") as f:
       json.dump({"step": step, "seconds_since_eval": self.seconds()}, f)
