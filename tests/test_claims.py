@@ -101,6 +101,11 @@ def test_gan_rules_flip():
   assert gan.collapse(healthy).verdict == NOT_SUPPORTED
   assert gan.remedies_restore_coverage(healthy).verdict == NOT_SUPPORTED
   assert gan.remedies_restore_coverage(_gan_results(1.0, 0.9, 5.0)).verdict == DEPENDS
+  blurry = _gan_results(1.0, 0.95, 8.0)
+  blurry["methods"]["pacgan2"]["summary"]["precision"]["mean"] = 0.08
+  blurry["uniform_blur"] = {"modes": 8.0, "precision": 0.008}
+  finding = gan.remedies_restore_coverage(blurry)
+  assert finding.verdict == DEPENDS and "uniform blur" in finding.evidence
 
 
 def _fit(slope, half=0.1):

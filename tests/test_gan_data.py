@@ -6,6 +6,7 @@ from ml_collections import ConfigDict
 
 from genjax.configs import gan as gan_config
 from genjax.gan import data
+from genjax.metrics import coverage
 
 
 def _distinct(points, tol=1e-3):
@@ -74,3 +75,23 @@ def test_stacked_digits_have_three_channels_and_label_triples():
 
 def test_hq_ceiling_is_98_9_percent():
   assert abs(data.hq_ceiling() - 0.98889) < 1e-4
+
+
+def test_blur_box_holds_every_center_cell():
+  grid = data.make(_config(dataset="grid"))
+  assert grid.box() == (-5.0, 5.0)
+  ring = data.make(_config(dataset="ring"))
+  np.testing.assert_allclose(ring.box(), (-1 - np.sin(np.pi / 8), 1 + np.sin(np.pi / 8)),
+                             atol=1e-6)
+
+
+def test_uniform_blur_fools_mode_count_and_reverse_kl_but_not_hq():
+  """Why results.md prints the blur: mode counts and reverse KL alone reward it."""
+  grid = data.make(_config(dataset="grid"))
+  x = np.asarray(grid.sample_blur(jax.random.key(0), 20_000))
+  assert x.min() >= -5 and x.max() <= 5
+  scores = coverage.mixture_coverage(x, grid.centers, grid.std)
+  hq_by_area = 25 * np.pi * (3 * grid.std) ** 2 / 10 ** 2  # the 3-std discs' share of the box
+  assert abs(scores["hq"] - hq_by_area) < 0.004  # about 4 binomial s.d.
+  assert scores["modes"] == 25
+  assert scores["reverse_kl"] < 0.005  # equal nearest-center cells: near the (K-1)/(2N) floor

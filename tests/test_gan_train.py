@@ -164,7 +164,8 @@ def test_train_and_evaluate_end_to_end(tmp_path):
   saved = np.load(os.path.join(workdir, "samples.npz"))
   assert saved["samples/gan"].shape == (2, 300, 2) and saved["centers"].shape == (8, 2)
   table = open(os.path.join(workdir, "results.md")).read()
-  assert "| pacgan2 |" in table and "real data" in table
+  assert "| pacgan2 |" in table and "real data" in table and "uniform blur over [-1.38" in table
+  assert results["uniform_blur"]["hq"] < 0.02
   with open(train._clock_path(workdir, "gan")) as f:
     assert json.load(f)["step"] == 40  # saved with the last checkpoint
   # Run again: everything is restored from the checkpoints and histories, nothing retrained.

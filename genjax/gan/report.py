@@ -51,11 +51,20 @@ def write_markdown(results: dict, config, path: str) -> None:
   real = results["real_data"]
   real_cells = " | ".join(f"{c[3] * real[c[0]]:.{c[2]}f}" for c in columns)
   lines.append(f"| real data (independent draw) | {real_cells} | — | — | — | — |")
+  blur = results.get("uniform_blur")
+  if blur:
+    blur_cells = " | ".join(f"{c[3] * blur[c[0]]:.{c[2]}f}" for c in columns)
+    lines.append(f"| uniform blur over [{blur['box'][0]:g}, {blur['box'][1]:g}]^2 | {blur_cells} "
+                 "| — | — | — | — |")
   floors = results["floors"]
   lines += [
       "",
-      "Ceilings and floors: the last row scores a second independent draw of real data, the "
-      "best any generator can expect with this many samples. "
+      "Ceilings and floors: the 'real data' row scores a second independent draw of real data, "
+      "the best any generator can expect with this many samples. "
+      + ("The 'uniform blur' row scores uniform samples over the square that holds every "
+         "center's cell: a generator that learned the support and nothing else. Its modes and "
+         "reverse KL can beat a trained GAN's, so read them next to % HQ and precision, where "
+         "the blur is the floor. " if blur else "")
       + (f"A perfect 2D sampler has at most {100 * floors['hq']:.1f}% HQ "
          f"(P(|noise| <= {config.hq_num_std:g} std) = 1 - exp(-{config.hq_num_std:g}^2/2)); "
          if floors["hq"] else "")

@@ -30,7 +30,7 @@ from genjax.models.classifier import train_classifier
 # fold_in tags of a seed's key: what each random stream is for.
 INIT_TAG, TRAIN_TAG, EVAL_TAG = 0, 1, 2
 # fold_in tags of the base key for the shared real evaluation sets.
-REAL_EVAL_TAG, REAL_REFERENCE_TAG = 1000, 1001
+REAL_EVAL_TAG, REAL_REFERENCE_TAG, BLUR_TAG = 1000, 1001, 1002
 # Per-step tags: D step i uses fold_in(key, i) (i < critic steps), then these.
 UNROLL_TAG, G_TAG = 100_000, 100_001
 
@@ -513,6 +513,10 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   real_reference = np.asarray(dataset.sample(jax.random.fold_in(base, REAL_REFERENCE_TAG),
                                              config.eval_samples))
   results["real_data"] = _scalars(judge.all_metrics(real_reference))
+  if judge.is_2d:
+    # What the coverage metrics give a generator that has learned nothing but the support.
+    blur = np.asarray(dataset.sample_blur(jax.random.fold_in(base, BLUR_TAG), config.eval_samples))
+    results["uniform_blur"] = {"box": dataset.box(), **_scalars(judge.all_metrics(blur))}
   results["floors"] = {
       "reverse_kl": coverage.reverse_kl_floor(dataset.num_modes, config.eval_samples),
       "hq": data.hq_ceiling(dataset.dim, config.hq_num_std) if dataset.dim == 2 else None,
