@@ -64,7 +64,8 @@ def write_markdown(results: dict, config, path: str) -> None:
       + ("The 'uniform blur' row scores uniform samples over the centers' bounding square padded "
          "by half the closest center spacing: a generator that learned the support and nothing "
          "else. Its modes and reverse KL can beat a trained GAN's, so read them next to % HQ "
-         "and precision, where the blur is the floor. " if blur else "")
+         "and precision, which a trained generator should beat (not every one does). "
+         if blur else "")
       + (f"A perfect 2D sampler has at most {100 * floors['hq']:.1f}% HQ "
          f"(P(|noise| <= {config.hq_num_std:g} std) = 1 - exp(-{config.hq_num_std:g}^2/2)); "
          if floors["hq"] else "")
