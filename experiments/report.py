@@ -25,30 +25,39 @@ EXPERIMENTS = {
 
 flags.DEFINE_list("runs", ["vae:experiments/flags/vae_digits.flags"],
                   "name:flagfile pairs; a name may repeat with other flagfiles (name is the "
-                  "experiment, e.g. domain:experiments/flags/domain_diversity_quick.flags).")
+                  "experiment, e.g. domain:experiments/flags/domain_diversity_quick.flags). "
+                  "name:long.flags|quick.flags judges the claims on the first of the flagfiles "
+                  "whose run has finished in the workdir, and runs the last one if none has.")
 flags.DEFINE_string("workdir", "workdirs/report", "Where the runs and REPORT.md go.")
 flags.DEFINE_bool("rerun", False, "Run again even where results.json exists.")
 FLAGS = flags.FLAGS
 
 
-def plan(spec: str) -> report.Run:
-  name, sep, flagfile = spec.partition(":")
-  if not sep or name not in EXPERIMENTS:
-    raise SystemExit(f"error: --runs entry {spec!r} must be NAME:FLAGFILE with NAME one of "
-                     f"{', '.join(EXPERIMENTS)}")
+def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   if not os.path.exists(flagfile):
     raise SystemExit(f"error: --runs entry {spec!r}: no flagfile {flagfile}")
   script, claims_module = EXPERIMENTS[name]
   label = os.path.splitext(os.path.basename(flagfile))[0]
   workdir, results_file = os.path.join(FLAGS.workdir, label), "results.json"
   claims = importlib.import_module(claims_module).CLAIMS
-  if name == "domain":  # the studies share one workdir, so one pretrained model serves them all
+  if name == "domain":
+    # The studies of one size share a workdir, so one pretrained model serves them all.
     study = cli.config_from_flagfile("domain", flagfile)[0].study
-    workdir, results_file = os.path.join(FLAGS.workdir, "domain"), f"results_{study}.json"
+    size = "domain_quick" if label.endswith("_quick") else "domain"
+    workdir, results_file = os.path.join(FLAGS.workdir, size), f"results_{study}.json"
     claims = [importlib.import_module(claims_module).CLAIMS_BY_STUDY[study]]
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
              f"--workdir={workdir}"]
   return report.Run(label, command, workdir, claims, results_file)
+
+
+def plan(spec: str) -> report.Run:
+  """The run a --runs entry stands for: the first finished alternative, else the last one."""
+  name, sep, flagfiles = spec.partition(":")
+  if not sep or name not in EXPERIMENTS:
+    raise SystemExit(f"error: --runs entry {spec!r} must be NAME:FLAGFILE with NAME one of "
+                     f"{', '.join(EXPERIMENTS)}")
+  return report.first_finished([plan_one(name, f, spec) for f in flagfiles.split("|")])
 
 
 def main(argv):

@@ -27,8 +27,9 @@ def config_to_dict(config: ConfigDict) -> dict:
 class MetricsWriter:
   """Appends one JSON object per logged step; a no-op on processes other than 0."""
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, tensorboard: bool = False):
     self.workdir = workdir
+    self.tensorboard = tensorboard  # also write TensorBoard event files under workdir/tensorboard
     self.enabled = is_main_process()
     self._file = None
     if self.enabled:

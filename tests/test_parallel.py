@@ -19,7 +19,9 @@ def _setup(dp, *, stochastic=True, dynamic=True):
   data = images.load("digits", "train")
   x = data["image"].reshape(len(data["image"]), -1)
   model = EncoderDecoder((16,), 3, x.shape[1])
-  tx = optax.adam(1e-2)
+  # SGD, not Adam: Adam's update is invariant to the gradient's scale, so a gradient summed
+  # instead of averaged over devices (4x on 4 devices) would train to the same params.
+  tx = optax.sgd(0.05)
   state = vae_train.create_state(model, tx, jax.random.key(0), x.shape[1])
   step = dp.compile(vae_train.make_train_step(model, tx, dp, beta=1.0, stochastic=stochastic,
                                               dynamic_binarization=dynamic))
@@ -51,8 +53,28 @@ def test_same_params_as_one_device(mode, num_devices):
   np.testing.assert_allclose(losses, reference_losses, rtol=1e-5)
   for got, want in zip(jax.tree.leaves(state["params"]), jax.tree.leaves(reference["params"]),
                        strict=True):
-    # Tolerance: float32 sums taken in another order, over 4 Adam steps.
+    # Tolerance: float32 sums taken in another order, over 4 SGD steps.
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-6)
+
+
+def test_the_equivalence_test_sees_a_scaled_gradient():
+  """The optimizer above must not hide a gradient scaled by the device count."""
+  reference, _, _ = _train("none", 1)
+  dp = parallel.make("none")
+  x, state, _ = _setup(dp)
+  tx = optax.sgd(0.05 * 4)  # what a 4x gradient does to an SGD step
+  model = EncoderDecoder((16,), 3, x.shape[1])
+  step = dp.compile(vae_train.make_train_step(model, tx, dp, beta=1.0, stochastic=True,
+                                              dynamic_binarization=True))
+  device_state = dp.put_state(state)
+  for s in range(4):
+    batch = batching.batch_at_step({"image": x}, s, 16, seed=0)
+    device_state, _ = step(device_state, dp.put_batch(batch), jax.random.key(1))
+  scaled = jax.device_get(device_state)
+  gaps = [np.max(np.abs(a - b)) for a, b in zip(jax.tree.leaves(scaled["params"]),
+                                                 jax.tree.leaves(reference["params"]),
+                                                 strict=True)]
+  assert max(gaps) > 100 * 2e-4
 
 
 def test_shard_map_pmap_habit_would_be_caught():

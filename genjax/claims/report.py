@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import jax
 
 from genjax.claims.verdicts import NOT_MEASURED, Claim, Finding
 
+FIGURES = "figures"  # folder beside REPORT.md with each claim's deciding figure
 QUESTIONS = {
     "Q1": "Domain generalization of language models",
     "Q2": "Mode collapse in GANs",
@@ -32,6 +34,15 @@ class Run:
   results_file: str = "results.json"  # under workdir
   wall_seconds: float | None = None  # None: reused from an earlier run
   results: dict | None = None
+
+
+def first_finished(alternatives: list[Run]) -> Run:
+  """The first run whose results are in its workdir (longest protocols listed first); else the
+  last, which is the one to run."""
+  for run in alternatives:
+    if os.path.exists(os.path.join(run.workdir, run.results_file)):
+      return run
+  return alternatives[-1]
 
 
 def execute(run: Run, rerun: bool) -> Run:
@@ -78,22 +89,43 @@ def environment_lines(runs: list[Run]) -> list[str]:
   return lines
 
 
+def copy_figure(claim: Claim, run: Run, report_dir: str) -> str | None:
+  """Copies the claim's figure next to REPORT.md (so the folder can be shared as it is)."""
+  if not claim.figure:
+    return None
+  source = os.path.join(run.workdir, claim.figure)
+  if not os.path.exists(source):
+    return None
+  name = f"{run.name}_{os.path.basename(claim.figure)}"
+  os.makedirs(os.path.join(report_dir, FIGURES), exist_ok=True)
+  shutil.copyfile(source, os.path.join(report_dir, FIGURES, name))
+  return f"{FIGURES}/{name}"
+
+
 def write(path: str, runs: list[Run], sections) -> str:
+  report_dir = os.path.dirname(os.path.abspath(path))
   lines = ["# Claims report", "",
-           "Each claim from the seed texts, restated in our words, with the experiment that tests "
-           "it, the measured numbers, the published anchor and a verdict computed by the rules "
-           "in `genjax/claims/` from those numbers.", ""]
+           "Each claim from the seed texts, restated in our words, with the run it rests on, the "
+           "measured numbers (spread over seeds where the experiment trains several), the "
+           "published anchor and a verdict computed by the rules in `genjax/claims/` from those "
+           "numbers. A rule that finds its models unfinished says *not measured*.", ""]
   for question, title in QUESTIONS.items():
     lines += [f"## {question}. {title}", ""]
     if not sections[question]:
       lines += ["Not run in this report.", ""]
       continue
-    lines += ["| claim | experiment | measured | anchor | verdict |", "|---|---|---|---|---|"]
-    for claim, finding, _ in sections[question]:
+    lines += ["| claim | run | measured | anchor | verdict |", "|---|---|---|---|---|"]
+    figures = []
+    for claim, finding, run in sections[question]:
       verdict = f"**{finding.verdict}**" + (f": {finding.condition}" if finding.condition else "")
-      lines.append(f"| {claim.statement} | {claim.experiment} | {finding.evidence} "
-                   f"| {claim.anchor} | {verdict} |")
+      lines.append(f"| {claim.statement} | {claim.experiment}; `{run.name}` "
+                   f"| {finding.evidence} | {claim.anchor} | {verdict} |")
+      figure = copy_figure(claim, run, report_dir)
+      if figure and figure not in figures:
+        figures.append(figure)
     lines.append("")
+    lines += [f"![{os.path.basename(f)}]({f})" for f in figures]
+    lines += [""] if figures else []
   lines += ["## Environment", "", *environment_lines(runs), "", "## Reproduce", ""]
   lines += [f"- {run.name}: `{shlex.join(_relative(run.command))}`" for run in runs]
   lines += ["", f"This report: `{shlex.join(_relative([sys.executable, *sys.argv]))}`", ""]

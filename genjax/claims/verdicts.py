@@ -23,3 +23,4 @@ class Claim:
   experiment: str  # which experiment (and flagfile) tests it
   anchor: str  # the published figure to hold it against
   rule: Callable[[dict], Finding]  # experiment results -> finding
+  figure: str = ""  # the run's figure that shows the claim at a glance (a file in its workdir)

@@ -64,6 +64,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.continual_replay = 0.25  # fraction of each batch replayed from earlier families
   # ---- logging, checkpoints, plots ----
   config.log_every = 200  # steps between metrics.jsonl records
+  config.tensorboard = True  # also write the logged scalars as TensorBoard events (workdir/tensorboard)
   config.checkpoint_every = 1000  # steps between checkpoints (segment ends always save)
   config.keep_checkpoints = 2  # checkpoints kept per training
   config.make_plots = True  # write the PNG figures

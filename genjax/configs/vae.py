@@ -32,6 +32,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.num_devices = 0  # devices to use; 0 means all visible devices
   # ---- logging and checkpoints ----
   config.log_every = 250  # steps between metrics.jsonl records
+  config.tensorboard = True  # also write the logged scalars as TensorBoard events (workdir/tensorboard)
   config.checkpoint_every = 1000  # steps between checkpoints (the last step always saves)
   config.keep_checkpoints = 2  # checkpoints kept per model
   # ---- evaluation (test split) ----
