@@ -2,8 +2,9 @@
 
 python experiments/attention.py --flagfile=experiments/flags/attention_cpu_quick.flags
 
-Writes results.csv, results.md (fitted slopes with 95% CIs, attention-vs-MLP crossovers,
-largest n), time_vs_n.png, memory_vs_n.png, crossover.png, config.json and metrics.jsonl to
+Writes results.csv, results.json (read by genjax.claims.attention), results.md (fitted slopes
+with 95% CIs, attention-vs-MLP crossovers, largest n; both record jax/jaxlib and the XLA_FLAGS
+in force), time_vs_n.png, memory_vs_n.png, crossover.png, config.json and metrics.jsonl to
 --workdir. On CPU, if results.md reports "zero-reported" memory, XLA fused attention into one
 library call; rerun with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-dot,-eltwise,-reduce.
 """

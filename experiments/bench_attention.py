@@ -1,7 +1,8 @@
 """CPU speed target for exact attention: % of the float32 matmul peak measured in the same run.
 
 python experiments/bench_attention.py
-Time:    about 2 minutes on 2 CPU cores (14 candidates compiled, 5 interleaved rounds).
+Time:    20 s to 2 minutes on 2 CPU cores (16 candidates compiled, 5 interleaved rounds after
+         a warm-up, genjax.timing).
 Expect:  naive and jax.nn.dot_product_attention near 15-25% of peak; `blocked` (query blocks
          over whole key rows) above 50%; the best chunked (online softmax) within 1.3x of it.
 """
@@ -9,6 +10,7 @@ Expect:  naive and jax.nn.dot_product_attention near 15-25% of peak; `blocked` (
 import jax
 from absl import app, flags, logging
 
+from genjax import timing
 from genjax.attention import bench
 
 flags.DEFINE_integer("n", 4096, "Sequence length.")
@@ -22,7 +24,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   FLAGS = flags.FLAGS
-  logging.info("JAX %s, devices: %s", jax.__version__, jax.devices())
+  logging.info("devices: %s", jax.devices())
+  print(timing.describe(timing.environment()), flush=True)
   rows, peak = bench.speed_table(FLAGS.n, FLAGS.d, FLAGS.heads, FLAGS.repeats,
                                  tuple(int(b) for b in FLAGS.block_sizes))
   print(bench.format_table(rows, peak, FLAGS.n, FLAGS.d, FLAGS.heads), flush=True)

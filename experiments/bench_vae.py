@@ -4,11 +4,10 @@ python experiments/bench_vae.py            # batch 128 and 1024, the flax-exampl
 
 Prints steps/s (compile excluded, block_until_ready per step), achieved GFLOP/s, and that as a
 fraction of this machine's float32 matmul peak (a 2048^3 matmul). The steps and the matmul are
-timed in alternating rounds so that machine noise hits all alike, and medians over rounds are
-compared: a busy neighbour lowers the peak as much as the steps, so the ratios hold.
+timed in interleaved rounds (genjax.timing; one warm-up round first) so that machine noise hits
+all alike, and medians over rounds are compared: a busy neighbour lowers the peak as much as
+the steps, so the ratios hold.
 """
-
-import time
 
 import jax
 import jax.numpy as jnp
@@ -16,27 +15,17 @@ import numpy as np
 import optax
 from absl import app, flags
 
-from genjax import parallel
+from genjax import parallel, timing
 from genjax.models.autoencoder import EncoderDecoder
 from genjax.vae import train as vae_train
 
 flags.DEFINE_list("batch_sizes", ["128", "1024"], "Global batch sizes to time.")
 flags.DEFINE_integer("steps", 100, "Timed steps per round.")
-flags.DEFINE_integer("rounds", 5, "Alternating rounds per step variant (the median is kept).")
+flags.DEFINE_integer("rounds", 5, "Interleaved rounds per step variant (the median is kept).")
 FLAGS = flags.FLAGS
 
 PIXELS, HIDDEN, LATENTS = 784, 500, 20
-
-
 PEAK_SIZE = 2048  # the float32 matmul that measures the machine's peak: PEAK_SIZE^3
-
-
-def matmul_step_and_state(key):
-  """A 2048^3 matmul shaped like a step, so it is timed in the same rounds as the steps."""
-  a = jax.random.normal(key, (PEAK_SIZE, PEAK_SIZE))
-  b = jax.random.normal(jax.random.fold_in(key, 1), (PEAK_SIZE, PEAK_SIZE))
-  matmul = jax.jit(jnp.matmul)
-  return (lambda state, x, k: (state, matmul(a, b))), None
 
 
 def step_flops(batch: int) -> float:
@@ -87,41 +76,42 @@ def genjax_step_and_state(key, diagnostics=False):
   return (lambda s, x, k: step(s, {"image": x}, k)), state
 
 
-def time_round(step, state, x, key, steps):
-  start = time.perf_counter()
-  for _ in range(steps):
-    state, out = step(state, x, key)
-    jax.block_until_ready(out)
-  return state, steps / (time.perf_counter() - start)
+def repeated(step, state, x, key, steps):
+  """A zero-argument callable that runs `steps` steps (each blocked), carrying the state."""
+  holder = [state]
+
+  def run():
+    for _ in range(steps):
+      holder[0], out = step(holder[0], x, key)
+      jax.block_until_ready(out)
+
+  return run
 
 
 def main(argv):
   del argv
-  print(f"JAX {jax.__version__} on {jax.devices()[0].device_kind}; medians of {FLAGS.rounds} "
-        f"alternating rounds; peak = float32 matmul {PEAK_SIZE}^3 timed in the same rounds")
+  print(f"{timing.describe(timing.environment())}; medians of {FLAGS.rounds} interleaved "
+        f"rounds after a warm-up round (genjax.timing); peak = float32 matmul {PEAK_SIZE}^3 "
+        "timed in the same rounds")
   print(f"{'batch':>6} {'variant':>8} {'steps/s':>9} {'GFLOP/s':>9} {'% peak':>7} {'vs bare':>8}")
   key = jax.random.key(0)
   for batch in map(int, FLAGS.batch_sizes):
     x = (jax.random.uniform(key, (batch, PIXELS)) > 0.5).astype(jnp.float32)
+    matmul, peak_flops = timing.matmul(PEAK_SIZE)
+    peak_steps = max(3, FLAGS.steps // 10)
+    calls = {"peak": repeated(lambda s, x, k, mm=matmul: (s, mm()), None, x, key, peak_steps)}
     # "genjax" is the step the loop runs; "+norms" the variant it runs on logging steps only.
-    variants = {"peak": matmul_step_and_state(key), "bare": bare_step_and_state(key),
-                "genjax": genjax_step_and_state(key),
-                "+norms": genjax_step_and_state(key, diagnostics=True)}
-    flops = {name: step_flops(batch) for name in variants}
-    flops["peak"] = 2 * PEAK_SIZE**3
-    steps = {name: FLAGS.steps for name in variants}
-    steps["peak"] = max(3, FLAGS.steps // 10)
-    rates = {name: [] for name in variants}
-    states = {name: state for name, (_, state) in variants.items()}
-    for name, (step, _) in variants.items():  # compile and warm up
-      states[name], _ = time_round(step, states[name], x, key, 5)
-    for _ in range(FLAGS.rounds):
-      for name, (step, _) in variants.items():
-        states[name], rate = time_round(step, states[name], x, key, steps[name])
-        rates[name].append(rate)
-    median = {name: float(np.median(r)) for name, r in rates.items()}
+    for name, (step, state) in {"bare": bare_step_and_state(key),
+                                "genjax": genjax_step_and_state(key),
+                                "+norms": genjax_step_and_state(key, diagnostics=True)}.items():
+      calls[name] = repeated(step, state, x, key, FLAGS.steps)
+    flops = {name: step_flops(batch) for name in calls} | {"peak": peak_flops}
+    steps = {name: FLAGS.steps for name in calls} | {"peak": peak_steps}
+    times = timing.time_interleaved(calls, FLAGS.rounds, warmup=1)
+    rates = {name: [steps[name] / t for t in ts] for name, ts in times.items()}
+    median = {name: timing.median(r) for name, r in rates.items()}
     peak = median["peak"] * flops["peak"] / 1e9
-    for name in variants:
+    for name in calls:
       gflops = median[name] * flops[name] / 1e9
       versus = f"{median[name] / median['bare']:>8.3f}" if name != "peak" else f"{'':>8}"
       print(f"{batch:>6} {name:>8} {median[name]:>9.1f} {gflops:>9.1f} {gflops / peak:>7.1%} "

@@ -45,7 +45,7 @@ def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
     study = cli.config_from_flagfile("domain", flagfile)[0].study
     size = "domain_quick" if label.endswith("_quick") else "domain"
     workdir, results_file = os.path.join(FLAGS.workdir, size), f"results_{study}.json"
-    claims = [importlib.import_module(claims_module).CLAIMS_BY_STUDY[study]]
+    claims = importlib.import_module(claims_module).STUDY_CLAIMS[study]
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
              f"--workdir={workdir}"]
   return report.Run(label, command, workdir, claims, results_file)

@@ -1,6 +1,7 @@
 """VAE vs standard autoencoder (seed claim Q3).
 
-python experiments/vae.py --flagfile=experiments/flags/vae_digits.flags
+python experiments/vae.py --flagfile=experiments/flags/vae_digits.flags     # 8x8 digits
+python experiments/vae.py --flagfile=experiments/flags/vae_mnist5k.flags    # 28x28 MNIST, offline
 """
 
 from absl import flags

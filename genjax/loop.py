@@ -1,15 +1,19 @@
-"""The training loop shared by every experiment: resume, step, log, checkpoint, stop cleanly.
+"""The training loop shared by every experiment: resume, step, log, evaluate, checkpoint, stop
+cleanly.
 
-Resume order: the workdir's latest checkpoint, else the state passed in (step 0). Batches and
-keys are functions of the step number, so a resumed run replays exactly what an uninterrupted
-run would have seen, and ends bitwise-identical on CPU.
+Resume order: the workdir's newest readable checkpoint (newer damaged ones are moved aside, see
+checkpoint.py), else the state passed in (step 0). Batches and keys are functions of the step
+number, so a resumed run replays exactly what an uninterrupted run would have seen, and ends
+bitwise-identical on CPU.
 """
 
+import contextlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import jax
 import numpy as np
@@ -47,12 +51,45 @@ class _SigtermFlag:
       signal.signal(signal.SIGTERM, self._previous)
 
 
+class _TrainClock:
+  """Training seconds since the last evaluation point, evaluation time excluded.
+
+  Saved with every checkpoint, so that a run stopped and resumed counts the updates it made
+  before the stop; updates made after the last checkpoint are lost with it and counted once,
+  when replayed.
+  """
+
+  def __init__(self, carried: float = 0.0):
+    self.carried, self.mark = carried, time.perf_counter()
+
+  def seconds(self) -> float:
+    return self.carried + time.perf_counter() - self.mark
+
+  def reset(self) -> None:
+    self.carried, self.mark = 0.0, time.perf_counter()
+
+
+def _check_eval_at(eval_at, on_eval, num_steps: int, name: str) -> set[int]:
+  points = set()
+  for point in eval_at:
+    if isinstance(point, bool) or not isinstance(point, (int, np.integer)):
+      raise UserError(f"{name}: eval_at must hold step numbers, got {point!r}")
+    if not 0 <= point <= num_steps:
+      raise UserError(f"{name}: eval_at step {point} is outside [0, num_steps={num_steps}]")
+    points.add(int(point))
+  if points and on_eval is None:
+    raise UserError(f"{name}: eval_at={sorted(points)} needs an on_eval callback")
+  return points
+
+
 def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] | None,
                num_steps: int, log_step: Callable | None = None,
                workdir: str, key: jax.Array, dp: DataParallel, log_every: int,
                checkpoint_every: int, keep_checkpoints: int = 3,
                writer: logs.MetricsWriter | None = None, name: str = "train",
-               on_save: Callable[[int], None] | None = None):
+               on_save: Callable[[int], None] | None = None,
+               eval_at: Iterable[int] = (),
+               on_eval: Callable[[int, Any], dict] | None = None):
   """Runs `train_step` from the last checkpoint in `workdir` up to `num_steps`.
 
   Args:
@@ -63,72 +100,118 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
     get_batch: step -> global batch (numpy); must depend on the step alone. None for steps
       that sample their own data from the key (they receive an empty batch).
     key: the run's base key; the step folds in the step number itself.
-    writer: where logged metrics go (metrics.jsonl); None for no log file.
-    name: prefix of the checkpoint folder, so several trainings can share one workdir.
+    writer: where logged metrics (and evaluations, on TensorBoard) go; None for no log file.
+    name: prefix of the checkpoint folder and of workdir/evals/<name>.jsonl, so several
+      trainings can share one workdir.
     on_save: called with the step right after each checkpoint is written (SIGTERM included),
       for host-side bookkeeping that must resume together with the checkpoint.
+    eval_at: steps after which to call `on_eval`; 0 is the initial state.
+    on_eval: `(step, device_state) -> dict` of numbers or lists of numbers; device_state is the
+      compiled step's own (a leading seed axis for vmapped seeds) and must not be donated. The
+      loop appends `{"step", "train_seconds", **result}` to workdir/evals/<name>.jsonl, where
+      train_seconds counts training since the previous eval point across restarts; a step
+      already in that file is not evaluated again. Read them with `logs.read_evals`.
 
   Returns:
     The final host state.
   """
-  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints", name), keep_checkpoints)
-  start = checkpointer.latest_step() or 0
-  if start:
-    state = checkpointer.restore(start, state)
-    logging.info("%s: resumed from step %d of %d (%s)", name, start, num_steps,
-                 checkpointer.directory)
-  if start >= num_steps:
-    checkpointer.close()
-    return state
-  device_state = dp.put_state(state)
-  last_saved = start
-  interactive = sys.stderr.isatty() and logs.is_main_process()
-  progress = None
-  if interactive:
-    from tqdm import tqdm
-    progress = tqdm(total=num_steps, initial=start, desc=name, dynamic_ncols=True)
-  window_start, window_steps = time.perf_counter(), 0
-  with _SigtermFlag() as sigterm:
-    for step in range(start, num_steps):
-      batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
-      done = step + 1
-      logs_now = done % log_every == 0 or done == num_steps
-      step_fn = log_step if logs_now and log_step is not None else train_step
-      device_state, metrics = step_fn(device_state, batch, key)
-      # Fetching the loss every step syncs host and device: it lets us stop at the first
-      # non-finite step, and avoids a hang of XLA's CPU all-reduce when many sharded steps
-      # are queued without waiting (seen with jax 0.10 on fake CPU devices).
-      loss = np.asarray(dp.first(metrics)["loss"])
-      if not np.all(np.isfinite(loss)):
-        checkpointer.close()
-        raise TrainingDiverged(
-            f"{name}: loss is {loss.tolist()} at step {done}; the last good checkpoint is step "
-            f"{last_saved} in {checkpointer.directory}")
-      window_steps += 1
-      if progress is not None:
-        progress.update(1)
-      if logs_now:
-        elapsed = time.perf_counter() - window_start
-        record = {k: np.asarray(v) for k, v in dp.first(metrics).items()}
-        record["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
+  points = _check_eval_at(eval_at, on_eval, num_steps, name)
+  # Closed however the loop ends (error, SIGTERM exit, a callback's exception).
+  with contextlib.closing(Checkpointer(os.path.join(workdir, "checkpoints", name),
+                                      keep_checkpoints)) as checkpointer:
+    restored = checkpointer.restore_latest(state)
+    start = 0
+    if restored is not None:
+      start, state = restored
+      logging.info("%s: resumed from step %d of %d (%s)", name, start, num_steps,
+                   checkpointer.directory)
+    recorded = {r["step"] for r in logs.read_evals(workdir, name)} if points else set()
+    lost = sorted(p for p in points if p < start and p not in recorded)
+    if lost:
+      logging.warning("%s: no evaluation recorded at steps %s, before the step %d this run resumes "
+                      "from (%s)", name, lost, start, logs.evals_path(workdir, name))
+    clock = _TrainClock()
+    if start and start not in points and any(p > start for p in points):
+      saved = (checkpointer.metadata(start) or {}).get("seconds_since_eval")
+      if saved is None:
+        logging.warning("%s: no training clock saved with checkpoint step %d; the train_seconds of "
+                        "the next evaluation do not count the updates before this restart", name,
+                        start)
+      clock = _TrainClock(float(saved or 0.0))
+
+    def evaluate(step: int, device_state) -> None:
+      seconds = clock.seconds()
+      if step not in recorded:
+        result = on_eval(step, device_state)
+        if not isinstance(result, Mapping) or {"step", "train_seconds"} & set(result):
+          raise UserError(f"{name}: on_eval at step {step} must return a dict without the keys "
+                          f"'step' and 'train_seconds', got {type(result).__name__}")
+        record = {"step": step, "train_seconds": seconds, **result}
+        logs.append_eval(workdir, name, record)
         if writer is not None:
-          writer.write(done, {f"{name}/{k}": v for k, v in record.items()})
+          writer.write_eval(name, step, record)
+        recorded.add(step)
+      # Also past a step evaluated before a restart: its train_seconds started there.
+      clock.reset()
+
+    if start >= num_steps:
+      if start in points and start not in recorded:
+        evaluate(start, dp.put_state(state))
+      return state
+    device_state = dp.put_state(state)
+    if start in points:
+      evaluate(start, device_state)
+    last_saved = start
+    interactive = sys.stderr.isatty() and logs.is_main_process()
+    progress = None
+    if interactive:
+      from tqdm import tqdm
+      progress = tqdm(total=num_steps, initial=start, desc=name, dynamic_ncols=True)
+    window_start, window_steps = time.perf_counter(), 0
+    with _SigtermFlag() as sigterm:
+      for step in range(start, num_steps):
+        batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
+        done = step + 1
+        logs_now = done % log_every == 0 or done == num_steps
+        step_fn = log_step if logs_now and log_step is not None else train_step
+        device_state, metrics = step_fn(device_state, batch, key)
+        # Fetching the loss every step syncs host and device: it lets us stop at the first
+        # non-finite step, and avoids a hang of XLA's CPU all-reduce when many sharded steps
+        # are queued without waiting (seen with jax 0.10 on fake CPU devices).
+        loss = np.asarray(dp.first(metrics)["loss"])
+        if not np.all(np.isfinite(loss)):
+          raise TrainingDiverged(
+              f"{name}: loss is {loss.tolist()} at step {done}; the last good checkpoint is step "
+              f"{last_saved} in {checkpointer.directory}")
+        window_steps += 1
         if progress is not None:
-          progress.set_postfix(loss=float(np.mean(loss)))
-        else:
-          logging.info("%s step %d/%d: loss %.4f, %.1f steps/s", name, done, num_steps,
-                       float(np.mean(loss)), record["steps_per_sec"])
-        window_start, window_steps = time.perf_counter(), 0
-      if done % checkpoint_every == 0 or done == num_steps or sigterm.received:
-        checkpointer.save(done, dp.get_state(device_state))
-        last_saved = done
-        if on_save is not None:
-          on_save(done)
-      if sigterm.received:
-        checkpointer.close()
-        logging.warning("%s: SIGTERM at step %d; checkpoint saved, exiting", name, done)
-        raise SystemExit(128 + signal.SIGTERM)
-  if progress is not None:
-    progress.close()
-  checkpointer.close()
-  return jax.device_get(dp.get_state(device_state))
+          progress.update(1)
+        if logs_now:
+          elapsed = time.perf_counter() - window_start
+          record = {k: np.asarray(v) for k, v in dp.first(metrics).items()}
+          record["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
+          if writer is not None:
+            writer.write(done, {f"{name}/{k}": v for k, v in record.items()})
+          if progress is not None:
+            progress.set_postfix(loss=float(np.mean(loss)))
+          else:
+            logging.info("%s step %d/%d: loss %.4f, %.1f steps/s", name, done, num_steps,
+                         float(np.mean(loss)), record["steps_per_sec"])
+          window_start, window_steps = time.perf_counter(), 0
+        if done in points:
+          # Before the checkpoint: a checkpoint at an eval point implies its record exists.
+          began = time.perf_counter()
+          evaluate(done, device_state)
+          window_start += time.perf_counter() - began  # steps_per_sec counts training only
+        if done % checkpoint_every == 0 or done == num_steps or sigterm.received:
+          checkpointer.save(done, dp.get_state(device_state),
+                            metadata={"seconds_since_eval": clock.seconds()})
+          last_saved = done
+          if on_save is not None:
+            on_save(done)
+        if sigterm.received:
+          logging.warning("%s: SIGTERM at step %d; checkpoint saved, exiting", name, done)
+          raise SystemExit(128 + signal.SIGTERM)
+    if progress is not None:
+      progress.close()
+    return jax.device_get(dp.get_state(device_state))

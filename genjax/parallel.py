@@ -155,14 +155,6 @@ class DataParallel:
         global_batch)
 
 
-def seed_keys(seed: int, num_seeds: int, tag: int | None = None) -> jax.Array:
-  """One key per seed for S seeds trained side by side (vmap): fold_in(key(seed)[, tag], s)."""
-  base = jax.random.key(seed)
-  if tag is not None:
-    base = jax.random.fold_in(base, tag)
-  return jax.vmap(lambda s: jax.random.fold_in(base, s))(jnp.arange(num_seeds))
-
-
 def make(mode: str = "auto", num_devices: int | None = None) -> DataParallel:
   """Picks devices and a mode; "auto" is shard_map on several devices, else none."""
   if mode not in MODES:

@@ -1,6 +1,7 @@
 """Attention variants: exactness, masks, convergence of approximations, cost, the sweep."""
 
 import functools
+import json
 import os
 
 import jax
@@ -8,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.attention import encoder, sweep, variants
+from genjax.attention import encoder, fits, measure, sweep, variants
 from genjax.configs import attention as attention_config
 from genjax.errors import UserError
 
@@ -180,7 +181,7 @@ def test_sliding_window_work_is_linear_in_n():
   def flops(n):
     x = jax.ShapeDtypeStruct((1, n, 1, 64), jnp.float32)
     fn = functools.partial(variants.sliding_window, window=64)
-    return sweep.xla_flops(jax.jit(fn).lower(x, x, x).compile())
+    return measure.xla_flops(jax.jit(fn).lower(x, x, x).compile())
 
   assert 3 < flops(4096) / flops(1024) < 5  # a masked dense n x n matrix would give 16
 
@@ -197,21 +198,52 @@ def test_encoder_layer_takes_any_variant_and_causal_layer_ignores_the_future():
   assert float(jnp.abs(grad[:, :11]).max()) > 0.0
 
 
-def test_fit_slope_and_crossover_recover_known_values():
+def test_sliding_window_flops_count_what_the_kernel_computes():
+  config = attention_config.get_config()
+  config.window, n = 64, 4096
+  x = jax.ShapeDtypeStruct((1, n, 1, config.head_dim), jnp.float32)
+  fn = functools.partial(variants.sliding_window, window=config.window)
+  xla = measure.xla_flops(jax.jit(fn).lower(x, x, x).compile())
+  # 3w keys per query (own block and one neighbour block each side), not the 2w + 1 in band.
+  assert measure.sliding_window_keys(n, 64, causal=False) == 3 * 64
+  assert measure.sliding_window_keys(n, 64, causal=True) == 2 * 64
+  assert measure.sliding_window_keys(40, 64, causal=False) == 40  # one block: all keys
+  counted = measure.analytic_flops("sliding_window", n, config, heads=1)
+  # XLA also counts the exp, max and sum passes: a few percent over the two matmuls.
+  assert 0.8 < counted / xla <= 1.0
+  assert counted * (2 * 64 + 1) / (3 * 64) / xla < 0.7  # the band-only count misses a third
+
+
+def test_fit_slope_one_median_per_n_and_crossover():
   rng = np.random.default_rng(0)
-  ns = [256, 512, 1024, 2048]
+  ns = [256, 512, 1024, 2048, 4096]
   values = [[3e-9 * n ** 2 * np.exp(rng.normal(0, 0.05)) for _ in range(3)] for n in ns]
-  fit = sweep.fit_slope(ns, values, fit_points=3)
-  assert fit.lo < 2 < fit.hi and abs(fit.slope - 2) < 0.15 and fit.n_lo == 512
-  assert sweep.crossover([100, 200, 400], [0.5, 1.0 / 1.5, 2.0]) == pytest.approx(
+  fit = fits.fit_slope(ns, values, fit_points=4)
+  assert fit.lo < 2 < fit.hi and abs(fit.slope - 2) < 0.15
+  assert (fit.n_lo, fit.n_hi, fit.points, fit.repeats) == (512, 4096, 4, 3)
+  # Repeats are not independent points: the fit and its interval depend on the medians only.
+  medians = [[float(np.median(v))] for v in values]
+  again = fits.fit_slope(ns, medians, fit_points=4)
+  assert (again.slope, again.lo, again.hi) == pytest.approx((fit.slope, fit.lo, fit.hi))
+  # More repeats at the same n do not narrow it (the old fit counted each as a point).
+  tripled = fits.fit_slope(ns, [v * 3 for v in values], fit_points=4)
+  assert tripled.hi - tripled.lo == pytest.approx(fit.hi - fit.lo)
+  # Two n leave no degrees of freedom: a slope, no interval.
+  two = fits.fit_slope(ns, values, fit_points=2)
+  assert two.points == 2 and np.isnan(two.lo) and np.isnan(two.hi)
+  assert fits.fit_slope(ns[:1], values[:1], fit_points=4) is None
+  assert fits.crossover([100, 200, 400], [0.5, 1.0 / 1.5, 2.0]) == pytest.approx(
       200 * 2 ** (np.log(1.5) / np.log(3)), rel=1e-6)
-  assert sweep.crossover([100, 200], [0.1, 0.2]) is None
+  assert fits.crossover([100, 200], [0.1, 0.2]) is None
+  assert fits.crossover([100, 200], [1.5, 2.0]) == 100  # above from the start: an upper bound
 
 
 def test_config_errors_are_one_line_user_errors():
   for field, value, pattern in (("n_max", 300, "n_max must be a power of two"),
                                 ("variants", ("naive", "flash"), "unknown variant 'flash'"),
-                                ("causal", True, "linformer")):
+                                ("causal", True, "linformer"),
+                                ("backward_variants", ("flash",), "backward_variants"),
+                                ("crossover_repeats", 0, "crossover_repeats must be >= 1")):
     config = attention_config.get_config()
     config[field] = value
     with pytest.raises(UserError, match=pattern):
@@ -227,10 +259,10 @@ def test_config_errors_are_one_line_user_errors():
 def test_quick_sweep_end_to_end_writes_results(tmp_path):
   config = attention_config.get_config("quick")
   config.variants = ("naive", "chunked", "sliding_window")
-  config.modes = ("forward",)
+  config.backward_variants = ("naive",)
   config.n_min, config.n_max = 64, 256
   config.query_chunk, config.key_chunk, config.window = 32, 64, 16
-  config.repeats = 1
+  config.repeats = config.crossover_repeats = 1
   config.crossover_widths = (64,)
   config.crossover_multiples = (1, 4)
   config.long_variants = ("chunked",)
@@ -247,3 +279,8 @@ def test_quick_sweep_end_to_end_writes_results(tmp_path):
   assert summary["largest"][("chunked", "forward", "long")] == 512
   assert all(r["rel_error"] < 1e-5 for r in rows
              if r.get("variant") == "chunked" and "rel_error" in r)
+  assert {r["variant"] for r in rows if r["mode"] == "forward_backward"} == {"naive"}
+  results = json.loads((tmp_path / "results.json").read_text())
+  assert set(results["environment"]) >= {"jax", "jaxlib", "xla_flags", "backend"}
+  assert "median" in results["fit_method"] and results["elapsed_s"] > 0
+  assert results["slopes"][0]["time"]["points"] == 3 and "XLA_FLAGS=" in text

@@ -43,3 +43,16 @@ def test_report_names_the_run_and_copies_its_figure(tmp_path):
   assert (out / "figures" / "vae_quick_samples.png").read_bytes() == b"\x89PNG fake"
   assert "missing.png" not in text  # a figure the run did not write is not linked
   assert os.listdir(out / "figures") == ["vae_quick_samples.png"]
+
+
+def test_report_lists_every_claim_and_marks_missing_numbers(tmp_path):
+  claims = [_claim(), Claim("Q2", "Another claim.", "gan", "—",
+                            lambda results: Finding(SUPPORTED, f"{results['modes']} modes"))]
+  runs = [report.Run("complete", ["python", "experiments/x.py"], str(tmp_path), claims,
+                     results={"x": 1, "modes": 8}),
+          report.Run("broken", ["python"], str(tmp_path), claims, results={"x": 1})]
+  text = report.write(str(tmp_path / "REPORT.md"), runs, report.judge(runs))
+  assert "## Q1." in text and "## Q4." in text and text.count("Not run in this report.") == 2
+  assert text.count("**supported**") == 3  # both Q3 rows and the complete Q2 row
+  assert "**not measured**" in text and "the results lack what this rule reads" in text
+  assert "`python experiments/x.py`" in text

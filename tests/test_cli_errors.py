@@ -31,6 +31,7 @@ def test_one_line_error(args, message, tmp_path):
   assert message in result.stderr, result.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_checkpoint_from_another_config_is_one_line(tmp_path):
   script = os.path.join(ROOT, "experiments", "vae.py")
   tiny = ["--config.betas=1", "--config.train_autoencoder=False", "--config.num_steps=2",

@@ -5,6 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from genjax import attention
+from genjax.attention import encoder
 from genjax.domain import lora
 from genjax.domain.model import BagOfTokensMLP, Transformer, next_token_nll
 
@@ -66,3 +68,16 @@ def test_lora_update_has_rank_r_and_touches_only_targets(rank):
     else:
       assert not diff.any(), f"{name} changed but is not a LoRA target"
   assert changed == 8
+
+
+def test_transformer_blocks_are_the_shared_encoder_layer():
+  model = Transformer(vocab=8, num_layers=1, width=16, num_heads=2, max_len=8)
+  tokens = jax.random.randint(jax.random.key(0), (2, 8), 0, 8)
+  params = model.init(jax.random.key(1), tokens)
+  _, state = model.apply(params, tokens, capture_intermediates=True)
+  block_out = state["intermediates"]["block_0"]["__call__"][0]
+  p = params["params"]
+  x = p["embed"]["embedding"][tokens] + p["pos_embed"][None]
+  layer = encoder.EncoderLayer(2, attention.get("dot_product"), causal=True)
+  np.testing.assert_allclose(layer.apply({"params": p["block_0"]}, x), block_out, rtol=1e-6,
+                             atol=1e-6)

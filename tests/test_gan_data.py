@@ -2,9 +2,11 @@
 
 import jax
 import numpy as np
+import pytest
 from ml_collections import ConfigDict
 
 from genjax.configs import gan as gan_config
+from genjax.errors import UserError
 from genjax.gan import data
 from genjax.metrics import coverage
 
@@ -95,3 +97,34 @@ def test_uniform_blur_fools_mode_count_and_reverse_kl_but_not_hq():
   assert abs(scores["hq"] - hq_by_area) < 0.004  # about 4 binomial s.d.
   assert scores["modes"] == 25
   assert scores["reverse_kl"] < 0.005  # equal nearest-center cells: near the (K-1)/(2N) floor
+
+
+def test_classifier_dataset_names_the_digit_pool():
+  assert data.classifier_dataset("stacked_digits") == "digits"
+  assert data.classifier_dataset("stacked_mnist5k") == "mnist5k"
+  assert data.classifier_dataset("stacked_mnist") == "mnist"
+  with pytest.raises(UserError, match="ring"):
+    data.classifier_dataset("ring")
+
+
+def test_stacked_mnist5k_stacks_three_28x28_training_digits(monkeypatch):
+  """Built from images.load('mnist5k', 'train') ([N, 28, 28] in [0, 1]), stubbed here."""
+  rng = np.random.default_rng(0)
+  fake = {"image": rng.uniform(size=(40, 28, 28)).astype(np.float32),
+          "label": np.arange(40, dtype=np.int32) % 10}
+  calls = []
+
+  def load(name, split, data_dir=None):
+    calls.append((name, split))
+    return fake
+
+  monkeypatch.setattr(data.images, "load", load)
+  stacked = data.make(_config(dataset="stacked_mnist5k"))
+  assert calls == [("mnist5k", "train")]
+  assert stacked.dim == 3 * 784 and stacked.image_shape == (28, 28) and stacked.num_modes == 1000
+  x, m = stacked.sample_with_modes(jax.random.key(0), 64)
+  channels = data.split_channels(np.asarray(x))
+  for c, divisor in enumerate((100, 10, 1)):
+    row = np.argmin(((stacked.images_NxP - channels[5, c]) ** 2).sum(1))
+    np.testing.assert_array_equal(stacked.images_NxP[row], channels[5, c])
+    assert stacked.labels_N[row] == (int(m[5]) // divisor) % 10

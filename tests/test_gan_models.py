@@ -1,11 +1,13 @@
 """Shapes of packed discriminators, maxout, batch norm and the minibatch-stddev feature."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from genjax.configs import gan as gan_config
+from genjax.errors import UserError
 from genjax.gan import losses, models
 
 
@@ -53,8 +55,8 @@ def test_maxout_is_the_max_over_pieces():
   params = layer.init(jax.random.key(0), jnp.ones((2, 5)))
   x = jax.random.normal(jax.random.key(1), (2, 5))
   dense = params["params"]["Dense_0"]
-  pre = (x @ dense["kernel"] + dense["bias"]).reshape(2, 3, 4)
-  np.testing.assert_allclose(layer.apply(params, x), pre.max(-1), rtol=1e-6)
+  pre = (x @ dense["kernel"] + dense["bias"]).reshape(2, 4, 3)  # [batch, pieces, features]
+  np.testing.assert_allclose(layer.apply(params, x), pre.max(1), rtol=1e-6)
 
 
 def test_batch_norm_uses_batch_statistics():
@@ -72,3 +74,54 @@ def test_minibatch_stddev_appends_one_batch_feature():
   np.testing.assert_allclose(out[:, 2], 1.0, rtol=1e-6)  # std of (0, 2) and (1, 3) is 1
   # A collapsed batch (identical rows) has feature ~0: what lets D spot missing diversity.
   np.testing.assert_allclose(models.minibatch_stddev(jnp.ones((4, 2)))[:, 2], 1e-4, rtol=1e-3)
+
+
+def _kernels(params):
+  return [v for p, v in jax.tree_util.tree_flatten_with_path(params)[0]
+          if "kernel" in jax.tree_util.keystr(p)]
+
+
+def test_default_small_nets_are_unchanged_relu_lecun():
+  """The new options default to what the small arch always was: ReLU and flax's lecun_normal."""
+  config = gan_config.get_config()
+  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  assert (g.activation, g.init_name, d.activation, d.init_name) == (
+      "relu", "lecun_normal", "relu", "lecun_normal")
+
+  class Plain(nn.Module):  # the generator as written before the options existed
+    @nn.compact
+    def __call__(self, z):
+      h = nn.relu(nn.Dense(128)(z))
+      h = nn.relu(nn.Dense(128)(h))
+      return nn.Dense(2)(h)
+
+  z = jnp.ones((3, 2))
+  params = g.init(jax.random.key(0), z)
+  np.testing.assert_array_equal(g.apply(params, z), Plain().apply(params, z))
+  np.testing.assert_array_equal(_kernels(params)[0],
+                                _kernels(Plain().init(jax.random.key(0), z))[0])
+
+
+def test_unrolled_gan_demo_nets_tanh_and_orthogonal_init():
+  config = gan_config.get_config()
+  config.small_activation, config.small_init, config.small_init_gain = "tanh", "orthogonal", 1.4
+  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  g_params = g.init(jax.random.key(0), jnp.zeros((2, 256)))
+  d_params = d.init(jax.random.key(1), jnp.zeros((2, 2)))
+  square = _kernels(g_params)[1]  # 128 x 128: W^T W = gain^2 I
+  np.testing.assert_allclose(square.T @ square, 1.4 ** 2 * np.eye(128), atol=1e-4)
+  wide = _kernels(g_params)[0]  # 256 x 128: orthonormal columns times the gain
+  np.testing.assert_allclose(wide.T @ wide, 1.4 ** 2 * np.eye(128), atol=1e-4)
+  x = 10 * jax.random.normal(jax.random.key(2), (4, 2))
+  h = jnp.tanh(x @ _kernels(d_params)[0] + d_params["params"]["Dense_0"]["bias"])
+  assert np.abs(h).max() <= 1  # tanh hidden units
+  assert d.apply(d_params, x).shape == (4,)
+
+
+@pytest.mark.parametrize("field,value", [("small_activation", "gelu"), ("small_init", "he"),
+                                         ("small_init_gain", 0.0)])
+def test_bad_small_net_options_are_user_errors(field, value):
+  config = gan_config.get_config()
+  config[field] = value
+  with pytest.raises(UserError, match=field):
+    models.make(config, data_dim=2, output="linear", mbstd=False)

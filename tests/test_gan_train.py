@@ -1,5 +1,6 @@
-"""The GAN train step: methods as switches, seeds vmapped, compiled once; an end-to-end run."""
+"""The GAN train step: methods as switches, seeds vmapped and sharded, compiled once; end to end."""
 
+import dataclasses
 import json
 import os
 
@@ -7,10 +8,10 @@ import jax
 import numpy as np
 import pytest
 
-from genjax import parallel
+from genjax import logs, seeds
 from genjax.configs import gan as gan_config
 from genjax.errors import UserError
-from genjax.gan import data, train
+from genjax.gan import data, evaluate, step, train
 
 
 def _config(**overrides):
@@ -19,53 +20,123 @@ def _config(**overrides):
   return config
 
 
-def _run_seeds_together(setup, config, num_steps):
-  keys_S = train.seed_keys(config)
-  state = jax.vmap(lambda k: train.init_state(setup, k))(keys_S)
-  train_keys = jax.vmap(lambda k: jax.random.fold_in(k, train.TRAIN_TAG))(keys_S)
-  compiled = train.compile_seeds_step(setup, parallel.make("none"))
+def _setup(config, name):
+  return step.make_setup(config, data.make(config), step.parse_method(name))
+
+
+def _run_seeds_together(setup, config, num_steps, seed_parallel):
+  keys_S = step.seed_keys(config)
+  state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
+  train_keys = jax.vmap(lambda k: jax.random.fold_in(k, step.TRAIN_TAG))(keys_S)
+  compiled = step.compile_seeds_step(setup, seed_parallel)
+  state = seed_parallel.put_state(state)
   for _ in range(num_steps):
     state, metrics = compiled(state, {}, train_keys)
-  return state, metrics, compiled
+  return jax.device_get(state), jax.device_get(metrics), compiled
 
 
 def _run_seeds_one_by_one(setup, config, num_steps):
-  step = jax.jit(train.make_train_step(setup))  # one compilation shared by every seed
+  one_step = jax.jit(step.make_train_step(setup))  # one compilation shared by every seed
   states = []
-  for key in train.seed_keys(config):
-    state = train.init_state(setup, key)
+  for key in step.seed_keys(config):
+    state = step.init_state(setup, key)
     for _ in range(num_steps):
-      state, _ = step(state, {}, jax.random.fold_in(key, train.TRAIN_TAG))
+      state, _ = one_step(state, {}, jax.random.fold_in(key, step.TRAIN_TAG))
     states.append(state)
   return states
 
 
+def _assert_seed_equal(stacked, s, alone):
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a[s], b, rtol=2e-5, atol=1e-6),
+               stacked, alone)
+
+
 def test_parse_method_names():
-  assert train.parse_method("gan") == train.Method("gan")
-  assert train.parse_method("pacgan3").pack == 3
-  method = train.parse_method("unrolled5fo")
+  assert step.parse_method("gan") == step.Method("gan")
+  assert step.parse_method("pacgan3").pack == 3
+  method = step.parse_method("unrolled5fo")
   assert method.unroll == 5 and method.first_order
-  combo = train.parse_method("pacgan2+r1+mbstd")
+  combo = step.parse_method("pacgan2+r1+mbstd")
   assert combo.pack == 2 and combo.r1 and combo.mbstd and not combo.wgan_gp
+  control = step.parse_method("gan_batch2x")
+  assert control.batch_scale == 2 and control.pack == 1 and not control.is_remedy
+  assert step.parse_method("r1+batch4x").batch_scale == 4
   with pytest.raises(UserError, match="unknown GAN method"):
-    train.parse_method("pacgan")
+    step.parse_method("pacgan")
+  with pytest.raises(UserError, match=">= 1"):
+    step.parse_method("gan_batch0x")
 
 
-def test_validate_rejects_a_pack_that_does_not_divide_the_batch():
-  train.validate(_config(methods="gan,pacgan3"))
+def test_validate_rejects_bad_configs():
+  train.validate(_config(methods="gan,pacgan3,gan_batch3x"))
   with pytest.raises(UserError, match="not a multiple"):
     train.validate(_config(methods="pacgan3", pack_hold="samples"))
+  with pytest.raises(UserError, match="parallel"):
+    train.validate(_config(parallel="pmap"))
+  with pytest.raises(UserError, match="repeats"):
+    train.validate(_config(methods="gan,gan"))
+
+
+def test_samples_per_step_and_matched_controls():
+  config = _config()
+  for name, samples in (("gan", 100), ("pacgan4", 400), ("gan_batch4x", 400),
+                        ("pacgan2+batch2x", 400)):
+    assert step.samples_per_step(config, step.parse_method(name)) == samples, name
+  config.pack_hold = "samples"
+  assert step.samples_per_step(config, step.parse_method("pacgan4")) == 100
+
+  def results(*names, pack_hold="packs"):
+    c = _config(pack_hold=pack_hold)
+    return {n: {"method": dataclasses.asdict(step.parse_method(n)),
+                "samples_per_step": step.samples_per_step(c, step.parse_method(n))}
+            for n in names}
+
+  methods = results("gan", "pacgan2", "pacgan4", "gan_batch2x", "unrolled5")
+  assert step.matched_control(methods, "pacgan2") == "gan_batch2x"
+  assert step.matched_control(methods, "pacgan4") is None  # no vanilla at 400 samples per step
+  assert step.matched_control(methods, "unrolled5") == "gan"
+  assert step.matched_control(methods, "gan") is None  # vanilla rows are controls, not remedies
+  # Packing at a fixed number of samples: plain vanilla is the control.
+  assert step.matched_control(results("gan", "pacgan2", pack_hold="samples"), "pacgan2") == "gan"
+
+
+def test_wgan_gp_takes_critic_steps():
+  config = _config(critic_steps=3)
+  assert step.d_steps(config, step.parse_method("wgan_gp")) == 3
+  assert step.d_steps(config, step.parse_method("gan")) == 1
+
+
+# One step of seed 0 on the quick config (critic_steps=2). If a change to the step, the losses or
+# the models' defaults is intended, replace these with the values the failure message prints.
+GOLDEN = {
+    "gan": {"d_loss": 1.5604587, "g_loss": 0.78317058, "g_param_norm": 16.243898},
+    "pacgan2+r1": {"d_loss": 1.5374142, "g_loss": 0.76566863, "g_param_norm": 16.243986},
+    "wgan_gp": {"d_loss": 0.31748322, "g_loss": 0.18338759, "g_param_norm": 16.243923},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_one_step_golden_values(name):
+  config = _config(methods=name, critic_steps=2)
+  setup = _setup(config, name)
+  key = step.seed_keys(config)[0]
+  _, metrics = jax.jit(step.make_train_step(setup))(
+      step.init_state(setup, key), {}, jax.random.fold_in(key, step.TRAIN_TAG))
+  got = {k: float(metrics[k]) for k in GOLDEN[name]}
+  np.testing.assert_allclose(
+      [got[k] for k in GOLDEN[name]], list(GOLDEN[name].values()), rtol=1e-5,
+      err_msg=f"one {name} step changed; if intended, set GOLDEN[{name!r}] = {got}")
 
 
 def _check_vmap_equals_separate_runs(name, num_seeds, num_steps, **overrides):
   config = _config(num_seeds=num_seeds, methods=name, critic_steps=2, **overrides)
-  setup = train.make_setup(config, data.make(config), train.parse_method(name))
-  together, metrics, compiled = _run_seeds_together(setup, config, num_steps)
+  setup = _setup(config, name)
+  together, metrics, compiled = _run_seeds_together(setup, config, num_steps,
+                                                    seeds.make(num_seeds, "none"))
   assert compiled.num_traces() == 1  # compiled once, then reused
   assert metrics["loss"].shape == (num_seeds,) and np.all(np.isfinite(metrics["loss"]))
   for s, alone in enumerate(_run_seeds_one_by_one(setup, config, num_steps)):
-    jax.tree.map(lambda a, b, s=s: np.testing.assert_allclose(a[s], b, rtol=2e-5, atol=1e-6),
-                 together, alone)
+    _assert_seed_equal(together, s, alone)
   # Seeds differ from each other (the seed axis is not a broadcast of one run).
   g0 = jax.tree.leaves(together["g_params"])[0]
   assert not np.allclose(g0[0], g0[1])
@@ -81,100 +152,75 @@ def test_vmap_over_seeds_equals_separate_runs_for_every_switch(name):
   _check_vmap_equals_separate_runs(name, num_seeds=3, num_steps=3)
 
 
+def test_seeds_sharded_over_four_devices_equal_one_device():
+  assert len(jax.devices()) == 4  # tests/conftest.py
+  config = _config(num_seeds=4, methods="pacgan2", g_ema_decay=0.9)
+  setup = _setup(config, "pacgan2")
+  sharded_parallel = seeds.make(4, config.parallel)
+  assert sharded_parallel.mode == "shard_map" and sharded_parallel.num_devices == 4
+  sharded, _, compiled = _run_seeds_together(setup, config, 3, sharded_parallel)
+  assert compiled.num_traces() == 1
+  one_device, _, _ = _run_seeds_together(setup, config, 3, seeds.make(4, "none"))
+  for s in range(4):
+    _assert_seed_equal(sharded, s, jax.tree.map(lambda x, s=s: x[s], one_device))
+
+
 def test_generator_ema_tracks_the_raw_weights_and_is_what_gets_evaluated():
   config = _config(num_seeds=1, methods="gan", g_ema_decay=0.9)
-  setup = train.make_setup(config, data.make(config), train.parse_method("gan"))
-  key = train.seed_keys(config)[0]
-  step = jax.jit(train.make_train_step(setup))
-  state = train.init_state(setup, key)
+  setup = _setup(config, "gan")
+  key = step.seed_keys(config)[0]
+  one_step = jax.jit(step.make_train_step(setup))
+  state = step.init_state(setup, key)
   expected = state["g_params"]
   for _ in range(3):
-    state, _ = step(state, {}, key)
+    state, _ = one_step(state, {}, key)
     expected = jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, expected, state["g_params"])
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
                state["g_ema"], expected)
-  assert train.eval_params(setup, state) is state["g_ema"]
+  assert step.eval_params(setup, state) is state["g_ema"]
   # Without the average the state has no copy and the raw weights are evaluated.
-  plain = train.make_setup(_config(), data.make(config), train.parse_method("gan"))
-  plain_state = train.init_state(plain, key)
+  plain = _setup(_config(), "gan")
+  plain_state = step.init_state(plain, key)
   assert "g_ema" not in plain_state
-  assert train.eval_params(plain, plain_state) is plain_state["g_params"]
+  assert step.eval_params(plain, plain_state) is plain_state["g_params"]
   with pytest.raises(UserError, match="g_ema_decay"):
     train.validate(_config(g_ema_decay=1.0))
 
 
-def test_packing_changes_samples_per_step():
-  config = _config()
-  assert train.samples_per_step(config, train.parse_method("pacgan4")) == 4 * config.batch_size
-  config.pack_hold = "samples"
-  assert train.samples_per_step(config, train.parse_method("pacgan4")) == config.batch_size
-
-
-def test_wgan_gp_takes_critic_steps():
-  config = _config(critic_steps=3)
-  assert train.d_steps(config, train.parse_method("wgan_gp")) == 3
-  assert train.d_steps(config, train.parse_method("gan")) == 1
-
-
-def test_training_clock_counts_the_updates_before_a_restart(tmp_path, monkeypatch):
-  now = [0.0]
-  monkeypatch.setattr(train.time, "perf_counter", lambda: now[0])
-
-  def one_second_step(state, batch, key):
-    now[0] += 1.0
-    return {"step": state["step"] + 1}, {}
-
-  seconds_at = {}
-  clock = str(tmp_path / "gan_clock.json")
-  wrap = lambda: train._EvaluatingStep(  # noqa: E731
-      one_second_step, [0, 10], lambda step, _, seconds: seconds_at.update({step: seconds}), clock)
-  state = {"step": np.zeros((2,), np.int32)}
-  before_stop = wrap()
-  for _ in range(6):
-    state, _ = before_stop(state, {}, None)
-  before_stop.save_clock(6)  # what train_loop's on_save does on SIGTERM
-  now[0] += 100.0  # time between the stop and the restart is not training
-  after_restart = wrap()
-  for _ in range(4):
-    state, _ = after_restart(state, {}, None)
-  assert seconds_at == {10: 10.0}
-  # A clock saved at another step than the restart's is not carried: only new updates count.
-  with open(clock, "w") as f:
-    json.dump({"step": 3, "seconds_since_eval": 3.0}, f)
-  stale = wrap()
-  stale({"step": np.full((2,), 6, np.int32)}, {}, None)
-  assert stale.seconds() == 1.0
-
-
 @pytest.mark.slow
 def test_train_and_evaluate_end_to_end(tmp_path):
-  config = _config(methods="gan,pacgan2", num_steps=40, eval_every=20, log_every=20,
-                   checkpoint_every=20, eval_samples=300, prdc_samples=300,
+  config = _config(methods="gan,pacgan2,gan_batch2x", num_steps=40, eval_every=20,
+                   log_every=20, checkpoint_every=20, eval_samples=300, prdc_samples=300,
                    snapshot_samples=50)
   workdir = str(tmp_path)
   results = train.train_and_evaluate(config, workdir)
-  for name in ("gan", "pacgan2"):
+  for name in ("gan", "pacgan2", "gan_batch2x"):
     r = results["methods"][name]
     assert [h["step"] for h in r["history"]] == [0, 20, 40]
+    assert len(r["history"][-1]["occupied_modes"]) == 2  # one list of modes per seed
     assert r["num_traces"] == 1
     assert len(r["summary"]["modes"]["values"]) == 2
+    assert {"median_distance_std", "beyond_10_std", "hq"} <= set(r["summary"])
+  assert results["methods"]["pacgan2"]["matched_control"] == "gan_batch2x"
+  assert results["methods"]["gan_batch2x"]["samples_per_step"] == 200
   for f in ("results.md", "results.json", "samples.npz", "samples_over_training.png",
-            "modes_vs_step.png", "metrics.jsonl", "config.json"):
+            "modes_vs_step.png", "modes_over_training.png", "metrics.jsonl", "config.json"):
     assert os.path.exists(os.path.join(workdir, f)), f
   saved = np.load(os.path.join(workdir, "samples.npz"))
   assert saved["samples/gan"].shape == (2, 300, 2) and saved["centers"].shape == (8, 2)
+  assert np.load(evaluate.snapshot_path(workdir, "pacgan2", 20)).shape == (2, 50, 2)
   table = open(os.path.join(workdir, "results.md")).read()
   assert "| pacgan2 |" in table and "real data" in table and "uniform blur over [-1.38" in table
+  assert "control of pacgan2" in table and "## Occupied modes over training" in table
   assert results["uniform_blur"]["hq"] < 0.02
-  with open(train._clock_path(workdir, "gan")) as f:
-    assert json.load(f)["step"] == 40  # saved with the last checkpoint
-  # Run again: everything is restored from the checkpoints and histories, nothing retrained.
+  with open(os.path.join(workdir, "results.json")) as f:
+    assert json.load(f)["methods"]["gan"]["summary"] == results["methods"]["gan"]["summary"]
+  # Run again: everything is restored from the checkpoints and eval records, nothing retrained.
   again = train.train_and_evaluate(config, workdir)
   for name in ("gan", "pacgan2"):
     assert again["methods"][name]["summary"] == results["methods"][name]["summary"]
     assert again["methods"][name]["num_traces"] == 0
-  with open(os.path.join(workdir, "history", "gan.jsonl")) as f:
-    assert [json.loads(line)["step"] for line in f] == [0, 20, 40]
+  assert [r["step"] for r in logs.read_evals(workdir, "gan")] == [0, 20, 40]
 
 
 @pytest.mark.slow
@@ -188,3 +234,18 @@ def test_stacked_digits_end_to_end(tmp_path):
   saved = np.load(os.path.join(tmp_path, "samples.npz"))
   assert saved["samples/gan"].dtype == np.uint8 and saved["modes/gan"].shape == (2, 600)
   assert os.path.exists(os.path.join(tmp_path, "mode_histogram.png"))
+
+
+def test_old_workdir_history_moves_to_evals_and_snapshots(tmp_path):
+  workdir = str(tmp_path)
+  os.makedirs(tmp_path / "history")
+  old = [{"step": 0, "train_seconds": 0.0, "modes": [1, 2]},
+         {"step": 20, "train_seconds": 3.5, "modes": [2, 2]}]
+  with open(tmp_path / "history" / "pacgan2_r1.jsonl", "w") as f:
+    f.write("".join(json.dumps(r) + "\n" for r in old))
+  np.save(tmp_path / "history" / "pacgan2_r1_step0000020.npy", np.ones((2, 5, 2)))
+  evaluate.adopt_old_history(workdir, "pacgan2+r1")
+  assert logs.read_evals(workdir, "pacgan2_r1") == old
+  assert np.load(evaluate.snapshot_path(workdir, "pacgan2+r1", 20)).shape == (2, 5, 2)
+  evaluate.adopt_old_history(workdir, "pacgan2+r1")  # once only: evals/ now holds them
+  assert len(logs.read_evals(workdir, "pacgan2_r1")) == 2

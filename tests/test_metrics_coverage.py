@@ -66,3 +66,30 @@ def test_label_coverage_counts_distinct_modes():
   assert result["modes"] == 3 and result["mode_counts"][0] == 2
   uniform = coverage.label_coverage(np.arange(1000).repeat(3), 1000)
   assert uniform["modes"] == 1000 and abs(uniform["reverse_kl"]) < 1e-12
+
+
+def test_where_the_non_hq_samples_are():
+  # A perfect sampler: median distance sqrt(2 ln 2) = 1.18 std, nothing beyond 10 std.
+  real = coverage.mixture_coverage(np.asarray(RING.sample(jax.random.key(3), 20000)),
+                                   RING.centers, RING.std)
+  assert abs(real["median_distance_std"] - math.sqrt(2 * math.log(2))) < 0.03
+  assert real["beyond_10_std"] == 0.0
+  # Bridges: 90 samples on a mode, 10 halfway between two modes (38 std from both).
+  midpoint = (RING.centers[0] + RING.centers[1]) / 2
+  bridged = np.concatenate([np.repeat(RING.centers[:1], 90, 0), np.repeat(midpoint[None], 10, 0)])
+  result = coverage.mixture_coverage(bridged, RING.centers, RING.std)
+  assert result["median_distance_std"] == 0.0 and result["beyond_10_std"] == 0.1
+  assert result["hq"] == 0.9
+  # Just inside 10 std is not beyond, just outside is; a blur 20 std out moves the median itself.
+  edge = RING.centers[:2] + np.array([[9.99 * RING.std, 0.0], [10.01 * RING.std, 0.0]])
+  assert coverage.mixture_coverage(edge, RING.centers, RING.std)["beyond_10_std"] == 0.5
+  blur = RING.centers[:1] + np.array([[20 * RING.std, 0.0]])
+  np.testing.assert_allclose(
+      coverage.mixture_coverage(blur, RING.centers, RING.std)["median_distance_std"], 20.0)
+
+
+def test_occupied_modes_hold_a_share_of_all_samples():
+  assert coverage.occupied_modes([50, 5, 0, 45], 100) == [0, 1, 3]  # 5% is occupied
+  assert coverage.occupied_modes([50, 4, 0, 45], 100) == [0, 3]
+  # Counted against all samples: 10 HQ samples out of 1,000 occupy nothing.
+  assert coverage.occupied_modes([10, 0, 0, 0], 1000) == []

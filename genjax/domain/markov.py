@@ -1,8 +1,10 @@
 """Markov-chain domains: chains, pools, genres, sequences, and mixed batches.
 
 A domain is a first-order Markov chain over `vocab` tokens whose transition rows are drawn from
-Dirichlet(alpha); the first token of a sequence is uniform. Every function takes a jax.random key,
-so a batch is a pure function of (key, step).
+Dirichlet(alpha). The first token of a sequence is uniform (`first="uniform"`, our default) or
+drawn from the chain's stationary distribution (`first="stationary"`, the convention under which
+the issue's independent references were computed). Every function takes a jax.random key, so a
+batch is a pure function of (key, step).
 """
 
 import jax
@@ -10,6 +12,10 @@ import jax.numpy as jnp
 from flax import struct
 
 INFINITE = 0  # a pool size of 0 means a fresh chain for every sequence (M = infinity)
+FIRST_TOKENS = ("uniform", "stationary")
+# Squarings of the lazy chain (T + I) / 2 in `stationary`: its 2^40-step power has forgotten its
+# start unless the chain mixes slower than ~1e11 steps (a Dirichlet(0.3) draw mixes in tens).
+_SQUARINGS = 40
 
 
 def sample_chains(key, num: int, vocab: int, alpha: float):
@@ -29,12 +35,32 @@ def sample_genre_chains(key, base_VxV, concentration: float, num: int):
   return jax.random.dirichlet(key, prior_VxV, (num, base_VxV.shape[0]))
 
 
-def sample_sequences(key, chains_NxVxV, length: int):
-  """One sequence of `length` tokens per chain (int32, N x L); first token uniform."""
+def stationary(chains_NxVxV):
+  """Each chain's stationary distribution pi_NxV (pi T = pi), by repeated squaring."""
+  vocab = chains_NxVxV.shape[-1]
+  lazy_NxVxV = 0.5 * (chains_NxVxV + jnp.eye(vocab))  # same pi, and aperiodic
+
+  def square(p, _):
+    p = p @ p
+    return p / p.sum(-1, keepdims=True), None
+
+  power_NxVxV, _ = jax.lax.scan(square, lazy_NxVxV, None, length=_SQUARINGS)
+  return power_NxVxV.mean(axis=1)
+
+
+def sample_sequences(key, chains_NxVxV, length: int, first: str = "uniform"):
+  """One sequence of `length` tokens per chain (int32, N x L); first token uniform or from the
+  chain's stationary distribution."""
   num, vocab = chains_NxVxV.shape[0], chains_NxVxV.shape[1]
   first_key, step_key = jax.random.split(key)
-  first_N = jax.random.randint(first_key, (num,), 0, vocab)
   logits_NxVxV = jnp.log(jnp.maximum(chains_NxVxV, 1e-30))
+  if first == "uniform":
+    first_N = jax.random.randint(first_key, (num,), 0, vocab)
+  elif first == "stationary":
+    first_N = jax.random.categorical(
+        first_key, jnp.log(jnp.maximum(stationary(chains_NxVxV), 1e-30)))
+  else:
+    raise ValueError(f"first token {first!r} is not one of {FIRST_TOKENS}")
 
   def step(prev_N, k):
     rows_NxV = jnp.take_along_axis(logits_NxVxV, prev_N[:, None, None], axis=1)[:, 0]
@@ -46,18 +72,18 @@ def sample_sequences(key, chains_NxVxV, length: int):
   return jnp.concatenate([first_N[:, None].astype(jnp.int32), rest_LxN.T], axis=1)
 
 
-def sample_from_pool(key, pool_MxVxV, num: int, length: int):
+def sample_from_pool(key, pool_MxVxV, num: int, length: int, first: str = "uniform"):
   """Sequences from chains drawn uniformly from a finite pool; returns (tokens_NxL, index_N)."""
   index_key, seq_key = jax.random.split(key)
   index_N = jax.random.randint(index_key, (num,), 0, pool_MxVxV.shape[0])
-  return sample_sequences(seq_key, pool_MxVxV[index_N], length), index_N
+  return sample_sequences(seq_key, pool_MxVxV[index_N], length, first), index_N
 
 
-def sample_fresh(key, num: int, length: int, vocab: int, alpha: float):
+def sample_fresh(key, num: int, length: int, vocab: int, alpha: float, first: str = "uniform"):
   """Sequences each from its own fresh chain (the M = infinity source); returns (tokens, chains)."""
   chain_key, seq_key = jax.random.split(key)
   chains_NxVxV = sample_chains(chain_key, num, vocab, alpha)
-  return sample_sequences(seq_key, chains_NxVxV, length), chains_NxVxV
+  return sample_sequences(seq_key, chains_NxVxV, length, first), chains_NxVxV
 
 
 @struct.dataclass
@@ -73,21 +99,22 @@ class Source:
   arrays: dict
   vocab: int = struct.field(pytree_node=False, default=8)
   alpha: float = struct.field(pytree_node=False, default=0.3)
+  first: str = struct.field(pytree_node=False, default="uniform")  # first token, FIRST_TOKENS
 
 
 def sample_source(key, source: Source, num: int, length: int):
   """num sequences (N x L) from one source (no seed axis; vmap over seeds outside)."""
   chain_key, seq_key = jax.random.split(key)
   if source.kind == "pool":
-    return sample_from_pool(key, source.arrays["chains"], num, length)[0]
+    return sample_from_pool(key, source.arrays["chains"], num, length, source.first)[0]
   if source.kind == "fresh":
-    return sample_fresh(key, num, length, source.vocab, source.alpha)[0]
+    return sample_fresh(key, num, length, source.vocab, source.alpha, source.first)[0]
   if source.kind == "genre":
     chains = sample_genre_chains(chain_key, source.arrays["base"], source.alpha, num)
-    return sample_sequences(seq_key, chains, length)
+    return sample_sequences(seq_key, chains, length, source.first)
   if source.kind == "chain":
     chains = jnp.broadcast_to(source.arrays["chain"], (num, *source.arrays["chain"].shape))
-    return sample_sequences(seq_key, chains, length)
+    return sample_sequences(seq_key, chains, length, source.first)
   if source.kind == "tokens":
     rows = jax.random.randint(key, (num,), 0, source.arrays["tokens"].shape[0])
     return source.arrays["tokens"][rows][:, :length]

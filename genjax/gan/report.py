@@ -6,12 +6,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from genjax import plots
-from genjax.gan import data
+from genjax.gan import data, evaluate, step
+from genjax.metrics import coverage
 
 _COLUMNS = (("modes", "modes", 1, 1.0), ("hq", "% HQ", 1, 100.0),
+            ("median_distance_std", "median dist (std)", 1, 1.0),
+            ("beyond_10_std", "% > 10 std", 1, 100.0),
             ("reverse_kl", "reverse KL", 3, 1.0), ("precision", "precision", 3, 1.0),
             ("recall", "recall", 3, 1.0), ("density", "density", 3, 1.0),
             ("coverage", "coverage", 3, 1.0), ("ndb", "NDB", 1, 1.0))
+_TWO_D_ONLY = ("hq", "median_distance_std", "beyond_10_std")
+_HOPPING_COLUMNS = 11  # eval steps shown in the occupied-modes tables (evenly spaced)
 
 
 def _cell(stat: dict, digits: int, scale: float) -> str:
@@ -20,7 +25,19 @@ def _cell(stat: dict, digits: int, scale: float) -> str:
 
 
 def _columns(is_2d: bool):
-  return [c for c in _COLUMNS if is_2d or c[0] != "hq"]
+  return [c for c in _COLUMNS if is_2d or c[0] not in _TWO_D_ONLY]
+
+
+def _control_cell(methods: dict, name: str) -> str:
+  """For a remedy, its matched control (vanilla at the same samples per step); for a control,
+  the remedies it is matched to."""
+  control = step.matched_control(methods, name)
+  if control:
+    return control
+  if step.Method(**methods[name]["method"]).is_remedy:
+    return "none run"
+  matched = [m for m in methods if step.matched_control(methods, m) == name]
+  return "control of " + ", ".join(matched) if matched else "—"
 
 
 def write_markdown(results: dict, config, path: str) -> None:
@@ -36,26 +53,28 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{n} samples from its own fixed z. 'all' = seeds that cover all {k} modes. Steps are "
       "generator updates (discriminator updates in brackets); samples/step are real samples per "
       f"D step ({config.pack_hold} held fixed across pack sizes). Wall time: training of all "
-      f"{s} seeds together (one vmapped program), evaluation excluded."
+      f"{s} seeds together (one vmapped program), evaluation excluded. 'control': the "
+      "vanilla row with the same samples per step as a remedy (its matched control), which the "
+      "remedies verdict compares it with."
       + (f" Samples come from an exponential moving average of the generator's weights (decay "
          f"{config.g_ema_decay:g}), not from its last iterate." if config.g_ema_decay else ""),
       "",
-      f"| method | {header} | all | steps | samples/step | wall time (s) |",
-      "|---|" + "---|" * (len(columns) + 4),
+      f"| method | {header} | all | steps | samples/step | control | wall time (s) |",
+      "|---|" + "---|" * (len(columns) + 5),
   ]
   for name, r in results["methods"].items():
     cells = " | ".join(_cell(r["summary"][c[0]], c[2], c[3]) for c in columns)
     lines.append(f"| {name} | {cells} | {r['summary']['seeds_all_modes']}/{s} "
                  f"| {r['g_updates']} ({r['d_updates']}) | {r['samples_per_step']} "
-                 f"| {r['train_seconds']:.0f} |")
+                 f"| {_control_cell(results['methods'], name)} | {r['train_seconds']:.0f} |")
   real = results["real_data"]
   real_cells = " | ".join(f"{c[3] * real[c[0]]:.{c[2]}f}" for c in columns)
-  lines.append(f"| real data (independent draw) | {real_cells} | — | — | — | — |")
+  lines.append(f"| real data (independent draw) | {real_cells} | — | — | — | — | — |")
   blur = results.get("uniform_blur")
   if blur:
     blur_cells = " | ".join(f"{c[3] * blur[c[0]]:.{c[2]}f}" for c in columns)
     lines.append(f"| uniform blur over [{blur['box'][0]:g}, {blur['box'][1]:g}]^2 | {blur_cells} "
-                 "| — | — | — | — |")
+                 "| — | — | — | — | — |")
   floors = results["floors"]
   lines += [
       "",
@@ -79,12 +98,54 @@ def write_markdown(results: dict, config, path: str) -> None:
          "assigns to it; classifier test accuracy "
          f"{results.get('classifier_test_accuracy', float('nan')):.4f}."),
       "",
-      "Figures: samples_over_training.png, modes_vs_step.png"
+      ("Where the non-HQ samples are: 'median dist' is the median distance to the nearest "
+       "center in std (a 2D Gaussian's is 1.18), '% > 10 std' the share on no mode at all. "
+       "Collapse: few modes, both small; bridges between modes: median small, a few % far; "
+       "blur: median far out. " if is_2d else "")
+      + "Figures: samples_over_training.png, modes_vs_step.png, modes_over_training.png"
       + ("" if is_2d else ", mode_histogram.png") + ". Samples: samples.npz.",
       "",
+      *_hopping_tables(results, is_2d),
   ]
   with open(path, "w") as f:
     f.write("\n".join(lines))
+
+
+def _modes_cell(modes: list[int]) -> str:
+  if not modes:
+    return "–"
+  return ",".join(map(str, modes)) if len(modes) <= 4 else f"{len(modes)} modes"
+
+
+def _hopping_tables(results: dict, is_2d: bool) -> list[str]:
+  """Per method, the modes each seed occupies at each evaluation step, and how often that set
+  changed between consecutive evaluations (mode hopping, Metz et al. 2017)."""
+  share = f"{100 * coverage.OCCUPIED_SHARE:g}%"
+  lines = ["## Occupied modes over training", "",
+           f"Modes holding >= {share} of a seed's samples" + (" as HQ samples" if is_2d else "")
+           + " ('–': none), at evenly spaced evaluation steps; 'changes': evaluations (of all) "
+           "at which the set differs from the one before. Figure: modes_over_training.png.", ""]
+  for name, r in results["methods"].items():
+    history = [h for h in r["history"] if "occupied_modes" in h]
+    if not history:
+      continue
+    shown = _spaced([h["step"] for h in history], _HOPPING_COLUMNS)
+    by_step = {h["step"]: h["occupied_modes"] for h in history}
+    lines += [f"**{name}**", "", "| seed | " + " | ".join(map(str, shown)) + " | changes |",
+              "|---|" + "---|" * (len(shown) + 1)]
+    for seed in range(results["num_seeds"]):
+      sets = [by_step[t][seed] for t in sorted(by_step)]
+      changes = sum(a != b for a, b in zip(sets[:-1], sets[1:], strict=True))
+      cells = " | ".join(_modes_cell(by_step[t][seed]) for t in shown)
+      lines.append(f"| {seed} | {cells} | {changes}/{len(sets) - 1} |")
+    lines.append("")
+  return lines
+
+
+def _spaced(points: list[int], count: int) -> list[int]:
+  """At most `count` of `points`, evenly spaced, first and last included."""
+  return sorted({points[round(i)] for i in np.linspace(0, len(points) - 1, min(count,
+                                                                                 len(points)))})
 
 
 def write_samples(all_samples: dict, dataset, real_eval, judge, path: str) -> None:
@@ -101,29 +162,22 @@ def write_samples(all_samples: dict, dataset, real_eval, judge, path: str) -> No
   np.savez_compressed(path, **arrays)
 
 
-def _snapshot(workdir: str, name: str, step: int) -> np.ndarray:
-  from genjax.gan.train import _slug
-
-  return np.load(os.path.join(workdir, "history", f"{_slug(name)}_step{step:07d}.npy"))
-
-
 def write_figures(results: dict, dataset, workdir: str, config) -> None:
   names = list(results["methods"])
-  points = [h["step"] for h in results["methods"][names[0]]["history"]]
-  shown = sorted({points[round(i)] for i in np.linspace(0, len(points) - 1, min(6, len(points)))})
+  shown = _spaced([h["step"] for h in results["methods"][names[0]]["history"]], 6)
   is_2d = isinstance(dataset, data.Mixture)
 
   fig, axes = plt.subplots(len(names), len(shown), figsize=(2.2 * len(shown), 2.2 * len(names)),
                            squeeze=False)
   for row, name in enumerate(names):
-    for col, step in enumerate(shown):
+    for col, step_num in enumerate(shown):
       ax = axes[row, col]
-      samples = _snapshot(workdir, name, step)[0]  # seed 0
+      samples = np.load(evaluate.snapshot_path(workdir, name, step_num))[0]  # seed 0
       if is_2d:
         _scatter(ax, samples, dataset, config.hq_num_std)
       else:
         _image_tiles(ax, samples[:16], dataset.image_shape)
-      ax.set_title(f"{name}, step {step}", fontsize=7)
+      ax.set_title(f"{name}, step {step_num}", fontsize=7)
   plots.save(fig, os.path.join(workdir, "samples_over_training.png"))
 
   fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -151,6 +205,34 @@ def write_figures(results: dict, dataset, workdir: str, config) -> None:
     ax.set_yscale("symlog")
     ax.legend(fontsize=7)
     plots.save(fig, os.path.join(workdir, "mode_histogram.png"))
+  _occupied_figure(results, dataset, os.path.join(workdir, "modes_over_training.png"))
+
+
+def _occupied_figure(results: dict, dataset, path: str) -> None:
+  """x: step, y: mode index; a dot where a seed occupies a mode, seeds side by side in a band."""
+  names = [n for n, r in results["methods"].items()
+           if any("occupied_modes" in h for h in r["history"])]
+  if not names:
+    return
+  num_seeds = results["num_seeds"]
+  fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.2), squeeze=False,
+                           sharey=True)
+  colors = plt.get_cmap("tab10" if num_seeds <= 10 else "viridis")(np.linspace(0, 1, num_seeds))
+  for ax, name in zip(axes[0], names, strict=True):
+    for h in results["methods"][name]["history"]:
+      for seed, modes in enumerate(h.get("occupied_modes", [])):
+        offset = 0.7 * (seed + 0.5) / num_seeds - 0.35  # each seed its own row inside a mode
+        ax.scatter([h["step"]] * len(modes), np.asarray(modes) + offset, s=4,
+                   color=colors[seed])
+    ax.set_title(name, fontsize=8)
+    ax.set_xlabel("generator updates")
+    ax.set_ylim(-0.5, dataset.num_modes - 0.5)
+    if dataset.num_modes <= 50:  # a band per mode; 1,000 stacked-digit modes would be a smear
+      for boundary in np.arange(dataset.num_modes - 1) + 0.5:
+        ax.axhline(boundary, color="0.9", lw=0.5, zorder=0)
+  axes[0, 0].set_ylabel(f"mode holding >= {100 * coverage.OCCUPIED_SHARE:g}% of samples\n"
+                        f"(seeds 0-{num_seeds - 1} bottom to top in each band)", fontsize=7)
+  plots.save(fig, path)
 
 
 def _scatter(ax, samples_Nx2, dataset, num_std: float) -> None:

@@ -33,13 +33,19 @@ def decode_samples(model, params, z_NxZ, key):
   return np.asarray(jax.random.bernoulli(key, probabilities), np.float32)
 
 
+def reconstruction_nll(model, params, x_NxP) -> float:
+  """Mean over images of -log p(x | z = encoder mean), nats per image."""
+  mean_NxZ, _ = encode(model, params, x_NxP)
+  recon_fn = jax.jit(lambda x, z: -objectives.bernoulli_log_likelihood(
+      model.apply(params, z, method=model.decode), x))
+  return float(_map_batches(recon_fn, x_NxP, mean_NxZ).mean())
+
+
 def likelihood_metrics(model, params, x_NxP, key, *, stochastic: bool, iwae_samples: int,
                        iwae_chunk: int) -> dict:
   """Reconstruction NLL at z = mean, -ELBO, IWAE NLL, KL per dimension, rate, active units, MI."""
   mean_NxZ, logvar_NxZ = encode(model, params, x_NxP)
-  recon_fn = jax.jit(lambda x, z: -objectives.bernoulli_log_likelihood(
-      model.apply(params, z, method=model.decode), x))
-  metrics = {"reconstruction_nll": float(_map_batches(recon_fn, x_NxP, mean_NxZ).mean())}
+  metrics = {"reconstruction_nll": reconstruction_nll(model, params, x_NxP)}
   code_variance = mean_NxZ.var(0)
   metrics["active_units"] = int((code_variance > ACTIVE_UNIT_THRESHOLD).sum())
   metrics["latents"] = int(mean_NxZ.shape[1])

@@ -7,20 +7,44 @@ import numpy as np
 
 from genjax import plots
 
+# An MI estimate this close to its log N ceiling is read as saturated: the estimator cannot tell
+# it from any larger value (the ceiling is reached as soon as codes of different images stop
+# overlapping). 0.1 nat is about 10% in N, far above the seed spread of unsaturated values.
+MI_SATURATION_MARGIN = 0.1
+
 
 def _fmt(value, digits=2):
-  return "—" if value is None else f"{value:.{digits}f}"
+  """A seeds.summary as 'mean ± sd', a plain number as itself, None as a dash."""
+  if value is None:
+    return "—"
+  if isinstance(value, dict):
+    return f"{value['mean']:.{digits}f} ± {value['sd']:.{digits}f}"
+  return f"{value:.{digits}f}"
+
+
+def _mi(value, ceiling: float) -> str:
+  if value is None:
+    return "—"
+  saturated = value["mean"] > ceiling - MI_SATURATION_MARGIN
+  return _fmt(value) + (" (saturated)" if saturated else "")
 
 
 def write_markdown(results: dict, config, path: str) -> None:
   refs = results["references"]
+  ceiling = results["mutual_information_ceiling"]
   lines = [
-      f"# VAE vs autoencoder on {results['dataset']} (seed {results['seed']})",
+      f"# VAE vs autoencoder on {results['dataset']} (seed {results['seed']}, "
+      f"{results['num_seeds']} seeds per model)",
       "",
-      f"Test split. Likelihoods in nats per image (Bernoulli decoder, summed over pixels); IWAE "
+      f"Test split ({results['test_examples']} images; {results['train_examples']} training "
+      f"images, {results['num_steps']} steps). Every number is mean ± s.d. over "
+      f"{results['num_seeds']} seeds (seed s of each model shares its initial params and batch "
+      "order). Likelihoods in nats per image (Bernoulli decoder, summed over pixels); IWAE "
       f"with k = {config.iwae_samples}. Sample quality is judged by a classifier trained on real "
       f"training images (test accuracy {results['classifier_test_accuracy']:.3f}); FD = Fréchet "
-      "distance in its last hidden layer.",
+      f"distance in its last hidden layer. MI is bounded by log N = {ceiling:.2f} nats (N test "
+      f"codes); within {MI_SATURATION_MARGIN} nat of it, it is marked saturated: the true I(x; z) "
+      "may be larger.",
       "",
       "| model | beta | recon NLL (z=mean) | train recon NLL | -ELBO | IWAE NLL | rate (KL) "
       "| active units | MI "
@@ -33,8 +57,9 @@ def write_markdown(results: dict, config, path: str) -> None:
     lines.append(
         f"| {name} | {m['beta']:g} | {_fmt(m['reconstruction_nll'])} "
         f"| {_fmt(m['train_reconstruction_nll'])} | {_fmt(m.get('neg_elbo'))} "
-        f"| {_fmt(m.get('iwae_nll'))} | {_fmt(m.get('rate'))} | {m['active_units']}/{m['latents']} "
-        f"| {_fmt(m.get('mutual_information'))} | {_fmt(m['prior_samples']['frechet'])} "
+        f"| {_fmt(m.get('iwae_nll'))} | {_fmt(m.get('rate'))} "
+        f"| {_fmt(m['active_units'], 1)}/{m['latents']} "
+        f"| {_mi(m.get('mutual_information'), ceiling)} | {_fmt(m['prior_samples']['frechet'])} "
         f"| {_fmt(fitted.get('frechet'))} | {_fmt(m['prior_samples']['confidence'], 3)} "
         f"| {_fmt(m['prior_samples']['label_entropy'], 3)} "
         f"| {_fmt(m['interpolation']['path_length_ratio'], 3)} "
@@ -47,14 +72,22 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{real['label_entropy']:.3f} (max ln 10 = 2.303); independent-pixel samples FD "
       f"{independent['frechet']:.2f}, confidence {independent['confidence']:.3f}.",
       "",
-      "KL per latent dimension (nats, test mean):",
+      "Reconstruction NLL (z = mean) at each kept checkpoint, train / test (mean over seeds):",
       "",
   ]
   for name, m in results["models"].items():
+    curve = m.get("curve", {})
+    points = zip(curve.get("step", []), curve.get("train_reconstruction_nll", []),
+                 curve.get("test_reconstruction_nll", []), strict=True)
+    lines.append(f"- {name}: " + "; ".join(
+        f"{step}: {train['mean']:.2f} / {test['mean']:.2f}" for step, train, test in points))
+  lines += ["", "KL per latent dimension (nats, test mean over images and seeds):", ""]
+  for name, m in results["models"].items():
     if "kl_per_dim" in m:
       lines.append(f"- {name}: {', '.join(f'{v:.2f}' for v in m['kl_per_dim'])}")
-  lines += ["", "Figures: reconstructions.png, samples.png, latents.png, interpolations.png, "
-            "rate_distortion.png.", ""]
+  lines += ["", "Figures (seed 0; images are Bernoulli means, grey levels): reconstructions.png, "
+            "samples.png, latents.png, interpolations.png, rate_distortion.png, "
+            "learning_curves.png.", ""]
   with open(path, "w") as f:
     f.write("\n".join(lines))
 
@@ -73,8 +106,8 @@ def write_figures(figures: dict, data: dict, workdir: str, image_shape) -> None:
     ax.axis("off")
   plots.save(fig, os.path.join(workdir, "reconstructions.png"))
 
-  panels = [(f"{n}: z ~ N(0, I)", figures[n]["prior_samples"]) for n in names]
-  panels += [(f"{n}: z ~ Gaussian fitted to codes", figures[n]["fitted_samples"])
+  panels = [(f"{n}: z ~ N(0, I)\n(Bernoulli means)", figures[n]["prior_samples"]) for n in names]
+  panels += [(f"{n}: z ~ Gaussian fitted to codes\n(Bernoulli means)", figures[n]["fitted_samples"])
              for n in names if "fitted_samples" in figures[n]]
   fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
   for ax, (title, samples) in zip(np.atleast_1d(axes), panels, strict=True):
@@ -104,7 +137,7 @@ def write_figures(figures: dict, data: dict, workdir: str, image_shape) -> None:
 
 
 def write_rate_distortion(results: dict, path: str) -> None:
-  points = [(m["rate"], m["reconstruction_nll"], m["beta"])
+  points = [(m["rate"]["mean"], m["reconstruction_nll"]["mean"], m["beta"])
             for m in results["models"].values() if "rate" in m]
   if not points:
     return
@@ -115,4 +148,27 @@ def write_rate_distortion(results: dict, path: str) -> None:
     ax.annotate(f"β={b:g}", (r, d), fontsize=8)
   ax.set_xlabel("rate: KL(q(z|x) || p(z)) [nats]")
   ax.set_ylabel("distortion: recon NLL [nats]")
+  plots.save(fig, path)
+
+
+def write_curves(results: dict, path: str) -> None:
+  """Train and test reconstruction NLL against the step, mean ± sd over seeds."""
+  fig, ax = plt.subplots(figsize=(5, 3.2))
+  for name, m in results["models"].items():
+    curve = m.get("curve", {})
+    if not curve.get("step"):
+      continue
+    color = None  # one color per model: test solid, train dashed
+    for split, style in (("test", "-"), ("train", "--")):
+      values = curve[f"{split}_reconstruction_nll"]
+      mean = np.array([v["mean"] for v in values])
+      sd = np.array([v["sd"] for v in values])
+      line, = ax.plot(curve["step"], mean, style, color=color, marker="o", ms=3,
+                      label=f"{name} {split}")
+      color = line.get_color()
+      ax.fill_between(curve["step"], mean - sd, mean + sd, color=color, alpha=0.2)
+  ax.set_xlabel("step")
+  ax.set_ylabel("recon NLL, z = mean [nats]")
+  ax.set_title("mean ± sd over seeds", fontsize=8)
+  ax.legend(fontsize=6)
   plots.save(fig, path)

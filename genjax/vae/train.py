@@ -1,4 +1,11 @@
-"""VAE vs AE: train each model, evaluate it on the test split, write results.md and figures."""
+"""VAE vs AE: train each model (several seeds in one program), evaluate each seed, report.
+
+Seeds: every model trains `config.num_seeds` seeds side by side. The per-device step is vmapped
+over a leading seed axis of the state and of the key, and over axis 1 of the batch
+([batch, seed, pixels]: the batch axis stays first, so data parallelism shards it over devices
+as before). Seed s has its own initial params and its own batch order, and seed s of every
+model (AE and each beta) shares them, so model comparisons are paired by seed.
+"""
 
 import json
 import os
@@ -10,7 +17,8 @@ import optax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, logs, parallel
+from genjax import checks, logs, parallel, seeds
+from genjax.checkpoint import Checkpointer
 from genjax.data import batching, images
 from genjax.errors import UserError
 from genjax.loop import train_loop
@@ -18,13 +26,16 @@ from genjax.models.autoencoder import EncoderDecoder
 from genjax.models.classifier import train_classifier
 from genjax.vae import evaluate, objectives, report
 
+# Tags of seeds.seed_keys: initial params, training noise, evaluation noise.
+INIT, TRAIN, EVAL = 0, 1, 2
+
 
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", images.DATASETS)
   checks.require_choice(config, "binarize", ("static", "dynamic", "none"))
   checks.require_positive(config, "hidden", "latents", "num_steps", "batch_size",
-                          "learning_rate", "log_every", "checkpoint_every", "keep_checkpoints",
-                          "iwae_samples", "iwae_chunk", "classifier_steps",
+                          "learning_rate", "num_seeds", "log_every", "checkpoint_every",
+                          "keep_checkpoints", "iwae_samples", "iwae_chunk", "classifier_steps",
                           "interpolation_pairs", "interpolation_steps")
   checks.require_non_negative(config, "betas", "eval_examples", "num_generated", "num_devices")
   if config.iwae_samples % config.iwae_chunk:
@@ -42,17 +53,27 @@ def model_specs(config: ConfigDict) -> list[tuple[str, float, bool]]:
 
 
 def load_data(config: ConfigDict) -> dict:
-  """Flat train/test images (binarized as configured) and labels."""
+  """Flat train/test images (binarized as configured) and labels.
+
+  "image" is what training reads. "binary" is what evaluation reads: the same images for
+  static binarization and none; for dynamic binarization, one fixed Bernoulli draw per image
+  (for the test set as in Burda et al. 2016, and for the train set so that train and test
+  reconstruction NLLs, the judge classifier and the real-data FD floor see the same kind of
+  images as the model's samples).
+  """
   data = {}
-  for split in ("train", "test"):
+  for index, split in enumerate(("train", "test")):
     arrays = images.load(config.dataset, split, config.data_dir)
     x = arrays["image"].reshape(len(arrays["image"]), -1)
     if config.binarize == "static":
       x = images.binarize_static(x)
-    elif config.binarize == "dynamic" and split == "test":
-      # A fixed draw for the test set, as in Burda et al. 2016.
-      x = np.asarray(images.binarize_dynamic(jax.random.key(config.seed + 1), x))
-    data[split] = {"image": x, "label": arrays["label"]}
+    binary = x
+    if config.binarize == "dynamic":
+      binary = np.asarray(images.binarize_dynamic(jax.random.key(config.seed + 1 + index), x))
+      if split == "test":
+        x = binary
+    data[split] = {"image": x, "binary": binary, "label": arrays["label"]}
+  data["image_shape"] = tuple(arrays["image"].shape[1:3])
   return data
 
 
@@ -96,53 +117,98 @@ def make_train_step(model, tx, dp: parallel.DataParallel, *, beta: float, stocha
   return train_step
 
 
+def make_seeds_step(model, tx, dp: parallel.DataParallel, **step_options):
+  """`make_train_step` vmapped over seeds: state and key [S, ...], batch [B, S, ...]."""
+  return jax.vmap(make_train_step(model, tx, dp, **step_options), in_axes=(0, 1, 0))
+
+
+def make_model(config, num_pixels: int) -> EncoderDecoder:
+  return EncoderDecoder(tuple(config.hidden), config.latents, num_pixels, config.activation)
+
+
+def initial_state(config, model, tx, num_pixels: int) -> dict:
+  """Stacked [S] states; seed s of every model starts from the same params."""
+  keys_S = seeds.seed_keys(config.seed, config.num_seeds, INIT)
+  return jax.vmap(lambda k: create_state(model, tx, k, num_pixels))(keys_S)
+
+
 def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
-  """Trains one model (resuming from its checkpoints) and returns (model, params)."""
+  """Trains the seeds of one model (resuming from its checkpoints); returns (model, params_S)."""
   num_pixels = data["train"]["image"].shape[1]
-  model = EncoderDecoder(tuple(config.hidden), config.latents, num_pixels, config.activation)
+  model = make_model(config, num_pixels)
   tx = optax.adam(config.learning_rate)
-  base_key = jax.random.key(config.seed)
-  # AE and VAEs start from the same initial params: differences come from the objective.
-  state = create_state(model, tx, jax.random.fold_in(base_key, 0), num_pixels)
+  state = initial_state(config, model, tx, num_pixels)
 
   def compiled_step(diagnostics):
-    return dp.compile(make_train_step(model, tx, dp, beta=beta, stochastic=stochastic,
+    return dp.compile(make_seeds_step(model, tx, dp, beta=beta, stochastic=stochastic,
                                       dynamic_binarization=config.binarize == "dynamic",
                                       diagnostics=diagnostics))
 
+  streams = tuple(range(config.num_seeds))  # seed s reads batch stream s
   state = train_loop(
       state=state, train_step=compiled_step(False), log_step=compiled_step(True),
-      key=jax.random.fold_in(base_key, 1),
-      get_batch=lambda s: batching.batch_at_step(data["train"], s, config.batch_size, config.seed),
+      key=seeds.seed_keys(config.seed, config.num_seeds, TRAIN),
+      get_batch=lambda s: batching.seeds_batch_at_step(data["train"], s, config.batch_size,
+                                                       config.seed, streams),
       num_steps=config.num_steps, workdir=workdir, dp=dp, log_every=config.log_every,
       checkpoint_every=config.checkpoint_every, keep_checkpoints=config.keep_checkpoints,
       writer=writer, name=name)
   return model, state["params"]
 
 
+def seed_params(params_S, s: int):
+  return jax.tree.map(lambda x: np.asarray(x[s]), params_S)
+
+
+def reconstruction_curve(config, name, model, data, workdir) -> dict:
+  """Train and test reconstruction NLL (z = mean) of every seed at each kept checkpoint.
+
+  Read from the checkpoints the loop keeps (steps that are multiples of checkpoint_every, and
+  the last), so set keep_checkpoints high enough to see where the test NLL bottoms out.
+  """
+  folder = os.path.join(workdir, "checkpoints", name)
+  steps = sorted(int(d) for d in os.listdir(folder) if d.isdigit()) if os.path.isdir(
+      folder) else []
+  steps = [s for s in steps if s % config.checkpoint_every == 0 or s == config.num_steps]
+  curve = {"step": steps, "train_reconstruction_nll": [], "test_reconstruction_nll": []}
+  if not steps:
+    return curve
+  num_pixels = data["train"]["image"].shape[1]
+  template = jax.device_get(initial_state(config, model, optax.adam(config.learning_rate),
+                                          num_pixels))
+  checkpointer = Checkpointer(folder, config.keep_checkpoints)
+  for step in steps:
+    params_S = checkpointer.restore(step, template)["params"]
+    for split in ("train", "test"):
+      values = [evaluate.reconstruction_nll(model, seed_params(params_S, s), data[split]["binary"])
+                for s in range(config.num_seeds)]
+      curve[f"{split}_reconstruction_nll"].append(seeds.summary(values))
+  checkpointer.close()
+  return curve
+
+
 def evaluate_model(config, model, params, stochastic, data, classifier, key) -> tuple[dict, dict]:
-  """All test metrics of one model, and the arrays the figures need."""
-  test_x, train_x = data["test"]["image"], data["train"]["image"]
+  """All test metrics of one seed of one model, and the arrays the figures need."""
+  test_x, train_x = data["test"]["binary"], data["train"]["binary"]
   eval_x = test_x[:config.eval_examples] if config.eval_examples else test_x
   metrics = evaluate.likelihood_metrics(
       model, params, eval_x, jax.random.fold_in(key, 0), stochastic=stochastic,
       iwae_samples=config.iwae_samples, iwae_chunk=config.iwae_chunk)
-  train_metrics = evaluate.likelihood_metrics(model, params, train_x, key, stochastic=False,
-                                             iwae_samples=1, iwae_chunk=1)
-  metrics["train_reconstruction_nll"] = train_metrics["reconstruction_nll"]
+  metrics["train_reconstruction_nll"] = evaluate.reconstruction_nll(model, params, train_x)
   num_generated = config.num_generated or len(train_x)
   prior_z = np.asarray(jax.random.normal(jax.random.fold_in(key, 1),
                                          (num_generated, config.latents)))
   prior_samples = evaluate.decode_samples(model, params, prior_z, jax.random.fold_in(key, 2))
   metrics["prior_samples"] = evaluate.sample_quality(classifier, prior_samples, test_x)
-  arrays = {"prior_samples": prior_samples}
+  # Figures show Bernoulli means (grey levels); the metrics judge binary draws, the samples.
+  arrays = {"prior_samples": evaluate.decode_probabilities(model, params, prior_z[:64])}
   train_codes, _ = evaluate.encode(model, params, train_x)
   if not stochastic:
     fitted_z = evaluate.fitted_gaussian_codes(train_codes, num_generated,
                                               jax.random.fold_in(key, 3))
     fitted_samples = evaluate.decode_samples(model, params, fitted_z, jax.random.fold_in(key, 4))
     metrics["fitted_gaussian_samples"] = evaluate.sample_quality(classifier, fitted_samples, test_x)
-    arrays["fitted_samples"] = fitted_samples
+    arrays["fitted_samples"] = evaluate.decode_probabilities(model, params, fitted_z[:64])
   test_codes, _ = evaluate.encode(model, params, test_x)
   pairs = 2 * config.interpolation_pairs
   order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 5), len(test_x)))[:pairs]
@@ -156,45 +222,78 @@ def evaluate_model(config, model, params, stochastic, data, classifier, key) -> 
   return metrics, arrays
 
 
+# Per-model numbers that do not vary over seeds: kept as plain values.
+_CONSTANT = ("latents", "iwae_samples")
+
+
+def summarize_seeds(per_seed: list[dict]) -> dict:
+  """Per-seed metric dicts -> one dict of the same keys, each scalar a seeds.summary."""
+  first = per_seed[0]
+  out = {}
+  for name, value in first.items():
+    values = [m[name] for m in per_seed]
+    if isinstance(value, dict):
+      out[name] = summarize_seeds(values)
+    elif name in _CONSTANT:
+      out[name] = value
+    elif isinstance(value, list):  # kl_per_dim: the mean over seeds of each dimension
+      out[name] = np.mean(np.asarray(values, np.float64), 0).round(4).tolist()
+    else:
+      out[name] = seeds.summary(values)
+  return out
+
+
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Trains the AE and the beta sweep, evaluates them, writes results.md/results.json/figures."""
   validate(config)
   dp = parallel.make(config.parallel, config.num_devices or None)
-  logging.info("data parallel: %s over %d device(s)", dp.mode, dp.num_devices)
+  logging.info("data parallel: %s over %d device(s); %d seeds per model", dp.mode,
+               dp.num_devices, config.num_seeds)
   data = load_data(config)
-  writer = logs.MetricsWriter(workdir)
+  writer = logs.MetricsWriter(workdir, tensorboard=config.tensorboard)
   writer.write_config(config)
   key = jax.random.key(config.seed)
   classifier = train_classifier(
-      data["train"]["image"], data["train"]["label"], data["test"]["image"],
+      data["train"]["binary"], data["train"]["label"], data["test"]["binary"],
       data["test"]["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
       steps=config.classifier_steps)
   logging.info("judge classifier test accuracy: %.4f", classifier.test_accuracy)
+  num_eval = min(config.eval_examples or len(data["test"]["binary"]), len(data["test"]["binary"]))
   results = {
-      "dataset": config.dataset, "seed": config.seed,
+      "dataset": config.dataset, "seed": config.seed, "num_seeds": config.num_seeds,
+      "num_steps": config.num_steps, "train_examples": len(data["train"]["binary"]),
+      "test_examples": num_eval,
+      # The MI estimate uses the eval codes' mixture as q(z): it cannot exceed log N.
+      "mutual_information_ceiling": float(np.log(num_eval)),
       "classifier_test_accuracy": classifier.test_accuracy,
-      "references": evaluate.reference_quality(classifier, data["train"]["image"],
-                                               data["test"]["image"], jax.random.fold_in(key, 7)),
+      "references": evaluate.reference_quality(classifier, data["train"]["binary"],
+                                               data["test"]["binary"], jax.random.fold_in(key, 7)),
       "models": {},
   }
+  eval_keys_S = seeds.seed_keys(config.seed, config.num_seeds, EVAL)
   figures = {}
   for name, beta, stochastic in model_specs(config):
-    model, params = train_model(config, name, beta, stochastic, data, workdir, dp, writer)
-    metrics, arrays = evaluate_model(config, model, params, stochastic, data, classifier,
-                                     jax.random.fold_in(key, 100))
-    results["models"][name] = {"beta": beta, "stochastic": stochastic, **metrics}
-    figures[name] = arrays
-    logging.info("%s: %s", name, {k: v for k, v in metrics.items() if not isinstance(v, dict)})
+    model, params_S = train_model(config, name, beta, stochastic, data, workdir, dp, writer)
+    per_seed = []
+    for s in range(config.num_seeds):
+      metrics, arrays = evaluate_model(config, model, seed_params(params_S, s), stochastic, data,
+                                       classifier, eval_keys_S[s])
+      per_seed.append(metrics)
+      if s == 0:
+        figures[name] = arrays  # the figures show seed 0
+    results["models"][name] = {"beta": beta, "stochastic": stochastic,
+                               **summarize_seeds(per_seed),
+                               "curve": reconstruction_curve(config, name, model, data, workdir)}
+    logging.info("%s: %s", name, {k: round(v["mean"], 3) for k, v in results["models"][name].items()
+                                  if isinstance(v, dict) and "mean" in v})
   writer.close()
   if logs.is_main_process():
     with open(os.path.join(workdir, "results.json"), "w") as f:
       json.dump(results, f, indent=2)
     report.write_markdown(results, config, os.path.join(workdir, "results.md"))
     if config.make_plots:
-      report.write_figures(figures, data, workdir, image_shape=_image_shape(config))
+      report.write_figures(figures, data, workdir, image_shape=data["image_shape"])
       report.write_rate_distortion(results, os.path.join(workdir, "rate_distortion.png"))
+      report.write_curves(results, os.path.join(workdir, "learning_curves.png"))
   return results
 
-
-def _image_shape(config) -> tuple[int, int]:
-  return (8, 8) if config.dataset == images.EMBEDDED else (28, 28)

@@ -1,0 +1,180 @@
+"""The three sweeps: scaling in n, the encoder-layer crossover, the longest n. Rows of dicts.
+
+Every timing goes through genjax.timing: at each point all candidates are compiled first, then
+timed in interleaved rounds, so load from other processes hits them alike.
+"""
+
+import functools
+import statistics
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genjax import timing
+from genjax.attention import encoder, measure
+
+# The reference matmul's size. 1024^3 takes ~5 ms on the 2-core CPU, short enough that one
+# scheduler hiccup doubles it (seen: 5.5 -> 15.5 ms within one point), and dividing by it then
+# adds noise instead of removing load; 2048^3 (~40 ms) averages over hiccups.
+REFERENCE_SIZE = 2048
+
+def _timed_row(row, ts):
+  return dict(row, status="ok", time_s=statistics.median(ts), time_min_s=min(ts),
+              time_max_s=max(ts), times=" ".join(f"{t:.5f}" for t in ts))
+
+
+def scaling_sweep(config, ns, key, on_point=None):
+  """Time and memory of every variant and mode over ns, side by side; returns row dicts."""
+  dtype = jnp.dtype(config.dtype)
+  rows = []
+  stopped = {}  # (variant, mode) -> reason it stopped growing n
+  # A fixed matmul timed in every round: time / reference cancels machine-wide slowdowns from
+  # other processes, which otherwise bend the slopes on a shared machine.
+  reference, _ = timing.matmul(REFERENCE_SIZE)
+  timing.time_call(reference)  # its warm-up, once for the whole sweep
+  fns = measure.variant_fns(config, config.variants, jax.random.fold_in(key, 7))
+  for mode in config.modes:
+    names = [nm for nm in config.variants
+             if mode == "forward" or nm in config.backward_variants]
+    for n in ns:
+      if mode == "forward_backward" and n > config.backward_n_max:
+        continue
+      q, k, v, ct = measure.make_qkv((config.seed, 0, n), config.batch, n, config.heads,
+                                     config.head_dim, dtype)
+      shape = jax.ShapeDtypeStruct(q.shape, dtype)
+      compiled, info = {}, {}
+      for name in names:
+        if (name, mode) in stopped:
+          continue
+        prog = measure.attention_program(fns[name], mode, config.causal)
+        c, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
+        temp, total, source = measure.memory_of(c)
+        row = dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
+                   heads=config.heads, batch=config.batch, compile_s=compile_s,
+                   temp_bytes=temp, total_bytes=total, memory_source=source,
+                   flops=measure.analytic_flops(name, n, config, config.heads, config.batch,
+                                                mode),
+                   xla_flops=(float("nan") if name in measure.LOOP_VARIANTS
+                              else measure.xla_flops(c)))
+        if total > config.memory_limit_gb * 2 ** 30:
+          stopped[name, mode] = f"needs {total / 2 ** 30:.1f} GiB > {config.memory_limit_gb} GiB"
+          rows.append(dict(row, status="oom-predicted"))
+          continue
+        info[name], compiled[name] = row, c
+      calls = {name: functools.partial(c, q, k, v, ct) for name, c in compiled.items()}
+      for name, call in calls.items():
+        first = timing.time_call(call)  # the warm-up, timed to decide whether n may grow
+        if first > config.max_seconds_per_point:
+          stopped[name, mode] = f"one call took {first:.1f} s > {config.max_seconds_per_point} s"
+      times = timing.time_interleaved(dict(calls, _reference=reference), config.repeats,
+                                      warmup=0)
+      ref_times = times.pop("_reference")
+      exact = None
+      if n <= config.error_n_max and mode == "forward":
+        name = next((nm for nm in ("naive", "blocked", "chunked") if nm in calls), None)
+        exact = None if name is None else np.asarray(calls[name](), np.float32)
+      for name, ts in times.items():
+        row = _timed_row(info[name], ts)
+        row.update(time_over_reference=timing.median(timing.per_round_ratio(ts, ref_times)),
+                   reference_times=" ".join(f"{t:.5f}" for t in ref_times),
+                   gflops_per_s=row["flops"] / row["time_s"] / 1e9)
+        if exact is not None:
+          out = np.asarray(calls[name](), np.float32)
+          row["rel_error"] = float(np.linalg.norm(out - exact) / np.linalg.norm(exact))
+        rows.append(row)
+        if on_point:
+          on_point(row)
+      del compiled, calls
+  return rows, stopped
+
+
+def _part_programs(d, heads, attend, mlp_ratio, causal):
+  """The three parts of an encoder layer as separate programs, and the whole layer."""
+  layer = encoder.EncoderLayer(num_heads=heads, attend=attend, mlp_ratio=mlp_ratio, causal=causal)
+
+  def projections(x, w_qkv, w_out):
+    qkv = x @ w_qkv
+    return qkv[..., :d] @ w_out + qkv[..., d:2 * d] + qkv[..., 2 * d:]
+
+  def mlp(x, w_up, w_down):
+    return jax.nn.gelu(x @ w_up) @ w_down
+
+  def attention(q, k, v):
+    return attend(q, k, v, causal=causal)
+
+  return layer, projections, mlp, attention
+
+
+def crossover_sweep(config, key, on_point=None):
+  """Forward time of attention vs MLP vs projections inside one encoder layer, over n and d."""
+  rows = []
+  attend = measure.variant_fn(config.crossover_variant, config, jax.random.fold_in(key, 7))
+  for d in config.crossover_widths:
+    ns = [int(round(d * m)) for m in config.crossover_multiples]
+    heads = d // config.head_dim
+    layer, projections, mlp, attention = _part_programs(d, heads, attend, 4, config.causal)
+    # The parameters do not depend on n: initialized once per width, under jit.
+    params = jax.jit(layer.init)(jax.random.fold_in(key, d), jnp.zeros((1, 16, d)))
+    for n in ns:
+      rng = np.random.default_rng((config.seed, 1, d, n))
+      x = measure.normal(rng, (1, n, d))
+      q, kk, v = (measure.normal(rng, (1, n, heads, config.head_dim)) for _ in range(3))
+      w_qkv, w_out, w_up, w_down = (measure.normal(rng, shape, scale=shape[0] ** -0.5) for shape
+                                    in ((d, 3 * d), (d, d), (d, 4 * d), (4 * d, d)))
+      parts = {
+          "projections": (projections, (x, w_qkv, w_out)),
+          "mlp": (mlp, (x, w_up, w_down)),
+          "attention": (attention, (q, kk, v)),
+          "layer": (layer.apply, (params, x)),
+      }
+      calls, compile_s = {}, {}
+      for part, (fn, args) in parts.items():
+        c, compile_s[part] = measure.compile_fn(fn, *args)
+        calls[part] = functools.partial(c, *args)
+      times = timing.time_interleaved(calls, config.crossover_repeats, warmup=1)
+      flops = encoder.layer_flops(n, d)
+      for part, ts in times.items():
+        row = _timed_row(dict(section="crossover", variant=config.crossover_variant,
+                              mode="forward", part=part, n=n, d=d, heads=heads, batch=1,
+                              compile_s=compile_s[part],
+                              flops=sum(flops.values()) if part == "layer" else flops[part]), ts)
+        rows.append(row)
+        if on_point:
+          on_point(row)
+  return rows
+
+
+def long_sequence_check(config, key, on_point=None):
+  """The largest n (one call, forward) each variant in config.long_variants handles."""
+  rows = []
+  dtype = jnp.dtype(config.dtype)
+  fns = measure.variant_fns(config, config.long_variants, jax.random.fold_in(key, 7))
+  for name in config.long_variants:
+    prog = measure.attention_program(fns[name], "forward", config.causal)
+    for n in config.long_n:
+      shape = jax.ShapeDtypeStruct((1, n, config.long_heads, config.head_dim), dtype)
+      row = dict(section="long", variant=name, mode="forward", n=n, d=config.head_dim,
+                 heads=config.long_heads, batch=1,
+                 flops=measure.analytic_flops(name, n, config, config.long_heads))
+      try:
+        compiled, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
+        temp, total, source = measure.memory_of(compiled)
+        row.update(compile_s=compile_s, temp_bytes=temp, total_bytes=total, memory_source=source)
+        if total > config.memory_limit_gb * 2 ** 30:
+          row["status"] = "oom-predicted"
+        else:
+          args = measure.make_qkv((config.seed, 2, n), 1, n, config.long_heads,
+                                  config.head_dim, dtype)
+          t = timing.time_call(functools.partial(compiled, *args))
+          row = _timed_row(row, [t])
+          row["gflops_per_s"] = row["flops"] / t / 1e9
+          del args
+      except Exception as e:  # an allocation failure is a result here, not a crash
+        row["status"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
+      rows.append(row)
+      if on_point:
+        on_point(row)
+      if row["status"] != "ok":
+        break
+  return rows

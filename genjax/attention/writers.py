@@ -1,0 +1,165 @@
+"""The sweep's outputs: results.csv, results.md, results.json and the PNG plots."""
+
+import csv
+import dataclasses
+import os
+
+import jax
+import numpy as np
+
+from genjax.attention import fits
+
+
+def fmt_fit(fit):
+  if fit is None:
+    return "n/a"
+  return (f"{fit.slope:.2f} [{fit.lo:.2f}, {fit.hi:.2f}] (n {fit.n_lo}-{fit.n_hi}, "
+          f"{fit.points} n x {fit.repeats})")
+
+
+def fmt_n(n):
+  return "not reached" if n is None else f"{n:,.0f}"
+
+
+def write_csv(rows, path):
+  fields = []
+  for r in rows:
+    fields += [k for k in r if k not in fields]
+  with open(path, "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def write_markdown(summary, rows, config, header, path):
+  lines = ["# Attention scaling", "", header, "",
+           "## Fitted log-log slopes in n (95% CI, fit window, n points x rounds per point)", "",
+           "Time slopes from raw seconds and from seconds / a 2048^3 matmul timed in the same "
+           "round (load-corrected: cancels slowdowns from other processes on a shared machine). "
+           f"Fit: {fits.FIT_METHOD}.",
+           "", "| variant | mode | time slope | load-corrected time slope | expected | "
+           "temp-memory slope | expected |", "|---|---|---|---|---|---|---|"]
+  for s in summary["slopes"]:
+    lines.append(f"| {s['variant']} | {s['mode']} | {fmt_fit(s['time'])} | "
+                 f"{fmt_fit(s['time_corrected'])} | {s['expected'][0]} "
+                 f"| {fmt_fit(s['memory'])} | {s['expected'][1]} |")
+  scaling = [r for r in rows if r["section"] == "scaling"]
+  ns = sorted({r["n"] for r in scaling})
+  for mode in config.modes:
+    for what, unit, scale_ in (("time_s", "ms", 1e3), ("temp_bytes", "MiB", 2 ** -20)):
+      lines += ["", f"## {mode}: {'median time' if what == 'time_s' else 'XLA temp memory'} "
+                f"({unit})", "", "| variant | " + " | ".join(str(n) for n in ns) + " |",
+                "|---|" + "---|" * len(ns)]
+      for name in config.variants:
+        cells = []
+        for n in ns:
+          r = next((r for r in scaling if r["variant"] == name and r["mode"] == mode
+                    and r["n"] == n), None)
+          if r is None:
+            cells.append("-")
+          elif r["status"] != "ok" and what == "time_s":
+            cells.append(r["status"])
+          else:
+            cells.append(f"{r[what] * scale_:.3g}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+  if summary["errors"]:
+    lines += ["", "## Relative error vs exact attention (forward, ||o - o_exact|| / ||o_exact||)",
+              ""]
+    for name, errs in summary["errors"].items():
+      lines.append(f"- {name}: " + ", ".join(f"n={n}: {e:.2e}" for n, e in errs))
+  if summary["crossovers"]:
+    lines += ["", f"## Where attention starts to dominate (encoder layer, forward, "
+              f"{config.crossover_variant} attention, head dim {config.head_dim})", "",
+              "| d | attention = MLP: predicted | measured | attention = all linear: predicted "
+              "| measured | attention share of layer time per n | parts / whole layer |",
+              "|---|---|---|---|---|---|---|"]
+    for c in summary["crossovers"]:
+      share = ", ".join(f"{n}: {s:.0%}" for n, s in zip(c["ns"], c["attention_share"], strict=True))
+      ratio = ", ".join(f"{x:.2f}" for x in c["parts_over_layer"])
+      lines.append(f"| {c['d']} | {c['predicted_mlp']:,} | {fmt_n(c['measured_mlp'])} | "
+                   f"{c['predicted_linear']:,} | {fmt_n(c['measured_linear'])} | {share} | "
+                   f"{ratio} |")
+  lines += ["", "## Largest n reached (forward unless noted)", ""]
+  for (name, mode, section), n in sorted(summary["largest"].items()):
+    lines.append(f"- {name} ({mode}, {section}): {n:,}")
+  stops = [r for r in rows if r.get("status", "ok") != "ok"]
+  for r in stops:
+    lines.append(f"- {r['variant']} ({r['mode']}, {r['section']}) at n={r['n']:,}: {r['status']}")
+  sources = sorted({r.get("memory_source", "") for r in rows if r.get("memory_source")})
+  lines += ["", f"Memory source: {', '.join(sources)}. Temp bytes are XLA's buffer assignment "
+            "beyond arguments and outputs (`compiled.memory_analysis().temp_size_in_bytes`)."]
+  with open(path, "w") as f:
+    f.write("\n".join(lines) + "\n")
+
+
+def write_plots(summary, rows, config, workdir):
+  if jax.process_index() != 0:
+    return
+  from genjax import plots
+  plt = plots.plt
+  scaling = [r for r in rows if r["section"] == "scaling" and r["status"] == "ok"]
+  fits = {(s["variant"], s["mode"]): s for s in summary["slopes"]}
+  for what, label, fname in (("time_s", "median time (s)", "time"),
+                             ("temp_bytes", "XLA temp memory (bytes)", "memory")):
+    fig, axes = plt.subplots(1, len(config.modes), figsize=(7 * len(config.modes), 5),
+                             squeeze=False)
+    for ax, mode in zip(axes[0], config.modes, strict=True):
+      for name in config.variants:
+        pts = sorted((r for r in scaling if r["variant"] == name and r["mode"] == mode
+                      and r[what] > 0), key=lambda r: r["n"])
+        if not pts:
+          continue
+        fit = fits.get((name, mode), {}).get("time" if what == "time_s" else "memory")
+        lab = name if fit is None else f"{name}: slope {fit.slope:.2f}"
+        line, = ax.loglog([r["n"] for r in pts], [r[what] for r in pts], "o-", label=lab)
+        if fit is not None:
+          ends = np.array([fit.n_lo, fit.n_hi], float)
+          ax.plot(ends, np.exp(fit.intercept) * ends ** fit.slope, lw=6, alpha=0.25,
+                  color=line.get_color())
+      ax.set_xscale("log", base=2)
+      ax.set_title(f"{mode} (thick segment: fit window)")
+      ax.set_xlabel("sequence length n")
+      ax.set_ylabel(label)
+      ax.legend(fontsize=7)
+      ax.grid(True, which="both", alpha=0.3)
+    plots.save(fig, os.path.join(workdir, f"{fname}_vs_n.png"))
+  if summary["crossovers"]:
+    cross = [r for r in rows if r["section"] == "crossover"]
+    fig, axes = plt.subplots(1, len(summary["crossovers"]),
+                             figsize=(5 * len(summary["crossovers"]), 4), squeeze=False)
+    for ax, c in zip(axes[0], summary["crossovers"], strict=True):
+      for part in ("attention", "mlp", "projections"):
+        pts = sorted((r for r in cross if r["d"] == c["d"] and r["part"] == part),
+                     key=lambda r: r["n"])
+        ax.loglog([r["n"] for r in pts], [r["time_s"] for r in pts], "o-", label=part)
+      ax.axvline(c["predicted_mlp"], ls="--", color="gray", label="predicted attn = MLP (4d)")
+      ax.axvline(c["predicted_linear"], ls=":", color="gray", label="predicted attn = linear (6d)")
+      if c["measured_mlp"]:
+        ax.axvline(c["measured_mlp"], color="C1", alpha=0.5, label="measured attn = MLP")
+      ax.set_xscale("log", base=2)
+      ax.set_title(f"d = {c['d']}")
+      ax.set_xlabel("n")
+      ax.set_ylabel("forward time (s)")
+      ax.legend(fontsize=7)
+    plots.save(fig, os.path.join(workdir, "crossover.png"))
+
+
+def summary_to_json(summary, matmul_peak_flops, environment, elapsed_s):
+  """The summary as plain JSON (fits as dicts, (variant, mode, section) keys as 'a/b/c')."""
+
+  def fit(value):
+    return dataclasses.asdict(value) if value is not None else None
+
+  return {
+      "matmul_peak_gflops": matmul_peak_flops / 1e9,
+      "environment": environment,  # versions and XLA_FLAGS in force (genjax.timing.environment)
+      "elapsed_s": elapsed_s,
+      "fit_method": fits.FIT_METHOD,
+      "slopes": [{**s, "time": fit(s["time"]), "time_corrected": fit(s["time_corrected"]),
+                  "memory": fit(s["memory"])} for s in summary["slopes"]],
+      "crossovers": summary["crossovers"],
+      "largest": {"/".join(key): n for key, n in summary["largest"].items()},
+      "errors": summary["errors"],
+  }
+
+

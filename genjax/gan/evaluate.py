@@ -1,0 +1,194 @@
+"""Scoring GAN samples: mode assignment, every metric, per-eval records and summaries over seeds.
+
+`Judge` scores one seed's samples; `eval_record` scores all seeds at one evaluation step (what
+`train_loop` appends to workdir/evals/<method>.jsonl) and keeps a few samples per seed for the
+figures; `reference_results` scores real data and the uniform blur, the rows every method is
+read against.
+"""
+
+import dataclasses
+import json
+import os
+import re
+
+import jax
+import numpy as np
+from ml_collections import ConfigDict
+
+from genjax import logs, seeds
+from genjax.data import images
+from genjax.gan import data, step
+from genjax.metrics import coverage, ndb, prdc
+from genjax.models.classifier import train_classifier
+
+# fold_in tags of the base key for the shared real evaluation sets.
+REAL_EVAL_TAG, REAL_REFERENCE_TAG, BLUR_TAG = 1000, 1001, 1002
+# Per-seed scalars kept in eval records and summaries (2D only: hq and the distance columns).
+SCALARS = ("modes", "hq", "median_distance_std", "beyond_10_std", "reverse_kl", "precision",
+           "recall", "density", "coverage", "ndb", "ndb_fraction")
+
+
+class Judge:
+  """Assigns modes and computes every metric for one set of samples."""
+
+  def __init__(self, config: ConfigDict, dataset, real_eval, classifier):
+    self.config = config
+    self.dataset = dataset
+    self.classifier = classifier
+    self.is_2d = isinstance(dataset, data.Mixture)
+    self.real_eval = np.asarray(real_eval)
+    real_prdc = self.real_eval[:config.prdc_samples]
+    self.bins = dataset.centers if self.is_2d else ndb.kmeans_bins(real_prdc, config.ndb_bins,
+                                                                   config.seed)
+
+  def modes(self, samples):
+    """Classifier mode ids of stacked images (one label per channel)."""
+    channels = data.split_channels(np.asarray(samples))
+    labels = self.classifier.logits(channels.reshape(-1, channels.shape[-1])).argmax(-1)
+    return np.asarray(data.mode_ids(labels.reshape(len(samples), -1)))
+
+  def coverage(self, samples) -> dict:
+    if self.is_2d:
+      return coverage.mixture_coverage(samples, self.dataset.centers, self.dataset.std,
+                                       self.config.hq_num_std)
+    return coverage.label_coverage(self.modes(samples), self.dataset.num_modes)
+
+  def occupied_modes(self, metrics: dict, num_samples: int) -> list[int]:
+    """Modes holding >= coverage.OCCUPIED_SHARE of the samples (2D: as HQ samples)."""
+    counts = metrics["hq_mode_counts"] if self.is_2d else metrics["mode_counts"]
+    return coverage.occupied_modes(counts, num_samples)
+
+  def all_metrics(self, samples) -> dict:
+    p = self.config.prdc_samples
+    result = self.coverage(samples)
+    result.update(prdc.prdc(self.real_eval[:p], np.asarray(samples)[:p],
+                            self.config.k_precision_recall, self.config.k_density_coverage))
+    result.update(ndb.ndb(self.real_eval, samples, self.bins, self.config.ndb_alpha))
+    return result
+
+
+def scalars(metrics: dict) -> dict:
+  return {k: float(v) for k, v in metrics.items() if k in SCALARS}
+
+
+def summarize(per_seed: list[dict], num_modes: int) -> dict:
+  """seeds.summary (mean, s.d. with ddof 1, s.e.) of each scalar; per-seed values as "values"."""
+  summary = {}
+  for name in per_seed[0]:
+    stat = seeds.summary([m[name] for m in per_seed])
+    summary[name] = {"mean": stat["mean"], "sd": stat["sd"], "se": stat["se"],
+                     "values": stat["seeds"]}
+  summary["seeds_all_modes"] = int(sum(m["modes"] == num_modes for m in per_seed))
+  return summary
+
+
+def slug(name: str) -> str:
+  """A method name as a file name ('pacgan2+r1' -> 'pacgan2_r1')."""
+  return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def snapshot_path(workdir: str, name: str, step_num: int) -> str:
+  """Where eval_record keeps the first samples of every seed at one evaluation step."""
+  return os.path.join(workdir, "snapshots", f"{slug(name)}_step{step_num:07d}.npy")
+
+
+def eval_points(config: ConfigDict) -> list[int]:
+  return sorted(set(range(0, config.num_steps, config.eval_every)) | {config.num_steps})
+
+
+def eval_record(judge: Judge, samples_SxNxD: np.ndarray, workdir: str, name: str,
+                step_num: int) -> dict:
+  """Coverage of every seed at one evaluation step: lists over seeds, one per scalar."""
+  per_seed = [judge.coverage(s) for s in samples_SxNxD]
+  values = [scalars(m) for m in per_seed]
+  record = {k: [v[k] for v in values] for k in values[0]}
+  record["occupied_modes"] = [judge.occupied_modes(m, samples_SxNxD.shape[1]) for m in per_seed]
+  path = snapshot_path(workdir, name, step_num)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  np.save(path, samples_SxNxD[:, :judge.config.snapshot_samples])
+  return record
+
+
+def adopt_old_history(workdir: str, name: str) -> None:
+  """Moves a workdir's evaluations from the layout before train_loop kept them (history/<m>.jsonl
+  and history/<m>_step<N>.npy) to evals/ and snapshots/, so that an old run resumes."""
+  old = os.path.join(workdir, "history", f"{slug(name)}.jsonl")
+  if not os.path.exists(old) or logs.read_evals(workdir, slug(name)):
+    return
+  with open(old) as f:
+    for line in f:
+      if line.strip():
+        record = json.loads(line)
+        logs.append_eval(workdir, slug(name), record)
+        snapshot = os.path.join(workdir, "history", f"{slug(name)}_step{record['step']:07d}.npy")
+        if os.path.exists(snapshot):
+          os.makedirs(os.path.join(workdir, "snapshots"), exist_ok=True)
+          os.replace(snapshot, snapshot_path(workdir, name, record["step"]))
+
+
+def make_sampler(setup: step.Setup, config: ConfigDict):
+  """state_S -> samples [S, N, D] of every seed from its own fixed evaluation z."""
+  eval_z_S = jax.vmap(lambda k: jax.random.normal(
+      jax.random.fold_in(k, step.EVAL_TAG), (config.eval_samples, config.latent_dim)))(
+          step.seed_keys(config))
+  generate_S = jax.jit(jax.vmap(setup.g.apply))
+  return lambda state: np.asarray(generate_S(step.eval_params(setup, state), eval_z_S))
+
+
+def method_result(config: ConfigDict, setup: step.Setup, judge: Judge, samples_S, evals: list,
+                  num_traces: int) -> dict:
+  """results.json's entry for one method: sizes, time, summary over seeds and eval history."""
+  per_seed = [judge.all_metrics(s) for s in samples_S]
+  result = {
+      "method": dataclasses.asdict(setup.method),
+      "samples_per_step": setup.num_samples, "d_steps_per_g_step": setup.d_steps,
+      "g_updates": config.num_steps, "d_updates": config.num_steps * setup.d_steps,
+      "train_seconds": float(sum(e["train_seconds"] for e in evals)),  # each since the last
+      "num_traces": num_traces,
+      "summary": summarize([scalars(m) for m in per_seed], judge.dataset.num_modes),
+      "history": evals,
+  }
+  if not judge.is_2d:
+    result["mode_counts"] = [m["mode_counts"].tolist() for m in per_seed]
+  return result
+
+
+def load_classifier(config: ConfigDict):
+  """The per-channel digit classifier that assigns modes to stacked samples."""
+  name = data.classifier_dataset(config.dataset)
+  train = images.load(name, "train", config.data_dir)
+  test = images.load(name, "test", config.data_dir)
+  flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
+  return train_classifier(flat(train["image"]), train["label"], flat(test["image"]),
+                          test["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
+                          steps=config.classifier_steps)
+
+
+def make_judge(config: ConfigDict, dataset) -> Judge:
+  """The scorer, with the real evaluation set (and the mode classifier for stacked digits)."""
+  classifier = None if isinstance(dataset, data.Mixture) else load_classifier(config)
+  real_eval = dataset.sample(jax.random.fold_in(jax.random.key(config.seed), REAL_EVAL_TAG),
+                             config.eval_samples)
+  return Judge(config, dataset, np.asarray(real_eval), classifier)
+
+
+def reference_results(config: ConfigDict, dataset, judge: Judge) -> dict:
+  """results.json without methods: sizes, the real-data and blur rows, floors and ceilings."""
+  base = jax.random.key(config.seed)
+  results = {"dataset": config.dataset, "num_seeds": config.num_seeds,
+             "eval_samples": config.eval_samples, "num_modes": dataset.num_modes, "methods": {}}
+  if judge.classifier is not None:
+    results["classifier_test_accuracy"] = judge.classifier.test_accuracy
+  # An independent draw of real data, scored like a method: the ceilings and floors of the table.
+  real_reference = dataset.sample(jax.random.fold_in(base, REAL_REFERENCE_TAG),
+                                  config.eval_samples)
+  results["real_data"] = scalars(judge.all_metrics(np.asarray(real_reference)))
+  if judge.is_2d:
+    # What the coverage metrics give a generator that has learned nothing but the support.
+    blur = dataset.sample_blur(jax.random.fold_in(base, BLUR_TAG), config.eval_samples)
+    results["uniform_blur"] = {"box": dataset.box(), **scalars(judge.all_metrics(np.asarray(blur)))}
+  results["floors"] = {
+      "reverse_kl": coverage.reverse_kl_floor(dataset.num_modes, config.eval_samples),
+      "hq": data.hq_ceiling(dataset.dim, config.hq_num_std) if dataset.dim == 2 else None,
+  }
+  return results

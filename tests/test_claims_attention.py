@@ -1,0 +1,127 @@
+"""Q4's rules: made-up sweep results drive each rule to every verdict it can return."""
+
+import pytest
+
+from genjax.claims import attention
+from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
+
+NAN = float("nan")
+
+
+def _fit(slope, half=0.1):
+  return {"slope": slope, "lo": slope - half, "hi": slope + half, "n_lo": 1024, "n_hi": 8192}
+
+
+def _results(naive_time=2.0, naive_memory=2.0, chunked_memory=1.0, efficient_time=1.0,
+             naive_backward=None, crossover_ratios=(1.05, 0.9)):
+  """Sweep results with the given slopes (fits or numbers) and measured/4d crossover ratios."""
+  def as_fit(x):
+    return x if isinstance(x, dict) else _fit(x)
+
+  slopes = []
+  for variant in ("naive", "chunked", *attention.EFFICIENT):
+    for mode in ("forward", "forward_backward"):
+      time = efficient_time
+      if variant == "naive":
+        time = naive_backward if mode == "forward_backward" and naive_backward else naive_time
+      memory = {"naive": naive_memory, "chunked": chunked_memory}.get(variant, 1.0)
+      slopes.append({"variant": variant, "mode": mode, "time": as_fit(time),
+                     "time_corrected": as_fit(time), "memory": as_fit(memory)})
+  crossovers = [{"d": d, "ns": [d, 2 * d, 4 * d, 8 * d], "attention_over_mlp": [0.3, 0.6, 1, 2],
+                 "measured_mlp": None if r is None else r * 4 * d}
+                for d, r in zip((256, 512), crossover_ratios, strict=True)]
+  return {"slopes": slopes, "crossovers": crossovers, "largest": {}}
+
+
+def test_quadratic_time_every_outcome():
+  rule = attention.quadratic_time
+  assert rule(_results(2.0)).verdict == SUPPORTED
+  memory_bound = rule(_results(2.5, naive_backward=2.0))  # super-quadratic: not "not supported"
+  assert memory_bound.verdict == DEPENDS and "memory hierarchy" in memory_bound.condition
+  short_range = rule(_results(1.5, naive_backward=2.0))
+  assert short_range.verdict == DEPENDS and "range of n" in short_range.condition
+  assert rule(_results(1.0)).verdict == NOT_SUPPORTED
+
+
+def test_near_two_edges_tolerance_and_interval_width():
+  rule = attention.quadratic_time
+  tol = attention.SLOPE_TOLERANCE
+  assert rule(_results(_fit(2 - tol, 0.0))).verdict == SUPPORTED
+  assert rule(_results(_fit(2 - tol - 0.01, 0.0))).verdict == NOT_SUPPORTED
+  # An informative interval that contains 2 counts; one too wide to tell 1 from 2 does not.
+  width = attention.MAX_HALF_WIDTH
+  assert rule(_results(_fit(1.6, width))).verdict == SUPPORTED
+  # Too wide but containing 2: the run cannot tell, so no verdict rather than "not supported".
+  too_wide = rule(_results(_fit(1.6, width + 0.01)))
+  assert too_wide.verdict == NOT_MEASURED and "naive forward time" in too_wide.evidence
+  # A wide interval that excludes 2 is still evidence against it.
+  assert rule(_results(_fit(1.2, 0.75))).verdict == NOT_SUPPORTED
+  # Two points leave no interval (nan): only the point estimate decides.
+  assert rule(_results(_fit(1.6, NAN))).verdict == NOT_SUPPORTED
+
+
+def test_quadratic_memory_every_outcome():
+  rule = attention.quadratic_memory
+  assert rule(_results(naive_memory=2.0, chunked_memory=2.0)).verdict == SUPPORTED
+  chunked_linear = rule(_results(naive_memory=2.0, chunked_memory=1.0))
+  assert chunked_linear.verdict == DEPENDS and "implementation" in chunked_linear.condition
+  assert rule(_results(naive_memory=1.0)).verdict == NOT_SUPPORTED
+  assert rule(_results(naive_memory=_fit(1.6, 0.6))).verdict == NOT_MEASURED
+
+
+def test_dominates_every_outcome_and_the_factor_two_edges():
+  rule = attention.attention_dominates_long_sequences
+  factor = attention.CROSSOVER_FACTOR
+  assert rule(_results(crossover_ratios=(1.05, 0.9))).verdict == SUPPORTED
+  assert rule(_results(crossover_ratios=(factor, 1 / factor))).verdict == SUPPORTED
+  assert rule(_results(crossover_ratios=(factor * 1.01, 1.0))).verdict == DEPENDS
+  early = rule(_results(crossover_ratios=(1.0, 0.99 / factor)))
+  assert early.verdict == DEPENDS and "FLOP rates" in early.condition
+  assert rule(_results(crossover_ratios=(1.0, None))).verdict == NOT_SUPPORTED
+  empty = _results()
+  empty["crossovers"] = []
+  assert rule(empty).verdict == NOT_MEASURED
+
+
+def test_dominates_marks_an_upper_bound():
+  results = _results(crossover_ratios=(0.25, 1.0))
+  results["crossovers"][0]["attention_over_mlp"] = [1.2, 2, 3, 4]  # above at the smallest n
+  finding = attention.attention_dominates_long_sequences(results)
+  assert finding.verdict == DEPENDS and "upper bound" in finding.evidence
+
+
+def test_efficient_variants_every_outcome():
+  rule = attention.efficient_variants_scale_better
+  assert rule(_results(efficient_time=1.0)).verdict == SUPPORTED
+  results = _results(efficient_time=1.0)
+  lsh = next(s for s in results["slopes"] if s["variant"] == "lsh" and s["mode"] == "forward")
+  lsh["time_corrected"] = _fit(1.6)
+  partly = rule(results)
+  assert partly.verdict == DEPENDS and "lsh do not" in partly.condition
+  assert rule(_results(efficient_time=1.6)).verdict == NOT_SUPPORTED
+  # Nothing to reduce when naive attention is itself about linear; an uncertain naive slope is
+  # only the baseline and does not block the verdict.
+  assert rule(_results(naive_time=1.0, efficient_time=1.0)).verdict == NOT_SUPPORTED
+  assert rule(_results(naive_time=_fit(1.9, 1.0), efficient_time=1.0)).verdict == SUPPORTED
+  # One variant's interval contains 1 but is too wide to count: no verdict.
+  lsh["time_corrected"] = _fit(1.6, 0.7)
+  unclear = rule(results)
+  assert unclear.verdict == NOT_MEASURED and "lsh time" in unclear.evidence
+
+
+def test_about_linear_is_absolute_not_relative_to_naive():
+  """1.45 against naive's 1.48 is not 'about linear' (the loosened rule accepted it)."""
+  rule = attention.efficient_variants_scale_better
+  assert rule(_results(naive_time=1.48, efficient_time=1.45)).verdict == NOT_SUPPORTED
+  edge = attention.ABOUT_LINEAR_MAX
+  assert rule(_results(efficient_time=_fit(edge, 0.1))).verdict == SUPPORTED
+  assert rule(_results(efficient_time=_fit(edge + 0.01, 0.1))).verdict == NOT_SUPPORTED
+  # An informative interval that contains 1 counts even above the edge.
+  assert rule(_results(efficient_time=_fit(1.4, 0.45))).verdict == SUPPORTED
+
+
+@pytest.mark.parametrize("rule", [claim.rule for claim in attention.CLAIMS])
+def test_every_finding_states_its_margin(rule):
+  for results in (_results(), _results(_fit(1.6, 0.7), _fit(1.6, 0.7), _fit(1.6, 0.7),
+                                       _fit(1.6, 0.7))):
+    assert "Margin:" in rule(results).evidence

@@ -1,0 +1,186 @@
+"""Q1 rules (genjax/claims/domain.py): made-up per-seed results drive each to every outcome."""
+
+import pytest
+
+from genjax.claims import domain
+from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
+
+BASE = [1.50, 1.52, 1.55]  # three seeds' losses; other entries are BASE + an offset per seed
+
+
+def s(offset=0.0, spread=(0.0, 0.0, 0.0)):
+  """A seeds.summary of BASE + offset (+ a per-seed spread, which blurs a paired difference)."""
+  values = [b + offset + e for b, e in zip(BASE, spread, strict=True)]
+  mean = sum(values) / 3
+  return {"mean": mean, "sd": 0.02, "se": 0.012, "seeds": values}
+
+
+NOISE = (-0.2, 0.2, 0.0)  # a paired difference with this spread is not clear at 3 seeds
+UNTRAINED = 2.1 - BASE[0]  # offset that puts a model at uniform (log 8 = 2.079) or above
+
+
+def common(study, num_seeds=3):
+  return {"study": study, "num_seeds": num_seeds, "seq_len": 32, "config": {"vocab": 8}}
+
+
+def test_compare_uses_the_t_quantile_and_states_the_flip():
+  clear = domain.compare(s(-0.1), s())
+  assert clear["outcome"] == "lower" and clear["t_critical"] == pytest.approx(4.303, abs=1e-3)
+  assert "95% t interval" in clear["text"] and "flips if the upper end" in clear["text"]
+  assert domain.compare(s(0.1), s())["outcome"] == "higher"
+  # Mean 0.1 lower, per-seed s.e. 0.116: beyond 2 s.e. would not be enough at 3 seeds.
+  assert domain.compare(s(-0.1, NOISE), s())["outcome"] == "unclear"
+  # Clear but inside the +-0.002 band: not a difference.
+  assert domain.compare(s(-0.001), s())["outcome"] == "unclear"
+
+
+def diversity(small_heldout, large_heldout, small_indist=0.0, num_seeds=3):
+  def row(m, heldout, indist):
+    return {"pool_size": m, "model_heldout": s(heldout), "model_indist": s(indist)}
+  return {**common("diversity", num_seeds), "rows": [row(4, small_heldout, small_indist),
+                                                     row(0, large_heldout, 0.0)],
+          "references_heldout": {"bayes_new_domain": s(-0.1)}}
+
+
+def test_diversity_rule_every_outcome():
+  assert domain.diversity_rule(diversity(0.5, 0.0)).verdict == SUPPORTED
+  assert domain.diversity_rule(diversity(0.0, 0.5)).verdict == NOT_SUPPORTED
+  untrained = domain.diversity_rule(diversity(0.5, 0.0, small_indist=UNTRAINED))
+  assert untrained.verdict == NOT_MEASURED and "not trained" in untrained.evidence
+  assert domain.diversity_rule(diversity(0.5, 0.0, num_seeds=1)).verdict == NOT_MEASURED
+  one_row = diversity(0.5, 0.0)
+  one_row["rows"] = one_row["rows"][:1]
+  assert domain.diversity_rule(one_row).verdict == NOT_MEASURED
+
+
+def architecture(**offsets):
+  return {**common("architecture"), "rows": [{"arch": a, "heldout": s(o)}
+                                             for a, o in offsets.items()]}
+
+
+def test_architecture_rule_every_outcome():
+  assert domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.3,
+                                               bag_mlp=0.35)).verdict == SUPPORTED
+  lose = domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.0,
+                                               bag_mlp=0.35))
+  assert lose.verdict == NOT_SUPPORTED and "transformer_1layer" in lose.evidence
+  assert domain.architecture_rule(architecture(transformer=0.0)).verdict == NOT_MEASURED
+  assert domain.architecture_rule(architecture(transformer=0.0, bag_mlp=UNTRAINED)).verdict == (
+      NOT_MEASURED)
+
+
+def _with_curve(results, arch, losses):
+  row = next(r for r in results["rows"] if r.get("arch", r.get("pool_size")) == arch)
+  row["indist_curve"] = {str(400 * (i + 1)): s(v) for i, v in enumerate(losses)}
+  return results
+
+
+def test_rules_wait_for_the_training_loss_to_level_off():
+  falls = domain.PLATEAU_NATS * 3
+  winner = architecture(transformer=0.0, transformer_1layer=0.3, bag_mlp=0.35)
+  still_falling = domain.architecture_rule(_with_curve(winner, "transformer", [0.2, falls, 0.0]))
+  assert still_falling.verdict == NOT_MEASURED and "not converged" in still_falling.evidence
+  # Just inside the plateau bound: judged as usual.
+  level = _with_curve(architecture(transformer=0.0, transformer_1layer=0.3, bag_mlp=0.35),
+                      "transformer", [0.2, domain.PLATEAU_NATS * 0.9, 0.0])
+  assert domain.architecture_rule(level).verdict == SUPPORTED
+  assert domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 0, [falls, 0.0])).verdict == (
+      NOT_MEASURED)
+  assert domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 0, [0.0, 0.0])).verdict == (
+      SUPPORTED)
+
+
+def finetune(full_target, full_heldout_end, lora_target=None, lora_heldout_end=None,
+             full_kind="full"):
+  def method(kind, target_end, heldout_end):
+    return {"kind": kind, "curve": {"0": {"target": s(0.2), "heldout": s(0.1)},
+                                    "300": {"target": s(target_end), "heldout": s(heldout_end)}}}
+  methods = {"full_lr0.001": method(full_kind, full_target, full_heldout_end),
+             "full_lr0.0001": method(full_kind, full_target + 0.05, full_heldout_end - 0.3)}
+  if lora_target is not None:
+    methods["lora_r2"] = method("lora", lora_target, lora_heldout_end)
+  return {**common("finetune"), "grid": [0, 300], "methods": methods,
+          "references": {"target/bayes_new_domain": s(0.2)}}
+
+
+def test_finetune_rule_every_outcome():
+  assert domain.finetune_rule(finetune(-0.2, 1.0)).verdict == SUPPORTED
+  assert domain.finetune_rule(finetune(-0.2, 0.1)).verdict == NOT_SUPPORTED  # no forgetting
+  assert domain.finetune_rule(finetune(0.4, 1.0)).verdict == NOT_SUPPORTED  # no gain
+  assert domain.finetune_rule(finetune(-0.2, 1.0, full_kind="lora")).verdict == NOT_MEASURED
+  assert domain.finetune_rule(finetune(UNTRAINED, 1.0)).verdict == NOT_MEASURED
+
+
+def test_lora_forgetting_rule_compares_with_the_closest_target_loss():
+  # LoRA's target loss is closest to lr 1e-4's (-0.15): the comparison is with that run.
+  less = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.15, lora_heldout_end=0.5))
+  assert less.verdict == SUPPORTED and "full_lr0.0001" in less.evidence
+  more = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.15, lora_heldout_end=0.9))
+  assert more.verdict == NOT_SUPPORTED
+  assert domain.lora_forgetting_rule(finetune(-0.2, 1.0)).verdict == NOT_MEASURED
+  assert domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=UNTRAINED,
+                                              lora_heldout_end=0.5)).verdict == NOT_MEASURED
+
+
+def fewshot(in_context, shots, dapt_before, dapt_after, none_after, unrelated_after=None,
+            base_heldout=0.0):
+  def entry(target, heldout=0.5):
+    return {"target": s(target), "heldout": s(heldout)}
+  unrelated_after = none_after if unrelated_after is None else unrelated_after
+  return {**common("fewshot"),
+          "fewshot": {"0": entry(in_context, base_heldout), "64": entry(shots)},
+          "dapt": {"dapt_target_genre": {"before": entry(dapt_before), "after": entry(dapt_after)},
+                   "unrelated_genre": {"before": entry(0.5), "after": entry(unrelated_after)},
+                   "none": {"before": entry(in_context), "after": entry(none_after)}}}
+
+
+def test_fewshot_rule_names_which_methods_help():
+  assert domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3)).verdict == SUPPORTED
+  # DAPT helps on its own but finetuning after it overfits: the condition says so.
+  overfit = domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.5, 0.3))
+  assert overfit.verdict == DEPENDS
+  assert "DAPT alone" in overfit.condition.split("do not")[0]
+  assert "DAPT then finetuning" in overfit.condition.split("do not")[1]
+  assert domain.fewshot_rule(fewshot(0.4, 0.6, 0.5, 0.5, 0.3)).verdict == NOT_SUPPORTED
+  assert domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3,
+                                     base_heldout=UNTRAINED)).verdict == NOT_MEASURED
+  missing = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
+  del missing["dapt"]["none"]
+  assert domain.fewshot_rule(missing).verdict == NOT_MEASURED
+
+
+def test_unrelated_genre_rule_every_outcome():
+  assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.5)).verdict == SUPPORTED
+  assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.28)).verdict == (
+      NOT_SUPPORTED)
+  assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.5,
+                                             base_heldout=UNTRAINED)).verdict == NOT_MEASURED
+  missing = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
+  del missing["dapt"]["unrelated_genre"]
+  assert domain.unrelated_genre_rule(missing).verdict == NOT_MEASURED
+
+
+def continual(without, with_replay, general_start=0.0, variants=("replay0", "replay0.25")):
+  def matrix(end):
+    start = {"general": s(general_start), "genre0": s(0.3), "genre1": s(0.3)}
+    return [start, {"general": s(end), "genre0": s(end), "genre1": s(0.0)}]
+  ends = {"replay0": without, "replay0.25": with_replay}
+  return {**common("continual"), "families": ["general", "genre0", "genre1"],
+          "variants": {v: matrix(ends[v]) for v in variants}}
+
+
+def test_continual_rule_every_outcome():
+  assert domain.continual_rule(continual(1.0, 0.2)).verdict == SUPPORTED
+  assert domain.continual_rule(continual(1.0, 1.0)).verdict == NOT_SUPPORTED
+  assert domain.continual_rule(continual(1.0, 0.2, variants=("replay0",))).verdict == NOT_MEASURED
+  assert domain.continual_rule(continual(1.0, 0.2, general_start=UNTRAINED)).verdict == (
+      NOT_MEASURED)
+
+
+def test_claims_judge_only_their_own_study():
+  assert set(domain.CLAIMS_BY_STUDY) == {"diversity", "architecture", "finetune", "fewshot",
+                                         "continual"}
+  assert all(domain.CLAIMS_BY_STUDY[s] is domain.STUDY_CLAIMS[s][0] for s in domain.STUDY_CLAIMS)
+  assert len(domain.CLAIMS) == 7
+  finding = domain.CLAIMS_BY_STUDY["finetune"].rule(architecture(transformer=0.0))
+  assert finding.verdict == NOT_MEASURED and "finetune" in finding.evidence
