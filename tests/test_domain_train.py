@@ -81,6 +81,7 @@ def _run(train_step, sp, state, num_steps=3):
   return jax.device_get(device_state), jax.device_get(metrics)
 
 
+@pytest.mark.slow
 def test_seeds_train_in_one_compiled_program():
   config = tiny_config("finetune")
   sp = seeds.make(3, "none")
@@ -110,6 +111,7 @@ def test_one_step_golden_values():
       "the domain step changed; if intended, update GOLDEN_GRAD_NORM"))
 
 
+@pytest.mark.slow
 def test_seed_axis_sharded_over_devices_gives_the_same_seeds():
   assert len(jax.devices()) == 4  # tests/conftest.py
   config = tiny_config("finetune")

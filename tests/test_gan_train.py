@@ -152,6 +152,7 @@ def test_vmap_over_seeds_equals_separate_runs_for_every_switch(name):
   _check_vmap_equals_separate_runs(name, num_seeds=3, num_steps=3)
 
 
+@pytest.mark.slow
 def test_seeds_sharded_over_four_devices_equal_one_device():
   assert len(jax.devices()) == 4  # tests/conftest.py
   config = _config(num_seeds=4, methods="pacgan2", g_ema_decay=0.9)

@@ -199,16 +199,16 @@ def efficient_variants_scale_better(results) -> Finding:
 CLAIMS = [
     Claim("Q4", "Self-attention's compute grows quadratically with sequence length n.",
           EXPERIMENT, "FlashAttention App. E: PyTorch attention time slope 1.93; LRA vanilla "
-          "1K-4K: 1.27 (not asymptotic)", quadratic_time),
+          "1K-4K: 1.27 (not asymptotic)", quadratic_time, figure="time_vs_n.png"),
     Claim("Q4", "Its memory grows quadratically too, which limits long inputs.", EXPERIMENT,
           "LRA vanilla memory slope 1.74; FlashAttention memory slope 1.00 vs 1.95; Rabe & "
-          "Staats: 1 GB -> 17 MB at 2^14", quadratic_memory),
+          "Staats: 1 GB -> 17 MB at 2^14", quadratic_memory, figure="memory_vs_n.png"),
     Claim("Q4", "The quadratic attention term is what makes a transformer layer expensive "
           "(O(n²·d) overall).", EXPERIMENT,
           "FLOP model: attention = MLP at n = 4d, = all linear work at n = 6d",
-          attention_dominates_long_sequences),
+          attention_dominates_long_sequences, figure="crossover.png"),
     Claim("Q4", "Sparse, sliding-window, low-rank (Linformer), kernel (Performer) and LSH "
           "(Reformer) attention reduce the cost to about linear (n log n for LSH).", EXPERIMENT,
           "LRA at 4K: Performer 1.06 GB, Linformer 0.99 GB vs vanilla 9.48 GB",
-          efficient_variants_scale_better),
+          efficient_variants_scale_better, figure="time_vs_n.png"),
 ]
