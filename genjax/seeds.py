@@ -173,7 +173,6 @@ def _with_trace_count(fn, traces):
     return fn(*args)
 
   step.num_traces = lambda: traces[0]
-  step.traces = traces
   return step
 
 
