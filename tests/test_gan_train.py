@@ -5,13 +5,14 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from genjax import logs, seeds
 from genjax.configs import gan as gan_config
 from genjax.errors import UserError
-from genjax.gan import data, evaluate, step, train
+from genjax.gan import data, evaluate, losses, step, train
 
 
 def _config(**overrides):
@@ -75,6 +76,8 @@ def test_validate_rejects_bad_configs():
     train.validate(_config(parallel="pmap"))
   with pytest.raises(UserError, match="repeats"):
     train.validate(_config(methods="gan,gan"))
+  with pytest.raises(UserError, match="g_loss"):
+    train.validate(_config(g_loss="minimax"))
 
 
 def test_samples_per_step_and_matched_controls():
@@ -126,6 +129,46 @@ def test_one_step_golden_values(name):
   np.testing.assert_allclose(
       [got[k] for k in GOLDEN[name]], list(GOLDEN[name].values()), rtol=1e-5,
       err_msg=f"one {name} step changed; if intended, set GOLDEN[{name!r}] = {got}")
+
+
+def test_saturating_loss_and_simultaneous_update_switches():
+  """Saturating G: its gradient is the non-saturating one scaled by D(G(z)) / (1 - D(G(z))) per
+  sample, so it has the opposite loss sign and is smaller where D rejects the fakes.
+  Simultaneous: G's update depends on D's starting params alone, not on D's step."""
+  key = jax.random.key(3)
+  logits = jnp.array([-4.0, 0.0, 3.0])
+  np.testing.assert_allclose(losses.saturating_g_loss(logits),
+                             np.mean(np.log1p(-jax.nn.sigmoid(logits))), rtol=1e-6)
+
+  def g_after_one_step(**overrides):
+    config = _config(methods="gan", **overrides)
+    setup = _setup(config, "gan")
+    state = step.init_state(setup, step.seed_keys(config)[0])
+    new_state, metrics = jax.jit(step.make_train_step(setup))(state, {}, key)
+    return state, new_state, metrics
+
+  _, alternating, _ = g_after_one_step()
+  start, simultaneous, metrics = g_after_one_step(simultaneous_update=True)
+  # D steps the same way in both; G differs, because it saw D before vs after D's step.
+  _assert_trees_close(alternating["d_params"], simultaneous["d_params"])
+  assert not _trees_close(alternating["g_params"], simultaneous["g_params"])
+  # Against D's starting params with D's learning rate 0 the two schedules coincide.
+  _, frozen_alt, _ = g_after_one_step(d_learning_rate=1e-30)
+  _, frozen_sim, _ = g_after_one_step(d_learning_rate=1e-30, simultaneous_update=True)
+  _assert_trees_close(frozen_alt["g_params"], frozen_sim["g_params"])
+  _, saturating, sat_metrics = g_after_one_step(g_loss="saturating")
+  assert float(sat_metrics["g_loss"]) < 0 < float(metrics["g_loss"])
+  assert not _trees_close(alternating["g_params"], saturating["g_params"])
+
+
+def _trees_close(a, b):
+  return all(np.allclose(x, y, rtol=1e-6, atol=1e-7)
+             for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
+
+
+def _assert_trees_close(a, b):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
 
 
 def _check_vmap_equals_separate_runs(name, num_seeds, num_steps, **overrides):

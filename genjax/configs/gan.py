@@ -51,6 +51,13 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.d_steps = 1  # D steps per G step for the non-WGAN methods
   config.gp_weight = 0.1  # lambda of the WGAN gradient penalty (2D scale; 10 for images)
   config.r1_gamma = 0.1  # gamma of the R1 penalty gamma/2 E||grad D(x_real)||^2
+  # G's objective for the cross-entropy methods: non_saturating -log D(G(z)) (Goodfellow 2014,
+  # sec. 3, the usual choice) | saturating log(1 - D(G(z))) (the minimax form the Unrolled GAN
+  # demo notebook minimizes). WGAN-GP always uses its own -D(G(z)).
+  config.g_loss = "non_saturating"
+  # False: D steps first, G then steps against the updated D (alternating) | True: G and D both
+  # step from the same (old) params, as one TF sess.run of both train ops does (the demo).
+  config.simultaneous_update = False
   # ---- optimization ----
   config.num_steps = 20000  # generator updates per method
   config.batch_size = 100  # packs (or samples, see pack_hold) per D and G step

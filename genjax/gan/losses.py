@@ -24,6 +24,11 @@ def ns_g_loss(fake_logits):
   return jax.nn.softplus(-fake_logits).mean()
 
 
+def saturating_g_loss(fake_logits):
+  """Minimax generator loss log(1 - D(G(z))): flat where D confidently rejects the fakes."""
+  return -jax.nn.softplus(fake_logits).mean()
+
+
 def wgan_d_loss(real_scores, fake_scores):
   return fake_scores.mean() - real_scores.mean()
 

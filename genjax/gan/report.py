@@ -57,7 +57,11 @@ def write_markdown(results: dict, config, path: str) -> None:
       "vanilla row with the same samples per step as a remedy (its matched control), which the "
       "remedies verdict compares it with."
       + (f" Samples come from an exponential moving average of the generator's weights (decay "
-         f"{config.g_ema_decay:g}), not from its last iterate." if config.g_ema_decay else ""),
+         f"{config.g_ema_decay:g}), not from its last iterate." if config.g_ema_decay else "")
+      + (" G minimizes the saturating log(1 - D(G(z)))." if config.get("g_loss") == "saturating"
+         else "")
+      + (" G and D update simultaneously (both from the step's starting params)."
+         if config.get("simultaneous_update") else ""),
       "",
       f"| method | {header} | all | steps | samples/step | control | wall time (s) |",
       "|---|" + "---|" * (len(columns) + 5),

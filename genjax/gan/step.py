@@ -143,6 +143,8 @@ class Setup:
   gp_weight: float
   r1_gamma: float
   g_ema_decay: float  # 0: no average; else the state keeps an EMA of G's weights for evaluation
+  saturating: bool = False  # G minimizes log(1 - D(G(z))) instead of -log D(G(z))
+  simultaneous: bool = False  # G steps against the D of the step's start, not the updated one
 
 
 def make_setup(config: ConfigDict, dataset, method: Method) -> Setup:
@@ -151,7 +153,8 @@ def make_setup(config: ConfigDict, dataset, method: Method) -> Setup:
   g_tx, d_tx = make_optimizers(config, d_steps(config, method))
   return Setup(method, g, d, g_tx, d_tx, dataset, config.latent_dim,
                samples_per_step(config, method), d_steps(config, method), config.gp_weight,
-               config.r1_gamma, config.g_ema_decay)
+               config.r1_gamma, config.g_ema_decay, config.g_loss == "saturating",
+               config.simultaneous_update)
 
 
 def seed_keys(config: ConfigDict) -> jax.Array:
@@ -213,11 +216,17 @@ def g_loss_fn(setup: Setup, g_params, d_params, d_opt_state, key):
                            d_opt_state, setup.d_tx, keys_K, method.first_order)
   fake = generate(setup, g_params, jax.random.fold_in(key, G_TAG), setup.num_samples)
   logits = setup.d.apply(target, losses.pack(fake, method.pack))
-  return losses.wgan_g_loss(logits) if method.wgan_gp else losses.ns_g_loss(logits)
+  if method.wgan_gp:
+    return losses.wgan_g_loss(logits)
+  return losses.saturating_g_loss(logits) if setup.saturating else losses.ns_g_loss(logits)
 
 
 def make_train_step(setup: Setup):
-  """One seed's `(state, batch, key) -> (state, metrics)`: D step(s), then one G step."""
+  """One seed's `(state, batch, key) -> (state, metrics)`: D step(s), then one G step.
+
+  With `setup.simultaneous`, G's gradient is taken against the D params (and D optimizer
+  state, for unrolling) the step started from, so neither player sees the other's update.
+  """
 
   def train_step(state, batch, key):
     del batch  # data are sampled here, from the key
@@ -230,8 +239,8 @@ def make_train_step(setup: Setup):
           has_aux=True)(d_params)
       d_updates, d_opt = setup.d_tx.update(d_grads, d_opt, d_params)
       d_params = optax.apply_updates(d_params, d_updates)
-    g_loss, g_grads = jax.value_and_grad(g_loss_fn, argnums=1)(setup, g_params, d_params, d_opt,
-                                                                key)
+    g_opponent = (state["d_params"], state["d_opt"]) if setup.simultaneous else (d_params, d_opt)
+    g_loss, g_grads = jax.value_and_grad(g_loss_fn, argnums=1)(setup, g_params, *g_opponent, key)
     g_updates, g_opt = setup.g_tx.update(g_grads, g_opt, g_params)
     g_params = optax.apply_updates(g_params, g_updates)
     metrics = {

@@ -24,6 +24,7 @@ def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "arch", ("small", "pacgan"))
   checks.require_choice(config, "pack_hold", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
+  checks.require_choice(config, "g_loss", ("non_saturating", "saturating"))
   checks.require_positive(config, "ring_modes", "ring_radius", "ring_std", "grid_side",
                           "grid_spacing", "grid_std", "latent_dim", "small_hidden",
                           "pacgan_g_hidden", "pacgan_d_hidden", "maxout_pieces", "critic_steps",
