@@ -20,12 +20,19 @@ def _s(mean, offsets=STEADY):
   return seeds.summary([mean + o for o in offsets])
 
 
+def _curve(steps, test_means):
+  return {"step": list(steps), "test_reconstruction_nll": [_s(m) for m in test_means],
+          "train_reconstruction_nll": [_s(m) for m in test_means]}
+
+
 def _model(beta, stochastic, recon, train_recon, fd, path_ratio, rate=None, active=8,
            fitted_fd=None):
   model = {"beta": beta, "stochastic": stochastic, "reconstruction_nll": _s(recon),
            "train_reconstruction_nll": _s(train_recon), "prior_samples": {"frechet": _s(fd)},
            "interpolation": {"path_length_ratio": _s(path_ratio, (-0.01, 0.0, 0.01))},
-           "active_units": _s(active, (0, 0, 0)), "latents": 8}
+           "active_units": _s(active, (0, 0, 0)), "latents": 8,
+           # trained: held-out recon fell 0.5% over the last third (the guard allows 1%)
+           "curve": _curve((2000, 3000), (recon * 1.005, recon))}
   if rate is not None:
     model["rate"] = _s(rate)
   if fitted_fd is not None:
@@ -164,3 +171,39 @@ def test_one_seed_supports_nothing():
   for rule in (vae.prior_sampling, vae.ae_generates_from_fitted_codes,
                vae.ae_reconstructs_better, vae.smooth_latent_space, vae.beta_tradeoff):
     assert rule(single).verdict != SUPPORTED, rule.__name__
+
+
+RULES = (vae.prior_sampling, vae.ae_generates_from_fitted_codes, vae.ae_reconstructs_better,
+         vae.smooth_latent_space)
+
+
+@pytest.mark.parametrize("model", ["ae", "vae_beta1"])
+def test_every_comparison_needs_both_models_trained(model):
+  still_falling = _with(["models", model, "curve"], _curve((1000, 2000, 3000), (12.0, 9.0, 8.6)))
+  for rule in RULES:
+    finding = rule(still_falling)
+    assert finding.verdict == NOT_MEASURED, (rule.__name__, finding)
+    assert f"{model}: held-out recon NLL still falling: 9.00 at step 2000" in finding.evidence
+  no_curve = _without("models", model, "curve")
+  assert all(rule(no_curve).verdict == NOT_MEASURED for rule in RULES)
+
+
+def test_training_guard_thresholds():
+  model = VAE_RESULTS["models"]["vae_beta1"]
+  assert vae.training_unfinished(model) is None  # 0.5% drop
+  just_over = dict(model, curve=_curve((2000, 3000), (8.6 * 1.011, 8.6)))
+  assert "still falling" in vae.training_unfinished(just_over)
+  overfitting = dict(model, curve=_curve((2000, 3000), (8.0, 8.6)))  # rising: past its best
+  assert vae.training_unfinished(overfitting) is None
+  # Only checkpoints at or before 75% of training count as "before": 2500 of 3000 does not.
+  late_only = dict(model, curve=_curve((2500, 3000), (9.0, 8.6)))
+  assert "no kept checkpoint at or before 75%" in vae.training_unfinished(late_only)
+
+
+def test_beta_tradeoff_needs_every_vae_trained():
+  unfinished = _with(["models", "vae_beta4", "curve"], _curve((2000, 3000), (30.0, 23.1)))
+  finding = vae.beta_tradeoff(unfinished)
+  assert finding.verdict == NOT_MEASURED and "vae_beta4" in finding.evidence
+  # The AE plays no part in the β trade-off.
+  ae_unfinished = _with(["models", "ae", "curve"], _curve((2000, 3000), (12.0, 9.7)))
+  assert vae.beta_tradeoff(ae_unfinished).verdict == SUPPORTED

@@ -125,3 +125,19 @@ def test_bad_small_net_options_are_user_errors(field, value):
   config[field] = value
   with pytest.raises(UserError, match=field):
     models.make(config, data_dim=2, output="linear", mbstd=False)
+
+
+def test_discriminator_width_and_input_scale_of_the_unrolled_gan_appendix():
+  """small_d_hidden sets D's own layers; d_input_scale multiplies D's input first."""
+  config = gan_config.get_config()
+  config.small_hidden, config.small_d_hidden, config.d_input_scale = (128, 128), (128,), 0.25
+  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  d_params = d.init(jax.random.key(1), jnp.zeros((2, 2)))
+  assert [k.shape for k in _kernels(d_params)] == [(2, 128), (128, 1)]
+  assert len(_kernels(g.init(jax.random.key(0), jnp.zeros((2, 2))))) == 3  # G keeps 2 layers
+  x = jax.random.normal(jax.random.key(2), (4, 2))
+  unscaled = models.Discriminator((128,))
+  np.testing.assert_allclose(d.apply(d_params, x), unscaled.apply(d_params, x / 4), rtol=1e-6)
+  config.small_d_hidden = ()  # default: D as wide as G
+  assert len(_kernels(models.make(config, 2, "linear", False)[1].init(
+      jax.random.key(1), jnp.zeros((2, 2))))) == 3

@@ -21,6 +21,41 @@ PRIOR_FD_RATIO = 2.0
 # to the AE's codes within the same factor of the VAE's prior-sample FD.
 FITTED_FD_RATIO = 2.0
 
+# Convergence guard of every rule: a model counts as trained when its held-out reconstruction
+# NLL (z = mean) fell by less than this fraction of its final value between the last kept
+# checkpoint at or before GUARD_FROM of training and the end (a rise means it is past its best,
+# overfitting: also finished). 1%: the reconstruction differences these rules judge between AE
+# and VAE are a few percent, so a model still improving by more could reorder them.
+PLATEAU_FRACTION = 0.01
+GUARD_FROM = 0.75
+
+
+def training_unfinished(model) -> str | None:
+  """Why the model cannot be judged as trained (its numbers), or None if it has plateaued."""
+  curve = model.get("curve") or {}
+  steps, test = curve.get("step", []), curve.get("test_reconstruction_nll", [])
+  if len(steps) < 2:
+    return "no learning curve (fewer than two kept checkpoints)"
+  earlier = [i for i, step in enumerate(steps) if step <= GUARD_FROM * steps[-1]]
+  if not earlier:
+    return (f"no kept checkpoint at or before {GUARD_FROM:.0%} of its {steps[-1]} steps "
+            "(raise config.keep_checkpoints)")
+  before, after = _mean(test[earlier[-1]]), _mean(test[-1])
+  drop = (before - after) / after
+  if drop > PLATEAU_FRACTION:
+    return (f"held-out recon NLL still falling: {before:.2f} at step {steps[earlier[-1]]} -> "
+            f"{after:.2f} at step {steps[-1]} ({drop:.1%} > {PLATEAU_FRACTION:.0%})")
+  return None
+
+
+def _untrained(results, names) -> Finding | None:
+  """NOT_MEASURED naming each model that has not finished training, else None."""
+  reasons = [(n, training_unfinished(results["models"][n])) for n in names]
+  reasons = [f"{n}: {why}" for n, why in reasons if why]
+  if reasons:
+    return Finding(NOT_MEASURED, "models not trained to a plateau; " + "; ".join(reasons))
+  return None
+
 
 def _values(metric) -> list[float]:
   """Per-seed values of a seeds.summary (a bare number counts as one seed)."""
@@ -65,18 +100,18 @@ def _num_seeds(metric) -> int:
 
 
 def _models(results, *names):
+  """(a NOT_MEASURED finding if a model is missing or untrained, else None; the models)."""
   missing = [n for n in names if n not in results["models"]]
-  return missing, [results["models"].get(n) for n in names]
-
-
-def _not_measured(missing) -> Finding:
-  return Finding(NOT_MEASURED, f"model(s) {', '.join(missing)} not trained in this run")
+  models = [results["models"].get(n) for n in names]
+  if missing:
+    return Finding(NOT_MEASURED, f"model(s) {', '.join(missing)} not trained in this run"), models
+  return _untrained(results, names), models
 
 
 def prior_sampling(results) -> Finding:
-  missing, (ae, vae) = _models(results, "ae", "vae_beta1")
-  if missing:
-    return _not_measured(missing)
+  unmeasured, (ae, vae) = _models(results, "ae", "vae_beta1")
+  if unmeasured:
+    return unmeasured
   ae_fd, vae_fd = ae["prior_samples"]["frechet"], vae["prior_samples"]["frechet"]
   floor = results["references"]["real_train_vs_test"]["frechet"]
   noise = results["references"]["independent_pixels"]["frechet"]
@@ -100,9 +135,9 @@ def prior_sampling(results) -> Finding:
 
 
 def ae_generates_from_fitted_codes(results) -> Finding:
-  missing, (ae, vae) = _models(results, "ae", "vae_beta1")
-  if missing:
-    return _not_measured(missing)
+  unmeasured, (ae, vae) = _models(results, "ae", "vae_beta1")
+  if unmeasured:
+    return unmeasured
   if "fitted_gaussian_samples" not in ae:
     return Finding(NOT_MEASURED, "no samples from a Gaussian fitted to the AE's codes")
   fitted = ae["fitted_gaussian_samples"]["frechet"]
@@ -126,9 +161,9 @@ def ae_generates_from_fitted_codes(results) -> Finding:
 
 
 def ae_reconstructs_better(results) -> Finding:
-  missing, (ae, vae) = _models(results, "ae", "vae_beta1")
-  if missing:
-    return _not_measured(missing)
+  unmeasured, (ae, vae) = _models(results, "ae", "vae_beta1")
+  if unmeasured:
+    return unmeasured
   test = _compare(ae["reconstruction_nll"], vae["reconstruction_nll"])
   train = _compare(ae["train_reconstruction_nll"], vae["train_reconstruction_nll"])
   evidence = (f"reconstruction NLL (nats, {_num_seeds(ae['reconstruction_nll'])} seeds) test: AE "
@@ -148,9 +183,9 @@ def ae_reconstructs_better(results) -> Finding:
 
 
 def smooth_latent_space(results) -> Finding:
-  missing, (ae, vae) = _models(results, "ae", "vae_beta1")
-  if missing:
-    return _not_measured(missing)
+  unmeasured, (ae, vae) = _models(results, "ae", "vae_beta1")
+  if unmeasured:
+    return unmeasured
   ae_ratio = ae["interpolation"]["path_length_ratio"]
   vae_ratio = vae["interpolation"]["path_length_ratio"]
   c = _compare(vae_ratio, ae_ratio)
@@ -169,6 +204,9 @@ def beta_tradeoff(results) -> Finding:
                 key=lambda m: m["beta"])
   if len(vaes) < 2:
     return Finding(NOT_MEASURED, "fewer than two β values were run")
+  untrained = _untrained(results, [n for n, m in results["models"].items() if m["stochastic"]])
+  if untrained:
+    return untrained
   steps = []
   falling = rising = True
   for a, b in zip(vaes, vaes[1:], strict=False):

@@ -41,6 +41,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.small_activation = "relu"  # relu | tanh (the Unrolled GAN demo notebook): small arch
   config.small_init = "lecun_normal"  # Dense kernel init, small arch: lecun_normal | orthogonal
   config.small_init_gain = 1.4  # gain of the orthogonal init (demo notebook: 1.4)
+  config.small_d_hidden = ()  # hidden widths of D in the small arch; () = small_hidden
+  config.d_input_scale = 1.0  # D multiplies its input by this (Unrolled GAN appendix: 1/4)
   config.pacgan_g_hidden = (400, 400, 400, 400)  # PacGAN G: Dense + batch norm + ReLU layers
   config.pacgan_d_hidden = (200, 200, 200)  # PacGAN D: maxout layers (units)
   config.maxout_pieces = 5  # pieces per maxout unit in the PacGAN D

@@ -92,11 +92,12 @@ class Discriminator(nn.Module):
   activation: str = "relu"  # of the non-maxout layers, a key of ACTIVATIONS
   init_name: str = "lecun_normal"  # kernel init of Dense layers (not maxout): KERNEL_INITS
   init_gain: float = 1.0  # scale of the orthogonal init
+  input_scale: float = 1.0  # inputs are multiplied by this first (Metz et al.: 1/4)
 
   @nn.compact
   def __call__(self, x_BxI):
     dense = lambda n: nn.Dense(n, kernel_init=kernel_init(self.init_name, self.init_gain))  # noqa: E731
-    h = x_BxI
+    h = x_BxI * self.input_scale if self.input_scale != 1.0 else x_BxI
     for width in self.hidden:
       if self.maxout_pieces > 1:
         h = Maxout(width, self.maxout_pieces)(h)
@@ -111,7 +112,8 @@ def make(config, data_dim: int, output: str, mbstd: bool) -> tuple[Generator, Di
   """The (G, D) pair of config.arch for data of width `data_dim`."""
   if config.arch == "pacgan":
     g = Generator(tuple(config.pacgan_g_hidden), data_dim, batch_norm=True, output=output)
-    d = Discriminator(tuple(config.pacgan_d_hidden), config.maxout_pieces, mbstd)
+    d = Discriminator(tuple(config.pacgan_d_hidden), config.maxout_pieces, mbstd,
+                      input_scale=config.get("d_input_scale", 1.0))
     return g, d
   activation = config.get("small_activation", "relu")
   init = config.get("small_init", "lecun_normal")
@@ -125,5 +127,6 @@ def make(config, data_dim: int, output: str, mbstd: bool) -> tuple[Generator, Di
     raise UserError(f"config.small_init_gain must be positive; got {gain}")
   kwargs = {"activation": activation, "init_name": init, "init_gain": gain}
   g = Generator(tuple(config.small_hidden), data_dim, output=output, **kwargs)
-  d = Discriminator(tuple(config.small_hidden), 1, mbstd, **kwargs)
+  d_hidden = tuple(config.get("small_d_hidden", ())) or tuple(config.small_hidden)
+  d = Discriminator(d_hidden, 1, mbstd, input_scale=config.get("d_input_scale", 1.0), **kwargs)
   return g, d

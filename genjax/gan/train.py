@@ -32,7 +32,8 @@ def validate(config: ConfigDict) -> None:
                           "d_learning_rate", "num_seeds", "log_every", "checkpoint_every",
                           "keep_checkpoints", "eval_every", "eval_samples", "hq_num_std",
                           "prdc_samples", "k_precision_recall", "k_density_coverage",
-                          "ndb_bins", "ndb_alpha", "snapshot_samples", "classifier_steps")
+                          "ndb_bins", "ndb_alpha", "snapshot_samples", "classifier_steps",
+                          "d_input_scale", "small_d_hidden")
   checks.require_non_negative(config, "gp_weight", "r1_gamma", "adam_eps_root", "decay_fraction",
                               "g_ema_decay")
   if config.decay_fraction > 1:
