@@ -12,7 +12,7 @@ import pytest
 from genjax import logs, seeds
 from genjax.configs import gan as gan_config
 from genjax.errors import UserError
-from genjax.gan import data, evaluate, losses, step, train
+from genjax.gan import data, evaluate, losses, report, step, train
 
 
 def _config(**overrides):
@@ -256,6 +256,11 @@ def test_train_and_evaluate_end_to_end(tmp_path):
   table = open(os.path.join(workdir, "results.md")).read()
   assert "| pacgan2 |" in table and "real data" in table and "uniform blur over [-1.38" in table
   assert "control of pacgan2" in table and "## Occupied modes over training" in table
+  assert "## Where each seed's mass sits over training" in table
+  assert os.path.exists(os.path.join(workdir, "mode_shares_over_training.png"))
+  shares = results["methods"]["gan"]["mode_shares"]
+  assert sorted(shares) == [0, 20, 40] and np.array(shares[40]).shape == (2, 8)
+  np.testing.assert_allclose(np.array(shares[40]).sum(-1), 1.0, rtol=1e-6)
   assert results["uniform_blur"]["hq"] < 0.02
   with open(os.path.join(workdir, "results.json")) as f:
     assert json.load(f)["methods"]["gan"]["summary"] == results["methods"]["gan"]["summary"]
@@ -293,3 +298,16 @@ def test_old_workdir_history_moves_to_evals_and_snapshots(tmp_path):
   assert np.load(evaluate.snapshot_path(workdir, "pacgan2+r1", 20)).shape == (2, 5, 2)
   evaluate.adopt_old_history(workdir, "pacgan2+r1")  # once only: evals/ now holds them
   assert len(logs.read_evals(workdir, "pacgan2_r1")) == 2
+
+
+def test_mode_hops_count_changes_of_the_mode_a_seed_sits_on():
+  uniform = [1 / 8] * 8
+
+  def on(mode, share=0.9):
+    return [share if k == mode else (1 - share) / 7 for k in range(8)]
+
+  assert report.hops([uniform, uniform, uniform]) == (0, 0)  # spread: never sits, never hops
+  assert report.hops([on(3), on(3), on(3)]) == (3, 0)  # collapsed on one mode
+  assert report.hops([on(3), on(5), uniform, on(1), on(1)]) == (4, 1)  # 3 -> 5; 1 after a gap
+  assert report.hops([on(2, 0.49), on(6, 0.49)]) == (0, 0)  # below half: not sitting
+  assert report.hops([on(2, 0.5), on(6, 0.5)]) == (2, 1)

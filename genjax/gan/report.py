@@ -17,6 +17,10 @@ _COLUMNS = (("modes", "modes", 1, 1.0), ("hq", "% HQ", 1, 100.0),
             ("coverage", "coverage", 3, 1.0), ("ndb", "NDB", 1, 1.0))
 _TWO_D_ONLY = ("hq", "median_distance_std", "beyond_10_std")
 _HOPPING_COLUMNS = 11  # eval steps shown in the occupied-modes tables (evenly spaced)
+# A seed "sits on" a mode that holds at least half of its samples (nearest center, sharp or
+# not): the collapsed picture of Metz et al., one mode at a time; no two modes can both qualify.
+# A hop is a change of the mode sat on between consecutive evaluations.
+SITS_ON_SHARE = 0.5
 
 
 def _cell(stat: dict, digits: int, scale: float) -> str:
@@ -110,6 +114,7 @@ def write_markdown(results: dict, config, path: str) -> None:
       + ("" if is_2d else ", mode_histogram.png") + ". Samples: samples.npz.",
       "",
       *_hopping_tables(results, is_2d),
+      *_share_tables(results),
   ]
   with open(path, "w") as f:
     f.write("\n".join(lines))
@@ -142,6 +147,44 @@ def _hopping_tables(results: dict, is_2d: bool) -> list[str]:
       changes = sum(a != b for a, b in zip(sets[:-1], sets[1:], strict=True))
       cells = " | ".join(_modes_cell(by_step[t][seed]) for t in shown)
       lines.append(f"| {seed} | {cells} | {changes}/{len(sets) - 1} |")
+    lines.append("")
+  return lines
+
+
+def hops(shares_TxK) -> tuple[int, int]:
+  """(evaluations at which the seed sits on one mode, hops between consecutive ones)."""
+  sat_on = [int(np.argmax(s)) if max(s) >= SITS_ON_SHARE else None for s in shares_TxK]
+  moves = sum(a is not None and b is not None and a != b
+              for a, b in zip(sat_on[:-1], sat_on[1:], strict=True))
+  return sum(m is not None for m in sat_on), moves
+
+
+def _share_tables(results: dict) -> list[str]:
+  """Per method, each seed's largest nearest-center share at each evaluation (2D runs)."""
+  methods = {n: r["mode_shares"] for n, r in results["methods"].items() if r.get("mode_shares")}
+  if not methods:
+    return []
+  lines = ["## Where each seed's mass sits over training", "",
+           "Largest share of a seed's snapshot samples nearest one center, as 'mode: share' "
+           f"(uniform: {100 / results['num_modes']:.1f}%). A seed sits on a mode holding >= "
+           f"{100 * SITS_ON_SHARE:g}% of its samples (marked *); 'hops': changes of that mode "
+           "between consecutive evaluations, 'sits': evaluations sitting on one mode. Figure: "
+           "mode_shares_over_training.png.", ""]
+  for name, by_step in methods.items():
+    steps = sorted(by_step, key=int)
+    shown = _spaced(steps, _HOPPING_COLUMNS)
+    lines += [f"**{name}**", "", "| seed | " + " | ".join(map(str, shown)) + " | sits | hops |",
+              "|---|" + "---|" * (len(shown) + 2)]
+    for seed in range(results["num_seeds"]):
+      series = [by_step[t][seed] for t in steps]
+      sits, moves = hops(series)
+      cells = []
+      for t in shown:
+        share = by_step[t][seed]
+        top = int(np.argmax(share))
+        mark = "*" if share[top] >= SITS_ON_SHARE else ""
+        cells.append(f"{top}: {100 * share[top]:.0f}%{mark}")
+      lines.append(f"| {seed} | {' | '.join(cells)} | {sits}/{len(steps)} | {moves} |")
     lines.append("")
   return lines
 
@@ -210,6 +253,34 @@ def write_figures(results: dict, dataset, workdir: str, config) -> None:
     ax.legend(fontsize=7)
     plots.save(fig, os.path.join(workdir, "mode_histogram.png"))
   _occupied_figure(results, dataset, os.path.join(workdir, "modes_over_training.png"))
+  _shares_figure(results, os.path.join(workdir, "mode_shares_over_training.png"))
+
+
+def _shares_figure(results: dict, path: str) -> None:
+  """Rows: methods; columns: seeds; each a mode x step map of the nearest-center shares."""
+  methods = {n: r["mode_shares"] for n, r in results["methods"].items() if r.get("mode_shares")}
+  if not methods:
+    return
+  num_seeds = min(results["num_seeds"], 10)
+  fig, axes = plt.subplots(len(methods), num_seeds, figsize=(1.6 * num_seeds + 1,
+                                                               1.9 * len(methods)),
+                           squeeze=False, sharex=True, sharey=True)
+  for row, (name, by_step) in enumerate(methods.items()):
+    steps = sorted(by_step, key=int)
+    for seed in range(num_seeds):
+      shares_KxT = np.array([by_step[t][seed] for t in steps]).T
+      ax = axes[row, seed]
+      image = ax.imshow(shares_KxT, aspect="auto", origin="lower", vmin=0, vmax=1,
+                        cmap="viridis", extent=(int(steps[0]), int(steps[-1]), -0.5,
+                                                len(shares_KxT) - 0.5), interpolation="nearest")
+      ax.set_title(f"{name}, seed {seed}", fontsize=6)
+      ax.tick_params(labelsize=5)
+  for ax in axes[-1]:
+    ax.set_xlabel("generator updates", fontsize=6)
+  for ax in axes[:, 0]:
+    ax.set_ylabel("mode (nearest center)", fontsize=6)
+  fig.colorbar(image, ax=axes, shrink=0.8, label="share of samples")
+  plots.save(fig, path)
 
 
 def _occupied_figure(results: dict, dataset, path: str) -> None:

@@ -108,6 +108,9 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
                  summary["modes"]["sd"], summary["reverse_kl"]["mean"])
   for name, result in results["methods"].items():
     result["matched_control"] = step.matched_control(results["methods"], name)
+    if isinstance(dataset, data.Mixture):
+      result["mode_shares"] = evaluate.mode_shares(
+          workdir, name, [h["step"] for h in result["history"]], dataset)
   writer.close()
   if logs.is_main_process():
     with open(os.path.join(workdir, "results.json"), "w") as f:
