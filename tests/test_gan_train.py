@@ -12,7 +12,7 @@ import pytest
 from genjax import logs, seeds
 from genjax.configs import gan as gan_config
 from genjax.errors import UserError
-from genjax.gan import data, evaluate, losses, report, step, train
+from genjax.gan import data, evaluate, hopping, losses, step, train
 
 
 def _config(**overrides):
@@ -306,8 +306,8 @@ def test_mode_hops_count_changes_of_the_mode_a_seed_sits_on():
   def on(mode, share=0.9):
     return [share if k == mode else (1 - share) / 7 for k in range(8)]
 
-  assert report.hops([uniform, uniform, uniform]) == (0, 0)  # spread: never sits, never hops
-  assert report.hops([on(3), on(3), on(3)]) == (3, 0)  # collapsed on one mode
-  assert report.hops([on(3), on(5), uniform, on(1), on(1)]) == (4, 1)  # 3 -> 5; 1 after a gap
-  assert report.hops([on(2, 0.49), on(6, 0.49)]) == (0, 0)  # below half: not sitting
-  assert report.hops([on(2, 0.5), on(6, 0.5)]) == (2, 1)
+  assert hopping.hops([uniform, uniform, uniform]) == (0, 0)  # spread: never sits, never hops
+  assert hopping.hops([on(3), on(3), on(3)]) == (3, 0)  # collapsed on one mode
+  assert hopping.hops([on(3), on(5), uniform, on(1), on(1)]) == (4, 1)  # 3 -> 5; 1 after a gap
+  assert hopping.hops([on(2, 0.49), on(6, 0.49)]) == (0, 0)  # below half: not sitting
+  assert hopping.hops([on(2, 0.5), on(6, 0.5)]) == (2, 1)

@@ -109,26 +109,6 @@ def eval_record(judge: Judge, samples_SxNxD: np.ndarray, workdir: str, name: str
   return record
 
 
-def mode_shares(workdir: str, name: str, steps: list[int], dataset) -> dict[int, list]:
-  """{step: [seed][mode] share of the seed's snapshot samples nearest each center} (2D only).
-
-  Unlike the occupied modes (HQ samples only), this shows where a blurry generator's mass sits,
-  so a generator that moves its mass from mode to mode shows it before it is sharp.
-  """
-  shares = {}
-  for step_num in steps:
-    path = snapshot_path(workdir, name, step_num)
-    if not os.path.exists(path):
-      continue
-    per_seed = []
-    for samples_Nx2 in np.load(path):
-      index_N, _ = coverage.nearest_centers(samples_Nx2, dataset.centers)
-      per_seed.append((np.bincount(index_N, minlength=dataset.num_modes)
-                       / len(index_N)).tolist())
-    shares[step_num] = per_seed
-  return shares
-
-
 def adopt_old_history(workdir: str, name: str) -> None:
   """Moves a workdir's evaluations from the layout before train_loop kept them (history/<m>.jsonl
   and history/<m>_step<N>.npy) to evals/ and snapshots/, so that an old run resumes."""

@@ -97,7 +97,7 @@ class Discriminator(nn.Module):
   @nn.compact
   def __call__(self, x_BxI):
     dense = lambda n: nn.Dense(n, kernel_init=kernel_init(self.init_name, self.init_gain))  # noqa: E731
-    h = x_BxI * self.input_scale if self.input_scale != 1.0 else x_BxI
+    h = x_BxI * self.input_scale
     for width in self.hidden:
       if self.maxout_pieces > 1:
         h = Maxout(width, self.maxout_pieces)(h)

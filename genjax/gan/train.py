@@ -15,7 +15,7 @@ from ml_collections import ConfigDict
 
 from genjax import checks, logs, seeds
 from genjax.errors import UserError
-from genjax.gan import data, evaluate, report, step
+from genjax.gan import data, evaluate, hopping, report, step
 from genjax.loop import train_loop
 
 
@@ -109,7 +109,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   for name, result in results["methods"].items():
     result["matched_control"] = step.matched_control(results["methods"], name)
     if isinstance(dataset, data.Mixture):
-      result["mode_shares"] = evaluate.mode_shares(
+      result["mode_shares"] = hopping.mode_shares(
           workdir, name, [h["step"] for h in result["history"]], dataset)
   writer.close()
   if logs.is_main_process():
