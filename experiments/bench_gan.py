@@ -1,10 +1,14 @@
 """Speed of the GAN train step: seed-steps/s for S seeds vmapped, as a share of the matmul peak.
 
 python experiments/bench_gan.py --config.arch=small --config.methods=gan,pacgan2
-python experiments/bench_gan.py --config.arch=pacgan --config.dataset=grid --config.methods=gan
+python experiments/bench_gan.py --config.arch=pacgan --config.dataset=grid --config.latent_dim=2 \
+    --config.methods=gan,pacgan2
 Time:    about a minute per (arch, method) on 2 CPU cores.
 Expect:  S = 10 at least as many seed-steps/s as S = 1 (many times more on a GPU, where one
-         small step leaves the device idle); the share of the float32 matmul peak is printed.
+         small step leaves the device idle), and config.steps_per_call steps per compiled call
+         (what training runs) faster than one; the share of the float32 matmul peak is printed.
+         On a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core)
+         shards the seeds over the cores, as training with config.parallel=auto does.
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the step's matmul
@@ -19,11 +23,13 @@ from absl import flags, logging
 from jax.extend import core
 
 from genjax import cli, seeds, timing
+from genjax.errors import UserError
 from genjax.gan import data, step
 
 CONFIG = cli.define_flags("gan", default_workdir="workdirs/bench_gan")
 flags.DEFINE_list("seeds", ["1", "10"], "Numbers of vmapped seeds to compare.")
-flags.DEFINE_integer("steps", 20, "Train steps per timed call.")
+flags.DEFINE_integer("steps", 50, "Train steps per timed call (a multiple of "
+                     "config.steps_per_call).")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds (the median is reported).")
 PEAK_SIZE = 2048  # the float32 matmul that measures the machine's peak: PEAK_SIZE^3
 
@@ -47,20 +53,24 @@ def jaxpr_matmul_flops(jaxpr) -> int:
   return total
 
 
-def make_call(config, method_name: str, num_seeds: int, steps: int):
-  """A zero-argument callable running `steps` S-seed steps, and the matmul FLOPs of one step."""
+def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int):
+  """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
+  devices of config.parallel, `steps_per_call` steps per compiled call), and the matmul FLOPs
+  of one step."""
   config = config.copy_and_resolve_references()
   config.num_seeds = num_seeds
   setup = step.make_setup(config, data.make(config), step.parse_method(method_name))
   keys_S = step.seed_keys(config)
-  state = [jax.vmap(lambda k: step.init_state(setup, k))(keys_S)]
-  train_step = step.compile_seeds_step(setup, seeds.make(num_seeds, "none"))
+  seed_parallel = seeds.make(num_seeds, config.parallel)
+  host_state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
+  state = [seed_parallel.put_state(host_state)]
+  train_step = step.compile_seeds_step(setup, seed_parallel, steps_per_call)
   per_seed = step.make_train_step(setup)
   flops = jaxpr_matmul_flops(jax.make_jaxpr(jax.vmap(per_seed, in_axes=(0, None, 0)))(
-      state[0], {}, keys_S).jaxpr)
+      host_state, {}, keys_S).jaxpr)
 
   def call():
-    for _ in range(steps):
+    for _ in range(steps // steps_per_call):
       state[0], metrics = train_step(state[0], {}, keys_S)
     return metrics
 
@@ -71,31 +81,34 @@ def main(argv):
   del argv
   config, steps = CONFIG.value, flags.FLAGS.steps
   seed_counts = [int(s) for s in flags.FLAGS.seeds]
+  per_call = config.steps_per_call
+  if steps % per_call:
+    raise UserError(f"--steps={steps} must be a multiple of config.steps_per_call={per_call}")
   logging.info("devices: %s", jax.devices())
   print(timing.describe(timing.environment()), flush=True)
+  # What training runs (steps_per_call per call) for every S, and the largest S one step a call.
+  candidates = {f"S={s}": (s, per_call) for s in seed_counts}
+  if per_call > 1:
+    candidates[f"S={seed_counts[-1]}, 1 step/call"] = (seed_counts[-1], 1)
   for method in step.method_names(config):
     calls, flops = {}, {}
-    for s in seed_counts:
-      calls[f"S={s}"], step_flops = make_call(config, method, s, steps)
-      flops[f"S={s}"] = steps * step_flops
+    for name, (s, k) in candidates.items():
+      calls[name], step_flops = make_call(config, method, s, steps, k)
+      flops[name] = steps * step_flops
     calls["peak"], flops["peak"] = timing.matmul(PEAK_SIZE)
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
     peak = flops["peak"] / timing.median(times["peak"])
-    cells = []
-    for s in seed_counts:
-      name = f"S={s}"
+    print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
+          f"{per_call} steps per call, {seeds.make(seed_counts[-1], config.parallel).num_devices}"
+          f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
+          f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}):",
+          flush=True)
+    for name, (s, _) in candidates.items():
       share = timing.median(timing.per_round_ratio(times["peak"], times[name])) * (
           flops[name] / flops["peak"])
       rate = s * steps / timing.median(times[name])
-      cells.append(f"{name}: {rate:,.0f} seed-steps/s, {flops[name] / steps / s / 1e6:.1f} "
-                   f"MFLOP/seed-step, {share:.0%} of peak")
-    first, last = f"S={seed_counts[0]}", f"S={seed_counts[-1]}"
-    ratio = (seed_counts[-1] * timing.median(times[first])) / (
-        seed_counts[0] * timing.median(times[last]))
-    print(f"{config.arch} {config.dataset} {method} batch {config.batch_size}: "
-          f"{'; '.join(cells)}; ratio {last}/{first}: {ratio:.2f}x; matmul peak "
-          f"{peak / 1e9:.0f} GFLOP/s (median of {flags.FLAGS.rounds} rounds; best "
-          f"{flops['peak'] / min(times['peak']) / 1e9:.0f})", flush=True)
+      print(f"  {name}: {rate:,.0f} seed-steps/s, {flops[name] / steps / s / 1e6:.1f} "
+            f"MFLOP/seed-step, {share:.0%} of peak", flush=True)
 
 
 if __name__ == "__main__":

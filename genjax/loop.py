@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
@@ -69,6 +70,46 @@ class _TrainClock:
     self.carried, self.mark = 0.0, time.perf_counter()
 
 
+def steps_in_one_call(train_step: Callable, steps: int) -> Callable:
+  """`steps` applications of `train_step` as one function (a lax.scan), for one compiled call.
+
+  For steps that sample their own data from the key (the batch is passed to every step as it
+  is). Each call then dispatches and syncs once instead of `steps` times, and XLA schedules the
+  loop body as a whole (experiments/bench_gan.py measures the gain). Each step equals a lone
+  step's up to the last ulps: XLA may fuse the loop body's reductions differently. The result is
+  the last step's metrics, except that "loss" is NaN when any step's loss was not finite, so the
+  loop still stops at a diverged call.
+  """
+  if steps == 1:
+    return train_step
+
+  def call(state, batch, key):
+    state, metrics_K = jax.lax.scan(lambda s, _: train_step(s, batch, key), state, None,
+                                    length=steps)
+    metrics = jax.tree.map(lambda m: m[-1], metrics_K)
+    metrics["loss"] = jnp.where(jnp.all(jnp.isfinite(metrics_K["loss"])), metrics["loss"],
+                                jnp.nan)
+    return state, metrics
+
+  return call
+
+
+def _check_steps_per_call(steps_per_call: int, get_batch, name: str, **every: Any) -> None:
+  if not isinstance(steps_per_call, (int, np.integer)) or steps_per_call < 1:
+    raise UserError(f"{name}: steps_per_call must be a positive integer, got {steps_per_call!r}")
+  if steps_per_call == 1:
+    return
+  if get_batch is not None:
+    raise UserError(f"{name}: steps_per_call={steps_per_call} needs steps that sample their own "
+                    "data (get_batch=None): one call gets one batch")
+  for what, value in every.items():
+    off = [v for v in np.atleast_1d(value) if v % steps_per_call]
+    if off:
+      raise UserError(f"{name}: {what}={value} must be a multiple of steps_per_call="
+                      f"{steps_per_call} (logs, checkpoints and evaluations happen between "
+                      f"calls); set config.steps_per_call to a divisor")
+
+
 def _check_eval_at(eval_at, on_eval, num_steps: int, name: str) -> set[int]:
   points = set()
   for point in eval_at:
@@ -89,7 +130,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
                writer: logs.MetricsWriter | None = None, name: str = "train",
                on_save: Callable[[int], None] | None = None,
                eval_at: Iterable[int] = (),
-               on_eval: Callable[[int, Any], dict] | None = None):
+               on_eval: Callable[[int, Any], dict] | None = None,
+               steps_per_call: int = 1):
   """Runs `train_step` from the last checkpoint in `workdir` up to `num_steps`.
 
   Args:
@@ -111,11 +153,17 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
       loop appends `{"step", "train_seconds", **result}` to workdir/evals/<name>.jsonl, where
       train_seconds counts training since the previous eval point across restarts; a step
       already in that file is not evaluated again. Read them with `logs.read_evals`.
+    steps_per_call: train steps one call of `train_step` (and `log_step`) advances, e.g. a
+      `steps_in_one_call` step; needs get_batch=None, and every log, checkpoint and eval step,
+      num_steps and the step resumed from must be multiples of it.
 
   Returns:
     The final host state.
   """
   points = _check_eval_at(eval_at, on_eval, num_steps, name)
+  _check_steps_per_call(steps_per_call, get_batch, name, num_steps=num_steps,
+                        log_every=log_every, checkpoint_every=checkpoint_every,
+                        eval_at=sorted(points))
   # Closed however the loop ends (error, SIGTERM exit, a callback's exception).
   with contextlib.closing(Checkpointer(os.path.join(workdir, "checkpoints", name),
                                       keep_checkpoints)) as checkpointer:
@@ -125,6 +173,10 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
       start, state = restored
       logging.info("%s: resumed from step %d of %d (%s)", name, start, num_steps,
                    checkpointer.directory)
+      if start % steps_per_call:
+        raise UserError(f"{name}: the checkpoint at step {start} ({checkpointer.directory}) is "
+                        f"not a multiple of steps_per_call={steps_per_call}; resume with a "
+                        f"steps_per_call that divides {start} (1 always does)")
     recorded = {r["step"] for r in logs.read_evals(workdir, name)} if points else set()
     lost = sorted(p for p in points if p < start and p not in recorded)
     if lost:
@@ -169,9 +221,9 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
       progress = tqdm(total=num_steps, initial=start, desc=name, dynamic_ncols=True)
     window_start, window_steps = time.perf_counter(), 0
     with _SigtermFlag() as sigterm:
-      for step in range(start, num_steps):
+      for step in range(start, num_steps, steps_per_call):
         batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
-        done = step + 1
+        done = step + steps_per_call
         logs_now = done % log_every == 0 or done == num_steps
         step_fn = log_step if logs_now and log_step is not None else train_step
         device_state, metrics = step_fn(device_state, batch, key)
@@ -180,12 +232,13 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
         # are queued without waiting (seen with jax 0.10 on fake CPU devices).
         loss = np.asarray(dp.first(metrics)["loss"])
         if not np.all(np.isfinite(loss)):
+          steps = f"step {done}" if steps_per_call == 1 else f"steps {step + 1}-{done}"
           raise TrainingDiverged(
-              f"{name}: loss is {loss.tolist()} at step {done}; the last good checkpoint is step "
+              f"{name}: loss is {loss.tolist()} at {steps}; the last good checkpoint is step "
               f"{last_saved} in {checkpointer.directory}")
-        window_steps += 1
+        window_steps += steps_per_call
         if progress is not None:
-          progress.update(1)
+          progress.update(steps_per_call)
         if logs_now:
           elapsed = time.perf_counter() - window_start
           record = {k: np.asarray(v) for k, v in dp.first(metrics).items()}

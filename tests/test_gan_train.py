@@ -209,6 +209,40 @@ def test_seeds_sharded_over_four_devices_equal_one_device():
     _assert_seed_equal(sharded, s, jax.tree.map(lambda x, s=s: x[s], one_device))
 
 
+@pytest.mark.parametrize("name", ["gan", "pacgan2+mbstd", "unrolled2+r1", "wgan_gp"])
+def test_steps_per_call_equals_one_step_per_call(name):
+  """Training's lax.scan of 5 steps per call ends where 5 separate calls end, up to the last ulps
+  (XLA may fuse a loop body's reductions differently from a lone step's)."""
+  config = _config(num_seeds=2, methods=name)
+  setup = _setup(config, name)
+  seed_parallel = seeds.make(2, "none")
+  keys_S = step.seed_keys(config)
+  init = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
+  one = step.compile_seeds_step(setup, seed_parallel)
+  five = step.compile_seeds_step(setup, seed_parallel, steps_per_call=5)
+  stepped = seed_parallel.put_state(init)
+  for _ in range(5):
+    stepped, one_metrics = one(stepped, {}, keys_S)
+  called, five_metrics = five(seed_parallel.put_state(init), {}, keys_S)
+  assert five.num_traces() == 1
+  np.testing.assert_array_equal(called["step"], [5, 5])
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), called,
+               stepped)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), five_metrics,
+               one_metrics)
+
+
+def test_intervals_must_be_multiples_of_steps_per_call():
+  train.validate(_config(steps_per_call=50, num_steps=200, eval_every=100, log_every=100,
+                         checkpoint_every=100))
+  for field in ("num_steps", "eval_every", "log_every", "checkpoint_every"):
+    with pytest.raises(UserError, match=f"config.{field}=30 is not a multiple of "
+                                        "config.steps_per_call=20"):
+      train.validate(_config(steps_per_call=20, **{field: 30}))
+  with pytest.raises(UserError, match="steps_per_call"):
+    train.validate(_config(steps_per_call=0))
+
+
 def test_generator_ema_tracks_the_raw_weights_and_is_what_gets_evaluated():
   config = _config(num_seeds=1, methods="gan", g_ema_decay=0.9)
   setup = _setup(config, "gan")

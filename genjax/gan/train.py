@@ -33,7 +33,7 @@ def validate(config: ConfigDict) -> None:
                           "keep_checkpoints", "eval_every", "eval_samples", "hq_num_std",
                           "prdc_samples", "k_precision_recall", "k_density_coverage",
                           "ndb_bins", "ndb_alpha", "snapshot_samples", "classifier_steps",
-                          "d_input_scale", "small_d_hidden")
+                          "d_input_scale", "small_d_hidden", "steps_per_call")
   checks.require_non_negative(config, "gp_weight", "r1_gamma", "adam_eps_root", "decay_fraction",
                               "g_ema_decay")
   if config.decay_fraction > 1:
@@ -52,6 +52,11 @@ def validate(config: ConfigDict) -> None:
       raise UserError(f"{samples} samples per step of {name!r} (config.batch_size="
                       f"{config.batch_size}) are not a multiple of its pack size {method.pack} "
                       "(config.pack_hold='samples')")
+  for field in ("num_steps", "log_every", "checkpoint_every", "eval_every"):
+    if config[field] % config.steps_per_call:
+      raise UserError(f"config.{field}={config[field]} is not a multiple of config.steps_per_call="
+                      f"{config.steps_per_call}: logs, checkpoints and evaluations happen between "
+                      "compiled calls; pick a steps_per_call that divides it (1 always does)")
   if config.prdc_samples > config.eval_samples:
     raise UserError(f"config.prdc_samples={config.prdc_samples} exceeds "
                     f"config.eval_samples={config.eval_samples}")
@@ -75,13 +80,13 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
     return record
 
   evaluate.adopt_old_history(workdir, name)  # workdirs from before evals/ existed
-  train_step = step.compile_seeds_step(setup, seed_parallel)
+  train_step = step.compile_seeds_step(setup, seed_parallel, config.steps_per_call)
   state = train_loop(
       state=state, train_step=train_step, get_batch=None, num_steps=config.num_steps,
       workdir=workdir, key=train_keys_S, dp=seed_parallel, log_every=config.log_every,
       checkpoint_every=config.checkpoint_every, keep_checkpoints=config.keep_checkpoints,
       writer=writer, name=evaluate.slug(name), eval_at=evaluate.eval_points(config),
-      on_eval=on_eval)
+      on_eval=on_eval, steps_per_call=config.steps_per_call)
   samples_S = sample(state)
   evals = logs.read_evals(workdir, evaluate.slug(name))
   result = evaluate.method_result(config, setup, judge, samples_S, evals, train_step.num_traces())
