@@ -57,8 +57,9 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # sec. 3, the usual choice) | saturating log(1 - D(G(z))) (the minimax form the Unrolled GAN
   # demo notebook minimizes). WGAN-GP always uses its own -D(G(z)).
   config.g_loss = "non_saturating"
-  # False: D steps first, G then steps against the updated D (alternating) | True: G and D both
-  # step from the same (old) params, as one TF sess.run of both train ops does (the demo).
+  # False: D steps first, G then steps against the updated D on fresh samples (alternating) |
+  # True: G and D both step from the same (old) params on one minibatch (real data and z; the
+  # unrolled D steps too), as one TF sess.run of both train ops does (the Unrolled GAN demo).
   config.simultaneous_update = False
   # ---- optimization ----
   config.num_steps = 20000  # generator updates per method

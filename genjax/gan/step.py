@@ -22,6 +22,8 @@ from genjax.gan import data, losses, models
 INIT_TAG, TRAIN_TAG, EVAL_TAG = 0, 1, 2
 # Per-step tags: D step i uses fold_in(key, i) (i < critic steps), then these.
 UNROLL_TAG, G_TAG = 100_000, 100_001
+# Within a D step's key: its real batch, its fakes' z and the gradient penalty's interpolation.
+REAL_TAG, FAKE_TAG, GP_TAG = 0, 1, 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,8 +187,9 @@ def generate(setup: Setup, g_params, key, num: int):
 def d_loss_fn(setup: Setup, d_params, g_params, key):
   """D's loss on one fresh real batch and one fresh fake batch, with its penalties."""
   method, n = setup.method, setup.num_samples
-  real_P = losses.pack(setup.dataset.sample(jax.random.fold_in(key, 0), n), method.pack)
-  fake_P = losses.pack(generate(setup, g_params, jax.random.fold_in(key, 1), n), method.pack)
+  real_P = losses.pack(setup.dataset.sample(jax.random.fold_in(key, REAL_TAG), n), method.pack)
+  fake_P = losses.pack(generate(setup, g_params, jax.random.fold_in(key, FAKE_TAG), n),
+                       method.pack)
 
   def d_fn(x):
     return setup.d.apply(d_params, x)
@@ -194,7 +197,7 @@ def d_loss_fn(setup: Setup, d_params, g_params, key):
   real_logits, fake_logits = d_fn(real_P), d_fn(fake_P)
   aux = {"d_real": real_logits.mean(), "d_fake": fake_logits.mean()}
   if method.wgan_gp:
-    penalty = losses.gradient_penalty(d_fn, real_P, fake_P, jax.random.fold_in(key, 2))
+    penalty = losses.gradient_penalty(d_fn, real_P, fake_P, jax.random.fold_in(key, GP_TAG))
     loss = losses.wgan_d_loss(real_logits, fake_logits) + setup.gp_weight * penalty
     aux["gradient_penalty"] = penalty
   else:
@@ -207,14 +210,26 @@ def d_loss_fn(setup: Setup, d_params, g_params, key):
 
 
 def g_loss_fn(setup: Setup, g_params, d_params, d_opt_state, key):
-  """G's loss against D, or against D unrolled `method.unroll` steps ahead."""
+  """G's loss against D, or against D unrolled `method.unroll` steps ahead.
+
+  Alternating: G's fakes and each unrolled D step draw fresh data. Simultaneous: all of them
+  reuse the minibatch (real data and z) of the step's first D step, as the Unrolled GAN demo's
+  graph does: one sampled batch feeds D's loss, the unrolled updates and G's loss in one
+  sess.run, so the first unrolled update is D's own update.
+  """
   method = setup.method
+  if setup.simultaneous:
+    d_batch_key = jax.random.fold_in(key, 0)  # D step 0's key (see make_train_step)
+    z_key = jax.random.fold_in(d_batch_key, FAKE_TAG)
+    unroll_keys_K = jnp.broadcast_to(d_batch_key, (method.unroll,))
+  else:
+    z_key = jax.random.fold_in(key, G_TAG)
+    unroll_keys_K = jax.random.split(jax.random.fold_in(key, UNROLL_TAG), method.unroll)
   target = d_params
   if method.unroll:
-    keys_K = jax.random.split(jax.random.fold_in(key, UNROLL_TAG), method.unroll)
     target = losses.unroll(lambda p, k: d_loss_fn(setup, p, g_params, k)[0], d_params,
-                           d_opt_state, setup.d_tx, keys_K, method.first_order)
-  fake = generate(setup, g_params, jax.random.fold_in(key, G_TAG), setup.num_samples)
+                           d_opt_state, setup.d_tx, unroll_keys_K, method.first_order)
+  fake = generate(setup, g_params, z_key, setup.num_samples)
   logits = setup.d.apply(target, losses.pack(fake, method.pack))
   if method.wgan_gp:
     return losses.wgan_g_loss(logits)
@@ -225,7 +240,8 @@ def make_train_step(setup: Setup):
   """One seed's `(state, batch, key) -> (state, metrics)`: D step(s), then one G step.
 
   With `setup.simultaneous`, G's gradient is taken against the D params (and D optimizer
-  state, for unrolling) the step started from, so neither player sees the other's update.
+  state, for unrolling) the step started from, on D's first minibatch, so neither player sees
+  the other's update and both see the same samples (see g_loss_fn).
   """
 
   def train_step(state, batch, key):
