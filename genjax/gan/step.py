@@ -20,7 +20,7 @@ from genjax.gan import data, losses, models
 
 # fold_in tags of a seed's key: what each random stream is for.
 INIT_TAG, TRAIN_TAG, EVAL_TAG = 0, 1, 2
-# Per-step tags: D step i uses fold_in(key, i) (i < critic steps), then these.
+# Per-step tags: D step i uses d_step_key(key, i) (i < critic steps), then these.
 UNROLL_TAG, G_TAG = 100_000, 100_001
 # Within a D step's key: its real batch, its fakes' z and the gradient penalty's interpolation.
 REAL_TAG, FAKE_TAG, GP_TAG = 0, 1, 2
@@ -184,6 +184,11 @@ def generate(setup: Setup, g_params, key, num: int):
   return setup.g.apply(g_params, jax.random.normal(key, (num, setup.latent_dim)))
 
 
+def d_step_key(step_key, i: int):
+  """The key of D step i within a train step's key: its real batch and fakes derive from it."""
+  return jax.random.fold_in(step_key, i)
+
+
 def d_loss_fn(setup: Setup, d_params, g_params, key):
   """D's loss on one fresh real batch and one fresh fake batch, with its penalties."""
   method, n = setup.method, setup.num_samples
@@ -218,17 +223,17 @@ def g_loss_fn(setup: Setup, g_params, d_params, d_opt_state, key):
   sess.run, so the first unrolled update is D's own update.
   """
   method = setup.method
-  if setup.simultaneous:
-    d_batch_key = jax.random.fold_in(key, 0)  # D step 0's key (see make_train_step)
-    z_key = jax.random.fold_in(d_batch_key, FAKE_TAG)
-    unroll_keys_K = jnp.broadcast_to(d_batch_key, (method.unroll,))
-  else:
-    z_key = jax.random.fold_in(key, G_TAG)
-    unroll_keys_K = jax.random.split(jax.random.fold_in(key, UNROLL_TAG), method.unroll)
+  shared_key = d_step_key(key, 0) if setup.simultaneous else None
   target = d_params
   if method.unroll:
+    if setup.simultaneous:
+      keys_K = jnp.broadcast_to(shared_key, (method.unroll,))
+    else:
+      keys_K = jax.random.split(jax.random.fold_in(key, UNROLL_TAG), method.unroll)
     target = losses.unroll(lambda p, k: d_loss_fn(setup, p, g_params, k)[0], d_params,
-                           d_opt_state, setup.d_tx, unroll_keys_K, method.first_order)
+                           d_opt_state, setup.d_tx, keys_K, method.first_order)
+  z_key = (jax.random.fold_in(shared_key, FAKE_TAG) if setup.simultaneous
+           else jax.random.fold_in(key, G_TAG))
   fake = generate(setup, g_params, z_key, setup.num_samples)
   logits = setup.d.apply(target, losses.pack(fake, method.pack))
   if method.wgan_gp:
@@ -251,7 +256,7 @@ def make_train_step(setup: Setup):
     d_opt, g_opt = state["d_opt"], state["g_opt"]
     for i in range(setup.d_steps):
       (d_loss, d_aux), d_grads = jax.value_and_grad(
-          lambda p, i=i: d_loss_fn(setup, p, g_params, jax.random.fold_in(key, i)),
+          lambda p, i=i: d_loss_fn(setup, p, g_params, d_step_key(key, i)),
           has_aux=True)(d_params)
       d_updates, d_opt = setup.d_tx.update(d_grads, d_opt, d_params)
       d_params = optax.apply_updates(d_params, d_updates)
