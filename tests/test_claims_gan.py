@@ -1,41 +1,64 @@
-"""Every Q2 rule driven to every verdict it can give, from made-up results."""
+"""Every Q2 rule and the Q2 guard driven to every outcome they can give, from made-up results."""
 
 import copy
 
 import pytest
 
-from genjax.claims import gan
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
+from genjax.claims import gan, gan_guard
+from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED, ResultMissing
 
 SEEDS = 5
+STEPS = [0, 2500, 5000, 7500, 10000, 12500, 15000]
+
+
+def _per_seed(value):
+  return list(value) if isinstance(value, (list, tuple)) else [value] * SEEDS
 
 
 def _stat(values):
-  values = list(values) if isinstance(values, (list, tuple)) else [values] * SEEDS
+  values = _per_seed(values)
   return {"mean": sum(values) / len(values), "sd": 0.0, "se": 0.0, "values": values}
 
 
-def _method(name, modes, precision=0.95, median=1.0, samples=100, pack=1, unroll=0):
+def _history(cells, top_cells=None, top_share=0.9, trend=0.0):
+  """Evaluation records; `top_cells[t]` per seed at evaluation t (after step 0); `trend` adds a
+  drift to the cell count over the last evaluations."""
+  records = []
+  for t, step in enumerate(STEPS):
+    top = (top_cells[t - 1] if top_cells and t > 0 else [0] * SEEDS)
+    drift = trend * max(0, t - (len(STEPS) - 4))
+    records.append({"step": step, "cells": [c + drift for c in _per_seed(cells)],
+                    "top_share": _per_seed(top_share), "reverse_kl": _per_seed(1.5),
+                    "top_cell": _per_seed(top)})
+  return records
+
+
+def _method(name, cells, precision=0.95, median=1.0, samples=100, pack=1, unroll=0,
+            recall=0.05, history=None):
   method = {"name": name, "pack": pack, "unroll": unroll, "first_order": False,
             "mbstd": False, "wgan_gp": False, "r1": False}
   if name.startswith("gan_batch"):
     method["batch_scale"] = samples // 100
-  summary = {"modes": _stat(modes), "reverse_kl": _stat(0.01), "precision": _stat(precision),
-             "recall": _stat(0.5), "median_distance_std": _stat(median)}
+  summary = {"modes": _stat(cells), "cells": _stat(cells), "top_share": _stat(0.9),
+             "reverse_kl": _stat(0.01), "precision": _stat(precision), "recall": _stat(recall),
+             "median_distance_std": _stat(median), "hq": _stat(0.5)}
   summary["seeds_all_modes"] = sum(m == 8 for m in summary["modes"]["values"])
-  return {"method": method, "samples_per_step": samples, "summary": summary}
+  return {"method": method, "samples_per_step": samples, "summary": summary,
+          "history": history if history is not None else _history(cells)}
 
 
-def _results(gan_modes=1, gan_precision=0.95, gan_median=1.0, remedy_modes=8,
-             remedy_median=1.0, control_modes=1, control=True):
-  methods = {"gan": _method("gan", gan_modes, gan_precision, gan_median),
-             "pacgan2": _method("pacgan2", remedy_modes, median=remedy_median, samples=200,
-                                pack=2)}
+def _results(gan_cells=1, gan_precision=0.95, gan_median=1.0, remedy_cells=8,
+             remedy_median=1.0, control_cells=1, control=True, gan_history=None, gan_recall=0.05):
+  methods = {"gan": _method("gan", gan_cells, gan_precision, gan_median, recall=gan_recall,
+                            history=gan_history),
+             "pacgan2": _method("pacgan2", remedy_cells, median=remedy_median, samples=200,
+                                pack=2, recall=0.9)}
   if control:
-    methods["gan_batch2x"] = _method("gan_batch2x", control_modes, samples=200)
+    methods["gan_batch2x"] = _method("gan_batch2x", control_cells, samples=200)
   return {"dataset": "ring", "num_modes": 8, "num_seeds": SEEDS,
           "floors": {"reverse_kl": 0.0014},
-          "real_data": {"precision": 0.97, "median_distance_std": 1.18},
+          "real_data": {"precision": 0.97, "recall": 0.9, "hq": 0.99,
+                        "median_distance_std": 1.18},
           "uniform_blur": {"modes": 8.0, "precision": 0.008}, "methods": methods}
 
 
@@ -43,54 +66,131 @@ def _verdicts(results):
   return [c.rule(results).verdict for c in gan.CLAIMS]
 
 
-def test_a_collapsed_gan_and_a_packing_fix_support_every_claim():
-  assert _verdicts(_results()) == [SUPPORTED, SUPPORTED, SUPPORTED]
+def test_a_sharp_collapsed_gan_that_stays_put_and_a_packing_fix_support_every_claim():
+  assert _verdicts(_results()) == [SUPPORTED, SUPPORTED, SUPPORTED, SUPPORTED]
 
 
-def test_untrained_generators_are_not_measured_with_the_numbers():
-  blurred = _results(gan_median=40.0)
-  for claim in gan.CLAIMS[:2]:
-    finding = claim.rule(blurred)
+def test_a_blurred_generator_with_a_sharp_witness_is_judged():
+  """The appendix picture: vanilla is a blob far from every center, pacgan2 at the same samples
+  per step is sharp, so the budget sufficed and the blur is a finding."""
+  results = _results(gan_median=24.0, gan_precision=0.1)
+  results["methods"]["pacgan2"]["samples_per_step"] = 100  # pack_hold=samples: same budget
+  finding = gan.collapse(results)
+  assert finding.verdict == SUPPORTED and "budget witness pacgan2" in finding.evidence
+  assert "gan median distance 24.0 std" in finding.evidence
+  assert gan.realistic_but_not_diverse(results).verdict == NOT_SUPPORTED
+
+
+def test_no_witness_is_not_measured_with_the_numbers():
+  """Every method at the judged one's samples per step is blurred: the budget may be short."""
+  blurred = _results(gan_median=40.0)  # gan_batch2x and pacgan2 have 200 samples per step
+  for rule in (gan.collapse, gan.persists_on_same_modes, gan.realistic_but_not_diverse):
+    finding = rule(blurred)
     assert finding.verdict == NOT_MEASURED
-    assert "not converged" in finding.evidence and "40.0 std" in finding.evidence
-  finding = gan.remedies_restore_coverage(_results(remedy_median=12.0))
-  assert finding.verdict == NOT_MEASURED and "pacgan2 median" in finding.evidence
-  assert "uniform blur covers 8" in finding.evidence
-  # Without distances (stacked digits, older results): precision against real data's.
+    assert "no budget witness for gan" in finding.evidence and "40.0 std" in finding.evidence
+  blurred_budget = _results(remedy_median=12.0)
+  blurred_budget["methods"]["gan_batch2x"]["summary"]["median_distance_std"] = _stat(30.0)
+  finding = gan.remedies_restore_coverage(blurred_budget)
+  assert finding.verdict == NOT_MEASURED and "no budget witness for pacgan2" in finding.evidence
+  # A sharp control at the same samples per step witnesses the remedy's budget.
+  assert gan.remedies_restore_coverage(_results(remedy_median=12.0)).verdict == SUPPORTED
+
+
+def test_a_generator_still_trending_is_not_measured():
+  results = _results(gan_history=_history([1, 2, 1, 2, 1], trend=1.0))
+  finding = gan.collapse(results)
+  assert finding.verdict == NOT_MEASURED and "gan still trending: cells" in finding.evidence
+  # Seed noise larger than the drift: steady.
+  noisy = _results(gan_history=_history([1, 3, 1, 3, 1], trend=0.2))
+  d = gan_guard.drift(noisy, "gan", "cells")
+  assert not d["trend"] and d["spread"] > abs(d["drift"])
+  assert gan.collapse(noisy).verdict != NOT_MEASURED
+
+
+def test_a_drift_on_one_seed_only_is_no_trend():
+  history = _history(1)
+  for t, record in enumerate(history[-3:]):
+    record["cells"] = [1 + t, 1, 1, 1, 1]
+  d = gan_guard.drift(_results(gan_history=history), "gan", "cells")
+  assert d["low"] < 0 < d["high"] and not d["trend"]
+
+
+def test_too_few_evaluations_are_not_measured():
+  results = _results(gan_history=_history(1)[:2])
+  finding = gan.collapse(results)
+  assert finding.verdict == NOT_MEASURED and "fewer than 3 evaluations" in finding.evidence
+
+
+def test_without_distances_sharpness_is_precision():
   no_distance = _results(gan_precision=0.3)
   for r in no_distance["methods"].values():
     del r["summary"]["median_distance_std"]
   del no_distance["real_data"]["median_distance_std"]
-  finding = gan.collapse(no_distance)
-  assert finding.verdict == NOT_MEASURED and "precision 0.300" in finding.evidence
-  # One diverged seed does not make a trained method look untrained (the typical seed counts).
+  ok, text = gan_guard.check(no_distance, ["gan"])
+  assert not ok and "gan precision 0.300" in text
+  no_distance["methods"]["gan"]["summary"]["precision"] = _stat(0.6)
+  assert gan_guard.check(no_distance, ["gan"])[0]
+
+
+def test_one_diverged_seed_does_not_make_a_trained_method_look_untrained():
   assert gan.collapse(_results(gan_median=[1.0, 1.0, 1.0, 1.0, 500.0])).verdict == SUPPORTED
 
 
-def test_no_vanilla_run_is_not_measured():
+def test_no_vanilla_run_is_a_missing_result():
   results = _results()
   del results["methods"]["gan"]
-  assert gan.collapse(results).verdict == NOT_MEASURED
-  assert gan.realistic_but_not_diverse(results).verdict == NOT_MEASURED
+  for rule in (gan.collapse, gan.persists_on_same_modes, gan.realistic_but_not_diverse):
+    with pytest.raises(ResultMissing, match="no gan run"):
+      rule(results)
 
 
 def test_collapse_every_outcome():
-  assert gan.collapse(_results(gan_modes=1)).verdict == SUPPORTED
-  assert gan.collapse(_results(gan_modes=8)).verdict == NOT_SUPPORTED
-  partial = gan.collapse(_results(gan_modes=6))
+  assert gan.collapse(_results(gan_cells=1)).verdict == SUPPORTED
+  assert gan.collapse(_results(gan_cells=8)).verdict == NOT_SUPPORTED
+  partial = gan.collapse(_results(gan_cells=6))
   assert partial.verdict == DEPENDS and "partial collapse" in partial.condition
   # The same mean with seeds that disagree: the interval straddles k/2, so no verdict of collapse.
-  spread = gan.collapse(_results(gan_modes=[0, 0, 1, 8, 8]))
+  spread = gan.collapse(_results(gan_cells=[0, 0, 1, 8, 8]))
   assert spread.verdict == DEPENDS
-  assert "95% t interval" in spread.evidence and "<= 4 modes" in spread.evidence
+  assert "95% t interval" in spread.evidence and "<= 4 cells" in spread.evidence
+  assert spread.margin.threshold == 4 and spread.margin.seeds == SEEDS
+
+
+def _tops(per_interval):
+  """top cells per evaluation after step 0, each seed following `per_interval` (a list of
+  cells) shifted by its index so seeds differ."""
+  return [[(c + s) % 8 for s in range(SEEDS)] for c in per_interval]
+
+
+def test_persistence_every_outcome():
+  same = _results(gan_history=_history(1, _tops([3, 3, 3, 3, 3, 3])))
+  finding = gan.persists_on_same_modes(same)
+  assert finding.verdict == SUPPORTED and "0/5" in finding.evidence
+  hopping = _results(gan_history=_history(1, _tops([1, 2, 3, 4, 5, 6])))
+  finding = gan.persists_on_same_modes(hopping)
+  assert finding.verdict == NOT_SUPPORTED and "hops from cell to cell" in finding.evidence
+  assert finding.margin.value == 1.0 and finding.margin.threshold == gan.HOPS_MIN
+  some = _results(gan_history=_history(1, _tops([1, 1, 2, 2, 3, 3])))  # 2 hops in 5
+  assert gan.persists_on_same_modes(some).verdict == DEPENDS
+  spread = _results(gan_history=_history(1, _tops([1, 2, 3, 4, 5, 6]), top_share=0.3))
+  finding = gan.persists_on_same_modes(spread)
+  assert finding.verdict == DEPENDS and "no collapse to persist" in finding.condition
+
+
+def test_persistence_counts_hops_only_between_sitting_evaluations():
+  history = _history(1, _tops([1, 1, 2, 2, 2, 2]))
+  for record in history[3:4]:  # the generator spreads out at one evaluation: no pair there
+    record["top_share"] = [0.2] * SEEDS
+  fractions, texts = gan._hop_fractions(_results(gan_history=history), "gan")
+  assert texts[0] == "0/3" and fractions == [0.0] * SEEDS  # 1 -> 2 across the gap: no hop
 
 
 def test_realistic_but_not_diverse_every_outcome():
   assert gan.realistic_but_not_diverse(_results(gan_precision=0.95)).verdict == SUPPORTED
   off_data = gan.realistic_but_not_diverse(_results(gan_precision=0.6))
   assert off_data.verdict == NOT_SUPPORTED and "off the data" in off_data.evidence
-  healthy = gan.realistic_but_not_diverse(_results(gan_modes=8))
-  assert healthy.verdict == DEPENDS and "no collapse" in healthy.condition
+  diverse = gan.realistic_but_not_diverse(_results(gan_recall=0.8))
+  assert diverse.verdict == DEPENDS and "not clearly lost" in diverse.condition
   straddles = gan.realistic_but_not_diverse(_results(gan_precision=[0.6, 0.95, 0.6, 0.95, 0.9]))
   assert straddles.verdict == DEPENDS and "straddles" in straddles.condition
 
@@ -100,16 +200,16 @@ def test_remedies_every_outcome():
   assert supported.verdict == SUPPORTED
   assert "matched control gan_batch2x" in supported.evidence and "Welch" in supported.evidence
   # A larger batch alone restores coverage as well: packing adds nothing.
-  batch_does_it = gan.remedies_restore_coverage(_results(control_modes=8))
-  assert batch_does_it.verdict == NOT_SUPPORTED
-  partial = gan.remedies_restore_coverage(_results(remedy_modes=[5, 6, 5, 6, 5]))
-  assert partial.verdict == DEPENDS and "not to all modes" in partial.condition
-  no_control = gan.remedies_restore_coverage(_results(control=False))
-  assert no_control.verdict == NOT_MEASURED and "no matched control" in no_control.evidence
-  assert "gan_batch2x" in no_control.evidence
+  batch_does_it = gan.remedies_restore_coverage(_results(control_cells=8))
+  assert batch_does_it.verdict == NOT_SUPPORTED and batch_does_it.margin.threshold == 0
+  partial = gan.remedies_restore_coverage(_results(remedy_cells=[5, 6, 5, 6, 5]))
+  assert partial.verdict == DEPENDS and "not to all cells" in partial.condition
+  with pytest.raises(ResultMissing, match="no matched control.*gan_batch2x"):
+    gan.remedies_restore_coverage(_results(control=False))
   only_vanilla = _results()
   del only_vanilla["methods"]["pacgan2"]
-  assert gan.remedies_restore_coverage(only_vanilla).verdict == NOT_MEASURED
+  with pytest.raises(ResultMissing, match="no remedy"):
+    gan.remedies_restore_coverage(only_vanilla)
 
 
 def test_remedies_compare_each_remedy_with_its_own_control():
@@ -128,10 +228,31 @@ def test_one_seed_gives_no_interval():
     for stat in r["summary"].values():
       if isinstance(stat, dict):
         stat["values"] = stat["values"][:1]
+    for record in r["history"]:
+      for key, value in record.items():
+        if isinstance(value, list):
+          record[key] = value[:1]
   results["num_seeds"] = 1
   finding = gan.collapse(results)
   assert finding.verdict == DEPENDS and "no interval" in finding.evidence
   assert gan.remedies_restore_coverage(results).verdict == NOT_SUPPORTED  # no spread: not clear
+
+
+def test_cell_claims_apply_to_mixtures_only():
+  results = _results()
+  digits = copy.deepcopy(results)
+  del digits["uniform_blur"]
+  applies = {c.rule.__name__: (c.applies(results), c.applies(digits)) for c in gan.CLAIMS}
+  assert applies == {"collapse": (True, False), "persists_on_same_modes": (True, False),
+                     "realistic_but_not_diverse": (True, True),
+                     "remedies_restore_coverage": (True, False)}
+
+
+def test_a_malformed_result_is_a_bug_not_a_verdict():
+  results = _results()
+  del results["methods"]["gan"]["summary"]["cells"]
+  with pytest.raises(KeyError):
+    gan.collapse(results)
 
 
 @pytest.mark.parametrize("rule", [c.rule for c in gan.CLAIMS])

@@ -338,21 +338,6 @@ def test_stacked_digits_end_to_end(tmp_path):
   assert os.path.exists(os.path.join(tmp_path, "mode_histogram.png"))
 
 
-def test_old_workdir_history_moves_to_evals_and_snapshots(tmp_path):
-  workdir = str(tmp_path)
-  os.makedirs(tmp_path / "history")
-  old = [{"step": 0, "train_seconds": 0.0, "modes": [1, 2]},
-         {"step": 20, "train_seconds": 3.5, "modes": [2, 2]}]
-  with open(tmp_path / "history" / "pacgan2_r1.jsonl", "w") as f:
-    f.write("".join(json.dumps(r) + "\n" for r in old))
-  np.save(tmp_path / "history" / "pacgan2_r1_step0000020.npy", np.ones((2, 5, 2)))
-  evaluate.adopt_old_history(workdir, "pacgan2+r1")
-  assert logs.read_evals(workdir, "pacgan2_r1") == old
-  assert np.load(evaluate.snapshot_path(workdir, "pacgan2+r1", 20)).shape == (2, 5, 2)
-  evaluate.adopt_old_history(workdir, "pacgan2+r1")  # once only: evals/ now holds them
-  assert len(logs.read_evals(workdir, "pacgan2_r1")) == 2
-
-
 def test_mode_hops_count_changes_of_the_mode_a_seed_sits_on():
   uniform = [1 / 8] * 8
 

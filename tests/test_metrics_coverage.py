@@ -93,3 +93,21 @@ def test_occupied_modes_hold_a_share_of_all_samples():
   assert coverage.occupied_modes([50, 4, 0, 45], 100) == [0, 3]
   # Counted against all samples: 10 HQ samples out of 1,000 occupy nothing.
   assert coverage.occupied_modes([10, 0, 0, 0], 1000) == []
+
+
+def test_cells_count_where_the_mass_sits_sharp_or_not():
+  centers = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 2 * np.pi, 9)[:-1]])
+  rng = np.random.default_rng(0)
+  # A blob 0.3 away from center 2 (30 std at std 0.01): no HQ sample, one cell holding it all.
+  blob = centers[2] * 0.7 + 0.01 * rng.standard_normal((1000, 2))
+  result = coverage.mixture_coverage(blob, centers, std=0.01)
+  assert result["modes"] == 0 and result["cells"] == 1
+  assert result["top_cell"] == 2 and result["top_share"] == 1.0
+  # Uniform over the square: every cell holds about 1/8 > half of a uniform share.
+  blur = rng.uniform(-1.5, 1.5, (8000, 2))
+  assert coverage.mixture_coverage(blur, centers, std=0.01)["cells"] == 8
+  # The bar is half a uniform share: 1/16 of 1,600 samples is 100.
+  counts = np.array([100, 99, 1401, 0, 0, 0, 0, 0])
+  assert coverage.cell_occupancy(counts) == {"cells": 2, "top_cell": 2, "top_share": 1401 / 1600}
+  labels = coverage.label_coverage(np.array([5] * 90 + [7] * 10), num_modes=10)
+  assert labels["cells"] == 2 and labels["top_cell"] == 5 and labels["top_share"] == 0.9

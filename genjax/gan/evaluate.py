@@ -7,7 +7,6 @@ read against.
 """
 
 import dataclasses
-import json
 import os
 import re
 
@@ -15,7 +14,7 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import logs, seeds
+from genjax import seeds
 from genjax.data import images
 from genjax.gan import data, step
 from genjax.metrics import coverage, ndb, prdc
@@ -24,8 +23,8 @@ from genjax.models.classifier import train_classifier
 # fold_in tags of the base key for the shared real evaluation sets.
 REAL_EVAL_TAG, REAL_REFERENCE_TAG, BLUR_TAG = 1000, 1001, 1002
 # Per-seed scalars kept in eval records and summaries (2D only: hq and the distance columns).
-SCALARS = ("modes", "hq", "median_distance_std", "beyond_10_std", "reverse_kl", "precision",
-           "recall", "density", "coverage", "ndb", "ndb_fraction")
+SCALARS = ("modes", "cells", "top_share", "hq", "median_distance_std", "beyond_10_std",
+           "reverse_kl", "precision", "recall", "density", "coverage", "ndb", "ndb_fraction")
 
 
 class Judge:
@@ -103,27 +102,11 @@ def eval_record(judge: Judge, samples_SxNxD: np.ndarray, workdir: str, name: str
   values = [scalars(m) for m in per_seed]
   record = {k: [v[k] for v in values] for k in values[0]}
   record["occupied_modes"] = [judge.occupied_modes(m, samples_SxNxD.shape[1]) for m in per_seed]
+  record["top_cell"] = [m["top_cell"] for m in per_seed]  # where the mass sits: hopping
   path = snapshot_path(workdir, name, step_num)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   np.save(path, samples_SxNxD[:, :judge.config.snapshot_samples])
   return record
-
-
-def adopt_old_history(workdir: str, name: str) -> None:
-  """Moves a workdir's evaluations from the layout before train_loop kept them (history/<m>.jsonl
-  and history/<m>_step<N>.npy) to evals/ and snapshots/, so that an old run resumes."""
-  old = os.path.join(workdir, "history", f"{slug(name)}.jsonl")
-  if not os.path.exists(old) or logs.read_evals(workdir, slug(name)):
-    return
-  with open(old) as f:
-    for line in f:
-      if line.strip():
-        record = json.loads(line)
-        logs.append_eval(workdir, slug(name), record)
-        snapshot = os.path.join(workdir, "history", f"{slug(name)}_step{record['step']:07d}.npy")
-        if os.path.exists(snapshot):
-          os.makedirs(os.path.join(workdir, "snapshots"), exist_ok=True)
-          os.replace(snapshot, snapshot_path(workdir, name, record["step"]))
 
 
 def make_sampler(setup: step.Setup, config: ConfigDict):

@@ -7,8 +7,10 @@ import numpy as np
 
 from genjax import plots
 from genjax.gan import data, evaluate, hopping, step
+from genjax.metrics import coverage
 
-_COLUMNS = (("modes", "modes", 1, 1.0), ("hq", "% HQ", 1, 100.0),
+_COLUMNS = (("modes", "modes", 1, 1.0), ("cells", "cells", 1, 1.0),
+            ("top_share", "% top cell", 1, 100.0), ("hq", "% HQ", 1, 100.0),
             ("median_distance_std", "median dist (std)", 1, 1.0),
             ("beyond_10_std", "% > 10 std", 1, 100.0),
             ("reverse_kl", "reverse KL", 3, 1.0), ("precision", "precision", 3, 1.0),
@@ -93,6 +95,9 @@ def write_markdown(results: dict, config, path: str) -> None:
       "",
       "Reverse KL = sum_k q_k log(K q_k) over the nearest-mode histogram q of all samples "
       "(0 log 0 = 0, no smoothing); "
+      + "a cell (the samples nearest one center, or with one label, sharp or not) is occupied "
+      f"when it holds >= {100 * coverage.CELL_SHARE_OF_UNIFORM / k:.3g}% of the samples (half "
+      "of a uniform share), and '% top cell' is the fullest cell's share; "
       + ("a mode is covered by >= 1 HQ sample (within 3 std of its center)." if is_2d else
          "a mode (label triple) is covered by >= 1 sample that the per-channel digit classifier "
          "assigns to it; classifier test accuracy "

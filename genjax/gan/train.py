@@ -79,7 +79,6 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
                  [int(v) for v in record["modes"]])
     return record
 
-  evaluate.adopt_old_history(workdir, name)  # workdirs from before evals/ existed
   train_step = step.compile_seeds_step(setup, seed_parallel, config.steps_per_call)
   state = train_loop(
       state=state, train_step=train_step, get_batch=None, num_steps=config.num_steps,

@@ -25,6 +25,12 @@ FAR_NUM_STD = 10.0
 # A seed occupies a mode that holds at least this share of its samples: the hopping figure's
 # dots. 5% is 0.4 of a uniform share on the ring and 125 of 2,500 samples: no noise.
 OCCUPIED_SHARE = 0.05
+# Cells: the samples nearest one center (2D) or carrying one classifier label, sharp or not. A
+# cell is occupied when it holds at least this fraction of the share a uniform spread over the K
+# cells gives it (1/K): a generator that starves a cell below half its fair share has dropped
+# it. Ring (K = 8): 6.25% of the samples; a blur over the ring's square occupies all 8 cells, a
+# blob on one cell occupies 1, however far from the center it sits.
+CELL_SHARE_OF_UNIFORM = 0.5
 
 
 # Floats in one chunk's N x K x D difference array (256 MiB): a fixed 8,192 samples would need
@@ -75,14 +81,23 @@ def mixture_coverage(samples_NxD, centers_KxD, std: float, num_std: float = 3.0)
       "reverse_kl": reverse_kl_to_uniform(counts_K),
       "mode_counts": counts_K,
       "hq_mode_counts": hq_counts_K,
+      **cell_occupancy(counts_K),
   }
+
+
+def cell_occupancy(counts_K) -> dict:
+  """Occupied cells (see CELL_SHARE_OF_UNIFORM), the fullest cell and its share of all samples."""
+  counts_K = np.asarray(counts_K, np.float64)
+  shares_K = counts_K / counts_K.sum()
+  return {"cells": int((shares_K >= CELL_SHARE_OF_UNIFORM / len(shares_K)).sum()),
+          "top_cell": int(shares_K.argmax()), "top_share": float(shares_K.max())}
 
 
 def label_coverage(mode_ids_N, num_modes: int) -> dict:
   """Modes covered and KL to uniform of classifier-assigned modes (stacked digits / MNIST)."""
   counts = np.bincount(np.asarray(mode_ids_N), minlength=num_modes)
   return {"modes": int((counts > 0).sum()), "reverse_kl": reverse_kl_to_uniform(counts),
-          "mode_counts": counts}
+          "mode_counts": counts, **cell_occupancy(counts)}
 
 
 def occupied_modes(counts_K, num_samples: int, share: float = OCCUPIED_SHARE) -> list[int]:
