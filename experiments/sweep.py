@@ -9,9 +9,9 @@ sweep. --print_only prints the command lines (one per run) for a cluster schedul
 
 import os
 
-from absl import app, flags
+from absl import flags
 
-from genjax import sweep
+from genjax import cli, sweep
 
 flags.DEFINE_string("experiment", "vae", "Script name under experiments/ (vae, gan, domain, ...).")
 flags.DEFINE_string("flagfile_base", None, "Flagfile every run starts from.")
@@ -24,12 +24,9 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  try:
-    axes = [sweep.parse_axis(spec) for spec in FLAGS.grid]
-  except sweep.UserError as e:
-    raise SystemExit(f"error: {e}") from None
+  # Bad input raises UserError: cli.run prints it as one line and exits with status 2.
+  sweep.check_options(FLAGS.experiment, FLAGS.flagfile_base, FLAGS.processes)
+  axes = [sweep.parse_axis(spec) for spec in FLAGS.grid]
   points = {sweep.run_name(p): p for p in sweep.expand(axes)}
   workdirs = {name: os.path.join(FLAGS.workdir, name) for name in points}
   commands = {name: sweep.command(FLAGS.experiment, FLAGS.flagfile_base, point, workdirs[name],
@@ -45,8 +42,8 @@ def main(argv):
     f.write(table)
   print(table)
   if failed:
-    raise SystemExit(f"error: {len(failed)} run(s) failed, see their sweep.log: {failed}")
+    cli.fail(f"{len(failed)} run(s) failed, see their sweep.log: {failed}", code=1)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -6,7 +6,9 @@ clean-up ever sees it) and the newest readable one is restored instead. A checkp
 different config is the user's mistake, not corruption: it stops the run and stays where it is.
 """
 
+import errno
 import os
+import re
 import zlib
 
 import jax
@@ -14,7 +16,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
-from genjax.errors import UserError
+from genjax.errors import DiskFull, UserError
 
 # Keys of orbax's per-step custom metadata (written inside the step folder, so atomic with it).
 _CHECKSUM = "genjax_crc32"
@@ -23,6 +25,10 @@ _USER = "genjax_metadata"
 
 class UnreadableCheckpoint(UserError):
   """A checkpoint's files are damaged; an older checkpoint may still be good."""
+
+  def __init__(self, where: str, reason: str):
+    super().__init__(f"checkpoint {where} {reason}; delete it or use a new --workdir")
+    self.summary = f"checkpoint {where} {reason}"
 
 
 class Checkpointer:
@@ -55,9 +61,22 @@ class Checkpointer:
     checksum = _checksum(state)
     if checksum is not None:
       custom[_CHECKSUM] = checksum
-    self._manager.save(step, args=ocp.args.StandardSave(state), force=True,
-                       custom_metadata=custom)
-    self._manager.wait_until_finished()
+    try:
+      self._manager.save(step, args=ocp.args.StandardSave(state), force=True,
+                         custom_metadata=custom)
+      self._manager.wait_until_finished()
+    except Exception as e:  # noqa: BLE001 - orbax and tensorstore wrap OSError in many types
+      where = os.path.join(self.directory, str(step))
+      if _is_disk_full(e):
+        raise DiskFull(f"could not write checkpoint {where} ({_first_line(e)}); free space and "
+                       f"rerun: it resumes from the last complete checkpoint (step "
+                       f"{self.latest_step()})" if self.latest_step() is not None else
+                       f"could not write checkpoint {where} ({_first_line(e)}); free space and "
+                       "rerun (no complete checkpoint yet)") from None
+      if _is_not_writable(e):
+        raise UserError(f"cannot write checkpoint {where} ({_first_line(e)}); use a --workdir "
+                        "you can write to") from None
+      raise
 
   def metadata(self, step: int) -> dict | None:
     """The `metadata` saved with `step`; None if it has none or it cannot be read."""
@@ -72,25 +91,22 @@ class Checkpointer:
     try:
       saved = self._manager.item_metadata(step)
     except Exception as e:  # noqa: BLE001 - any failure here means an unreadable checkpoint
-      raise UnreadableCheckpoint(f"checkpoint {where} is unreadable ({_first_line(e)}); delete it "
-                                 "or use a new --workdir") from None
+      raise UnreadableCheckpoint(where, f"is unreadable ({_first_line(e)})") from None
     if saved is None or not jax.tree.leaves(saved):  # its item folder or _METADATA is gone
-      raise UnreadableCheckpoint(f"checkpoint {where} is unreadable (no array metadata); delete "
-                                 "it or use a new --workdir")
+      raise UnreadableCheckpoint(where, "is unreadable (no array metadata)")
     _check_matches(saved, template, where)
     try:
       restored = self._manager.restore(step, args=ocp.args.StandardRestore(template))
     except Exception as e:  # noqa: BLE001
-      raise UnreadableCheckpoint(f"checkpoint {where} cannot be restored ({_first_line(e)}); "
-                                 "delete it or use a new --workdir") from None
+      raise UnreadableCheckpoint(where, f"cannot be restored ({_first_line(e)})") from None
     expected = self._custom_metadata(step).get(_CHECKSUM)
     # A restore cast to other dtypes (a config change orbax allows) has other bytes: not checked.
     saved_paths = _leaves_by_path(saved)
     same_dtypes = all(getattr(saved_paths[path], "dtype", None) == getattr(leaf, "dtype", None)
                       for path, leaf in _leaves_by_path(restored).items())
     if expected is not None and same_dtypes and _checksum(restored) not in (None, expected):
-      raise UnreadableCheckpoint(f"checkpoint {where} is corrupted (its arrays do not match the "
-                                 "checksum saved with them); delete it or use a new --workdir")
+      raise UnreadableCheckpoint(where, "is corrupted (its arrays do not match the checksum "
+                                 "saved with them)")
     return restored
 
   def restore_latest(self, template) -> tuple[int, object] | None:
@@ -109,8 +125,8 @@ class Checkpointer:
         continue
       for bad_step, error in failures:
         moved_to = self._move_aside(bad_step)
-        logging.warning("%s; moved it to %s, resuming from step %d", str(error).split(";")[0],
-                        moved_to, step)
+        logging.warning("%s; moved it to %s, resuming from step %d", error.summary, moved_to,
+                        step)
       if failures:
         self._manager.reload()
       return step, state
@@ -118,8 +134,7 @@ class Checkpointer:
       return None
     step, error = failures[0]
     if len(failures) > 1:
-      raise UnreadableCheckpoint(f"{error} (no older checkpoint in {self.directory} is readable "
-                                 "either)")
+      raise UserError(f"{error} (no older checkpoint in {self.directory} is readable either)")
     raise error
 
   def close(self) -> None:
@@ -150,8 +165,32 @@ class Checkpointer:
 
 
 def _first_line(error: Exception) -> str:
+  """The error's first line without reprs of bound methods (pybind11 puts them in messages)."""
   text = str(error).splitlines()[0] if str(error) else ""
+  text = re.sub(r"<(bound|built-in) method [^>]*>", "", text)
+  text = " ".join(text.replace(";", ",").split())  # ';' separates our own message's parts
   return f"{type(error).__name__}: {text[:300]}"
+
+
+def _errnos(error: BaseException) -> set:
+  """errno values of the error and of the errors it was raised from."""
+  found, seen = set(), set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if isinstance(error, OSError) and error.errno is not None:
+      found.add(error.errno)
+    error = error.__cause__ or error.__context__
+  return found
+
+
+def _is_disk_full(error: Exception) -> bool:
+  return bool(_errnos(error) & {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}) or any(
+      text in str(error) for text in ("No space left", "Disk quota", "File too large"))
+
+
+def _is_not_writable(error: Exception) -> bool:
+  return bool(_errnos(error) & {errno.EROFS, errno.EACCES, errno.EPERM}) or any(
+      text in str(error) for text in ("Read-only file system", "Permission denied"))
 
 
 def _checksum(state) -> int | None:

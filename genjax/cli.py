@@ -4,6 +4,7 @@ import contextlib
 import logging as std_logging
 import os
 import re
+import signal
 import sys
 
 import jax
@@ -29,6 +30,9 @@ def define_flags(config_name: str, default_workdir: str):
   flags.DEFINE_integer("process_id", None, "This process's index in a multi-host run.")
   flags.DEFINE_bool("distributed", False,
                     "Call jax.distributed.initialize() with auto-detection (TPU pods, SLURM).")
+  flags.DEFINE_bool("restart", False,
+                    "Start over when the workdir holds a run of another config: the old run is "
+                    "moved to <workdir>.old-N (never deleted). Without it such a rerun stops.")
   return config
 
 
@@ -51,6 +55,8 @@ def config_from_flagfile(config_name: str, flagfile: str):
 def initialize_distributed() -> None:
   """Joins a multi-host run when asked to by flags; a single process needs nothing."""
   FLAGS = flags.FLAGS
+  if "coordinator_address" not in FLAGS:  # a script without define_flags (e.g. sweep.py)
+    return
   if FLAGS.coordinator_address or FLAGS.num_processes:
     jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   elif FLAGS.distributed:
@@ -70,20 +76,30 @@ class _QuietLibraries(std_logging.Filter):
     return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
 
 
+USAGE_ERROR = 2  # exit status of bad input (flags, config, workdir), as the README promises
+INTERRUPTED = 128 + signal.SIGINT  # exit status after Ctrl-C, as a shell reports it
+
+
+def fail(message: str, code: int = USAGE_ERROR):
+  """Prints `error: message` as one line on stderr and exits with `code`."""
+  print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+  sys.exit(code)
+
+
 @contextlib.contextmanager
 def _flag_errors_as_one_line():
-  """Every bad flag, flagfile or --config override exits with one line, not a traceback."""
+  """Every bad flag, flagfile or --config override exits with one line (status 2)."""
   try:
     yield
   except flags.Error as e:  # unknown flag, unreadable flagfile, bad flag value
-    sys.exit(f"error: {' '.join(str(e).split())}")
+    fail(str(e))
   except (AttributeError, KeyError) as e:  # --config.x=v with a field the config lacks
     text = str(e)
     field = re.search(r"\w+", text).group(0)
     hint = text[text.find("Did you mean"):].rstrip("'\"") if "Did you mean" in text else ""
-    sys.exit(f"error: --config has no field {field!r}. {hint}".strip())
+    fail(f"--config has no field {field!r}. {hint}".strip())
   except (TypeError, ValueError) as e:  # --config.x=v with a value of the wrong type
-    sys.exit(f"error: bad --config override: {' '.join(str(e).split())}")
+    fail(f"bad --config override: {e}")
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -92,18 +108,25 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def run(main) -> None:
-  """absl's app.run, with UserError and flag errors printed as one line, not a traceback."""
+  """absl's app.run, with every expected fault printed as one `error:` line, not a traceback.
+
+  Exit statuses: 2 bad input (UserError, flags, stray arguments, e.g. a flagfile line without
+  --), 1 a full disk (DiskFull), 130 Ctrl-C (the training loop saves a checkpoint first), 143
+  SIGTERM (likewise).
+  """
 
   def guarded(argv):
     logging.get_absl_handler().addFilter(_QuietLibraries())
     if len(argv) > 1:
-      raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+      fail(f"unexpected arguments: {' '.join(argv[1:])} (flags start with --; in a flagfile, "
+           "one --flag=value per line)")
     try:
       initialize_distributed()
       log_environment()
       return main(argv)
     except UserError as e:
-      print(f"error: {e}", file=sys.stderr)
-      sys.exit(2)
+      fail(str(e), e.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop: nothing to save there
+      fail("interrupted", INTERRUPTED)
 
   app.run(guarded, flags_parser=parse_flags)

@@ -3,6 +3,8 @@ evaluation records workdir/evals/<name>.jsonl and, optionally, TensorBoard event
 workdir/tensorboard (through tensorboardX, which needs no TensorFlow).
 """
 
+import contextlib
+import errno
 import json
 import os
 from collections.abc import Mapping
@@ -11,7 +13,8 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax.errors import UserError
+from genjax import identity
+from genjax.errors import DiskFull, UserError
 
 
 def is_main_process() -> bool:
@@ -60,33 +63,57 @@ class MetricsWriter:
     self.enabled = is_main_process()
     self._file = None
     self._summary = None
+    self._lock = None
     if self.enabled:
-      os.makedirs(self.workdir, exist_ok=True)
+      with writing(self.workdir):
+        if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
+          raise UserError(f"--workdir {self.workdir} is a file, not a folder; use another "
+                          "--workdir")
+        os.makedirs(self.workdir, exist_ok=True)
+        # The lock first: a second process must not even read the workdir as its own.
+        self._lock = identity.acquire_lock(self.workdir)
+
+  def _open(self) -> None:
+    """Opens metrics.jsonl (and TensorBoard) on first use: after `write_config`'s check."""
+    if self._file is not None or not self.enabled:
+      return
+    with writing(os.path.join(self.workdir, "metrics.jsonl")):
       self._file = open(os.path.join(self.workdir, "metrics.jsonl"), "a")
-      if tensorboard:
-        # Imported here so that runs without TensorBoard never load it.
-        from tensorboardX import FileWriter
+    if self.tensorboard:
+      # Imported here so that runs without TensorBoard never load it.
+      from tensorboardX import FileWriter
 
-        # FileWriter, not SummaryWriter.add_scalar: one event per logged step instead of one per
-        # scalar, 20x fewer hand-offs to the writer thread. flush_secs: a killed run loses at most
-        # this many seconds of curves (metrics.jsonl, flushed every write, keeps them all).
-        self._summary = FileWriter(os.path.join(self.workdir, "tensorboard"), flush_secs=30)
+      # FileWriter, not SummaryWriter.add_scalar: one event per logged step instead of one per
+      # scalar, 20x fewer hand-offs to the writer thread. flush_secs: a killed run loses at most
+      # this many seconds of curves (metrics.jsonl, flushed every write, keeps them all).
+      self._summary = FileWriter(os.path.join(self.workdir, "tensorboard"), flush_secs=30)
 
-  def write_config(self, config: ConfigDict) -> None:
+  def write_config(self, config: ConfigDict, restart: bool | None = None) -> None:
+    """Checks that the workdir holds no run of another config (genjax.identity), records this one.
+
+    `restart` None: the --restart flag when flags are parsed, else False.
+    """
     if self.enabled:
-      with open(os.path.join(self.workdir, "config.json"), "w") as f:
-        json.dump(config_to_dict(config), f, indent=2, sort_keys=True)
+      restart = identity.restart_requested() if restart is None else restart
+      with writing(os.path.join(self.workdir, "config.json")):
+        identity.check_workdir(self.workdir, config, restart)
+        with open(os.path.join(self.workdir, "config.json"), "w") as f:
+          json.dump(config_to_dict(config), f, indent=2, sort_keys=True)
+      self._open()
 
   def write(self, step: int, metrics: Mapping) -> None:
     if self.enabled:
+      self._open()
       record = {"step": int(step), **{k: _jsonable(v) for k, v in metrics.items()}}
-      self._file.write(json.dumps(record) + "\n")
-      self._file.flush()
+      with writing(self._file.name):
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
       self._write_scalars(step, metrics)
 
   def write_eval(self, name: str, step: int, record: Mapping) -> None:
     """Puts one evaluation record (see `append_eval`) on TensorBoard as `<name>/eval/<key>`."""
     if self.enabled:
+      self._open()
       self._write_scalars(step, {f"{name}/eval/{k}": v for k, v in record.items()
                                  if k != "step"})
 
@@ -110,6 +137,30 @@ class MetricsWriter:
     if self._summary is not None:
       self._summary.close()
       self._summary = None
+    if self._lock is not None:
+      identity.release_lock(self._lock)
+      self._lock = None
+
+
+# errno values that mean "this file cannot be written here", not a bug: one line, no traceback.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextlib.contextmanager
+def writing(path: str):
+  """Turns a full disk or a read-only place into one line naming `path`."""
+  try:
+    yield
+  except OSError as e:
+    where = e.filename or path
+    if e.errno in DISK_FULL:
+      raise DiskFull(f"could not write {where}: {e.strerror} (disk full?); free space and rerun, "
+                     "the run resumes from its last complete checkpoint") from None
+    if e.errno in NOT_WRITABLE:
+      raise UserError(f"cannot write {where}: {e.strerror}; use a --workdir you can write "
+                      "to") from None
+    raise
 
 
 def read_metrics(workdir: str) -> list[dict]:
@@ -139,9 +190,10 @@ def append_eval(workdir: str, name: str, record: Mapping) -> None:
   except (TypeError, ValueError) as e:
     raise UserError(f"the evaluation of {name!r} at step {record.get('step')} is not JSON-able "
                     f"({e}); return numbers or lists of numbers") from None
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  with open(path, "a") as f:
-    f.write(line + "\n")
+  with writing(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as f:
+      f.write(line + "\n")
 
 
 def read_evals(workdir: str, name: str) -> list[dict]:

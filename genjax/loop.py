@@ -30,26 +30,33 @@ class TrainingDiverged(UserError):
   """The loss became NaN or infinite."""
 
 
-class _SigtermFlag:
-  """Turns SIGTERM (preemption on TPU VMs and Colab) into a flag the loop checks each step."""
+class _StopSignals:
+  """Turns SIGTERM (preemption on TPU VMs and Colab) and SIGINT (Ctrl-C) into a flag the loop
+  checks after each step: it saves a checkpoint and exits with 128 + the signal's number. A
+  second Ctrl-C interrupts at once (KeyboardInterrupt), for a step that never ends."""
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
   def __init__(self):
-    self.received = False
-    self._previous = None
+    self.received = None  # the signal's number once one arrived
+    self._previous = {}
 
   def __enter__(self):
-    try:
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-    except ValueError:  # not the main thread (e.g. inside a notebook worker): no handler
-      self._previous = None
+    for signum in self.SIGNALS:
+      try:
+        self._previous[signum] = signal.signal(signum, self._handle)
+      except ValueError:  # not the main thread (e.g. inside a notebook worker): no handler
+        pass
     return self
 
   def _handle(self, signum, frame):
-    self.received = True
+    if signum == signal.SIGINT and self.received == signal.SIGINT:
+      raise KeyboardInterrupt
+    self.received = signum
 
   def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
+    for signum, previous in self._previous.items():
+      signal.signal(signum, previous)
 
 
 class _TrainClock:
@@ -145,7 +152,8 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
     writer: where logged metrics (and evaluations, on TensorBoard) go; None for no log file.
     name: prefix of the checkpoint folder and of workdir/evals/<name>.jsonl, so several
       trainings can share one workdir.
-    on_save: called with the step right after each checkpoint is written (SIGTERM included),
+    on_save: called with the step right after each checkpoint is written (SIGTERM and SIGINT
+      included),
       for host-side bookkeeping that must resume together with the checkpoint.
     eval_at: steps after which to call `on_eval`; 0 is the initial state.
     on_eval: `(step, device_state) -> dict` of numbers or lists of numbers; device_state is the
@@ -213,14 +221,14 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
     device_state = dp.put_state(state)
     if start in points:
       evaluate(start, device_state)
-    last_saved = start
+    last_saved = start if restored is not None else None
     interactive = sys.stderr.isatty() and logs.is_main_process()
     progress = None
     if interactive:
       from tqdm import tqdm
       progress = tqdm(total=num_steps, initial=start, desc=name, dynamic_ncols=True)
     window_start, window_steps = time.perf_counter(), 0
-    with _SigtermFlag() as sigterm:
+    with _StopSignals() as stop:
       for step in range(start, num_steps, steps_per_call):
         batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
         done = step + steps_per_call
@@ -233,9 +241,9 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
         loss = np.asarray(dp.first(metrics)["loss"])
         if not np.all(np.isfinite(loss)):
           steps = f"step {done}" if steps_per_call == 1 else f"steps {step + 1}-{done}"
-          raise TrainingDiverged(
-              f"{name}: loss is {loss.tolist()} at {steps}; the last good checkpoint is step "
-              f"{last_saved} in {checkpointer.directory}")
+          saved = (f"the last good checkpoint is step {last_saved} in {checkpointer.directory}"
+                   if last_saved is not None else "no checkpoint was saved before it")
+          raise TrainingDiverged(f"{name}: loss is {loss.tolist()} at {steps}; {saved}")
         window_steps += steps_per_call
         if progress is not None:
           progress.update(steps_per_call)
@@ -256,15 +264,18 @@ def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] 
           began = time.perf_counter()
           evaluate(done, device_state)
           window_start += time.perf_counter() - began  # steps_per_sec counts training only
-        if done % checkpoint_every == 0 or done == num_steps or sigterm.received:
+        if done % checkpoint_every == 0 or done == num_steps or stop.received:
           checkpointer.save(done, dp.get_state(device_state),
                             metadata={"seconds_since_eval": clock.seconds()})
           last_saved = done
           if on_save is not None:
             on_save(done)
-        if sigterm.received:
-          logging.warning("%s: SIGTERM at step %d; checkpoint saved, exiting", name, done)
-          raise SystemExit(128 + signal.SIGTERM)
+        if stop.received:
+          logging.warning("%s: %s at step %d; checkpoint saved, exiting", name,
+                          signal.Signals(stop.received).name, done)
+          if progress is not None:
+            progress.close()
+          raise SystemExit(128 + stop.received)
     if progress is not None:
       progress.close()
     return jax.device_get(dp.get_state(device_state))

@@ -36,6 +36,29 @@ def run_name(point: dict[str, str]) -> str:
   return re.sub(r"[^A-Za-z0-9_.=,-]", "_", "__".join(parts)) or "base"
 
 
+EXPERIMENTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "experiments")
+NOT_EXPERIMENTS = ("sweep", "report")  # scripts under experiments/ that do not take a config
+
+
+def experiments() -> list[str]:
+  """Names of the experiment scripts a sweep can run (experiments/<name>.py)."""
+  return sorted(name[:-3] for name in os.listdir(EXPERIMENTS_DIR)
+                if name.endswith(".py") and name[:-3] not in NOT_EXPERIMENTS
+                and not name.startswith(("bench_", "_")))
+
+
+def check_options(experiment: str, flagfile: str | None, processes: int) -> None:
+  """Raises UserError for a sweep that cannot run: unknown experiment, missing flagfile, ..."""
+  if experiment not in experiments():
+    raise UserError(f"--experiment={experiment!r} is not an experiment; choose one of "
+                    f"{', '.join(experiments())}")
+  if flagfile and not os.path.exists(flagfile):
+    raise UserError(f"--flagfile_base={flagfile}: no such file")
+  if processes < 1:
+    raise UserError(f"--processes={processes} must be at least 1")
+
+
 def command(experiment: str, flagfile: str | None, point: dict[str, str], workdir: str,
             extra: list[str]) -> list[str]:
   script = os.path.join("experiments", f"{experiment}.py")
@@ -56,7 +79,7 @@ def run_all(commands: dict[str, list[str]], workdirs: dict[str, str], processes:
     with open(os.path.join(workdirs[name], "sweep.log"), "w") as log:
       return subprocess.run(commands[name], stdout=log, stderr=subprocess.STDOUT).returncode
 
-  with concurrent.futures.ThreadPoolExecutor(max(1, processes)) as pool:
+  with concurrent.futures.ThreadPoolExecutor(processes) as pool:
     codes = dict(zip(todo, pool.map(launch, todo), strict=True))
   return {n: codes.get(n, 0) for n in commands}
 

@@ -92,6 +92,11 @@ def test_non_finite_loss_names_step_and_last_checkpoint(tmp_path):
     _run(tmp_path, 30, blow_up_at=17)
 
 
+def test_non_finite_loss_before_any_checkpoint_says_there_is_none(tmp_path):
+  with pytest.raises(TrainingDiverged, match=r"at step 3; no checkpoint was saved before it"):
+    _run(tmp_path, 30, blow_up_at=3)
+
+
 def test_mismatched_checkpoint_is_a_clear_error(tmp_path):
   checkpointer = Checkpointer(str(tmp_path))
   checkpointer.save(5, {"w": np.zeros((3,), np.float32)})
@@ -323,14 +328,16 @@ def test_sigkill_then_restart_ends_bitwise_identical(tmp_path, uninterrupted):
 
 
 @pytest.mark.slow
-def test_sigterm_saves_a_checkpoint_then_resumes(tmp_path, uninterrupted):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])  # preemption, Ctrl-C
+def test_sigterm_and_sigint_save_a_checkpoint_then_resume(tmp_path, uninterrupted, signum):
   workdir = str(tmp_path)
   process = subprocess.Popen(_vae_command(workdir), env=_env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
   _wait_for_checkpoint(workdir, 50, process)
-  process.send_signal(signal.SIGTERM)
+  process.send_signal(signum)
   _, stderr = process.communicate(timeout=60)
-  assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
-  assert "SIGTERM at step" in stderr
+  assert process.returncode == 128 + signum, stderr[-2000:]  # 143 and 130, as a shell reports
+  assert f"{signal.Signals(signum).name} at step" in stderr
+  assert "Traceback" not in stderr
   subprocess.run(_vae_command(workdir), check=True, env=_env(), capture_output=True)
   _assert_same(_final(workdir), uninterrupted)

@@ -6,6 +6,8 @@ Embedded: scikit-learn's 1,797 8x8 `digits`, and `mnist5k`, the 5,000 real 28x28
 """
 
 import functools
+import socket
+import threading
 
 import jax
 import numpy as np
@@ -85,18 +87,53 @@ def _mnist5k(split: str) -> dict:
   return dict(_mnist5k_all()[split])
 
 
+# Where TFDS downloads from, and how long to wait for it to answer before saying "no network":
+# without this check TFDS retries for minutes before it gives up (issue 28).
+DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+NETWORK_TIMEOUT_S = 5.0
+
+
+def can_reach(address: tuple[str, int] = DOWNLOAD_HOST,
+              timeout_s: float = NETWORK_TIMEOUT_S) -> bool:
+  """Whether a TCP connection to `address` opens within `timeout_s` (name lookup included)."""
+  reached = []
+
+  def connect():
+    try:
+      socket.create_connection(address, timeout=timeout_s).close()
+      reached.append(True)
+    except OSError:
+      pass
+
+  # A thread, because the name lookup ignores the socket timeout and can hang on its own.
+  thread = threading.Thread(target=connect, daemon=True)
+  thread.start()
+  thread.join(timeout_s)
+  return bool(reached)
+
+
 def _tfds(name: str, split: str, data_dir: str | None, download: bool) -> dict:
   import tensorflow_datasets as tfds
 
-  try:
-    source = tfds.data_source(name, split=split, data_dir=data_dir, download=download)
-  except Exception as e:  # noqa: BLE001 - no network, no files: say so in one line
-    first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise UserError(
-        f"TFDS dataset {name!r} is not prepared under {data_dir or '~/tensorflow_datasets'} and "
-        f"could not be downloaded ({first_line[:200]}); run once with network access, or use an "
-        f"embedded dataset: --config.dataset={EMBEDDED} (8x8) or --config.dataset={MNIST5K} "
-        "(5,000 real 28x28 MNIST digits)") from None
+  where = data_dir or "~/tensorflow_datasets"
+  hint = (f"run once with network access, or use an embedded dataset: --config.dataset="
+          f"{EMBEDDED} (8x8) or --config.dataset={MNIST5K} (5,000 real 28x28 MNIST digits)")
+  try:  # prepared files first: no network needed, and nothing to wait for
+    source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+  except Exception as e:  # noqa: BLE001 - not prepared (or unreadable): maybe download it
+    if not download:
+      raise UserError(f"TFDS dataset {name!r} is not prepared under {where} and downloads are "
+                      f"off ({_first_line(e)}); {hint}") from None
+    source = None
+  if source is None:
+    if not can_reach():
+      raise UserError(f"TFDS dataset {name!r} is not prepared under {where} and cannot be "
+                      f"downloaded ({DOWNLOAD_HOST[0]} is unreachable); {hint}")
+    try:
+      source = tfds.data_source(name, split=split, data_dir=data_dir, download=True)
+    except Exception as e:  # noqa: BLE001 - the download failed: say so in one line
+      raise UserError(f"TFDS dataset {name!r} is not prepared under {where} and could not be "
+                      f"downloaded ({_first_line(e)}); {hint}") from None
   # Item by item: the batched __getitems__ fails under tfds.testing.mock_data (tfds 4.9).
   records = [source[i] for i in range(len(source))]
   images = np.stack([r["image"] for r in records]).astype(np.float32)
@@ -106,6 +143,11 @@ def _tfds(name: str, split: str, data_dir: str | None, download: bool) -> dict:
     images = images[..., None]
   labels = np.array([r.get("label", -1) for r in records], dtype=np.int32)
   return {"image": images, "label": labels}
+
+
+def _first_line(error: Exception) -> str:
+  text = str(error).strip()
+  return (text.splitlines()[0] if text else type(error).__name__)[:200]
 
 
 def binarize_static(images: np.ndarray, threshold: float = 0.5) -> np.ndarray:

@@ -1,0 +1,312 @@
+"""A workdir belongs to one config: its fingerprint is recorded, a rerun must match it.
+
+`workdir/identity.json` holds the fingerprint of the config whose checkpoints and results the
+workdir holds: every config field except those of `NOT_IN_FINGERPRINT`, which change how a run
+is logged, saved or placed on devices but not its numbers. A rerun whose fingerprint differs
+stops with one line (`check_workdir`); the two ways on are a new --workdir, or --restart, which
+moves the old run to `<workdir>.old-N` (never deletes it).
+
+`num_steps` is the one field a rerun may change: a longer run resumes from the checkpoints and
+trains on, as an uninterrupted run of the new length would (batches and keys depend on the step
+alone). It may not drop below the steps already trained, nor change at all when the learning-rate
+schedule depends on it (GAN decay_fraction > 0). When it changes, a results.json of the old
+length is moved to results.num_steps-<old>.json, so that results.json, when present, always comes
+from the recorded config.
+
+The domain studies share one workdir (one pretrained model serves them all, genjax/domain/fit.py
+names every training by a hash of the fields that define it). There the workdir's identity is the
+pretraining fields alone, and each study's full fingerprint is recorded under its name: a study
+rerun with other study fields stops, and --restart moves only that study's results aside.
+
+The writer of a workdir holds `workdir/genjax.lock` (pid and host); a second process stops with
+one line, a lock left by a dead process is taken over with a warning.
+"""
+
+import atexit
+import json
+import os
+import socket
+from collections.abc import Mapping
+
+from absl import flags, logging
+
+from genjax.errors import UserError
+
+IDENTITY_FILE = "identity.json"
+LOCK_FILE = "genjax.lock"
+NUM_STEPS = "num_steps"
+
+# Fields that do not change a run's numbers, with the reason (a rerun may change them freely).
+# steps_per_call is not among them: scanned steps equal lone steps only to the last ulps, and GAN
+# training amplifies those into other per-seed numbers.
+NOT_IN_FINGERPRINT = {
+    "log_every": "how often metrics are logged, not what is trained",
+    "tensorboard": "whether logged scalars also go to TensorBoard",
+    "make_plots": "whether PNG figures are drawn from the results",
+    "checkpoint_every": "when checkpoints are saved; a resume from any of them is exact",
+    "keep_checkpoints": "how many checkpoints are kept on disk",
+    "parallel": "how seeds or batches are placed on devices, not what is computed",
+    "num_devices": "how many devices share the work, not what is computed",
+    "eval_chunk": "sequences per evaluation call (memory, not results)",
+    "iwae_chunk": "samples per chunk of the IWAE estimate (memory, not the result)",
+    "data_dir": "where TFDS keeps its files, not which data",
+    "study": "domain: which study of the shared workdir runs; each study has its own record",
+}
+
+# The domain pretraining fields (genjax/domain/fit.PRETRAIN_FIELDS, copied: importing the domain
+# package here would be circular through genjax.logs). tests/test_faults.py checks they agree.
+DOMAIN_SHARED_FIELDS = ("seed", "num_seeds", "vocab", "alpha", "first_token", "seq_len",
+                        "num_layers", "width", "num_heads", "positions", "pretrain_steps",
+                        "batch_size", "learning_rate", "warmup_steps", "grad_clip",
+                        "pretrain_evals", "eval_sequences")
+
+def _as_dict(config) -> dict:
+  if hasattr(config, "to_json_best_effort"):
+    return json.loads(config.to_json_best_effort())
+  return json.loads(json.dumps(dict(config), default=str))
+
+
+def fingerprint(config) -> dict:
+  """The fields of `config` (a ConfigDict or its JSON dict) that change a run's numbers."""
+  return {k: v for k, v in sorted(_as_dict(config).items()) if k not in NOT_IN_FINGERPRINT}
+
+
+def _is_shared(fields: Mapping) -> bool:
+  """A domain config (its fingerprint or whole): several studies share its workdir."""
+  return "pretrain_steps" in fields
+
+
+def _workdir_fingerprint(fields: Mapping) -> dict:
+  if _is_shared(fields):
+    return {k: fields.get(k) for k in DOMAIN_SHARED_FIELDS}
+  return dict(fields)
+
+
+def _read_record(workdir: str) -> dict | None:
+  """The recorded identity; for a workdir from before identity.json, its config.json."""
+  path = os.path.join(workdir, IDENTITY_FILE)
+  if os.path.exists(path):
+    try:
+      with open(path) as f:
+        return json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+      raise UserError(f"{path} is unreadable ({e}); use a new --workdir, or --restart to move "
+                      "the old run aside") from None
+  legacy = os.path.join(workdir, "config.json")
+  if os.path.exists(legacy):
+    with open(legacy) as f:
+      config = json.load(f)
+    fields = fingerprint(config)
+    record = {"fingerprint": _workdir_fingerprint(fields)}
+    if _is_shared(fields):
+      record["studies"] = {config.get("study"): fields}
+    return record
+  return None
+
+
+def _write_record(workdir: str, record: dict) -> None:
+  path = os.path.join(workdir, IDENTITY_FILE)
+  with open(path + ".tmp", "w") as f:
+    json.dump(record, f, indent=2, sort_keys=True)
+  os.replace(path + ".tmp", path)  # a kill mid-write keeps the old record
+
+
+def matches(workdir: str, config) -> bool:
+  """Whether `workdir`'s recorded fingerprint is this config's, num_steps included.
+
+  For a domain config it answers for the study's own results (results_<study>.json).
+  """
+  try:
+    record = _read_record(str(workdir))
+  except UserError:
+    return False
+  if record is None:
+    return False
+  fields = fingerprint(config)
+  if record.get("fingerprint") != _workdir_fingerprint(fields):
+    return False
+  if _is_shared(fields):
+    return record.get("studies", {}).get(_as_dict(config)["study"]) == fields
+  return True
+
+
+def _differences(old: Mapping, new: Mapping, limit: int = 3) -> str:
+  keys = sorted(k for k in set(old) | set(new) if old.get(k, "<absent>") != new.get(k, "<absent>"))
+  shown = [f"{k}={old.get(k, '<absent>')!r} there, {new.get(k, '<absent>')!r} now"
+           for k in keys[:limit]]
+  more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+  return "; ".join(shown) + more
+
+
+def _trained_steps(workdir: str) -> int:
+  """The most steps any training in the workdir has a checkpoint of (orbax: <name>/<step>/)."""
+  root, best = os.path.join(workdir, "checkpoints"), 0
+  if os.path.isdir(root):
+    for name in os.listdir(root):
+      folder = os.path.join(root, name)
+      if os.path.isdir(folder):
+        best = max([best, *(int(s) for s in os.listdir(folder) if s.isdigit())])
+  return best
+
+
+def _extendable(fields: Mapping) -> bool:
+  """Whether the first steps of a run are the same whatever its num_steps."""
+  return not fields.get("decay_fraction")  # GAN: the learning rate decays over num_steps
+
+
+def _aside_name(path: str) -> str:
+  n = 1
+  while os.path.exists(f"{path}.old-{n}"):
+    n += 1
+  return f"{path}.old-{n}"
+
+
+def _move_run_aside(workdir: str) -> str:
+  """Renames the workdir to <workdir>.old-N and makes a fresh one; our lock comes back along."""
+  aside = _aside_name(workdir)
+  os.rename(workdir, aside)
+  os.makedirs(workdir)
+  if os.path.exists(os.path.join(aside, LOCK_FILE)) and _lock_is_ours(os.path.join(aside,
+                                                                                    LOCK_FILE)):
+    os.rename(os.path.join(aside, LOCK_FILE), os.path.join(workdir, LOCK_FILE))
+  return aside
+
+
+def _move_files_aside(workdir: str, names: list[str]) -> list[str]:
+  moved = []
+  for name in names:
+    path = os.path.join(workdir, name)
+    if os.path.exists(path):
+      target = _aside_name(path)
+      os.rename(path, target)
+      moved.append(target)
+  return moved
+
+
+def restart_requested() -> bool:
+  """--restart when flags are parsed (experiment scripts); False for library calls (tests)."""
+  FLAGS = flags.FLAGS  # --restart is defined by genjax.cli.define_flags
+  return bool(FLAGS.is_parsed() and "restart" in FLAGS and FLAGS.restart)
+
+
+def check_workdir(workdir: str, config, restart: bool = False) -> None:
+  """Stops (UserError, one line) when `workdir` holds a run of another config; records this one.
+
+  With `restart`, a run of another config is moved aside instead (see the module docstring).
+  """
+  workdir = str(workdir)
+  record = _read_record(workdir)
+  fields = fingerprint(config)
+  new = {"fingerprint": _workdir_fingerprint(fields)}
+  shared = _is_shared(fields)
+  if shared:
+    new["studies"] = dict((record or {}).get("studies", {}))
+  if record is not None:
+    old = record.get("fingerprint", {})
+    mismatch = {k for k in set(old) | set(new["fingerprint"])
+                if old.get(k) != new["fingerprint"].get(k)}
+    text = _differences(old, new["fingerprint"])
+    extension = mismatch == {NUM_STEPS} and not shared
+    if extension:
+      trained = _trained_steps(workdir)
+      if fields[NUM_STEPS] < trained:
+        extension, text = False, f"{text}, and it has trained {trained} steps"
+      elif not _extendable(fields):
+        extension, text = False, f"{text}, and its learning rate decays over num_steps"
+    if extension:
+      moved = _move_files_aside(workdir, ["results.json"])
+      logging.info("num_steps %s -> %s: resuming and training on%s", old.get(NUM_STEPS),
+                   fields[NUM_STEPS], f"; moved the old results to {moved[0]}" if moved else "")
+    elif mismatch:
+      if not restart:
+        raise UserError(f"workdir {workdir} holds a run of another config ({text}); use a new "
+                        "--workdir, or --restart to move the old run aside")
+      aside = _move_run_aside(workdir)
+      logging.warning("--restart: moved the run of another config (%s) to %s", text, aside)
+      if shared:
+        new["studies"] = {}
+  if shared:
+    study = _as_dict(config)["study"]
+    old_study = new["studies"].get(study)
+    if old_study is not None and old_study != fields:
+      text = _differences(old_study, fields)
+      results = [f"results_{study}.json", f"losses_{study}.npz"]
+      if not restart:
+        raise UserError(f"workdir {workdir} holds {study} results of another config ({text}); "
+                        "use a new --workdir, or --restart to move those results aside")
+      moved = _move_files_aside(workdir, results)
+      logging.warning("--restart: moved the %s results of another config (%s) to %s", study,
+                      text, ", ".join(moved) or "(none were written)")
+    new["studies"][study] = fields
+  os.makedirs(workdir, exist_ok=True)
+  _write_record(workdir, new)
+
+
+# ---- one writer per workdir ----
+
+def _lock_holder(path: str) -> dict | None:
+  try:
+    with open(path) as f:
+      holder = json.load(f)
+    return holder if isinstance(holder, dict) else {}
+  except FileNotFoundError:
+    return None
+  except (OSError, json.JSONDecodeError):  # cut short by a kill mid-write
+    return {}
+
+
+def _lock_is_ours(path: str) -> bool:
+  holder = _lock_holder(path) or {}
+  return holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname()
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:  # someone else's live process
+    return True
+  return True
+
+
+def acquire_lock(workdir: str) -> str:
+  """Takes `workdir/genjax.lock` for this process (re-entrant); returns its path."""
+  path = os.path.join(str(workdir), LOCK_FILE)
+  me = {"pid": os.getpid(), "host": socket.gethostname()}
+  for _ in range(3):
+    try:
+      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+      fd = None
+    if fd is not None:
+      with os.fdopen(fd, "w") as f:
+        json.dump(me, f)
+      atexit.register(release_lock, path)
+      return path
+    holder = _lock_holder(path)
+    if holder is None:  # released meanwhile
+      continue
+    if holder == me:
+      return path
+    same_host = holder.get("host") == me["host"]
+    if same_host and isinstance(holder.get("pid"), int) and _alive(holder["pid"]):
+      raise UserError(f"workdir {workdir} is in use by process {holder['pid']} on "
+                      f"{holder['host']} ({path}); wait for it or use another --workdir")
+    if holder and not same_host:
+      raise UserError(f"workdir {workdir} is in use by process {holder.get('pid')} on host "
+                      f"{holder.get('host')} ({path}); if no run is going on there, delete "
+                      "that file")
+    logging.warning("taking over %s left by process %s, which is no longer running", path,
+                    holder.get("pid", "?"))
+    os.remove(path)
+  raise UserError(f"could not take the lock {path}; another process keeps taking it")
+
+
+def release_lock(path: str) -> None:
+  """Removes the lock if this process holds it."""
+  if _lock_is_ours(path):
+    try:
+      os.remove(path)
+    except FileNotFoundError:
+      pass

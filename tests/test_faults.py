@@ -1,0 +1,323 @@
+"""The fault matrix of issue 28: every fault and bad input ends in one `error:` line with the
+promised exit status, a workdir belongs to one config, and faults that a run survives (num_steps
+extension, --restart, SIGINT in test_loop_and_checkpoints) end with the numbers of an
+uninterrupted run."""
+
+import errno
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from genjax import identity, logs
+from genjax.checkpoint import Checkpointer
+from genjax.configs import domain as domain_config
+from genjax.configs import gan as gan_config
+from genjax.configs import vae as vae_config
+from genjax.data import images
+from genjax.errors import DiskFull, UserError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "JAX_PLATFORMS": "cpu"}
+# Seconds an offline TFDS load may take to fail (it used to retry for minutes).
+OFFLINE_FAILURE_S = 10
+
+
+def _vae(**overrides):
+  config = vae_config.get_config()
+  config.update(overrides)
+  return config
+
+
+# ---- a workdir belongs to one config ----
+
+def test_fingerprint_keeps_what_changes_the_numbers():
+  fields = identity.fingerprint(_vae())
+  assert {"learning_rate", "num_steps", "seed", "betas"} <= set(fields)
+  assert not set(identity.NOT_IN_FINGERPRINT) & set(fields)
+  assert identity.fingerprint(_vae(log_every=7, make_plots=False)) == fields
+
+
+def test_a_changed_learning_rate_stops_with_one_line(tmp_path):
+  identity.check_workdir(tmp_path, _vae())
+  identity.check_workdir(tmp_path, _vae(log_every=3))  # not in the fingerprint: fine
+  with pytest.raises(UserError) as error:
+    identity.check_workdir(tmp_path, _vae(learning_rate=0.01))
+  message = str(error.value)
+  assert "\n" not in message
+  assert "learning_rate=0.001 there, 0.01 now" in message
+  assert "--workdir" in message and "--restart" in message
+  assert identity.matches(tmp_path, _vae())
+  assert not identity.matches(tmp_path, _vae(learning_rate=0.01))
+
+
+def test_restart_moves_the_old_run_aside_never_deletes(tmp_path):
+  workdir = tmp_path / "run"
+  identity.check_workdir(workdir, _vae())
+  (workdir / "results.json").write_text("{}")
+  identity.check_workdir(workdir, _vae(learning_rate=0.01), restart=True)
+  assert (tmp_path / "run.old-1" / "results.json").exists()
+  assert not (workdir / "results.json").exists()
+  assert identity.matches(workdir, _vae(learning_rate=0.01))
+  identity.check_workdir(workdir, _vae(), restart=True)
+  assert (tmp_path / "run.old-2").is_dir()
+
+
+def _fake_checkpoint(workdir, name, step):
+  os.makedirs(os.path.join(workdir, "checkpoints", name, str(step)))
+
+
+def test_num_steps_may_grow_but_not_shrink_below_what_was_trained(tmp_path):
+  identity.check_workdir(tmp_path, _vae(num_steps=200))
+  _fake_checkpoint(tmp_path, "vae_beta1", 200)
+  (tmp_path / "results.json").write_text('{"num_steps": 200}')
+  with pytest.raises(UserError, match=r"num_steps=200 there, 100 now, and it has trained 200"):
+    identity.check_workdir(tmp_path, _vae(num_steps=100))
+  identity.check_workdir(tmp_path, _vae(num_steps=400))
+  # The 200-step results are kept under another name: results.json never belongs to another run.
+  assert not (tmp_path / "results.json").exists()
+  assert json.loads((tmp_path / "results.json.old-1").read_text()) == {"num_steps": 200}
+  assert identity.matches(tmp_path, _vae(num_steps=400))
+  assert not identity.matches(tmp_path, _vae(num_steps=200))
+
+
+def test_num_steps_is_fixed_when_the_learning_rate_decays_over_it(tmp_path):
+  config = gan_config.get_config("quick")
+  config.decay_fraction = 0.5
+  identity.check_workdir(tmp_path, config)
+  config.num_steps *= 2
+  with pytest.raises(UserError, match="its learning rate decays over num_steps"):
+    identity.check_workdir(tmp_path, config)
+
+
+def test_a_workdir_from_before_identity_json_is_checked_against_its_config_json(tmp_path):
+  (tmp_path / "config.json").write_text(json.dumps(logs.config_to_dict(_vae())))
+  assert identity.matches(tmp_path, _vae())
+  with pytest.raises(UserError, match="learning_rate"):
+    identity.check_workdir(tmp_path, _vae(learning_rate=0.01))
+
+
+def _domain(study, **overrides):
+  config = domain_config.get_config("quick")
+  config.study = study
+  config.update(overrides)
+  return config
+
+
+def test_domain_studies_share_a_workdir_each_with_its_own_record(tmp_path):
+  identity.check_workdir(tmp_path, _domain("diversity"))
+  identity.check_workdir(tmp_path, _domain("fewshot"))
+  assert identity.matches(tmp_path, _domain("diversity"))
+  assert identity.matches(tmp_path, _domain("fewshot"))
+  assert not identity.matches(tmp_path, _domain("continual"))  # never ran here
+  (tmp_path / "results_fewshot.json").write_text("{}")
+  with pytest.raises(UserError, match="holds fewshot results of another config .fewshot_steps"):
+    identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7))
+  identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7), restart=True)
+  assert (tmp_path / "results_fewshot.json.old-1").exists()  # only this study's results moved
+  assert identity.matches(tmp_path, _domain("diversity"))
+  assert identity.matches(tmp_path, _domain("fewshot", fewshot_steps=7))
+  with pytest.raises(UserError, match="holds a run of another config .learning_rate"):
+    identity.check_workdir(tmp_path, _domain("diversity", learning_rate=0.01))
+
+
+def test_domain_shared_fields_are_the_pretraining_fields():
+  from genjax.domain import fit
+
+  assert identity.DOMAIN_SHARED_FIELDS == fit.PRETRAIN_FIELDS
+
+
+# ---- one writer per workdir ----
+
+def test_a_live_holder_stops_a_second_writer(tmp_path):
+  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+  try:
+    (tmp_path / identity.LOCK_FILE).write_text(
+        json.dumps({"pid": holder.pid, "host": os.uname().nodename}))
+    with pytest.raises(UserError, match=f"in use by process {holder.pid}"):
+      logs.MetricsWriter(str(tmp_path))
+  finally:
+    holder.kill()
+    holder.wait()
+
+
+def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, caplog):
+  dead = subprocess.Popen([sys.executable, "-c", "pass"])
+  dead.wait()
+  (tmp_path / identity.LOCK_FILE).write_text(
+      json.dumps({"pid": dead.pid, "host": os.uname().nodename}))
+  with caplog.at_level(logging.WARNING):
+    writer = logs.MetricsWriter(str(tmp_path))
+  assert any("no longer running" in r.getMessage() for r in caplog.records)
+  assert json.loads((tmp_path / identity.LOCK_FILE).read_text())["pid"] == os.getpid()
+  writer.close()
+  assert not (tmp_path / identity.LOCK_FILE).exists()
+
+
+# ---- files that cannot be written ----
+
+def test_a_workdir_that_is_a_file_is_one_line(tmp_path):
+  path = tmp_path / "file"
+  path.write_text("x")
+  with pytest.raises(UserError, match="is a file, not a folder"):
+    logs.MetricsWriter(str(path))
+
+
+def test_a_read_only_workdir_is_one_line(tmp_path, monkeypatch):
+  # Simulated: the tests may run as root, whom file modes do not stop.
+  def read_only(path, *args, **kwargs):
+    raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+  monkeypatch.setattr(os, "makedirs", read_only)
+  with pytest.raises(UserError, match=r"cannot write .*ro: Read-only file system"):
+    logs.MetricsWriter(str(tmp_path / "ro"))
+
+
+def test_a_full_disk_names_the_checkpoint_and_keeps_the_last_one(tmp_path, monkeypatch):
+  state = {"w": np.arange(4, dtype=np.float32)}
+  checkpointer = Checkpointer(str(tmp_path / "ck"))
+  checkpointer.save(10, state)
+  manager = checkpointer._manager
+
+  def full(*args, **kwargs):
+    # What orbax lets through from tensorstore when a write fails for space: a wrapped OSError.
+    try:
+      raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "ck" / "20"))
+    except OSError as e:
+      raise ValueError("DATA_LOSS: write failed") from e
+
+  monkeypatch.setattr(manager, "save", full)
+  with pytest.raises(DiskFull) as error:
+    checkpointer.save(20, {"w": state["w"] + 1})
+  assert f"could not write checkpoint {tmp_path / 'ck' / '20'}" in str(error.value)
+  assert "last complete checkpoint (step 10)" in str(error.value)
+  assert error.value.exit_code == 1
+  monkeypatch.undo()
+  assert Checkpointer(str(tmp_path / "ck")).restore_latest(state)[0] == 10
+
+
+def test_a_full_disk_on_a_log_file_is_one_line(tmp_path):
+  with pytest.raises(DiskFull, match="could not write .*metrics.jsonl: No space left"):
+    with logs.writing(str(tmp_path / "metrics.jsonl")):
+      raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "metrics.jsonl"))
+
+
+# ---- TFDS without data and without network ----
+
+def test_offline_tfds_fails_in_seconds(tmp_path, monkeypatch):
+  monkeypatch.setattr(images, "can_reach", lambda *a, **k: False)  # no network in tests
+  start = time.perf_counter()
+  with pytest.raises(UserError, match="cannot be downloaded .*unreachable.*dataset=mnist5k"):
+    images.load("mnist", "train", data_dir=str(tmp_path), download=True)
+  assert time.perf_counter() - start < OFFLINE_FAILURE_S
+
+
+def test_can_reach_is_false_for_a_closed_port():
+  with __import__("socket").socket() as s:  # a port nothing listens on: bind, never listen
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    assert not images.can_reach(("127.0.0.1", port), timeout_s=2)
+
+
+# ---- the command line: one line, exit 2 ----
+
+def _script(name, *args, cwd=ROOT):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "experiments", name), *map(str, args)],
+                        capture_output=True, text=True, env=ENV, timeout=300, cwd=cwd)
+
+
+def _one_line(result, code, text):
+  assert result.returncode == code, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: ") and text in last, result.stderr[-3000:]
+
+
+def test_a_flagfile_with_garbage_lines_is_one_line(tmp_path):
+  flagfile = tmp_path / "bad.flags"
+  flagfile.write_text("--config.num_steps=2\nthis is not a flag\n")
+  _one_line(_script("vae.py", f"--flagfile={flagfile}", f"--workdir={tmp_path}"), 2,
+            "unexpected arguments: this is not a flag")
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--experiment=nope", "--print_only"], "--experiment='nope' is not an experiment"),
+    (["--processes=0"], "--processes=0 must be at least 1"),
+    (["--grid=betas=1"], "sweep axes are config fields"),
+])
+def test_sweep_bad_input_is_one_line(tmp_path, args, text):
+  _one_line(_script("sweep.py", *args, f"--workdir={tmp_path}"), 2, text)
+
+
+TINY_VAE = ["--config.betas=1", "--config.train_autoencoder=False", "--config.iwae_samples=10",
+            "--config.iwae_chunk=10", "--config.classifier_steps=2", "--config.num_generated=20",
+            "--config.interpolation_pairs=2", "--config.make_plots=False",
+            "--config.tensorboard=False", "--config.log_every=2", "--config.checkpoint_every=2",
+            "--config.num_seeds=1"]
+
+
+def _vae_run(workdir, *args):
+  return _script("vae.py", *TINY_VAE, f"--workdir={workdir}", *args)
+
+
+def _params(workdir, step):
+  import orbax.checkpoint as ocp
+
+  folder = os.path.join(workdir, "checkpoints", "vae_beta1")
+  metadata = ocp.CheckpointManager(
+      folder, item_handlers=ocp.StandardCheckpointHandler()).item_metadata(step)
+  template = jax.tree.map(lambda m: np.zeros(m.shape, m.dtype), metadata)
+  return jax.tree.leaves(Checkpointer(folder).restore(step, template))
+
+
+def _results(workdir):
+  return json.loads((workdir / "results.json").read_text())
+
+
+def test_a_workdir_that_is_a_file_exits_2(tmp_path):
+  path = tmp_path / "file"
+  path.write_text("x")
+  _one_line(_vae_run(path, "--config.num_steps=2"), 2, "is a file, not a folder")
+
+
+def test_a_locked_workdir_exits_2(tmp_path):
+  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+  try:
+    (tmp_path / identity.LOCK_FILE).write_text(
+        json.dumps({"pid": holder.pid, "host": os.uname().nodename}))
+    _one_line(_vae_run(tmp_path, "--config.num_steps=2"), 2, f"in use by process {holder.pid}")
+  finally:
+    holder.kill()
+    holder.wait()
+
+
+@pytest.mark.slow  # seven tiny VAE runs: about 60 s on a busy laptop
+def test_rerun_rules_end_with_the_numbers_of_an_uninterrupted_run(tmp_path):
+  straight, work = tmp_path / "straight", tmp_path / "work"
+  assert _vae_run(straight, "--config.num_steps=4").returncode == 0
+  # num_steps 2, then 4: resumes and trains on, to the straight 4-step run's numbers.
+  assert _vae_run(work, "--config.num_steps=2").returncode == 0
+  assert _vae_run(work, "--config.num_steps=4").returncode == 0
+  for got, want in zip(_params(work, 4), _params(straight, 4), strict=True):
+    np.testing.assert_array_equal(got, want)
+  assert _results(work)["models"] == _results(straight)["models"]
+  # Shrinking, or another learning rate: one line, exit 2, nothing written.
+  _one_line(_vae_run(work, "--config.num_steps=2"), 2, "it has trained 4 steps")
+  before = (work / "results.json").read_bytes()
+  _one_line(_vae_run(work, "--config.num_steps=4", "--config.learning_rate=0.01"), 2,
+            "learning_rate=0.001 there, 0.01 now")
+  assert (work / "results.json").read_bytes() == before
+  # --restart moves the old run aside and trains afresh.
+  assert _vae_run(work, "--config.num_steps=4", "--config.learning_rate=0.01",
+                  "--restart").returncode == 0
+  assert (tmp_path / "work.old-1" / "results.json").read_bytes() == before
+  fresh = tmp_path / "fresh"
+  assert _vae_run(fresh, "--config.num_steps=4", "--config.learning_rate=0.01").returncode == 0
+  assert _results(work)["models"] == _results(fresh)["models"]
+  assert _results(work)["models"] != _results(straight)["models"]
