@@ -1,18 +1,25 @@
-"""The claims report: run every experiment's configuration, judge every claim, write REPORT.md.
+"""The claims report: run every experiment's configuration, judge every claim, write REPORT.md
+and REPORT.json.
 
-python experiments/report.py --flagfile=experiments/flags/report_quick.flags
+python experiments/report.py                      # every claim, quick protocols from scratch
+python experiments/report.py --flagfile=experiments/flags/report_full.flags
+python experiments/report.py --compare=OLD/REPORT.json                   # then what changed
+python experiments/report.py --compare=OLD/REPORT.json --against=NEW/REPORT.json  # runs nothing
 
-Finished runs are reused (their workdir holds results.json) unless --rerun is given.
+A finished run is reused only when its workdir's results were made by the same config (else it
+runs again), unless --rerun is given. Bad input: one `error:` line, exit 2; a failed
+experiment: its command and the last lines of its stderr, exit 1.
 """
 
 import importlib
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from genjax import cli
-from genjax.claims import report
+from genjax.claims import report, report_json
+from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # experiment name -> (entry script, module whose CLAIMS judge its results.json)
@@ -23,46 +30,68 @@ EXPERIMENTS = {
     "domain": ("experiments/domain.py", "genjax.claims.domain"),
 }
 
-flags.DEFINE_list("runs", ["vae:experiments/flags/vae_digits.flags"],
+flags.DEFINE_list("runs", report.QUICK_RUNS,
                   "name:flagfile pairs; a name may repeat with other flagfiles (name is the "
                   "experiment, e.g. domain:experiments/flags/domain_diversity_quick.flags). "
                   "name:long.flags|quick.flags judges the claims on the first of the flagfiles "
-                  "whose run has finished in the workdir, and runs the last one if none has.")
-flags.DEFINE_string("workdir", "workdirs/report", "Where the runs and REPORT.md go.")
-flags.DEFINE_bool("rerun", False, "Run again even where results.json exists.")
+                  "whose run has finished with its config in the workdir, and runs the last one "
+                  "if none has.")
+flags.DEFINE_string("workdir", report.QUICK_WORKDIR,
+                    "Where the runs, REPORT.md and REPORT.json go.")
+flags.DEFINE_bool("rerun", False, "Run again even where a finished run of the same config exists.")
+flags.DEFINE_string("compare", None, "An earlier REPORT.json: list the verdicts that changed and "
+                    "how far the margins moved.")
+flags.DEFINE_string("against", None, "With --compare: compare with this REPORT.json instead of "
+                    "running the report.")
 FLAGS = flags.FLAGS
 
 
 def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   if not os.path.exists(flagfile):
-    raise SystemExit(f"error: --runs entry {spec!r}: no flagfile {flagfile}")
+    raise UserError(f"--runs entry {spec!r}: no flagfile {flagfile}")
   script, claims_module = EXPERIMENTS[name]
   label = os.path.splitext(os.path.basename(flagfile))[0]
   workdir, results_file = os.path.join(FLAGS.workdir, label), "results.json"
   claims = importlib.import_module(claims_module).CLAIMS
+  config = cli.config_from_flagfile(name, flagfile)[0]
   if name == "domain":
     # The studies of one size share a workdir, so one pretrained model serves them all.
-    study = cli.config_from_flagfile("domain", flagfile)[0].study
     size = "domain_quick" if label.endswith("_quick") else "domain"
-    workdir, results_file = os.path.join(FLAGS.workdir, size), f"results_{study}.json"
-    claims = importlib.import_module(claims_module).STUDY_CLAIMS[study]
+    workdir, results_file = os.path.join(FLAGS.workdir, size), f"results_{config.study}.json"
+    claims = importlib.import_module(claims_module).STUDY_CLAIMS[config.study]
+  # --restart: the report runs it because the workdir holds no finished run of this config; a
+  # run of another config there is moved aside (never deleted), a partial one of this resumes.
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
-             f"--workdir={workdir}"]
-  return report.Run(label, command, workdir, claims, results_file)
+             f"--workdir={workdir}", "--restart"]
+  return report.Run(label, command, workdir, claims, results_file, flagfile=flagfile,
+                    config=config)
 
 
 def plan(spec: str) -> report.Run:
   """The run a --runs entry stands for: the first finished alternative, else the last one."""
   name, sep, flagfiles = spec.partition(":")
   if not sep or name not in EXPERIMENTS:
-    raise SystemExit(f"error: --runs entry {spec!r} must be NAME:FLAGFILE with NAME one of "
-                     f"{', '.join(EXPERIMENTS)}")
+    raise UserError(f"--runs entry {spec!r} must be NAME:FLAGFILE with NAME one of "
+                    f"{', '.join(EXPERIMENTS)}")
   return report.first_finished([plan_one(name, f, spec) for f in flagfiles.split("|")])
 
 
+def print_comparison(old: str, new: str) -> None:
+  for path in (old, new):
+    if not os.path.exists(path):
+      raise UserError(f"no report {path} to compare")
+  print(f"{old} -> {new}")
+  print("\n".join(report_json.compare_files(old, new)))
+
+
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.against:
+    if not FLAGS.compare:
+      raise UserError("--against needs --compare=OLD/REPORT.json")
+    print_comparison(FLAGS.compare, FLAGS.against)
+    return
+  if FLAGS.compare and not os.path.exists(FLAGS.compare):  # before hours of runs, not after
+    raise UserError(f"no report {FLAGS.compare} to compare")
   runs = [plan(spec) for spec in FLAGS.runs]
   os.makedirs(FLAGS.workdir, exist_ok=True)
   for run in runs:
@@ -71,8 +100,11 @@ def main(argv):
   sections = report.judge(runs)
   path = os.path.join(FLAGS.workdir, "REPORT.md")
   report.write(path, runs, sections)
-  print(f"wrote {path}")
+  report_json.write(os.path.join(FLAGS.workdir, "REPORT.json"), runs, sections)
+  print(f"wrote {path} and REPORT.json beside it")
+  if FLAGS.compare:
+    print_comparison(FLAGS.compare, os.path.join(FLAGS.workdir, "REPORT.json"))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, distributed=False)

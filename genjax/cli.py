@@ -107,8 +107,11 @@ def parse_flags(argv: list[str]) -> list[str]:
     return flags.FLAGS(argv)
 
 
-def run(main) -> None:
+def run(main, distributed: bool = True) -> None:
   """absl's app.run, with every expected fault printed as one `error:` line, not a traceback.
+
+  distributed=False: no multi-host start-up (for scripts that only start other processes, each
+  of which joins its own run, and define no --coordinator_address).
 
   Exit statuses: 2 bad input (UserError, flags, stray arguments, e.g. a flagfile line without
   --), 1 a full disk (DiskFull), 130 Ctrl-C (the training loop saves a checkpoint first), 143
@@ -121,8 +124,9 @@ def run(main) -> None:
       fail(f"unexpected arguments: {' '.join(argv[1:])} (flags start with --; in a flagfile, "
            "one --flag=value per line)")
     try:
-      initialize_distributed()
-      log_environment()
+      if distributed:
+        initialize_distributed()
+        log_environment()
       return main(argv)
     except UserError as e:
       fail(str(e), e.exit_code)

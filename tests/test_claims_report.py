@@ -1,32 +1,91 @@
-"""REPORT.md: which run each verdict rests on, and the figure beside each claim."""
+"""REPORT.md: which run(s) each verdict rests on, reuse of finished runs, errors that are bugs."""
 
 import json
 import os
+import sys
+
+import pytest
 
 from genjax.claims import report
-from genjax.claims.verdicts import SUPPORTED, Claim, Finding
+from genjax.claims.verdicts import (
+    DEPENDS,
+    NOT_MEASURED,
+    SUPPORTED,
+    Claim,
+    Finding,
+    Margin,
+    ResultMissing,
+)
 
 
-def _claim(figure=""):
-  return Claim("Q3", "A made-up claim.", "made-up experiment", "an anchor",
-               lambda results: Finding(SUPPORTED, f"x = {results['x']}"), figure)
+def _claim(figure="", statement="A made-up claim.", rule=None):
+  rule = rule or (lambda results: Finding(SUPPORTED, f"x = {results['x']}"))
+  return Claim("Q3", statement, "made-up experiment", "an anchor", rule, figure)
 
 
-def _run(tmp_path, name, finished):
+def _run(tmp_path, name, finished, command=("python", "x.py"), config="this"):
   workdir = tmp_path / name
   workdir.mkdir()
   if finished:
     (workdir / "results.json").write_text(json.dumps({"x": 1}))
-  return report.Run(name, ["python", f"{name}.py"], str(workdir), [_claim()])
+  return report.Run(name, list(command), str(workdir), [_claim()], config=config)
 
 
-def test_the_longest_finished_run_is_chosen(tmp_path):
+@pytest.fixture
+def made_by(monkeypatch):
+  """Stands in for genjax.identity: a workdir 'matches' when its run was made with config
+  "this" (the fingerprint logic itself is tested with genjax/identity.py)."""
+  monkeypatch.setattr(report, "matches_config", lambda workdir, config: config == "this")
+
+
+def test_the_longest_run_finished_by_its_own_config_is_chosen(tmp_path, made_by):
   long, quick = _run(tmp_path, "long", True), _run(tmp_path, "quick", True)
   assert report.first_finished([long, quick]).name == "long"
   unfinished_long = _run(tmp_path, "long2", False)
   assert report.first_finished([unfinished_long, quick]).name == "quick"
+  other_config = _run(tmp_path, "long3", True, config="another")
+  assert report.first_finished([other_config, quick]).name == "quick"
   nothing_finished = [_run(tmp_path, "a", False), _run(tmp_path, "b", False)]
   assert report.first_finished(nothing_finished).name == "b"  # the one to run
+
+
+def _writes_x(value):
+  """A command that writes results.json with x = value into its working directory."""
+  return [sys.executable, "-c",
+          f"import json; json.dump({{'x': {value}}}, open('results.json', 'w'))"]
+
+
+def test_a_run_of_another_config_is_run_again(tmp_path, made_by, monkeypatch):
+  run = _run(tmp_path, "other", True, command=_writes_x(2), config="another")
+  monkeypatch.chdir(run.workdir)
+  report.execute(run, rerun=False)
+  assert run.results == {"x": 2} and run.wall_seconds is not None
+  recorded = json.loads((tmp_path / "other" / report.TIMES_FILE).read_text())
+  assert recorded == {"results.json": run.wall_seconds}
+
+
+def test_a_run_of_this_config_is_reused_with_its_recorded_time(tmp_path, made_by):
+  fails = [sys.executable, "-c", "raise SystemExit(3)"]  # would fail if it were run
+  run = _run(tmp_path, "same", True, command=fails)
+  (tmp_path / "same" / report.TIMES_FILE).write_text(json.dumps({"results.json": 42.0}))
+  report.execute(run, rerun=False)
+  assert run.results == {"x": 1} and run.wall_seconds is None and run.recorded_seconds == 42.0
+
+
+def test_a_failed_run_names_its_command_and_stderr(tmp_path, made_by):
+  command = [sys.executable, "-c", "import sys; print('boom at step 7', file=sys.stderr); "
+             "sys.exit(3)"]
+  run = _run(tmp_path, "broken", False, command=command)
+  with pytest.raises(report.RunFailed, match="run broken failed .exit 3.") as e:
+    report.execute(run, rerun=False)
+  assert "boom at step 7" in str(e.value) and "sys.exit(3)" in str(e.value)
+
+
+def test_time_recorded_in_results_prices_a_reused_run():
+  assert report.results_seconds({"elapsed_s": 48.0}) == 48.0
+  gan = {"methods": {"vanilla": {"train_seconds": 30.0}, "pacgan2": {"train_seconds": 50.0}}}
+  assert report.results_seconds(gan) == 80.0
+  assert report.results_seconds({"x": 1}) is None
 
 
 def test_report_names_the_run_and_copies_its_figure(tmp_path):
@@ -34,7 +93,7 @@ def test_report_names_the_run_and_copies_its_figure(tmp_path):
   run_dir.mkdir(parents=True)
   (run_dir / "samples.png").write_bytes(b"\x89PNG fake")
   run = report.Run("vae_quick", ["python", "experiments/vae.py"], str(run_dir),
-                   [_claim("samples.png"), _claim("missing.png")], results={"x": 2})
+                   [_claim("samples.png"), _claim("missing.png", "Another.")], results={"x": 2})
   out = tmp_path / "report"
   out.mkdir()
   text = report.write(str(out / "REPORT.md"), [run], report.judge([run]))
@@ -45,14 +104,68 @@ def test_report_names_the_run_and_copies_its_figure(tmp_path):
   assert os.listdir(out / "figures") == ["vae_quick_samples.png"]
 
 
-def test_report_lists_every_claim_and_marks_missing_numbers(tmp_path):
-  claims = [_claim(), Claim("Q2", "Another claim.", "gan", "—",
-                            lambda results: Finding(SUPPORTED, f"{results['modes']} modes"))]
+def _needs_modes(results):
+  if "modes" not in results:
+    raise ResultMissing("no 'modes' in the results")
+  return Finding(SUPPORTED, f"{results['modes']} modes")
+
+
+def test_only_result_missing_says_not_measured(tmp_path):
+  claims = [Claim("Q2", "Another claim.", "gan", "—", _needs_modes)]
   runs = [report.Run("complete", ["python", "experiments/x.py"], str(tmp_path), claims,
-                     results={"x": 1, "modes": 8}),
-          report.Run("broken", ["python"], str(tmp_path), claims, results={"x": 1})]
-  text = report.write(str(tmp_path / "REPORT.md"), runs, report.judge(runs))
-  assert "## Q1." in text and "## Q4." in text and text.count("Not run in this report.") == 2
-  assert text.count("**supported**") == 3  # both Q3 rows and the complete Q2 row
-  assert "**not measured**" in text and "the results lack what this rule reads" in text
+                     results={"modes": 8}),
+          report.Run("lacking", ["python"], str(tmp_path), claims, results={"x": 1})]
+  sections = report.judge(runs)
+  text = report.write(str(tmp_path / "REPORT.md"), runs, sections)
+  assert "## Q1." in text and "## Q4." in text and text.count("Not run in this report.") == 3
+  (judged,) = sections["Q2"]
+  assert [f.verdict for _, f in judged.findings] == [SUPPORTED, NOT_MEASURED]
+  assert "no 'modes' in the results" in judged.findings[1][1].evidence
   assert "`python experiments/x.py`" in text
+
+
+def test_a_bug_in_a_rule_fails_the_report(tmp_path):
+  buggy = _claim(rule=lambda results: Finding(SUPPORTED, f"{results['typo']}"))
+  run = report.Run("r", ["python"], str(tmp_path), [buggy], results={"x": 1})
+  with pytest.raises(KeyError, match="typo"):
+    report.judge([run])
+
+
+def test_runs_a_claim_does_not_apply_to_are_skipped(tmp_path):
+  ring_only = Claim("Q2", "Hops between modes.", "gan", "—",
+                    lambda results: Finding(SUPPORTED, "hops"), applies=lambda r: r["ring"])
+  runs = [report.Run(name, ["python"], str(tmp_path), [ring_only], results={"ring": ring})
+          for name, ring in (("ring", True), ("digits", False))]
+  (judged,) = report.judge(runs)["Q2"]
+  assert [run.name for run, _ in judged.findings] == ["ring"]
+  assert judged.combined.verdict == SUPPORTED
+  (nowhere,) = report.judge(runs[1:])["Q2"]
+  assert nowhere.combined.verdict == NOT_MEASURED and not nowhere.findings
+
+
+def test_a_claim_on_two_runs_shows_each_and_the_combination(tmp_path):
+  claim = Claim("Q2", "Realistic but not diverse.", "gan", "—",
+                lambda results: Finding(results["verdict"], f"precision {results['p']}"))
+  runs = [report.Run("ring", ["python"], str(tmp_path), [claim],
+                     results={"verdict": SUPPORTED, "p": 0.9}),
+          report.Run("digits", ["python"], str(tmp_path), [claim],
+                     results={"verdict": DEPENDS, "p": 0.8})]
+  sections = report.judge(runs)
+  text = report.write(str(tmp_path / "REPORT.md"), runs, sections)
+  assert "| Realistic but not diverse. | gan; 2 runs, combined |" in text
+  assert "**depends**: the runs disagree: supported on `ring`; depends on `digits`" in text
+  assert "| ↳ on this run | `ring` | precision 0.9 | | **supported** |" in text
+  assert "| ↳ on this run | `digits` | precision 0.8 | | **depends** |" in text
+
+
+def test_a_straddling_depends_says_how_many_seeds_would_decide_it(tmp_path):
+  # sd 1 at distance 1: 7 seeds give t(6) / sqrt(7) = 0.925 < 1, 6 give 1.05.
+  margin = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
+  claim = Claim("Q3", "A close call.", "vae", "—",
+                lambda results: Finding(DEPENDS, "gap 1.0 [-1.5, 3.5]", "on seeds", margin))
+  run = report.Run("vae", ["python"], str(tmp_path), [claim], results={}, wall_seconds=180.0)
+  text = report.write(str(tmp_path / "REPORT.md"), [run], report.judge([run]))
+  assert "**depends**: on seeds. 7 seeds would decide it, about 7 min on this machine." in text
+  run.wall_seconds = None  # reused, and nothing recorded its time
+  text = report.write(str(tmp_path / "REPORT.md"), [run], report.judge([run]))
+  assert "7 seeds would decide it, at a cost this report cannot estimate" in text

@@ -1,10 +1,9 @@
 """GAN mode coverage on the 2D ring/grid and stacked digits (seed claim Q2).
 
 Run:     python experiments/gan.py --flagfile=experiments/flags/gan_ring_quick.flags
-Time:    see the flagfiles (ring/grid quick, 10 seeds: 140 s / 246 s measured on 2 CPU cores).
-Expect:  in the quick flagfiles the vanilla GAN collapses onto a few modes on every seed while
-         PacGAN2 covers (nearly) all of them; workdir/results.md holds the table (mean ± s.d.
-         and s.e. over seeds). Measured values: BUILD_NOTES.md.
+Time:    each flagfile's header says it.
+Expect:  workdir/results.md holds the table (mean ± s.d. and s.e. over seeds), the cells each
+         seed's mass sits in over training, and the figures; measured values: BUILD_NOTES.md.
 
 Every method is a set of switches on the same train step; names (comma-separated in
 config.methods, combined with '+', e.g. "pacgan2+r1"):
@@ -74,12 +73,13 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.num_seeds = 10  # seeds trained together in one compiled program (vmap)
   config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)
   config.parallel = "auto"  # seed axis over devices: auto (most that divide num_seeds) | none
-  # Train steps per compiled call (a lax.scan): 1.1-1.4x as fast on 2 CPU cores as one step per
-  # call for batch-100 nets, 0.7x on the Metz appendix protocol (batch 512), both measured by
-  # experiments/bench_gan.py; each step equal to the last ulps, so a run's numbers are its own
-  # (the committed flagfiles pin 1, the setting they were measured with). num_steps and the
-  # log, checkpoint and eval intervals must be multiples.
-  config.steps_per_call = 50
+  # Train steps per compiled call (a lax.scan). experiments/bench_gan.py measured 1.1-1.4x the
+  # speed of one step per call for batch-100 nets on 2 CPU cores but 0.7x on the Metz appendix
+  # protocol (batch 512), so the default is 1, the setting every committed result was made with.
+  # Scanned steps equal lone steps to the last ulps, which GAN training amplifies: a run with
+  # another value has numbers of its own. num_steps and the log, checkpoint and eval intervals
+  # must be multiples.
+  config.steps_per_call = 1
   # ---- logging and checkpoints ----
   config.log_every = 1000  # steps between metrics.jsonl records
   config.tensorboard = True  # also write logged scalars as TensorBoard events (workdir/tensorboard)

@@ -1,0 +1,117 @@
+"""REPORT.json beside REPORT.md (the verdicts as data), and what changed between two of them.
+
+Per claim: its question, statement, combined verdict, condition, evidence, margin (or null),
+figure, how many seeds would decide it, and the runs it rests on with each run's finding. Also
+the environment and each run's wall seconds. Non-finite numbers are written as null (strict
+JSON). `compare(old, new)` lists the verdicts that changed and how far each margin moved.
+"""
+
+import dataclasses
+import json
+import math
+import os
+
+from genjax.claims import combine, report
+from genjax.claims.verdicts import Finding, Margin
+
+
+def _number(x):
+  return x if not isinstance(x, float) or math.isfinite(x) else None
+
+
+def margin_json(margin: Margin | None) -> dict | None:
+  if margin is None:
+    return None
+  return {k: _number(v) for k, v in dataclasses.asdict(margin).items()}
+
+
+def _finding_json(finding: Finding) -> dict:
+  return {"verdict": finding.verdict, "condition": finding.condition,
+          "evidence": finding.evidence, "margin": margin_json(finding.margin)}
+
+
+def claim_json(judged: combine.Judged, report_dir: str) -> dict:
+  figures = report.figures_of(judged, report_dir)
+  runs = []
+  for run, finding in judged.findings:
+    cost = combine.decide_cost(finding, report.seconds(run))
+    runs.append({"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
+                 **_finding_json(finding), "seeds_to_decide": cost,
+                 "figure": figures.get(run.name)})
+  single = judged.findings[0] if len(judged.findings) == 1 else None
+  claim = judged.claim
+  return {"question": claim.question, "statement": claim.statement,
+          "experiment": claim.experiment, "anchor": claim.anchor,
+          **_finding_json(judged.combined),
+          "seeds_to_decide": runs[0]["seeds_to_decide"] if single else None,
+          "figure": next(iter(figures.values()), None), "runs": runs}
+
+
+def to_json(runs: list[report.Run], sections, report_dir: str) -> dict:
+  return {
+      "claims": [claim_json(judged, report_dir) for question in report.QUESTIONS
+                 for judged in sections[question]],
+      "environment": report.environment(runs),
+      "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
+                "command": run.command, "reused": run.wall_seconds is None,
+                "wall_seconds": report.seconds(run)} for run in runs],
+  }
+
+
+def write(path: str, runs: list[report.Run], sections) -> dict:
+  data = to_json(runs, sections, os.path.dirname(os.path.abspath(path)))
+  with open(path, "w") as f:
+    json.dump(data, f, indent=2, allow_nan=False)
+  return data
+
+
+def _distance(margin: dict | None) -> float | None:
+  """value - threshold: how far the deciding number sits from flipping the verdict."""
+  if not margin or margin.get("value") is None or margin.get("threshold") is None:
+    return None
+  return margin["value"] - margin["threshold"]
+
+
+def _margin_pairs(old: dict, new: dict) -> list[tuple[str, float, float]]:
+  """(label, old distance, new distance) for the claim's margins found in both reports: runs of
+  the same name pair up; a claim with one margin on each side pairs them even if its run was
+  renamed (a quick report against a full one)."""
+  old_runs = {r["name"]: _distance(r["margin"]) for r in old["runs"]}
+  new_runs = {r["name"]: _distance(r["margin"]) for r in new["runs"]}
+  pairs = [(name, old_runs[name], new_runs[name]) for name in new_runs
+           if name in old_runs and old_runs[name] is not None and new_runs[name] is not None]
+  old_only = [(n, d) for n, d in old_runs.items() if d is not None]
+  new_only = [(n, d) for n, d in new_runs.items() if d is not None]
+  if not pairs and len(old_only) == 1 and len(new_only) == 1:
+    pairs = [(f"{old_only[0][0]} -> {new_only[0][0]}", old_only[0][1], new_only[0][1])]
+  return pairs
+
+
+def compare(old: dict, new: dict) -> list[str]:
+  """Lines saying which verdicts changed (old -> new) and how far margins moved."""
+  old_claims = {c["statement"]: c for c in old["claims"]}
+  new_claims = {c["statement"]: c for c in new["claims"]}
+  both = [s for s in new_claims if s in old_claims]
+  changed = [f"- [{new_claims[s]['question']}] {s}: {old_claims[s]['verdict']} -> "
+             f"{new_claims[s]['verdict']}" for s in both
+             if old_claims[s]["verdict"] != new_claims[s]["verdict"]]
+  moved = []
+  for s in both:
+    for label, before, after in _margin_pairs(old_claims[s], new_claims[s]):
+      moved.append(f"- [{new_claims[s]['question']}] {s} (`{label}`): {before:+.4g} -> "
+                   f"{after:+.4g} ({after - before:+.4g})")
+  lines = ["Verdicts changed (old -> new):", *(changed or ["- none"]),
+           "Margins, value - threshold (old -> new, change):", *(moved or ["- none in both"])]
+  for title, only in (("Only in the old report:", [s for s in old_claims if s not in new_claims]),
+                      ("Only in the new report:", [s for s in new_claims if s not in old_claims])):
+    if only:
+      lines += [title, *(f"- {s}: {(old_claims | new_claims)[s]['verdict']}" for s in only)]
+  return lines
+
+
+def compare_files(old_path: str, new_path: str) -> list[str]:
+  with open(old_path) as f:
+    old = json.load(f)
+  with open(new_path) as f:
+    new = json.load(f)
+  return compare(old, new)

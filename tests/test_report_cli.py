@@ -1,0 +1,51 @@
+"""experiments/report.py as a user meets it: its defaults, one-line errors, --compare."""
+
+import json
+import os
+import subprocess
+import sys
+
+from genjax.claims import report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _flag_values(path):
+  with open(path) as f:
+    lines = [line.strip() for line in f if line.startswith("--")]
+  return dict(line[2:].split("=", 1) for line in lines)
+
+
+def test_report_quick_flags_is_the_bare_command():
+  values = _flag_values(os.path.join(ROOT, "experiments", "flags", "report_quick.flags"))
+  assert values == {"workdir": report.QUICK_WORKDIR, "runs": ",".join(report.QUICK_RUNS)}
+  assert all("|" not in spec for spec in report.QUICK_RUNS)  # runs its own protocols
+
+
+def _report(*args, cwd=ROOT):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "report.py"), *args],
+                        capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path):
+  bad = _report("--runs=bogus:x.flags", f"--workdir={tmp_path}")
+  assert bad.returncode == 2
+  assert bad.stderr.strip().splitlines() == [
+      "error: --runs entry 'bogus:x.flags' must be NAME:FLAGFILE with NAME one of vae, gan, "
+      "attention, domain"]
+
+
+def test_compare_two_existing_reports_runs_nothing(tmp_path):
+  def made_up(verdict):
+    return {"claims": [{"question": "Q4", "statement": "Quadratic.", "verdict": verdict,
+                        "runs": [{"name": "attention", "verdict": verdict, "margin": None}]}]}
+
+  (tmp_path / "old.json").write_text(json.dumps(made_up("not measured")))
+  (tmp_path / "new.json").write_text(json.dumps(made_up("supported")))
+  done = _report(f"--compare={tmp_path / 'old.json'}", f"--against={tmp_path / 'new.json'}",
+                 f"--workdir={tmp_path / 'unused'}")
+  assert done.returncode == 0, done.stderr
+  assert "- [Q4] Quadratic.: not measured -> supported" in done.stdout
+  assert not (tmp_path / "unused").exists()
+  missing = _report(f"--compare={tmp_path / 'absent.json'}", f"--against={tmp_path / 'new.json'}")
+  assert missing.returncode == 2 and missing.stderr.startswith("error: no report")

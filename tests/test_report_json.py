@@ -1,0 +1,78 @@
+"""REPORT.json holds every claim as data; --compare lists what changed between two reports."""
+
+import json
+import math
+
+from genjax.claims import report, report_json
+from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, SUPPORTED, Claim, Finding, Margin
+
+GAP = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
+
+
+def _runs(tmp_path):
+  close = Claim("Q3", "A close call.", "vae", "an anchor",
+                lambda results: Finding(DEPENDS, "gap 1.0", "on seeds", GAP), "curve.png")
+  plain = Claim("Q3", "No single number.", "vae", "—", lambda results: Finding(SUPPORTED, "ok"))
+  slope = Claim("Q4", "A slope.", "attention", "—", lambda results: Finding(
+      SUPPORTED, "slope 2.0", margin=Margin("slope", 2.0, 1.8, 2.2, 1.5, seeds=8)))
+  (tmp_path / "vae").mkdir()
+  (tmp_path / "vae" / "curve.png").write_bytes(b"png")
+  return [report.Run("vae_quick", ["python", "experiments/vae.py"], str(tmp_path / "vae"),
+                     [close, plain], results={}, wall_seconds=180.0,
+                     flagfile="experiments/flags/vae_quick.flags"),
+          report.Run("attention_quick", ["python", "experiments/attention.py"], str(tmp_path),
+                     [slope], results={}, recorded_seconds=48.0)]
+
+
+def test_report_json_holds_every_claim_with_its_margin_and_runs(tmp_path):
+  runs = _runs(tmp_path)
+  report_json.write(str(tmp_path / "REPORT.json"), runs, report.judge(runs))
+  data = json.loads((tmp_path / "REPORT.json").read_text())  # strict JSON: no NaN
+  close, plain, slope = data["claims"]
+  assert close["question"] == "Q3" and close["verdict"] == DEPENDS
+  assert close["condition"] == "on seeds" and close["evidence"] == "gap 1.0"
+  assert close["margin"] == {"name": "gap", "value": 1.0, "low": -1.5, "high": 3.5,
+                             "threshold": 0.0, "seeds": 3, "sd": 1.0, "confidence": 0.95}
+  assert close["figure"] == "figures/vae_quick_curve.png"
+  assert close["seeds_to_decide"]["seeds"] == 7
+  assert math.isclose(close["seeds_to_decide"]["minutes"], 7.0)
+  (on,) = close["runs"]
+  assert on["name"] == "vae_quick" and on["flagfile"] == "experiments/flags/vae_quick.flags"
+  assert on["verdict"] == DEPENDS and on["workdir"] == str(tmp_path / "vae")
+  assert plain["margin"] is None and plain["verdict"] == SUPPORTED  # still listed
+  assert slope["margin"]["sd"] is None  # nan written as null
+  assert [(r["name"], r["wall_seconds"], r["reused"]) for r in data["runs"]] == [
+      ("vae_quick", 180.0, False), ("attention_quick", 48.0, True)]
+  assert {"jax", "backend", "python"} <= set(data["environment"])
+
+
+def _made_up(claims):
+  """A REPORT.json with claims given as (statement, verdict, [(run, value, threshold)])."""
+  return {"claims": [
+      {"question": "Q2", "statement": statement, "verdict": verdict,
+       "margin": None, "runs": [
+           {"name": run, "verdict": verdict, "margin": None if value is None else
+            {"name": "m", "value": value, "threshold": threshold}}
+           for run, value, threshold in runs]}
+      for statement, verdict, runs in claims]}
+
+
+def test_compare_lists_changed_verdicts_and_moved_margins():
+  old = _made_up([("Collapse.", NOT_MEASURED, [("ring_quick", 3.0, 2.0)]),
+                  ("Hopping.", SUPPORTED, [("ring_quick", 0.5, 0.3)]),
+                  ("Realistic.", SUPPORTED, [("ring", 0.9, 0.8), ("digits", 0.85, 0.8)]),
+                  ("Gone.", DEPENDS, [])])
+  new = _made_up([("Collapse.", SUPPORTED, [("ring_full", 1.0, 2.0)]),
+                  ("Hopping.", SUPPORTED, [("ring_quick", 0.5, 0.3)]),
+                  ("Realistic.", SUPPORTED, [("ring", 0.95, 0.8), ("digits", None, 0.8)]),
+                  ("New.", NOT_MEASURED, [])])
+  assert report_json.compare(old, new) == [
+      "Verdicts changed (old -> new):",
+      "- [Q2] Collapse.: not measured -> supported",
+      "Margins, value - threshold (old -> new, change):",
+      "- [Q2] Collapse. (`ring_quick -> ring_full`): +1 -> -1 (-2)",  # renamed run, one margin
+      "- [Q2] Hopping. (`ring_quick`): +0.2 -> +0.2 (+0)",
+      "- [Q2] Realistic. (`ring`): +0.1 -> +0.15 (+0.05)",
+      "Only in the old report:", "- Gone.: depends",
+      "Only in the new report:", "- New.: not measured"]
+  assert report_json.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
