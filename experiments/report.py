@@ -17,18 +17,12 @@ import sys
 
 from absl import flags
 
-from genjax import cli
+from genjax import cli, registry
 from genjax.claims import report, report_json
 from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# experiment name -> (entry script, module whose CLAIMS judge its results.json)
-EXPERIMENTS = {
-    "vae": ("experiments/vae.py", "genjax.claims.vae"),
-    "gan": ("experiments/gan.py", "genjax.claims.gan"),
-    "attention": ("experiments/attention.py", "genjax.claims.attention"),
-    "domain": ("experiments/domain.py", "genjax.claims.domain"),
-}
+EXPERIMENTS = registry.EXPERIMENTS
 
 flags.DEFINE_list("runs", report.QUICK_RUNS,
                   "name:flagfile pairs; a name may repeat with other flagfiles (name is the "
@@ -49,7 +43,7 @@ FLAGS = flags.FLAGS
 def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   if not os.path.exists(flagfile):
     raise UserError(f"--runs entry {spec!r}: no flagfile {flagfile}")
-  script, claims_module = EXPERIMENTS[name]
+  script, claims_module = EXPERIMENTS[name].script, EXPERIMENTS[name].claims
   label = os.path.splitext(os.path.basename(flagfile))[0]
   workdir, results_file = os.path.join(FLAGS.workdir, label), "results.json"
   claims = importlib.import_module(claims_module).CLAIMS

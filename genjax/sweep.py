@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import sys
 
+from genjax import registry
 from genjax.errors import UserError
 
 DONE_MARKER = "results.md"  # a run whose workdir has this file is finished
@@ -36,16 +37,11 @@ def run_name(point: dict[str, str]) -> str:
   return re.sub(r"[^A-Za-z0-9_.=,-]", "_", "__".join(parts)) or "base"
 
 
-EXPERIMENTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               "experiments")
-NOT_EXPERIMENTS = ("sweep", "report")  # scripts under experiments/ that do not take a config
 
 
 def experiments() -> list[str]:
-  """Names of the experiment scripts a sweep can run (experiments/<name>.py)."""
-  return sorted(name[:-3] for name in os.listdir(EXPERIMENTS_DIR)
-                if name.endswith(".py") and name[:-3] not in NOT_EXPERIMENTS
-                and not name.startswith(("bench_", "_")))
+  """Names of the experiments a sweep can run (genjax/registry.py)."""
+  return sorted(registry.EXPERIMENTS)
 
 
 def check_options(experiment: str, flagfile: str | None, processes: int) -> None:
@@ -61,7 +57,7 @@ def check_options(experiment: str, flagfile: str | None, processes: int) -> None
 
 def command(experiment: str, flagfile: str | None, point: dict[str, str], workdir: str,
             extra: list[str]) -> list[str]:
-  script = os.path.join("experiments", f"{experiment}.py")
+  script = registry.EXPERIMENTS[experiment].script
   args = [sys.executable, script]
   if flagfile:
     args.append(f"--flagfile={flagfile}")

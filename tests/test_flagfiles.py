@@ -11,18 +11,13 @@ import os
 import jax
 import pytest
 
-from genjax import cli
+from genjax import cli, registry
 from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "experiments", "flags", "*.flags")))
 # experiment (flagfile prefix) -> module with its validate(config)
-VALIDATORS = {
-    "vae": "genjax.vae.train",
-    "gan": "genjax.gan.train",
-    "domain": "genjax.domain.train",
-    "attention": "genjax.attention.sweep",
-}
+VALIDATORS = {name: e.train for name, e in registry.EXPERIMENTS.items()}
 
 
 def _experiment(path: str) -> str:

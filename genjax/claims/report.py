@@ -19,18 +19,13 @@ from typing import Any
 
 import jax
 
-from genjax import identity
+from genjax import identity, registry
 from genjax.claims import combine
 from genjax.claims.verdicts import NOT_MEASURED, Claim, Finding, ResultMissing
 from genjax.errors import UserError
 
 FIGURES = "figures"  # folder beside REPORT.md with each claim's deciding figure
-QUESTIONS = {
-    "Q1": "Domain generalization of language models",
-    "Q2": "Mode collapse in GANs",
-    "Q3": "VAEs vs standard autoencoders",
-    "Q4": "The cost of self-attention",
-}
+QUESTIONS = registry.QUESTIONS
 # What `python experiments/report.py` runs with no flags (experiments/flags/report_quick.flags
 # repeats it; a test keeps them equal): every claim, each protocol run from scratch.
 QUICK_WORKDIR = "workdirs/report_quick"
