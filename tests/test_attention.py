@@ -11,7 +11,6 @@ import pytest
 
 from genjax.attention import encoder, fits, measure, sweep, variants
 from genjax.configs import attention as attention_config
-from genjax.errors import UserError
 
 B, N, H, D = 2, 37, 2, 8  # N is not a multiple of any block size used below
 
@@ -218,49 +217,59 @@ def test_fit_slope_one_median_per_n_and_crossover():
   rng = np.random.default_rng(0)
   ns = [256, 512, 1024, 2048, 4096]
   values = [[3e-9 * n ** 2 * np.exp(rng.normal(0, 0.05)) for _ in range(3)] for n in ns]
-  fit = fits.fit_slope(ns, values, fit_points=4)
+  fit = fits.fit_slope(ns, values, use=ns[1:])
   assert fit.lo < 2 < fit.hi and abs(fit.slope - 2) < 0.15
   assert (fit.n_lo, fit.n_hi, fit.points, fit.repeats) == (512, 4096, 4, 3)
   # Repeats are not independent points: the fit and its interval depend on the medians only.
   medians = [[float(np.median(v))] for v in values]
-  again = fits.fit_slope(ns, medians, fit_points=4)
+  again = fits.fit_slope(ns, medians, use=ns[1:])
   assert (again.slope, again.lo, again.hi) == pytest.approx((fit.slope, fit.lo, fit.hi))
   # More repeats at the same n do not narrow it (the old fit counted each as a point).
-  tripled = fits.fit_slope(ns, [v * 3 for v in values], fit_points=4)
+  tripled = fits.fit_slope(ns, [v * 3 for v in values], use=ns[1:])
   assert tripled.hi - tripled.lo == pytest.approx(fit.hi - fit.lo)
-  # Two n leave no degrees of freedom: a slope, no interval.
-  two = fits.fit_slope(ns, values, fit_points=2)
-  assert two.points == 2 and np.isnan(two.lo) and np.isnan(two.hi)
-  assert fits.fit_slope(ns[:1], values[:1], fit_points=4) is None
+  # The s.d. per point turns back into the standard error: sd / sqrt(points) * t = half-width.
+  half = (fit.hi - fit.lo) / 2
+  assert fit.sd / np.sqrt(fit.points) * 4.302653 == pytest.approx(half, rel=1e-5)
+  # Fewer than MIN_FIT_POINTS n give no slope at all, not one with a useless interval.
+  assert fits.fit_slope(ns, values, use=ns[-fits.MIN_FIT_POINTS + 1:]) is None
   assert fits.crossover([100, 200, 400], [0.5, 1.0 / 1.5, 2.0]) == pytest.approx(
       200 * 2 ** (np.log(1.5) / np.log(3)), rel=1e-6)
   assert fits.crossover([100, 200], [0.1, 0.2]) is None
   assert fits.crossover([100, 200], [1.5, 2.0]) == 100  # above from the start: an upper bound
 
 
-def test_config_errors_are_one_line_user_errors():
-  for field, value, pattern in (("n_max", 300, "n_max must be a power of two"),
-                                ("variants", ("naive", "flash"), "unknown variant 'flash'"),
-                                ("causal", True, "linformer"),
-                                ("backward_variants", ("flash",), "backward_variants"),
-                                ("crossover_repeats", 0, "crossover_repeats must be >= 1")):
-    config = attention_config.get_config()
-    config[field] = value
-    with pytest.raises(UserError, match=pattern):
-      sweep.validate(config)
-  with pytest.raises(ValueError, match="cudnn"):
-    if jax.default_backend() == "gpu":
-      raise ValueError("cudnn is available here; nothing to refuse")
-    x = jnp.zeros((1, 4, 1, 8))
-    variants.dot_product(x, x, x, implementation="cudnn")
+def test_fit_window_keeps_only_n_past_the_fixed_cost_and_recovers_the_exponent():
+  """t = c0 + a n^2: where c0 matters the local slope is below 2; the window drops those n."""
+  c0, a = 1e-3, 1e-9
+  ns = sequence = sweep.sequence_lengths(128, 16384, 4, 128)
+  times = [c0 + a * n ** 2 for n in sequence]
+  probe = c0 + a * 32 ** 2  # the probe bounds c0 from above
+  use = fits.window(ns, times, probe)
+  assert use == [n for n, t in zip(ns, times, strict=True) if t >= fits.OVERHEAD_FACTOR * probe]
+  assert 128 not in use and 16384 in use
+  inside = fits.fit_slope(ns, [[t] for t in times], use)
+  everything = fits.fit_slope(ns, [[t] for t in times])
+  # Inside the window the slope is within 2 / OVERHEAD_FACTOR of 2; over all n it is not.
+  assert abs(inside.slope - 2) <= 2 / fits.OVERHEAD_FACTOR
+  assert abs(everything.slope - 2) > 2 / fits.OVERHEAD_FACTOR
+
+
+def test_grid_has_n_per_octave_lengths_on_multiples():
+  ns = sweep.sequence_lengths(512, 8192, 4, 128)
+  assert ns[0] == 512 and ns[-1] == 8192 and len(ns) == 17
+  assert all(n % 128 == 0 for n in ns) and ns == sorted(set(ns))
+  assert sweep.sequence_lengths(256, 32768, 1, 128) == [2 ** e for e in range(8, 16)]
 
 
 @pytest.mark.slow
-def test_quick_sweep_end_to_end_writes_results(tmp_path):
+def test_quick_sweep_end_to_end_writes_results(tmp_path, monkeypatch):
+  # At n <= 256 every call is mostly fixed cost: with the real window no slope would be fitted.
+  monkeypatch.setattr(fits, "OVERHEAD_FACTOR", 1e-6)
   config = attention_config.get_config("quick")
   config.variants = ("naive", "chunked", "sliding_window")
   config.backward_variants = ("naive",)
-  config.n_min, config.n_max = 64, 256
+  config.n_min, config.n_max, config.n_per_octave, config.n_multiple = 64, 256, 2, 32
+  config.probe_n = 16
   config.query_chunk, config.key_chunk, config.window = 32, 64, 16
   config.repeats = config.crossover_repeats = 1
   config.crossover_widths = (64,)
@@ -283,4 +292,9 @@ def test_quick_sweep_end_to_end_writes_results(tmp_path):
   results = json.loads((tmp_path / "results.json").read_text())
   assert set(results["environment"]) >= {"jax", "jaxlib", "xla_flags", "backend"}
   assert "median" in results["fit_method"] and results["elapsed_s"] > 0
-  assert results["slopes"][0]["time"]["points"] == 3 and "XLA_FLAGS=" in text
+  assert results["slopes"][0]["time"]["points"] == 5 and "XLA_FLAGS=" in text
+  # The per-n medians stay in results.json, the probe beside them and outside the fit.
+  naive = results["slopes"][0]
+  assert [p["n"] for p in naive["points"]] == [64, 96, 128, 192, 256]
+  assert all(p["in_fit"] and p["time_s"] > 0 for p in naive["points"])
+  assert naive["probe_n"] == 16 and naive["probe_time_s"] > 0

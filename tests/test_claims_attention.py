@@ -3,13 +3,21 @@
 import pytest
 
 from genjax.claims import attention
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
+from genjax.claims.verdicts import (
+  DEPENDS,
+  NOT_MEASURED,
+  NOT_SUPPORTED,
+  SUPPORTED,
+  Margin,
+  ResultMissing,
+)
 
 NAN = float("nan")
 
 
-def _fit(slope, half=0.1):
-  return {"slope": slope, "lo": slope - half, "hi": slope + half, "n_lo": 1024, "n_hi": 8192}
+def _fit(slope, half=0.1, points=9):
+  return {"slope": slope, "lo": slope - half, "hi": slope + half, "n_lo": 1024, "n_hi": 8192,
+          "points": points, "sd": 0.3}
 
 
 def _results(naive_time=2.0, naive_memory=2.0, chunked_memory=1.0, efficient_time=1.0,
@@ -80,7 +88,8 @@ def test_dominates_every_outcome_and_the_factor_two_edges():
   assert rule(_results(crossover_ratios=(1.0, None))).verdict == NOT_SUPPORTED
   empty = _results()
   empty["crossovers"] = []
-  assert rule(empty).verdict == NOT_MEASURED
+  with pytest.raises(ResultMissing, match="crossover"):
+    rule(empty)
 
 
 def test_dominates_marks_an_upper_bound():
@@ -124,4 +133,72 @@ def test_about_linear_is_absolute_not_relative_to_naive():
 def test_every_finding_states_its_margin(rule):
   for results in (_results(), _results(_fit(1.6, 0.7), _fit(1.6, 0.7), _fit(1.6, 0.7),
                                        _fit(1.6, 0.7))):
-    assert "Margin:" in rule(results).evidence
+    finding = rule(results)
+    assert "Margin:" in finding.evidence
+    assert isinstance(finding.margin, Margin) and finding.margin.seeds >= 1
+
+
+def test_slope_margins_carry_the_deciding_slope_its_interval_points_and_flip_threshold():
+  tol = attention.SLOPE_TOLERANCE
+  # Supported on two slopes near 2: the one nearer its tolerance edge decides.
+  finding = attention.quadratic_time(_results(_fit(2.1, 0.05, points=11), naive_backward=_fit(
+      1.95, 0.2, points=7)))
+  assert finding.verdict == SUPPORTED
+  m = finding.margin
+  assert (m.value, m.low, m.high, m.seeds, m.sd) == pytest.approx((2.1, 2.05, 2.15, 11, 0.3))
+  assert m.threshold == pytest.approx(2 + tol) and "forward time" in m.name
+  # A slope that is not ~2 decides against support, and its flip point is the lower edge.
+  short = attention.quadratic_time(_results(_fit(1.5, 0.1, points=5), naive_backward=2.0))
+  assert short.verdict == DEPENDS and short.margin.value == 1.5
+  assert short.margin.threshold == pytest.approx(2 - tol) and short.margin.seeds == 5
+  # Memory: naive ~2 hands the decision to chunked, read against ABOUT_LINEAR_MAX.
+  memory = attention.quadratic_memory(_results(naive_memory=2.0, chunked_memory=0.3))
+  assert memory.verdict == DEPENDS and memory.margin.value == 0.3
+  assert memory.margin.threshold == attention.ABOUT_LINEAR_MAX
+  assert attention.quadratic_memory(_results(naive_memory=1.2)).margin.name.startswith("naive")
+  # Efficient variants: the largest efficient slope is the last to become linear.
+  results = _results(efficient_time=1.0)
+  lsh = next(s for s in results["slopes"] if s["variant"] == "lsh" and s["mode"] == "forward")
+  lsh["time_corrected"] = _fit(1.2)
+  finding = attention.efficient_variants_scale_better(results)
+  assert finding.verdict == SUPPORTED and finding.margin.value == 1.2
+  assert "lsh" in finding.margin.name and finding.margin.threshold == attention.ABOUT_LINEAR_MAX
+  # Crossovers: one number per width, no interval; the one furthest from 1 decides.
+  cross = attention.attention_dominates_long_sequences(_results(crossover_ratios=(1.05, 0.6)))
+  assert cross.margin.value == pytest.approx(0.6) and cross.margin.threshold == 0.5
+  assert cross.margin.seeds == 1 and cross.margin.low != cross.margin.low  # nan: no interval
+  never = attention.attention_dominates_long_sequences(_results(crossover_ratios=(1.0, None)))
+  assert never.verdict == NOT_SUPPORTED and never.margin.value == 2  # attention/MLP at max n
+  assert never.margin.threshold == 1.0
+
+
+@pytest.mark.parametrize("rule", [claim.rule for claim in attention.CLAIMS])
+def test_absent_inputs_raise_result_missing(rule):
+  with pytest.raises(ResultMissing):
+    rule({"crossovers": [], "largest": {}})  # not an attention sweep at all
+  results = _results()
+  results["slopes"] = [s for s in results["slopes"] if s["variant"] != "naive"]
+  if rule is not attention.attention_dominates_long_sequences:
+    with pytest.raises(ResultMissing, match="did not run naive"):
+      rule(results)
+
+
+def test_a_slope_without_a_power_law_window_is_missing_not_a_verdict():
+  results = _results()
+  naive = next(s for s in results["slopes"] if s["variant"] == "naive" and s["mode"] == "forward")
+  naive["time_corrected"] = None  # fewer than fits.MIN_FIT_POINTS n past the overhead
+  with pytest.raises(ResultMissing, match="fixed costs"):
+    attention.quadratic_time(results)
+
+
+@pytest.mark.parametrize("rule", [claim.rule for claim in attention.CLAIMS])
+def test_a_malformed_result_is_a_bug_that_raises_not_a_verdict(rule):
+  """Only ResultMissing means *not measured*; a KeyError from a rule must reach the report."""
+  results = _results()
+  for entry in results["slopes"]:
+    for what in ("time", "time_corrected", "memory"):
+      del entry[what]["slope"]
+  for c in results["crossovers"]:
+    del c["measured_mlp"]
+  with pytest.raises(KeyError):
+    rule(results)

@@ -4,6 +4,7 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy import stats
 
 # Expected log-log slopes in n (time, memory) from the seed claim.
 EXPECTED_SLOPE = {
@@ -11,50 +12,77 @@ EXPECTED_SLOPE = {
     "sliding_window": (1, 1), "block_sparse": (1, 1), "linformer": (1, 1), "performer": (1, 1),
     "lsh": (1, 1),
 }
-FIT_METHOD = ("OLS of log(median over timed rounds) on log(n), one point per n; 95% interval "
-              "from Student's t with (points - 2) degrees of freedom (none with 2 points)")
+# The fit window. A measured time is t(n) = c0 + a * n^k: a fixed cost per call c0 (dispatch,
+# loop and buffer set-up) plus the work. Its local log-log slope is k * (1 - c0 / t(n)), so the
+# curve is a power law of exponent k only where c0 is a small share of t. The same program at a
+# tiny n (config.probe_n, timed in the same sweep) takes t_probe >= c0, so a point with
+# t(n) >= OVERHEAD_FACTOR * t_probe has a local slope within k / OVERHEAD_FACTOR of k: 0.1 for
+# quadratic and 0.05 for linear work at 20, under half the claim rules' tolerance of 0.25.
+# Both times are the fastest of their rounds: other processes only ever add time, so the
+# fastest round is the one least disturbed, and it still bounds c0 from above.
+# The window is fixed by this rule before any slope is computed, the same for every variant.
+OVERHEAD_FACTOR = 20.0
+# Fewer points than this in the window give no slope (and the rules say *not measured*): 3
+# points leave 1 degree of freedom (t = 12.7), too few to say anything.
+MIN_FIT_POINTS = 4
+FIT_METHOD = ("OLS of log(median over timed rounds) on log(n), one point per n, over the n whose "
+              f"fastest round is at least {OVERHEAD_FACTOR:g}x the same program's fastest at "
+              "the probe n (fixed costs under 5%: a power law); 95% interval from Student's t "
+              "with (points - 2) degrees of freedom")
 
 
 @dataclasses.dataclass
 class Fit:
   slope: float
-  lo: float  # 95% interval; nan when only two n were fitted (no degrees of freedom left)
+  lo: float  # 95% interval
   hi: float
-  n_lo: int
+  n_lo: int  # the fit window: the n whose fixed costs are under 1 / OVERHEAD_FACTOR of the time
   n_hi: int
   points: int  # distinct n in the fit: the regression's sample size
   repeats: int  # fewest timed rounds behind one point's median
   intercept: float  # log(value) at n = 1, for drawing the fitted line
+  # The slope's s.d. per point: its standard error times sqrt(points), i.e. the residual s.d.
+  # over the s.d. of log n. More n over the same range shrink the error like sd / sqrt(points).
+  sd: float = float("nan")
 
 
-def fit_slope(ns, values_per_n, fit_points):
-  """Log-log slope over the largest `fit_points` n, one median per n, with a 95% interval.
+def window(ns, fastest, probe_fastest):
+  """The n whose fastest time is at least OVERHEAD_FACTOR times the probe's (a power law)."""
+  return [n for n, t in zip(ns, fastest, strict=True)
+          if math.isfinite(t) and t >= OVERHEAD_FACTOR * probe_fastest]
 
-  Repeats at one n are not independent observations of the slope (they share that n's cache
-  behaviour and the minute's load), so each n enters once, as its median; the interval then
-  has points - 2 degrees of freedom and is as wide as the few points make it.
-  """
-  medians = {}
+
+def median_per_n(ns, values_per_n):
+  """{n: (median, count)} over the finite positive values at each n."""
+  out = {}
   for n, vs in zip(ns, values_per_n, strict=True):
     vs = [v for v in vs if v > 0 and np.isfinite(v)]
     if vs:
-      medians[n] = (float(np.median(vs)), len(vs))
-  use = sorted(medians)[-fit_points:]
-  if len(use) < 2:
+      out[n] = (float(np.median(vs)), len(vs))
+  return out
+
+
+def fit_slope(ns, values_per_n, use=None):
+  """Log-log slope over the n in `use` (default all), one median per n, with a 95% interval.
+
+  Repeats at one n are not independent observations of the slope (they share that n's cache
+  behaviour and the minute's load), so each n enters once, as its median; the interval has
+  points - 2 degrees of freedom. None with fewer than MIN_FIT_POINTS n.
+  """
+  medians = median_per_n(ns, values_per_n)
+  use = sorted(n for n in medians if use is None or n in use)
+  if len(use) < MIN_FIT_POINTS:
     return None
   x = np.log(np.array(use, float))
   y = np.log(np.array([medians[n][0] for n in use]))
   slope, icept = np.polyfit(x, y, 1)
   dof = len(use) - 2
-  half = float("nan")
-  if dof > 0:
-    from scipy import stats
-
-    resid = y - (slope * x + icept)
-    se = math.sqrt(resid @ resid / dof / ((x - x.mean()) @ (x - x.mean())))
-    half = stats.t.ppf(0.975, dof) * se
+  resid = y - (slope * x + icept)
+  sxx = (x - x.mean()) @ (x - x.mean())
+  se = math.sqrt(resid @ resid / dof / sxx)
+  half = stats.t.ppf(0.975, dof) * se
   return Fit(float(slope), float(slope - half), float(slope + half), use[0], use[-1], len(use),
-             min(medians[n][1] for n in use), float(icept))
+             min(medians[n][1] for n in use), float(icept), float(se * math.sqrt(len(use))))
 
 
 def crossover(ns, ratio):
@@ -74,24 +102,41 @@ def _floats(text):
 
 
 def summarize(rows, config):
-  """Slopes, crossovers and largest n from the rows: a dict for results.md and the logs."""
+  """Slopes, crossovers and largest n from the rows: a dict for results.md and the logs.
+
+  Each (variant, mode) keeps its per-n medians (`points`, each marked whether it is in the fit
+  window) and the probe's median time; its time, load-corrected time and memory slopes are all
+  fitted over the one window the raw times give.
+  """
   out = {"slopes": [], "crossovers": [], "largest": {}, "errors": {}}
   scaling = [r for r in rows if r["section"] == "scaling" and r["status"] == "ok"]
   for name in config.variants:
     for mode in config.modes:
       pts = sorted((r for r in scaling if r["variant"] == name and r["mode"] == mode),
                    key=lambda r: r["n"])
+      probe = next((r for r in pts if r["n"] == config.probe_n), None)
+      pts = [r for r in pts if r["n"] != config.probe_n]
       if not pts:
         continue
       ns = [r["n"] for r in pts]
-      tfit = fit_slope(ns, [_floats(r["times"]) for r in pts], config.fit_points)
+      times = [_floats(r["times"]) for r in pts]
       # Per round, time over the reference matmul of the same round: cancels machine-wide load.
-      nfit = fit_slope(ns, [[t / ref for t, ref in zip(_floats(r["times"]), _floats(
-          r["reference_times"]), strict=True)] for r in pts], config.fit_points)
+      corrected = [[t / ref for t, ref in zip(ts, _floats(r["reference_times"]), strict=True)]
+                   for ts, r in zip(times, pts, strict=True)]
+      raw = [float(np.median(ts)) for ts in times]
+      probe_s = min(_floats(probe["times"])) if probe else float("nan")
+      use = window(ns, [min(ts) for ts in times], probe_s) if probe else []
+      tfit = fit_slope(ns, times, use)
+      nfit = fit_slope(ns, corrected, use)
       mem = [r for r in pts if r["memory_source"] == "memory_analysis"]
-      mfit = fit_slope([r["n"] for r in mem], [[r["temp_bytes"]] for r in mem], config.fit_points)
+      mfit = fit_slope([r["n"] for r in mem], [[r["temp_bytes"]] for r in mem], use)
+      points = [dict(n=r["n"], time_s=t, time_min_s=min(ts),
+                     time_over_reference=float(np.median(c)), temp_bytes=r["temp_bytes"],
+                     in_fit=r["n"] in use)
+                for r, t, ts, c in zip(pts, raw, times, corrected, strict=True)]
       out["slopes"].append(dict(variant=name, mode=mode, time=tfit, time_corrected=nfit,
-                                memory=mfit, expected=EXPECTED_SLOPE[name]))
+                                memory=mfit, expected=EXPECTED_SLOPE[name], probe_n=config.probe_n,
+                                probe_time_s=probe_s, points=points))
       errs = [(r["n"], r["rel_error"]) for r in pts if "rel_error" in r]
       if errs:
         out["errors"][name] = errs

@@ -18,47 +18,83 @@ from genjax.attention import fits, sweeps, variants, writers
 from genjax.errors import UserError
 
 
-def _power_of_two_range(lo, hi, field):
-  for name, value in ((f"{field}_min", lo), (f"{field}_max", hi)):
-    if value < 16 or value & (value - 1):
-      raise UserError(f"config.{name} must be a power of two >= 16, got {value}")
-  if lo > hi:
-    raise UserError(f"config.{field}_min ({lo}) must not exceed config.{field}_max ({hi})")
-  return [2 ** e for e in range(int(math.log2(lo)), int(math.log2(hi)) + 1)]
+def sequence_lengths(n_min, n_max, per_octave, multiple):
+  """n_min * 2^(i / per_octave) up to n_max, rounded to multiples of `multiple`, distinct."""
+  steps = int(math.floor(per_octave * math.log2(n_max / n_min) + 1e-9))
+  ns = [n_min * 2 ** (i / per_octave) for i in range(steps + 1)]
+  return sorted({max(multiple, int(round(n / multiple)) * multiple) for n in ns})
+
+
+# Integer sizes that must be at least 1 (0 or less divides by zero or builds empty arrays
+# deep inside a compiled program, which would surface as a traceback), and those that may be 0.
+_POSITIVE = ("n_min", "n_max", "batch", "heads", "head_dim", "repeats", "crossover_repeats",
+             "n_per_octave", "n_multiple", "probe_n", "backward_n_max", "error_n_max",
+             "blocked_query_chunk", "query_chunk", "key_chunk", "window", "block", "rank",
+             "num_features", "num_hashes", "lsh_chunk", "long_heads")
+_NON_NEGATIVE = ("window_blocks", "global_blocks", "random_blocks")
+
+
+def _check_variant_names(field, names):
+  for name in names:
+    if name not in variants.VARIANTS:
+      raise UserError(f"config.{field}: unknown variant {name!r}; choose from "
+                      f"{', '.join(variants.VARIANTS)}")
 
 
 def validate(config):
-  for name in config.variants:
-    if name not in variants.VARIANTS:
-      raise UserError(f"config.variants: unknown variant {name!r}; choose from "
-                      f"{', '.join(variants.VARIANTS)}")
-  for name in config.backward_variants:
-    if name not in variants.VARIANTS:
-      raise UserError(f"config.backward_variants: unknown variant {name!r}")
+  """Every config error as one UserError line, before any JAX work; returns the grid of n."""
+  for field in _POSITIVE:
+    if not isinstance(config[field], int) or config[field] < 1:
+      raise UserError(f"config.{field} must be an integer >= 1, got {config[field]!r}")
+  for field in _NON_NEGATIVE:
+    if not isinstance(config[field], int) or config[field] < 0:
+      raise UserError(f"config.{field} must be an integer >= 0, got {config[field]!r}")
+  for field in ("max_reference_calls_per_point", "memory_limit_gb"):
+    if not config[field] > 0:
+      raise UserError(f"config.{field} must be > 0, got {config[field]}")
+  if config.num_buckets < 2 or config.num_buckets % 2:
+    raise UserError(f"config.num_buckets must be even and >= 2 (LSH draws num_buckets / 2 "
+                    f"random rotations and takes their signs), got {config.num_buckets}")
+  _check_variant_names("variants", config.variants)
+  _check_variant_names("backward_variants", config.backward_variants)
+  _check_variant_names("long_variants", config.long_variants)
+  _check_variant_names("crossover_variant", (config.crossover_variant,))
   for mode in config.modes:
     if mode not in ("forward", "forward_backward"):
       raise UserError(f"config.modes: {mode!r} is not forward or forward_backward")
   if config.causal and "linformer" in config.variants:
     raise UserError("config.causal=True cannot run linformer (its projection mixes future keys); "
                     "drop it from config.variants")
+  if config.linformer_projection not in ("gaussian", "pool"):
+    raise UserError("config.linformer_projection must be gaussian or pool, got "
+                    f"{config.linformer_projection!r}")
   if config.dtype not in ("float32", "bfloat16"):
     raise UserError(f"config.dtype must be float32 or bfloat16, got {config.dtype}")
-  for field in ("repeats", "crossover_repeats"):
-    if config[field] < 1:
-      raise UserError(f"config.{field} must be >= 1, got {config[field]}")
-  if config.fit_points < 2:
-    raise UserError(f"config.fit_points must be >= 2, got {config.fit_points}")
-  if config.crossover_variant not in variants.VARIANTS:
-    raise UserError(f"config.crossover_variant: unknown variant {config.crossover_variant!r}")
+  if config.implementation not in ("", "cudnn"):
+    raise UserError(f"config.implementation must be '' (XLA) or cudnn, got "
+                    f"{config.implementation!r}")
   for d in config.crossover_widths:
-    if d % config.head_dim:
-      raise UserError(f"config.crossover_widths: {d} is not a multiple of config.head_dim "
-                      f"({config.head_dim})")
+    if d < 1 or d % config.head_dim:
+      raise UserError(f"config.crossover_widths: {d} is not a positive multiple of "
+                      f"config.head_dim ({config.head_dim})")
+  for m in config.crossover_multiples:
+    if not m > 0 or min(config.crossover_widths, default=1) * m < 1:
+      raise UserError(f"config.crossover_multiples: {m} gives a sequence length below 1")
+  if any(n < 1 for n in config.long_n) or list(config.long_n) != sorted(config.long_n):
+    raise UserError(f"config.long_n must be positive and ascending, got {tuple(config.long_n)}")
+  if config.n_min > config.n_max:
+    raise UserError(f"config.n_min ({config.n_min}) must not exceed config.n_max "
+                    f"({config.n_max})")
+  if config.n_min < config.n_multiple:
+    raise UserError(f"config.n_min ({config.n_min}) must be at least config.n_multiple "
+                    f"({config.n_multiple})")
+  if config.probe_n >= config.n_min:
+    raise UserError(f"config.probe_n ({config.probe_n}) must be below config.n_min "
+                    f"({config.n_min}): the probe measures fixed costs, not the curve")
   if config.implementation == "cudnn" and jax.default_backend() != "gpu":
     raise UserError("config.implementation='cudnn' needs a GPU; this backend is "
                     f"{jax.default_backend()}")
-  return _power_of_two_range(config.n_min, config.n_max, "n")
-
+  return sequence_lengths(config.n_min, config.n_max, config.n_per_octave, config.n_multiple)
 
 
 def run_sweep(config, workdir):

@@ -43,25 +43,18 @@ def write_markdown(summary, rows, config, header, path):
     lines.append(f"| {s['variant']} | {s['mode']} | {fmt_fit(s['time'])} | "
                  f"{fmt_fit(s['time_corrected'])} | {s['expected'][0]} "
                  f"| {fmt_fit(s['memory'])} | {s['expected'][1]} |")
-  scaling = [r for r in rows if r["section"] == "scaling"]
-  ns = sorted({r["n"] for r in scaling})
-  for mode in config.modes:
-    for what, unit, scale_ in (("time_s", "ms", 1e3), ("temp_bytes", "MiB", 2 ** -20)):
-      lines += ["", f"## {mode}: {'median time' if what == 'time_s' else 'XLA temp memory'} "
-                f"({unit})", "", "| variant | " + " | ".join(str(n) for n in ns) + " |",
-                "|---|" + "---|" * len(ns)]
-      for name in config.variants:
-        cells = []
-        for n in ns:
-          r = next((r for r in scaling if r["variant"] == name and r["mode"] == mode
-                    and r["n"] == n), None)
-          if r is None:
-            cells.append("-")
-          elif r["status"] != "ok" and what == "time_s":
-            cells.append(r["status"])
-          else:
-            cells.append(f"{r[what] * scale_:.3g}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+  lines += ["", f"Fit window: the n whose fastest round is at least {fits.OVERHEAD_FACTOR:g}x "
+            f"the same program's at n = {config.probe_n} (fixed costs under "
+            f"{1 / fits.OVERHEAD_FACTOR:.0%}); * marks the n inside it."]
+  for s in summary["slopes"]:
+    lines += ["", f"### {s['variant']} {s['mode']}: per-n medians (probe n = {s['probe_n']}, "
+              "fastest round: "
+              f"{s['probe_time_s'] * 1e3:.3g} ms)", "",
+              "| n | median time (ms) | time / reference matmul | XLA temp memory (MiB) |",
+              "|---|---|---|---|"]
+    for p in s["points"]:
+      lines.append(f"| {p['n']}{' *' if p['in_fit'] else ''} | {p['time_s'] * 1e3:.4g} | "
+                   f"{p['time_over_reference']:.4g} | {p['temp_bytes'] * 2 ** -20:.4g} |")
   if summary["errors"]:
     lines += ["", "## Relative error vs exact attention (forward, ||o - o_exact|| / ||o_exact||)",
               ""]

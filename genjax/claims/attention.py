@@ -4,12 +4,22 @@ Every threshold is a named constant below, with the reason it has that value; ea
 before the sweep it judges was run. Every finding ends with its margin: the deciding numbers,
 the thresholds that would flip it, and the 95% intervals. A deciding slope whose interval
 contains the value in question but is too wide to count as near it decides nothing: the rule
-then returns NOT_MEASURED rather than a verdict the run cannot back.
+then returns NOT_MEASURED rather than a verdict the run cannot back. A slope the sweep did not
+measure raises ResultMissing; a malformed result is a bug and raises whatever it raises.
 """
 
 import math
 
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED, Claim, Finding
+from genjax.claims.verdicts import (
+  DEPENDS,
+  NOT_MEASURED,
+  NOT_SUPPORTED,
+  SUPPORTED,
+  Claim,
+  Finding,
+  Margin,
+  ResultMissing,
+)
 
 EXPERIMENT = "attention scaling sweep (experiments/attention.py)"
 EFFICIENT = ("sliding_window", "block_sparse", "linformer", "performer", "lsh")
@@ -35,14 +45,31 @@ CROSSOVER_FACTOR = 2.0
 
 
 def _slope(results, variant, mode, what):
+  """The fit dict of one slope; ResultMissing when the sweep did not measure it."""
+  if "slopes" not in results:
+    raise ResultMissing("the results hold no slopes (not an attention sweep)")
   for entry in results["slopes"]:
-    if entry["variant"] == variant and entry["mode"] == mode and entry[what] is not None:
+    if entry["variant"] == variant and entry["mode"] == mode:
+      if entry[what] is None:
+        raise ResultMissing(f"no {what} slope for {variant} {mode}: fewer than the fit's minimum "
+                            "of n where fixed costs have faded")
       return entry[what]
-  raise KeyError(f"no {what} slope for {variant} {mode}")
+  raise ResultMissing(f"the sweep did not run {variant} {mode}")
 
 
 def _fmt(fit) -> str:
   return f"{fit['slope']:.2f} [{fit['lo']:.2f}, {fit['hi']:.2f}] (n {fit['n_lo']}-{fit['n_hi']})"
+
+
+def _margin(name, fit, threshold) -> Margin:
+  """A slope as a margin: its interval rests on `points` n (one median each), not on seeds."""
+  return Margin(name, fit["slope"], fit["lo"], fit["hi"], threshold, fit["points"],
+                fit.get("sd", math.nan))
+
+
+def _edge(fit, target) -> float:
+  """The edge of target's tolerance band (target +- SLOPE_TOLERANCE) nearest to the slope."""
+  return target + math.copysign(SLOPE_TOLERANCE, fit["slope"] - target)
 
 
 def _informative(fit) -> bool:
@@ -72,11 +99,11 @@ def _linear_status(fit) -> str:
   return "unclear" if _unclear(fit, 1) else "not linear"
 
 
-def _too_wide(names, evidence, margin) -> Finding:
+def _too_wide(names, evidence, margin_text, margin) -> Finding:
   """NOT_MEASURED: a deciding slope is neither near its target nor shown away from it."""
-  return _finding(NOT_MEASURED, evidence, f"{margin}. The 95% interval of {', '.join(names)} "
-                  f"contains the slope in question but is wider than +-{MAX_HALF_WIDTH}: this "
-                  "run cannot tell; fit more n (the full config) before judging")
+  return _finding(NOT_MEASURED, evidence, f"{margin_text}. The 95% interval of "
+                  f"{', '.join(names)} contains the slope in question but is wider than "
+                  f"+-{MAX_HALF_WIDTH}: this run cannot tell; fit more n before judging", margin)
 
 
 def _near_rule(target) -> str:
@@ -89,8 +116,8 @@ def _linear_rule() -> str:
   return f"'about linear' = slope <= {ABOUT_LINEAR_MAX}, or ~1 (" + _near_rule(1) + ")"
 
 
-def _finding(verdict, evidence, margin, condition="") -> Finding:
-  return Finding(verdict, f"{evidence}. Margin: {margin}", condition)
+def _finding(verdict, evidence, margin_text, margin, condition="") -> Finding:
+  return Finding(verdict, f"{evidence}. Margin: {margin_text}", condition, margin)
 
 
 def quadratic_time(results) -> Finding:
@@ -98,102 +125,130 @@ def quadratic_time(results) -> Finding:
   both = _slope(results, "naive", "forward_backward", "time_corrected")
   evidence = (f"naive attention log-log time slope: forward {_fmt(fwd)}, forward+backward "
               f"{_fmt(both)} (load-corrected)")
-  margin = (f"{_near_rule(2)}; both ~2 gives supported; a slope not ~2 whose interval lies "
-            "above 2 counts as super-quadratic (memory bound), below 2 as sub-quadratic")
-  unclear = [name for name, fit in (("forward", fwd), ("forward+backward", both))
-             if _unclear(fit, 2)]
+  text = (f"{_near_rule(2)}; both ~2 gives supported; a slope not ~2 whose interval lies "
+          "above 2 counts as super-quadratic (memory bound), below 2 as sub-quadratic")
+  # The deciding slope: the one not ~2 if there is one (it denies support), else the one whose
+  # point estimate is nearer its tolerance edge (the first to flip the verdict).
+  fits = (("forward", fwd), ("forward+backward", both))
+  name, fit = max(fits, key=lambda f: (not _near(f[1], 2), abs(f[1]["slope"] - 2)))
+  margin = _margin(f"naive {name} time slope (load-corrected)", fit, _edge(fit, 2))
+  unclear = [name for name, fit in fits if _unclear(fit, 2)]
   if unclear:
-    return _too_wide([f"naive {name} time" for name in unclear], evidence, margin)
+    return _too_wide([f"naive {name} time" for name in unclear], evidence, text, margin)
   if _near(fwd, 2) and _near(both, 2):
-    return _finding(SUPPORTED, evidence, margin)
-  if all(_near(fit, 2) or fit["slope"] > 2 for fit in (fwd, both)):
-    return _finding(DEPENDS, evidence, margin, "on the memory hierarchy: the work is n², but "
-                    "measured time grows faster than n² where the n x n matrices fall out of "
-                    "the cache")
+    return _finding(SUPPORTED, evidence, text, margin)
+  if all(_near(fit, 2) or fit["slope"] > 2 for _, fit in fits):
+    return _finding(DEPENDS, evidence, text, margin, "on the memory hierarchy: the work is n², "
+                    "but measured time grows faster than n² where the n x n matrices fall out "
+                    "of the cache")
   if _near(fwd, 2) or _near(both, 2):
-    return _finding(DEPENDS, evidence, margin, "on the range of n: the slope reaches 2 only "
-                    "where the n² work dominates fixed and cache costs")
-  return _finding(NOT_SUPPORTED, evidence, margin)
+    return _finding(DEPENDS, evidence, text, margin, "on the range of n: the slope reaches 2 "
+                    "only where the n² work dominates fixed and cache costs")
+  return _finding(NOT_SUPPORTED, evidence, text, margin)
 
 
 def quadratic_memory(results) -> Finding:
   naive = _slope(results, "naive", "forward", "memory")
   chunked = _slope(results, "chunked", "forward", "memory")
+  if "largest" not in results:
+    raise ResultMissing("the results hold no largest-n table")
   evidence = (f"temp memory slope: naive {_fmt(naive)}, exact chunked attention "
               f"{_fmt(chunked)}; largest n with chunked: "
               f"{results['largest'].get('chunked/forward/long', 'not run')}")
-  margin = (f"naive must be ~2 ({_near_rule(2)}); chunked {_linear_rule()} turns supported "
-            "into depends")
+  text = (f"naive must be ~2 ({_near_rule(2)}); chunked {_linear_rule()} turns supported "
+          "into depends")
+  # Naive decides unless it is ~2; then chunked decides between supported and depends.
+  if _near(naive, 2):
+    margin = _margin("chunked forward temp-memory slope", chunked, ABOUT_LINEAR_MAX)
+  else:
+    margin = _margin("naive forward temp-memory slope", naive, _edge(naive, 2))
   unclear = [name for name, fit, target in (("naive", naive, 2), ("chunked", chunked, 1))
              if _unclear(fit, target)]
   if unclear:
-    return _too_wide([f"{name} memory" for name in unclear], evidence, margin)
+    return _too_wide([f"{name} memory" for name in unclear], evidence, text, margin)
   if not _near(naive, 2):
-    return _finding(NOT_SUPPORTED, evidence, margin)
+    return _finding(NOT_SUPPORTED, evidence, text, margin)
   if _about_linear(chunked):
-    return _finding(DEPENDS, evidence, margin, "on the implementation: standard attention "
-                    "memory is O(n²), but exact attention computed in chunks needs O(n)")
-  return _finding(SUPPORTED, evidence, margin)
+    return _finding(DEPENDS, evidence, text, margin, "on the implementation: standard "
+                    "attention memory is O(n²), but exact attention computed in chunks needs "
+                    "O(n)")
+  return _finding(SUPPORTED, evidence, text, margin)
 
 
 def attention_dominates_long_sequences(results) -> Finding:
   """Attention overtakes the MLP beyond a crossover n; supported where the FLOP model finds it."""
-  crossovers = results.get("crossovers") or []
+  crossovers = results.get("crossovers")
   if not crossovers:
-    return Finding(NOT_MEASURED, "no encoder-layer crossover in the results")
-  parts, ratios = [], []
+    raise ResultMissing("no encoder-layer crossover in the results")
+  parts, ratios = [], {}
+  never = None  # (d, attention / MLP at the largest n) of a width where attention never wins
   for c in crossovers:
     predicted, measured = 4 * c["d"], c["measured_mlp"]
     if measured is None:
-      ratios.append(None)
+      never = never or (c["d"], c["attention_over_mlp"][-1])
       parts.append(f"d={c['d']}: attention stays below the MLP up to n = {max(c['ns']):,}")
       continue
-    ratios.append(measured / predicted)
-    bound = ("" if c.get("attention_over_mlp", [0])[0] < 1
+    ratios[c["d"]] = measured / predicted
+    bound = ("" if c["attention_over_mlp"][0] < 1
              else " (an upper bound: attention already costs more at the smallest n)")
     parts.append(f"d={c['d']}: attention = MLP at n ≈ {measured:,.0f} vs FLOP model "
-                 f"{predicted:,}, ratio {ratios[-1]:.2f}{bound}")
+                 f"{predicted:,}, ratio {ratios[c['d']]:.2f}{bound}")
   evidence = "; ".join(parts)
-  margin = (f"supported when every measured crossover is within {CROSSOVER_FACTOR:g}x of 4d "
-            f"(ratio {1 / CROSSOVER_FACTOR:g}-{CROSSOVER_FACTOR:g}); a width where attention "
-            "never overtakes the MLP makes it not supported")
-  if any(r is None for r in ratios):
-    return _finding(NOT_SUPPORTED, evidence, margin)
-  if all(1 / CROSSOVER_FACTOR <= r <= CROSSOVER_FACTOR for r in ratios):
-    return _finding(SUPPORTED, evidence, margin, "beyond n ≈ 4d; below it the O(n·d²) MLP "
-                    "and projections cost more than attention")
-  return _finding(DEPENDS, evidence, margin, "on the kernels: attention does overtake the MLP, "
-                  "but more than 2x away from the FLOP model's n = 4d, so the FLOP rates of "
-                  "attention and the dense layers, not the FLOP counts, place the crossover")
+  text = (f"supported when every measured crossover is within {CROSSOVER_FACTOR:g}x of 4d "
+          f"(ratio {1 / CROSSOVER_FACTOR:g}-{CROSSOVER_FACTOR:g}); a width where attention "
+          "never overtakes the MLP makes it not supported")
+  # One crossover per width, each from medians of the crossover rounds: no interval.
+  if never is not None:
+    margin = Margin(f"attention / MLP time at the largest n, d={never[0]}", never[1], math.nan,
+                    math.nan, 1.0, 1)
+    return _finding(NOT_SUPPORTED, evidence, text, margin)
+  d, ratio = max(ratios.items(), key=lambda kv: abs(math.log(kv[1])))
+  margin = Margin(f"measured / predicted (4d) crossover, d={d}", ratio, math.nan, math.nan,
+                  CROSSOVER_FACTOR if ratio >= 1 else 1 / CROSSOVER_FACTOR, 1)
+  if all(1 / CROSSOVER_FACTOR <= r <= CROSSOVER_FACTOR for r in ratios.values()):
+    return _finding(SUPPORTED, evidence, text, margin, "beyond n ≈ 4d; below it the O(n·d²) "
+                    "MLP and projections cost more than attention")
+  return _finding(DEPENDS, evidence, text, margin, "on the kernels: attention does overtake the "
+                  "MLP, but more than 2x away from the FLOP model's n = 4d, so the FLOP rates "
+                  "of attention and the dense layers, not the FLOP counts, place the crossover")
 
 
 def efficient_variants_scale_better(results) -> Finding:
   naive = _slope(results, "naive", "forward", "time_corrected")
-  status, parts = {}, []
+  status, parts, slopes = {}, [], []
   for name in EFFICIENT:
     time = _slope(results, name, "forward", "time_corrected")
     memory = _slope(results, name, "forward", "memory")
     parts.append(f"{name} time {_fmt(time)}, memory {memory['slope']:.2f}")
+    slopes += [(f"{name} forward time slope (load-corrected)", time),
+               (f"{name} forward temp-memory slope", memory)]
     both = {_linear_status(time), _linear_status(memory)}
     status[name] = ("not linear" if "not linear" in both
                     else "unclear" if "unclear" in both else "linear")
   linear = [name for name in EFFICIENT if status[name] == "linear"]
   evidence = (f"forward slopes (load-corrected time) vs naive time {_fmt(naive)}: "
               + "; ".join(parts))
-  margin = (f"{_linear_rule()}, in time and in memory; naive must not itself be about linear "
-            f"(else there is nothing to reduce); about linear: {', '.join(linear) or 'none'}")
+  text = (f"{_linear_rule()}, in time and in memory; naive must not itself be about linear "
+          f"(else there is nothing to reduce); about linear: {', '.join(linear) or 'none'}")
+  # The deciding slope: naive's when it is itself about linear; else the largest efficient
+  # slope, the last to fall under ABOUT_LINEAR_MAX.
+  if _about_linear(naive):
+    margin = _margin("naive forward time slope (load-corrected)", naive, ABOUT_LINEAR_MAX)
+  else:
+    name, fit = max(slopes, key=lambda s: s[1]["slope"])
+    margin = _margin(name, fit, ABOUT_LINEAR_MAX)
   # Naive attention is the baseline, not the claim: only a naive slope that is itself about
   # linear stops the rule; an uncertain one does not.
   unclear = [name for name in EFFICIENT if status[name] == "unclear"]
   if unclear:
-    return _too_wide([f"{name} time" for name in unclear], evidence, margin)
+    return _too_wide([f"{name} time" for name in unclear], evidence, text, margin)
   if _about_linear(naive) or not linear:
-    return _finding(NOT_SUPPORTED, evidence, margin)
+    return _finding(NOT_SUPPORTED, evidence, text, margin)
   if len(linear) == len(EFFICIENT):
-    return _finding(SUPPORTED, evidence, margin)
+    return _finding(SUPPORTED, evidence, text, margin)
   others = [name for name in EFFICIENT if name not in linear]
-  return _finding(DEPENDS, evidence, margin, f"on the method: {', '.join(linear)} scale about "
-                  f"linearly here, {', '.join(others)} do not")
+  return _finding(DEPENDS, evidence, text, margin, f"on the method: {', '.join(linear)} scale "
+                  f"about linearly here, {', '.join(others)} do not")
 
 
 CLAIMS = [

@@ -1,14 +1,14 @@
 """Attention scaling: time, memory and FLOPs of every attention variant against n (seed claim Q4).
 
 Run:     python experiments/attention.py --flagfile=experiments/flags/attention_cpu_quick.flags
-Time:    quick about 50 s on 2 CPU cores at load 1.5 (n 512..8192 forward, naive and chunked
-         forward+backward to 4096, d 64, one head; crossover at d = 256, 512); full about 30-60
-         minutes (n up to 32768, crossover to n = 16d, chunked forward up to n = 131072).
-Expect:  workdir/results.md with fitted log-log slopes: naive and dot_product time and memory
-         near 2; blocked and chunked time near 2 and temp memory near 1 (or flat); sliding
-         window, block-sparse, Linformer, Performer and LSH time near 1. The encoder layer's
-         attention overtakes its MLP near n = 4d and all linear work near n = 6d.
-         See BUILD_NOTES.md for measured values.
+Time:    quick: see experiments/flags/attention_cpu_quick.flags (n 1024..16384, 3 per doubling,
+         each variant until one call takes 0.5 s; naive and chunked forward+backward; d 64, one
+         head; crossover at d = 256, 512); full about 45-60 minutes (n 256..32768 by doublings,
+         crossover to n = 16d, chunked forward up to n = 131072).
+Expect:  workdir/results.md and results.json with fitted log-log slopes (over the n where fixed
+         costs are under 5%, genjax.attention.fits) and every per-n median: naive and
+         dot_product time and memory near 2; blocked and chunked time near 2 and temp memory
+         near 1 (or flat); sliding window, block-sparse, Linformer, Performer and LSH near 1.
 
 get_config('quick') is the default above; 'full' sweeps to the memory limit of a 24 GiB CPU
 machine; 'gpu' times bfloat16 with jax.nn.dot_product_attention(implementation='cudnn').
@@ -24,26 +24,48 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   config.seed = 0  # every random input and random projection derives from this
   # ---- the scaling sweep ----
-  config.variants = VARIANTS  # attention variants to time (genjax.attention.variants.VARIANTS)
+  # Attention variants to time (genjax.attention.variants.VARIANTS). Quick: what the claim rules
+  # read (naive; chunked's memory; the five efficient ones); dot_product and blocked, quadratic
+  # like naive, would cost a compile per n and a third of the run: the full config times them.
+  config.variants = ("naive", "chunked", "sliding_window", "block_sparse", "linformer",
+                     "performer", "lsh")
   config.modes = ("forward", "forward_backward")  # forward | forward_backward (grads of q, k, v)
-  # Variants also timed forward+backward. Quick: only what the claim rules read (naive) and the
-  # exact memory-efficient one (chunked); full: all of them.
-  config.backward_variants = ("naive", "chunked")
-  config.backward_n_max = 4096  # forward_backward points stop at this n (the slowest part)
-  config.n_min = 512  # smallest sequence length (power of two)
-  config.n_max = 8192  # largest sequence length (power of two); the grid doubles from n_min
+  # Variants also timed forward+backward. Quick: only what the claim rules read (naive); chunked
+  # forward+backward (a rematerializing scan, 3 s per call at n = 5K on a loaded machine) was
+  # the slowest part of the quick run. Full: all of them.
+  config.backward_variants = ("naive",)
+  config.backward_n_max = 8192  # forward_backward points stop at this n (the slowest part)
+  # The grid: n_min * 2^(i / n_per_octave) up to n_max, each rounded to a multiple of
+  # n_multiple. Three n per doubling give the slope fits 7-10 points over the 2-3 octaves where
+  # fixed costs have faded (genjax.attention.fits.OVERHEAD_FACTOR), where one per doubling gave
+  # 4 points and intervals of +-0.8. Every n costs a compile of every variant (1-3 s of the
+  # quick run's time each), so the grid starts at 1024, below which fixed costs dominate the
+  # linear variants anyway.
+  config.n_min = 1024  # smallest sequence length of the grid
+  config.n_max = 16384  # largest sequence length (a variant stops earlier, see below)
+  config.n_per_octave = 3  # sequence lengths per doubling of n
+  # 128: the lsh chunks and sparse blocks (64) and sliding-window blocks (128) then hold whole
+  # blocks, so no grid point does padding work its neighbours do not.
+  config.n_multiple = 128
+  # Every variant is also timed at this tiny n, where its work is negligible: its time bounds
+  # the fixed cost per call, and slopes are fitted only where the time is OVERHEAD_FACTOR
+  # times that (a power law).
+  config.probe_n = 32
   config.batch = 1  # sequences per call
   config.heads = 1  # attention heads
   config.head_dim = 64  # d per head
   config.causal = False  # causal masks (halves the exact FLOPs; linformer cannot be causal)
   config.dtype = "float32"  # float32 | bfloat16
   config.implementation = ""  # jax.nn.dot_product_attention implementation: "" (XLA) | cudnn
-  config.repeats = 3  # timed rounds per point after one warm-up call; fits use the median
-  config.max_seconds_per_point = 4.0  # a variant stops growing n after one call takes longer
+  # Timed rounds per point after one warm-up call; fits use the median. 5, not 3: on a shared
+  # machine one preempted round in 3 moves a median; it takes three in 5.
+  config.repeats = 5
+  # A variant stops growing n after one call takes longer than this many 2048^3 float32 matmuls
+  # (the reference, timed right after it; ~60 ms each on 2 cores): a rule in units of the
+  # machine's speed, so load changes the run's time but not its grid. 8 (~0.5 s) keeps the
+  # quadratic variants, 1-4 s per call at 16K, inside the quick run's budget.
+  config.max_reference_calls_per_point = 8.0
   config.memory_limit_gb = 20.0  # skip points whose XLA buffers (args+outputs+temp) exceed this
-  # The slope fit uses the largest this many n of each variant, one median each: 4 points leave
-  # 2 degrees of freedom (t = 4.3); 3 would leave 1 (t = 12.7) and an interval too wide to judge.
-  config.fit_points = 4
   config.error_n_max = 4096  # relative error vs exact attention is measured up to this n
   # ---- variant parameters ----
   config.blocked_query_chunk = 256  # blocked: queries per block (each sees whole key rows)
@@ -75,13 +97,15 @@ def get_config(variant: str | None = None) -> ConfigDict:
   if variant in (None, "quick"):
     pass
   elif variant == "full":
+    config.variants = VARIANTS
     config.n_min = 256
+    config.n_per_octave = 1
     config.backward_variants = VARIANTS
     config.crossover_widths = (256, 512, 768)
     config.n_max = 32768
     config.backward_n_max = 32768
     config.repeats = 5
-    config.max_seconds_per_point = 30.0
+    config.max_reference_calls_per_point = 500.0  # ~30 s on 2 CPU cores
     config.crossover_multiples = (0.5, 1, 2, 4, 8, 16)
     config.long_variants = ("naive", "chunked", "blocked")
   elif variant == "gpu":
@@ -94,7 +118,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
     config.backward_n_max = 65536
     config.heads = 8
     config.batch = 4
-    config.max_seconds_per_point = 10.0
+    config.max_reference_calls_per_point = 1e5  # ~10 s at ~0.1 ms per reference on a GPU
     config.memory_limit_gb = 60.0
     config.long_variants = ("chunked",)
   else:

@@ -1,0 +1,102 @@
+"""Bad attention configs end in one `error:` line and exit 2, before any JAX work."""
+
+import os
+import re
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from genjax.attention import sweep, variants
+from genjax.configs import attention as attention_config
+from genjax.errors import UserError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CASES = [
+    # LSH draws num_buckets / 2 rotations: an odd count used to be a traceback from tracing.
+    ("num_buckets", 3, "num_buckets must be even and >= 2"),
+    ("num_buckets", 0, "num_buckets must be even and >= 2"),
+    # head_dim 0 used to divide by zero in the crossover check (a ZeroDivisionError traceback).
+    ("head_dim", 0, "head_dim must be an integer >= 1"),
+    ("heads", 0, "heads must be an integer >= 1"),
+    ("batch", -1, "batch must be an integer >= 1"),
+    ("window", 0, "window must be an integer >= 1"),
+    ("block", 0, "block must be an integer >= 1"),
+    ("query_chunk", 0, "query_chunk must be an integer >= 1"),
+    ("key_chunk", 0, "key_chunk must be an integer >= 1"),
+    ("blocked_query_chunk", 0, "blocked_query_chunk must be an integer >= 1"),
+    ("lsh_chunk", 0, "lsh_chunk must be an integer >= 1"),
+    ("num_hashes", 0, "num_hashes must be an integer >= 1"),
+    ("rank", 0, "rank must be an integer >= 1"),
+    ("num_features", 0, "num_features must be an integer >= 1"),
+    ("random_blocks", -1, "random_blocks must be an integer >= 0"),
+    ("repeats", 0, "repeats must be an integer >= 1"),
+    ("crossover_repeats", 0, "crossover_repeats must be an integer >= 1"),
+    ("n_per_octave", 0, "n_per_octave must be an integer >= 1"),
+    ("n_min", 0, "n_min must be an integer >= 1"),
+    ("n_max", 300, "must not exceed config.n_max"),
+    ("n_min", 64, "n_min (64) must be at least config.n_multiple"),
+    ("probe_n", 1024, "probe_n (1024) must be below config.n_min"),
+    ("max_reference_calls_per_point", 0.0, "max_reference_calls_per_point must be > 0"),
+    ("memory_limit_gb", -1.0, "memory_limit_gb must be > 0"),
+    ("crossover_widths", (256, 100), "100 is not a positive multiple of config.head_dim"),
+    ("crossover_multiples", (1, 0), "crossover_multiples: 0 gives a sequence length below 1"),
+    ("long_n", (4096, 1024), "long_n must be positive and ascending"),
+    ("linformer_projection", "learned", "linformer_projection must be gaussian or pool"),
+    ("variants", ("naive", "flash"), "unknown variant 'flash'"),
+    ("backward_variants", ("flash",), "backward_variants"),
+    ("long_variants", ("flash",), "long_variants"),
+    ("crossover_variant", "flash", "crossover_variant"),
+    ("modes", ("forward", "backward"), "'backward' is not forward or forward_backward"),
+    ("causal", True, "linformer"),
+    ("dtype", "float16", "dtype must be float32 or bfloat16"),
+    ("implementation", "flash", "implementation must be"),
+]
+
+
+@pytest.mark.parametrize("field,value,message", CASES)
+def test_bad_config_is_one_user_error(field, value, message):
+  config = attention_config.get_config()
+  config[field] = value
+  with pytest.raises(UserError, match=re.escape(message)) as raised:
+    sweep.validate(config)
+  assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("variant", ["quick", "full", "gpu"])
+def test_shipped_configs_validate(variant):
+  config = attention_config.get_config(variant)
+  if variant == "gpu" and jax.default_backend() != "gpu":
+    config.implementation = ""  # cudnn is refused off a GPU, by design (tested below)
+  assert sweep.validate(config)
+
+
+def test_cudnn_off_a_gpu_is_refused():
+  if jax.default_backend() == "gpu":
+    pytest.skip("cudnn is available here; nothing to refuse")
+  config = attention_config.get_config("gpu")
+  with pytest.raises(UserError, match="needs a GPU"):
+    sweep.validate(config)
+  x = jnp.zeros((1, 4, 1, 8))
+  with pytest.raises(ValueError, match="cudnn"):
+    variants.dot_product(x, x, x, implementation="cudnn")
+
+
+@pytest.mark.parametrize("override,message", [
+    ("--config.num_buckets=3", "error: config.num_buckets must be even and >= 2"),
+    ("--config.head_dim=0", "error: config.head_dim must be an integer >= 1"),
+])
+def test_entry_point_exits_2_with_one_error_line(override, message, tmp_path):
+  result = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "experiments", "attention.py"),
+       "--flagfile=experiments/flags/attention_cpu_quick.flags", f"--workdir={tmp_path}",
+       override], capture_output=True, text=True, cwd=ROOT, timeout=120,
+      env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+  assert errors == [result.stderr.splitlines()[-1]] and errors[0].startswith(message)
+  assert not os.path.exists(tmp_path / "results.json")
