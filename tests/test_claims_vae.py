@@ -1,12 +1,20 @@
 """Q3 rules (genjax/claims/vae.py): made-up per-seed results drive each rule to each verdict."""
 
 import copy
+import math
 
 import pytest
 
 from genjax import seeds
 from genjax.claims import vae
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
+from genjax.claims.verdicts import (
+  DEPENDS,
+  NOT_MEASURED,
+  NOT_SUPPORTED,
+  SUPPORTED,
+  Margin,
+  ResultMissing,
+)
 
 # Seed offsets. Two metrics with the same pattern differ by the same amount on every seed (a
 # clear paired difference); NOISY against STEADY gives a difference that varies over seeds.
@@ -20,9 +28,9 @@ def _s(mean, offsets=STEADY):
   return seeds.summary([mean + o for o in offsets])
 
 
-def _curve(steps, test_means):
-  return {"step": list(steps), "test_reconstruction_nll": [_s(m) for m in test_means],
-          "train_reconstruction_nll": [_s(m) for m in test_means]}
+def _curve(steps, held_out_means):
+  return {"step": list(steps), "validation_reconstruction_nll": [_s(m) for m in held_out_means],
+          "train_reconstruction_nll": [_s(m) for m in held_out_means]}
 
 
 def _model(beta, stochastic, recon, train_recon, fd, path_ratio, rate=None, active=8,
@@ -88,13 +96,30 @@ FITTED_FD = ["models", "ae", "fitted_gaussian_samples", "frechet"]
     (_with(AE_FD, _s(3.0)), NOT_SUPPORTED),  # AE better than the VAE
     (_with(AE_FD, _s(6.0)), DEPENDS),  # AE clearly worse, but under 2x
     (_with(AE_FD, _s(9.6, MEDIUM)), DEPENDS),  # AE clearly worse; 2x within the spread
-    (_without("models", "ae"), NOT_MEASURED),
 ])
 def test_prior_sampling(results, verdict):
   finding = vae.prior_sampling(results)
   assert finding.verdict == verdict, finding
-  if verdict != NOT_MEASURED:
-    assert "AE - 2 x VAE" in finding.evidence and "flips below 0" in finding.evidence
+  assert "AE - 2 x VAE" in finding.evidence and "flips below 0" in finding.evidence
+  _check_margin(finding)
+
+
+def _check_margin(finding):
+  """A measured verdict carries its deciding number: the mean inside its interval, read against
+  the threshold 0, with the seeds and per-seed s.d. it rests on; the interval's side of 0 agrees
+  with the verdict (clear of 0 for SUPPORTED)."""
+  m = finding.margin
+  assert isinstance(m, Margin), finding
+  assert m.low <= m.value <= m.high and m.threshold == 0.0 and m.seeds == 3
+  assert m.sd >= 0 and m.confidence == vae.CONFIDENCE and m.name
+  if finding.verdict == SUPPORTED:
+    assert m.low > 0 or m.high < 0, m
+
+
+def test_prior_sampling_margin_is_the_ratio_difference():
+  m = vae.prior_sampling(VAE_RESULTS).margin  # AE 67 - 2 x 4.3 on every seed (offsets cancel)
+  assert m.value == pytest.approx(67.0 - 2 * 4.3, abs=0.2) and m.low > 0
+  assert m.sd == pytest.approx(0.1, abs=1e-9)  # per-seed AE - 2 VAE: -0.1 + 0.2 ... = +-0.1
 
 
 @pytest.mark.parametrize("results,verdict", [
@@ -104,12 +129,11 @@ def test_prior_sampling(results, verdict):
     (_with(FITTED_FD, _s(80.0)), NOT_SUPPORTED),  # fitting makes it worse
     (_with(FITTED_FD, _s(20.0)), DEPENDS),  # helps, but clearly more than 2x the VAE
     (_with(FITTED_FD, _s(8.6, NOISY)), DEPENDS),  # helps; 2x within the seed spread
-    (_without("models", "ae", "fitted_gaussian_samples"), NOT_MEASURED),
-    (_without("models", "vae_beta1"), NOT_MEASURED),
 ])
 def test_ae_generates_from_fitted_codes(results, verdict):
   finding = vae.ae_generates_from_fitted_codes(results)
   assert finding.verdict == verdict, finding
+  _check_margin(finding)
 
 
 def test_fitted_codes_rule_is_no_longer_inverted():
@@ -123,11 +147,21 @@ def test_fitted_codes_rule_is_no_longer_inverted():
     (_with(["models", "ae", "train_reconstruction_nll"], _s(9.0)), NOT_SUPPORTED),
     (_with(["models", "ae", "train_reconstruction_nll"], _s(7.5, NOISY)), NOT_SUPPORTED),
     (_ae(reconstruction_nll=_s(5.0), train_reconstruction_nll=_s(9.0)), DEPENDS),  # test only
-    (_without("models", "ae"), NOT_MEASURED),
 ])
 def test_ae_reconstructs_better(results, verdict):
   finding = vae.ae_reconstructs_better(results)
   assert finding.verdict == verdict, finding
+  _check_margin(finding)
+  if verdict == DEPENDS:  # the comparison that keeps it from SUPPORTED decides
+    assert finding.margin.high > 0
+
+
+def test_ae_reconstructs_better_margin_is_the_weaker_side():
+  """Supported on both splits: the side nearer to flipping (train, 7.0 vs 7.5) decides."""
+  finding = vae.ae_reconstructs_better(_ae(reconstruction_nll=_s(5.0),
+                                           train_reconstruction_nll=_s(7.0)))
+  assert finding.verdict == SUPPORTED
+  assert "train" in finding.margin.name and finding.margin.value == pytest.approx(-0.5)
 
 
 @pytest.mark.parametrize("ratio,verdict", [
@@ -139,21 +173,27 @@ def test_smooth_latent_space(ratio, verdict):
   results = _with(["models", "vae_beta1", "interpolation", "path_length_ratio"], ratio)
   finding = vae.smooth_latent_space(results)
   assert finding.verdict == verdict, finding
-  assert vae.smooth_latent_space(_without("models", "ae")).verdict == NOT_MEASURED
+  _check_margin(finding)
 
 
 def test_beta_tradeoff():
-  assert vae.beta_tradeoff(VAE_RESULTS).verdict == SUPPORTED
+  supported = vae.beta_tradeoff(VAE_RESULTS)
+  assert supported.verdict == SUPPORTED
+  _check_margin(supported)
+  # The nearest of the four clear intervals decides: recon 0.25 -> 1 (+0.9 nats, every seed).
+  assert supported.margin.name == "test recon NLL change β 0.25 -> 1"
+  assert supported.margin.value == pytest.approx(0.9)
   flat = _with(["models", "vae_beta4", "reconstruction_nll"], _s(8.0))
-  assert vae.beta_tradeoff(flat).verdict == DEPENDS
+  finding = vae.beta_tradeoff(flat)
+  assert finding.verdict == DEPENDS and finding.margin.name == "test recon NLL change β 1 -> 4"
+  _check_margin(finding)
   unclear = _with(["models", "vae_beta4", "reconstruction_nll"], _s(8.6, FLIPPED))
   assert vae.beta_tradeoff(unclear).verdict == DEPENDS
   reversed_rates = _with(["models", "vae_beta4", "rate"], _s(50.0))
   reversed_rates["models"]["vae_beta4"]["reconstruction_nll"] = _s(1.0)
-  assert vae.beta_tradeoff(reversed_rates).verdict == NOT_SUPPORTED
-  one_beta = _without("models", "vae_beta4")
-  del one_beta["models"]["vae_beta0.25"]
-  assert vae.beta_tradeoff(one_beta).verdict == NOT_MEASURED
+  finding = vae.beta_tradeoff(reversed_rates)
+  assert finding.verdict == NOT_SUPPORTED and finding.margin.name == "rate change β 1 -> 4"
+  _check_margin(finding)
 
 
 def test_one_seed_supports_nothing():
@@ -177,6 +217,9 @@ RULES = (vae.prior_sampling, vae.ae_generates_from_fitted_codes, vae.ae_reconstr
          vae.smooth_latent_space)
 
 
+ALL_RULES = (*RULES, vae.beta_tradeoff)
+
+
 @pytest.mark.parametrize("model", ["ae", "vae_beta1"])
 def test_every_comparison_needs_both_models_trained(model):
   still_falling = _with(["models", model, "curve"], _curve((1000, 2000, 3000), (12.0, 9.0, 8.6)))
@@ -184,8 +227,65 @@ def test_every_comparison_needs_both_models_trained(model):
     finding = rule(still_falling)
     assert finding.verdict == NOT_MEASURED, (rule.__name__, finding)
     assert f"{model}: held-out recon NLL still falling: 9.00 at step 2000" in finding.evidence
-  no_curve = _without("models", model, "curve")
-  assert all(rule(no_curve).verdict == NOT_MEASURED for rule in RULES)
+    assert finding.margin is None
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.__name__)
+@pytest.mark.parametrize("path", [
+    ("models", "vae_beta1"),  # the model was not trained in this run
+    ("models", "vae_beta1", "curve"),  # no learning curve
+    ("models", "vae_beta1", "curve", "validation_reconstruction_nll"),  # a curve of another kind
+    ("models", "vae_beta1", "reconstruction_nll"),
+    ("models", "vae_beta1", "prior_samples"),
+    ("models", "vae_beta1", "interpolation"),
+    ("models", "vae_beta1", "rate"),
+    ("models", "ae", "fitted_gaussian_samples"),
+    ("references",),
+])
+def test_a_missing_input_raises_result_missing_for_rules_that_read_it(rule, path):
+  """Absent inputs raise ResultMissing naming them; a rule that does not read one still judges."""
+  results = _without(*path)
+  try:
+    finding = rule(results)
+  except ResultMissing as e:
+    assert path[-1] in str(e) or "curve" in str(e), e
+    return
+  if rule is vae.beta_tradeoff and path == ("models", "vae_beta1"):
+    # The trade-off is judged over the βs the run has: here 0.25 and 4.
+    assert finding.verdict == SUPPORTED and "β=1:" not in finding.evidence
+    return
+  # Not raised: the rule must not need this input, so the full results give the same finding.
+  assert finding == rule(VAE_RESULTS), (rule.__name__, path)
+
+
+def test_missing_inputs_each_rule_reads_are_reported():
+  """The table above is not vacuous: each of these inputs is read by the rule named."""
+  for rule, path in ((vae.prior_sampling, ("references",)),
+                     (vae.ae_generates_from_fitted_codes, ("models", "ae",
+                                                           "fitted_gaussian_samples")),
+                     (vae.ae_reconstructs_better, ("models", "vae_beta1", "reconstruction_nll")),
+                     (vae.smooth_latent_space, ("models", "vae_beta1", "interpolation")),
+                     (vae.beta_tradeoff, ("models", "vae_beta1", "rate"))):
+    with pytest.raises(ResultMissing):
+      rule(_without(*path))
+  for rule in ALL_RULES:
+    with pytest.raises(ResultMissing, match="curve"):
+      rule(_without("models", "vae_beta1", "curve"))
+
+
+def test_a_bug_in_the_inputs_is_not_turned_into_not_measured():
+  """A malformed value (not an absent one) is a bug: its exception propagates as itself."""
+  broken = _with(["models", "vae_beta1", "prior_samples", "frechet"], "4.3")
+  with pytest.raises(Exception) as raised:
+    vae.prior_sampling(broken)
+  assert not isinstance(raised.value, ResultMissing), raised.value
+
+
+def test_beta_tradeoff_needs_two_betas():
+  one_beta = _without("models", "vae_beta4")
+  del one_beta["models"]["vae_beta0.25"]
+  with pytest.raises(ResultMissing, match="two"):
+    vae.beta_tradeoff(one_beta)
 
 
 def test_training_guard_thresholds():
@@ -195,9 +295,20 @@ def test_training_guard_thresholds():
   assert "still falling" in vae.training_unfinished(just_over)
   overfitting = dict(model, curve=_curve((2000, 3000), (8.0, 8.6)))  # rising: past its best
   assert vae.training_unfinished(overfitting) is None
-  # Only checkpoints at or before 75% of training count as "before": 2500 of 3000 does not.
+  # Only evaluations at or before 75% of training count as "before": 2500 of 3000 does not.
   late_only = dict(model, curve=_curve((2500, 3000), (9.0, 8.6)))
-  assert "no kept checkpoint at or before 75%" in vae.training_unfinished(late_only)
+  with pytest.raises(ResultMissing, match="at or before 75%"):
+    vae.training_unfinished(late_only)
+  with pytest.raises(ResultMissing, match="needs two"):
+    vae.training_unfinished(dict(model, curve=_curve((3000,), (8.6,))))
+  drop, start, end, _, _ = vae.plateau_drop(just_over)
+  assert (start, end) == (2000, 3000) and drop == pytest.approx(0.011)
+
+
+def test_guard_numbers_are_in_the_evidence():
+  finding = vae.prior_sampling(VAE_RESULTS)
+  assert "ae +0.50%" in finding.evidence and "vae_beta1 +0.50%" in finding.evidence
+  assert math.isfinite(finding.margin.value)
 
 
 def test_beta_tradeoff_needs_every_vae_trained():

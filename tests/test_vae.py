@@ -12,9 +12,10 @@ import pytest
 from genjax import parallel, seeds
 from genjax.checkpoint import Checkpointer
 from genjax.configs import vae as vae_config
-from genjax.data import batching
+from genjax.data import batching, images
 from genjax.metrics.frechet import frechet_distance
 from genjax.models.autoencoder import EncoderDecoder
+from genjax.vae import data as vae_data
 from genjax.vae import evaluate, objectives
 from genjax.vae import train as vae_train
 
@@ -43,9 +44,15 @@ def _tiny(num_pixels=64):
   return model, params
 
 
+def _digits_train_images():
+  """The whole digits train split, statically binarized: the fixed inputs of the golden values
+  (load_data holds a validation split out of it)."""
+  x = images.load("digits", "train")["image"]
+  return images.binarize_static(x.reshape(len(x), -1))
+
+
 def _train_steps(beta, stochastic, steps=3):
-  config = vae_config.get_config("quick")
-  data = vae_train.load_data(config)
+  x = _digits_train_images()
   model = EncoderDecoder((16,), 3, 64)
   tx = optax.adam(1e-2)
   dp = parallel.make("none")
@@ -53,15 +60,13 @@ def _train_steps(beta, stochastic, steps=3):
   step = dp.compile(vae_train.make_train_step(model, tx, dp, beta=beta, stochastic=stochastic,
                                               dynamic_binarization=False), donate=False)
   for s in range(steps):
-    state, metrics = step(state, {"image": data["train"]["image"][s * 32:(s + 1) * 32]},
-                          jax.random.key(1))
+    state, metrics = step(state, {"image": x[s * 32:(s + 1) * 32]}, jax.random.key(1))
   return state, metrics
 
 
 def _reference_autoencoder_steps(steps=3):
   """A plain autoencoder written without genjax's objective: decode the encoder mean, BCE."""
-  config = vae_config.get_config("quick")
-  x = vae_train.load_data(config)["train"]["image"]
+  x = _digits_train_images()
   model = EncoderDecoder((16,), 3, 64)
   tx = optax.adam(1e-2)
   params = model.init(jax.random.key(0), jnp.zeros((1, 64)))
@@ -153,7 +158,7 @@ def test_diagnostics_variant_adds_norms_and_computes_the_same_state():
   model, params = _tiny()
   tx = optax.adam(1e-2)
   dp = parallel.make("none")
-  batch = {"image": vae_train.load_data(vae_config.get_config("quick"))["train"]["image"][:32]}
+  batch = {"image": _digits_train_images()[:32]}
   results = {}
   for diagnostics in (False, True):
     step = dp.compile(vae_train.make_train_step(
@@ -209,6 +214,49 @@ def test_summaries_over_seeds_keep_the_metric_layout():
   assert summary["latents"] == 8 and summary["kl_per_dim"] == [2.0, 4.0]
 
 
+def test_validation_split_is_carved_from_train_and_disjoint():
+  config = vae_config.get_config()
+  whole = images.load("digits", "train")
+  rows = {"row": np.arange(len(whole["label"])), "label": whole["label"]}
+  kept, held = vae_data.carve_validation(rows, config)
+  assert len(held["row"]) == round(0.1 * len(whole["label"]))
+  assert not set(kept["row"]) & set(held["row"])
+  assert len(kept["row"]) + len(held["row"]) == len(whole["label"])
+  assert np.all(np.diff(kept["row"]) > 0) and np.all(np.diff(held["row"]) > 0)  # order kept
+  data = vae_train.load_data(config)  # load_data holds out exactly those rows
+  flat = images.binarize_static(whole["image"].reshape(len(whole["label"]), -1))
+  np.testing.assert_array_equal(data["validation"]["binary"], flat[held["row"]])
+  np.testing.assert_array_equal(data["train"]["image"], flat[kept["row"]])
+  assert len(data["test"]["label"]) == len(images.load("digits", "test")["label"])  # untouched
+  other = vae_config.get_config()
+  other.seed = 1  # another seed holds out other images
+  assert set(vae_data.carve_validation(rows, other)[1]["row"]) != set(held["row"])
+
+
+def test_learning_curve_reads_this_runs_eval_points():
+  config = vae_config.get_config()
+  config.num_steps, config.eval_every = 1000, 400
+  assert vae_train.eval_points(config) == [400, 800, 1000]
+  evals = [{"step": step, "train_seconds": 1.0, "validation_reconstruction_nll": [v, v + 1],
+            "train_reconstruction_nll": [v - 1, v]} for step, v in ((400, 9.0), (500, 8.5),
+                                                                    (800, 8.0), (1000, 7.0))]
+  curve = vae_train.learning_curve(evals, config)
+  assert curve["step"] == [400, 800, 1000]  # 500 came from another grid in the same workdir
+  assert curve["validation_reconstruction_nll"][2] == seeds.summary([7.0, 8.0])
+
+
+def test_seeds_reconstruction_nll_matches_the_per_seed_metric():
+  config = vae_config.get_config("quick")
+  model = EncoderDecoder((16,), 3, 64)
+  params_S = vae_train.initial_state(config, model, optax.adam(1e-3), 64)["params"]
+  x = _digits_train_images()[:300]
+  got = np.asarray(evaluate.make_reconstruction_nll_seeds(model)(params_S, x))
+  want = [evaluate.reconstruction_nll(model, vae_train.seed_params(params_S, s), x)
+          for s in range(config.num_seeds)]
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+  assert got[0] != got[1]  # seeds differ
+
+
 def _final_params(workdir, step):
   folder = os.path.join(workdir, "checkpoints", "vae_beta1")
   template = jax.tree.map(lambda m: np.zeros(m.shape, m.dtype), ocp.CheckpointManager(
@@ -222,6 +270,7 @@ def test_end_to_end_smoke_and_resume(tmp_path):
   config.num_steps = 40
   config.log_every = 20
   config.checkpoint_every = 20
+  config.eval_every = 20
   config.betas = (1.0,)
   config.iwae_samples = 20
   config.iwae_chunk = 10
@@ -240,15 +289,27 @@ def test_end_to_end_smoke_and_resume(tmp_path):
   assert vae["iwae_nll"]["mean"] <= vae["neg_elbo"]["mean"] + 0.5
   assert len(vae["prior_samples"]["frechet"]["seeds"]) == config.num_seeds
   assert np.isfinite(vae["prior_samples"]["frechet"]["mean"])
+  # The learning curve was measured while training, at the eval points, on validation images:
+  # its last point is the final params' reconstruction NLL there.
   assert vae["curve"]["step"] == [20, 40]
+  data = vae_train.load_data(config)
+  final = _final_params(resumed_dir, 40)["params"]
+  model = vae_train.make_model(config, 64)
+  want = [evaluate.reconstruction_nll(model, vae_train.seed_params(final, s),
+                                      data["validation"]["binary"])
+          for s in range(config.num_seeds)]
+  np.testing.assert_allclose(vae["curve"]["validation_reconstruction_nll"][-1]["seeds"], want,
+                             rtol=1e-5)
   assert "± " in open(os.path.join(resumed_dir, "results.md")).read()
   config.num_steps = 60  # resume from the step-40 checkpoints and train on
   resumed = vae_train.train_and_evaluate(config, resumed_dir)
+  config.keep_checkpoints = 1  # how many checkpoints stay on disk decides no result
   straight = vae_train.train_and_evaluate(config, straight_dir)
   got, want = _final_params(resumed_dir, 60), _final_params(straight_dir, 60)
   for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
     np.testing.assert_array_equal(a, b)  # bitwise on CPU: batches and keys depend on the step
-  assert resumed["models"] == straight["models"]
+  assert resumed["models"] == straight["models"]  # curves included: [20, 40, 60] in both
+  assert resumed["models"]["vae_beta1"]["curve"]["step"] == [20, 40, 60]
   assert resumed["models"]["vae_beta1"]["reconstruction_nll"] != vae["reconstruction_nll"]
 
 

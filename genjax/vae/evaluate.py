@@ -41,6 +41,21 @@ def reconstruction_nll(model, params, x_NxP) -> float:
   return float(_map_batches(recon_fn, x_NxP, mean_NxZ).mean())
 
 
+def make_reconstruction_nll_seeds(model):
+  """Jitted `(params_S, x_NxP) -> [S]`: `reconstruction_nll` of every seed of a stacked state.
+
+  Compiled once per model and data shape, so a learning curve costs one compile, not one per
+  evaluation (the per-seed function above closes over its params and recompiles each call).
+  """
+
+  def one_seed(params, x_NxP):
+    mean_NxZ, _ = model.apply(params, x_NxP, method=model.encode)
+    logits_NxP = model.apply(params, mean_NxZ, method=model.decode)
+    return -objectives.bernoulli_log_likelihood(logits_NxP, x_NxP).mean()
+
+  return jax.jit(jax.vmap(one_seed, in_axes=(0, None)))
+
+
 def likelihood_metrics(model, params, x_NxP, key, *, stochastic: bool, iwae_samples: int,
                        iwae_chunk: int) -> dict:
   """Reconstruction NLL at z = mean, -ELBO, IWAE NLL, KL per dimension, rate, active units, MI."""

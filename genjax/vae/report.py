@@ -37,7 +37,9 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{results['num_seeds']} seeds per model)",
       "",
       f"Test split ({results['test_examples']} images; {results['train_examples']} training "
-      f"images, {results['num_steps']} steps). Every number is mean ± s.d. over "
+      f"images, {results['validation_examples']} held out of the train split for validation, "
+      f"{results['num_steps']} steps, learning rate {config.learning_rate:g} "
+      f"{config.lr_schedule}). Every number is mean ± s.d. over "
       f"{results['num_seeds']} seeds (seed s of each model shares its initial params and batch "
       "order). Likelihoods in nats per image (Bernoulli decoder, summed over pixels); IWAE "
       f"with k = {config.iwae_samples}. Sample quality is judged by a classifier trained on real "
@@ -72,15 +74,16 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{real['label_entropy']:.3f} (max ln 10 = 2.303); independent-pixel samples FD "
       f"{independent['frechet']:.2f}, confidence {independent['confidence']:.3f}.",
       "",
-      "Reconstruction NLL (z = mean) at each kept checkpoint, train / test (mean over seeds):",
+      "Reconstruction NLL (z = mean) measured while training, train / validation (mean over "
+      "seeds; the Q3 rules' convergence guard reads the validation curve):",
       "",
   ]
   for name, m in results["models"].items():
     curve = m.get("curve", {})
     points = zip(curve.get("step", []), curve.get("train_reconstruction_nll", []),
-                 curve.get("test_reconstruction_nll", []), strict=True)
+                 curve.get("validation_reconstruction_nll", []), strict=True)
     lines.append(f"- {name}: " + "; ".join(
-        f"{step}: {train['mean']:.2f} / {test['mean']:.2f}" for step, train, test in points))
+        f"{step}: {train['mean']:.2f} / {held['mean']:.2f}" for step, train, held in points))
   lines += ["", "KL per latent dimension (nats, test mean over images and seeds):", ""]
   for name, m in results["models"].items():
     if "kl_per_dim" in m:
@@ -152,14 +155,14 @@ def write_rate_distortion(results: dict, path: str) -> None:
 
 
 def write_curves(results: dict, path: str) -> None:
-  """Train and test reconstruction NLL against the step, mean ± sd over seeds."""
+  """Train and validation reconstruction NLL against the step, mean ± sd over seeds."""
   fig, ax = plt.subplots(figsize=(5, 3.2))
   for name, m in results["models"].items():
     curve = m.get("curve", {})
     if not curve.get("step"):
       continue
     color = None  # one color per model: test solid, train dashed
-    for split, style in (("test", "-"), ("train", "--")):
+    for split, style in (("validation", "-"), ("train", "--")):
       values = curve[f"{split}_reconstruction_nll"]
       mean = np.array([v["mean"] for v in values])
       sd = np.array([v["sd"] for v in values])

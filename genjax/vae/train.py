@@ -1,5 +1,9 @@
 """VAE vs AE: train each model (several seeds in one program), evaluate each seed, report.
 
+Held-out data: a validation split carved from the train split (`config.validation_fraction`) is
+evaluated while training, every `config.eval_every` steps (the learning curve the Q3 rules'
+convergence guard reads); the test split is read only once, after training.
+
 Seeds: every model trains `config.num_seeds` seeds side by side. The per-device step is vmapped
 over a leading seed axis of the state and of the key, and over axis 1 of the batch
 ([batch, seed, pixels]: the batch axis stays first, so data parallelism shards it over devices
@@ -18,29 +22,35 @@ from absl import logging
 from ml_collections import ConfigDict
 
 from genjax import checks, logs, parallel, seeds
-from genjax.checkpoint import Checkpointer
 from genjax.data import batching, images
 from genjax.errors import UserError
 from genjax.loop import train_loop
 from genjax.models.autoencoder import EncoderDecoder
 from genjax.models.classifier import train_classifier
 from genjax.vae import evaluate, objectives, report
+from genjax.vae.data import load_data
 
 # Tags of seeds.seed_keys: initial params, training noise, evaluation noise.
 INIT, TRAIN, EVAL = 0, 1, 2
+SCHEDULES = ("constant", "cosine")
 
 
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", images.DATASETS)
   checks.require_choice(config, "binarize", ("static", "dynamic", "none"))
+  checks.require_choice(config, "lr_schedule", SCHEDULES)
   checks.require_positive(config, "hidden", "latents", "num_steps", "batch_size",
                           "learning_rate", "num_seeds", "log_every", "checkpoint_every",
+                          "eval_every", "validation_fraction",
                           "keep_checkpoints", "iwae_samples", "iwae_chunk", "classifier_steps",
                           "interpolation_pairs", "interpolation_steps")
   checks.require_non_negative(config, "betas", "eval_examples", "num_generated", "num_devices")
   if config.iwae_samples % config.iwae_chunk:
     raise UserError(f"config.iwae_samples={config.iwae_samples} must be a multiple of "
                     f"config.iwae_chunk={config.iwae_chunk}")
+  if config.validation_fraction >= 1:
+    raise UserError(f"config.validation_fraction={config.validation_fraction} must be below 1: "
+                    "the rest of the train split is what the models train on")
   if not config.betas and not config.train_autoencoder:
     raise UserError("nothing to train: config.betas is empty and config.train_autoencoder=False")
 
@@ -50,31 +60,6 @@ def model_specs(config: ConfigDict) -> list[tuple[str, float, bool]]:
   specs = [("ae", 0.0, False)] if config.train_autoencoder else []
   specs += [(f"vae_beta{beta:g}", float(beta), True) for beta in config.betas]
   return specs
-
-
-def load_data(config: ConfigDict) -> dict:
-  """Flat train/test images (binarized as configured) and labels.
-
-  "image" is what training reads. "binary" is what evaluation reads: the same images for
-  static binarization and none; for dynamic binarization, one fixed Bernoulli draw per image
-  (for the test set as in Burda et al. 2016, and for the train set so that train and test
-  reconstruction NLLs, the judge classifier and the real-data FD floor see the same kind of
-  images as the model's samples).
-  """
-  data = {}
-  for index, split in enumerate(("train", "test")):
-    arrays = images.load(config.dataset, split, config.data_dir)
-    x = arrays["image"].reshape(len(arrays["image"]), -1)
-    if config.binarize == "static":
-      x = images.binarize_static(x)
-    binary = x
-    if config.binarize == "dynamic":
-      binary = np.asarray(images.binarize_dynamic(jax.random.key(config.seed + 1 + index), x))
-      if split == "test":
-        x = binary
-    data[split] = {"image": x, "binary": binary, "label": arrays["label"]}
-  data["image_shape"] = tuple(arrays["image"].shape[1:3])
-  return data
 
 
 def create_state(model, tx, key, num_pixels: int) -> dict:
@@ -132,17 +117,42 @@ def initial_state(config, model, tx, num_pixels: int) -> dict:
   return jax.vmap(lambda k: create_state(model, tx, k, num_pixels))(keys_S)
 
 
+def optimizer(config) -> optax.GradientTransformation:
+  """Adam at config.learning_rate, constant or cosine-decayed to 0 over num_steps."""
+  if config.lr_schedule == "cosine":
+    return optax.adam(optax.cosine_decay_schedule(config.learning_rate, config.num_steps))
+  return optax.adam(config.learning_rate)
+
+
+def eval_points(config) -> list[int]:
+  """Steps after which the validation (and train) reconstruction NLL is measured."""
+  return sorted({*range(config.eval_every, config.num_steps, config.eval_every),
+                 config.num_steps})
+
+
 def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
-  """Trains the seeds of one model (resuming from its checkpoints); returns (model, params_S)."""
+  """Trains the seeds of one model (resuming from its checkpoints), measuring its learning curve
+  every config.eval_every steps; returns (model, params_S, curve)."""
   num_pixels = data["train"]["image"].shape[1]
   model = make_model(config, num_pixels)
-  tx = optax.adam(config.learning_rate)
+  tx = optimizer(config)
   state = initial_state(config, model, tx, num_pixels)
 
   def compiled_step(diagnostics):
     return dp.compile(make_seeds_step(model, tx, dp, beta=beta, stochastic=stochastic,
                                       dynamic_binarization=config.binarize == "dynamic",
                                       diagnostics=diagnostics))
+
+  reconstruction_nll_S = evaluate.make_reconstruction_nll_seeds(model)
+
+  def on_eval(step, device_state):
+    """The learning curve: recon NLL (z = mean) of every seed on validation and train images."""
+    params_S = dp.get_state(device_state)["params"]
+    record = {f"{split}_reconstruction_nll": np.asarray(reconstruction_nll_S(
+        params_S, data[split]["binary"])).tolist() for split in ("validation", "train")}
+    logging.info("%s step %d: validation recon NLL %.3f", name, step,
+                 np.mean(record["validation_reconstruction_nll"]))
+    return record
 
   streams = tuple(range(config.num_seeds))  # seed s reads batch stream s
   state = train_loop(
@@ -152,39 +162,25 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
                                                        config.seed, streams),
       num_steps=config.num_steps, workdir=workdir, dp=dp, log_every=config.log_every,
       checkpoint_every=config.checkpoint_every, keep_checkpoints=config.keep_checkpoints,
-      writer=writer, name=name)
-  return model, state["params"]
+      writer=writer, name=name, eval_at=eval_points(config), on_eval=on_eval)
+  return model, state["params"], learning_curve(logs.read_evals(workdir, name), config)
+
+
+def learning_curve(evals: list[dict], config) -> dict:
+  """{"step", "validation_reconstruction_nll", "train_reconstruction_nll"}, each value a
+  seeds.summary, at this run's eval points (records of other step grids in the workdir are
+  skipped)."""
+  points = set(eval_points(config))
+  evals = [r for r in evals if r["step"] in points]
+  curve = {"step": [r["step"] for r in evals]}
+  for split in ("validation", "train"):
+    key = f"{split}_reconstruction_nll"
+    curve[key] = [seeds.summary(r[key]) for r in evals]
+  return curve
 
 
 def seed_params(params_S, s: int):
   return jax.tree.map(lambda x: np.asarray(x[s]), params_S)
-
-
-def reconstruction_curve(config, name, model, data, workdir) -> dict:
-  """Train and test reconstruction NLL (z = mean) of every seed at each kept checkpoint.
-
-  Read from the checkpoints the loop keeps (steps that are multiples of checkpoint_every, and
-  the last), so set keep_checkpoints high enough to see where the test NLL bottoms out.
-  """
-  folder = os.path.join(workdir, "checkpoints", name)
-  steps = sorted(int(d) for d in os.listdir(folder) if d.isdigit()) if os.path.isdir(
-      folder) else []
-  steps = [s for s in steps if s % config.checkpoint_every == 0 or s == config.num_steps]
-  curve = {"step": steps, "train_reconstruction_nll": [], "test_reconstruction_nll": []}
-  if not steps:
-    return curve
-  num_pixels = data["train"]["image"].shape[1]
-  template = jax.device_get(initial_state(config, model, optax.adam(config.learning_rate),
-                                          num_pixels))
-  checkpointer = Checkpointer(folder, config.keep_checkpoints)
-  for step in steps:
-    params_S = checkpointer.restore(step, template)["params"]
-    for split in ("train", "test"):
-      values = [evaluate.reconstruction_nll(model, seed_params(params_S, s), data[split]["binary"])
-                for s in range(config.num_seeds)]
-      curve[f"{split}_reconstruction_nll"].append(seeds.summary(values))
-  checkpointer.close()
-  return curve
 
 
 def evaluate_model(config, model, params, stochastic, data, classifier, key) -> tuple[dict, dict]:
@@ -262,6 +258,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   results = {
       "dataset": config.dataset, "seed": config.seed, "num_seeds": config.num_seeds,
       "num_steps": config.num_steps, "train_examples": len(data["train"]["binary"]),
+      "validation_examples": len(data["validation"]["binary"]),
       "test_examples": num_eval,
       # The MI estimate uses the eval codes' mixture as q(z): it cannot exceed log N.
       "mutual_information_ceiling": float(np.log(num_eval)),
@@ -273,7 +270,8 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   eval_keys_S = seeds.seed_keys(config.seed, config.num_seeds, EVAL)
   figures = {}
   for name, beta, stochastic in model_specs(config):
-    model, params_S = train_model(config, name, beta, stochastic, data, workdir, dp, writer)
+    model, params_S, curve = train_model(config, name, beta, stochastic, data, workdir, dp,
+                                         writer)
     per_seed = []
     for s in range(config.num_seeds):
       metrics, arrays = evaluate_model(config, model, seed_params(params_S, s), stochastic, data,
@@ -282,8 +280,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
       if s == 0:
         figures[name] = arrays  # the figures show seed 0
     results["models"][name] = {"beta": beta, "stochastic": stochastic,
-                               **summarize_seeds(per_seed),
-                               "curve": reconstruction_curve(config, name, model, data, workdir)}
+                               **summarize_seeds(per_seed), "curve": curve}
     logging.info("%s: %s", name, {k: round(v["mean"], 3) for k, v in results["models"][name].items()
                                   if isinstance(v, dict) and "mean" in v})
   writer.close()
