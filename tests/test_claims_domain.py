@@ -3,7 +3,13 @@
 import pytest
 
 from genjax.claims import domain
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED
+from genjax.claims.verdicts import (
+  DEPENDS,
+  NOT_MEASURED,
+  NOT_SUPPORTED,
+  SUPPORTED,
+  ResultMissing,
+)
 
 BASE = [1.50, 1.52, 1.55]  # three seeds' losses; other entries are BASE + an offset per seed
 
@@ -23,6 +29,18 @@ def common(study, num_seeds=3):
   return {"study": study, "num_seeds": num_seeds, "seq_len": 32, "config": {"vocab": 8}}
 
 
+FLAT = {"400": s(0.2), "800": s(0.0), "1200": s(0.0)}  # a training curve that has levelled off
+
+
+def assert_margin(finding, value, threshold, seeds=3):
+  """The finding carries its deciding number: the mean difference, its interval around it, the
+  threshold that flips it, the seeds and their spread."""
+  m = finding.margin
+  assert m is not None, finding
+  assert m.value == pytest.approx(value, abs=1e-9) and m.low <= m.value <= m.high
+  assert m.threshold == threshold and m.seeds == seeds and m.sd >= 0 and m.confidence == 0.95
+
+
 def test_compare_uses_the_t_quantile_and_states_the_flip():
   clear = domain.compare(s(-0.1), s())
   assert clear["outcome"] == "lower" and clear["t_critical"] == pytest.approx(4.303, abs=1e-3)
@@ -36,37 +54,54 @@ def test_compare_uses_the_t_quantile_and_states_the_flip():
 
 def diversity(small_heldout, large_heldout, small_indist=0.0, num_seeds=3):
   def row(m, heldout, indist):
-    return {"pool_size": m, "model_heldout": s(heldout), "model_indist": s(indist)}
+    return {"pool_size": m, "model_heldout": s(heldout), "model_indist": s(indist),
+            "indist_curve": FLAT}
   return {**common("diversity", num_seeds), "rows": [row(4, small_heldout, small_indist),
                                                      row(0, large_heldout, 0.0)],
           "references_heldout": {"bayes_new_domain": s(-0.1)}}
 
 
 def test_diversity_rule_every_outcome():
-  assert domain.diversity_rule(diversity(0.5, 0.0)).verdict == SUPPORTED
-  assert domain.diversity_rule(diversity(0.0, 0.5)).verdict == NOT_SUPPORTED
+  supported = domain.diversity_rule(diversity(0.5, 0.0))
+  assert supported.verdict == SUPPORTED
+  assert_margin(supported, -0.5, -domain.MIN_EFFECT_NATS)
+  assert supported.margin.sd == pytest.approx(0.0, abs=1e-12)  # the same offset on every seed
+  worse = domain.diversity_rule(diversity(0.0, 0.5))
+  assert worse.verdict == NOT_SUPPORTED
+  assert_margin(worse, 0.5, -domain.MIN_EFFECT_NATS)
   untrained = domain.diversity_rule(diversity(0.5, 0.0, small_indist=UNTRAINED))
   assert untrained.verdict == NOT_MEASURED and "not trained" in untrained.evidence
   assert domain.diversity_rule(diversity(0.5, 0.0, num_seeds=1)).verdict == NOT_MEASURED
   one_row = diversity(0.5, 0.0)
   one_row["rows"] = one_row["rows"][:1]
-  assert domain.diversity_rule(one_row).verdict == NOT_MEASURED
+  with pytest.raises(ResultMissing, match="two pool sizes"):
+    domain.diversity_rule(one_row)
 
 
 def architecture(**offsets):
-  return {**common("architecture"), "rows": [{"arch": a, "heldout": s(o)}
+  return {**common("architecture"), "rows": [{"arch": a, "heldout": s(o), "indist_curve": FLAT}
                                              for a, o in offsets.items()]}
 
 
 def test_architecture_rule_every_outcome():
-  assert domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.3,
-                                               bag_mlp=0.35)).verdict == SUPPORTED
+  win = domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.3,
+                                              bag_mlp=0.35))
+  assert win.verdict == SUPPORTED
+  # The baseline beaten least clearly (the 1-layer model, 0.3 behind) decides.
+  assert_margin(win, -0.3, -domain.MIN_EFFECT_NATS)
+  assert "transformer_1layer" in win.margin.name
   lose = domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.0,
                                                bag_mlp=0.35))
   assert lose.verdict == NOT_SUPPORTED and "transformer_1layer" in lose.evidence
-  assert domain.architecture_rule(architecture(transformer=0.0)).verdict == NOT_MEASURED
-  assert domain.architecture_rule(architecture(transformer=0.0, bag_mlp=UNTRAINED)).verdict == (
-      NOT_MEASURED)
+  assert_margin(lose, 0.0, -domain.MIN_EFFECT_NATS)
+  with pytest.raises(ResultMissing, match="baseline"):
+    domain.architecture_rule(architecture(transformer=0.0))
+  untrained = domain.architecture_rule(architecture(transformer=0.0, bag_mlp=UNTRAINED))
+  assert untrained.verdict == NOT_MEASURED and untrained.margin is None
+  no_curve = architecture(transformer=0.0, bag_mlp=0.35)
+  del no_curve["rows"][1]["indist_curve"]
+  with pytest.raises(ResultMissing, match="curve of bag_mlp"):
+    domain.architecture_rule(no_curve)
 
 
 def _with_curve(results, arch, losses):
@@ -86,8 +121,13 @@ def test_rules_wait_for_the_training_loss_to_level_off():
   assert domain.architecture_rule(level).verdict == SUPPORTED
   assert domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 0, [falls, 0.0])).verdict == (
       NOT_MEASURED)
+  # The smallest pool is guarded as well as the largest.
+  assert domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 4, [falls, 0.0])).verdict == (
+      NOT_MEASURED)
   assert domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 0, [0.0, 0.0])).verdict == (
       SUPPORTED)
+  with pytest.raises(ResultMissing, match="two evaluations"):
+    domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 0, [0.0]))
 
 
 def finetune(full_target, full_heldout_end, lora_target=None, lora_heldout_end=None,
@@ -104,10 +144,18 @@ def finetune(full_target, full_heldout_end, lora_target=None, lora_heldout_end=N
 
 
 def test_finetune_rule_every_outcome():
-  assert domain.finetune_rule(finetune(-0.2, 1.0)).verdict == SUPPORTED
-  assert domain.finetune_rule(finetune(-0.2, 0.1)).verdict == NOT_SUPPORTED  # no forgetting
-  assert domain.finetune_rule(finetune(0.4, 1.0)).verdict == NOT_SUPPORTED  # no gain
-  assert domain.finetune_rule(finetune(-0.2, 1.0, full_kind="lora")).verdict == NOT_MEASURED
+  both = domain.finetune_rule(finetune(-0.2, 1.0))
+  assert both.verdict == SUPPORTED
+  # Gain -0.4 below Bayes, forgetting +0.9: the gain is closer to its threshold and decides.
+  assert_margin(both, -0.4, -domain.MIN_EFFECT_NATS)
+  no_forgetting = domain.finetune_rule(finetune(-0.2, 0.1))
+  assert no_forgetting.verdict == NOT_SUPPORTED
+  assert_margin(no_forgetting, 0.0, domain.MIN_EFFECT_NATS)  # the held-out change decides
+  no_gain = domain.finetune_rule(finetune(0.4, 1.0))
+  assert no_gain.verdict == NOT_SUPPORTED
+  assert_margin(no_gain, 0.2, -domain.MIN_EFFECT_NATS)
+  with pytest.raises(ResultMissing, match="full-finetuning run"):
+    domain.finetune_rule(finetune(-0.2, 1.0, full_kind="lora"))
   assert domain.finetune_rule(finetune(UNTRAINED, 1.0)).verdict == NOT_MEASURED
 
 
@@ -115,9 +163,12 @@ def test_lora_forgetting_rule_compares_with_the_closest_target_loss():
   # LoRA's target loss is closest to lr 1e-4's (-0.15): the comparison is with that run.
   less = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.15, lora_heldout_end=0.5))
   assert less.verdict == SUPPORTED and "full_lr0.0001" in less.evidence
+  assert_margin(less, -0.2, -domain.MIN_EFFECT_NATS)  # held-out 0.5 vs lr 1e-4's 0.7
   more = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.15, lora_heldout_end=0.9))
   assert more.verdict == NOT_SUPPORTED
-  assert domain.lora_forgetting_rule(finetune(-0.2, 1.0)).verdict == NOT_MEASURED
+  assert_margin(more, 0.2, -domain.MIN_EFFECT_NATS)
+  with pytest.raises(ResultMissing, match="LoRA run"):
+    domain.lora_forgetting_rule(finetune(-0.2, 1.0))
   assert domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=UNTRAINED,
                                               lora_heldout_end=0.5)).verdict == NOT_MEASURED
 
@@ -135,29 +186,45 @@ def fewshot(in_context, shots, dapt_before, dapt_after, none_after, unrelated_af
 
 
 def test_fewshot_rule_names_which_methods_help():
-  assert domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3)).verdict == SUPPORTED
+  both = domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3))
+  assert both.verdict == SUPPORTED
+  # Few-shot -0.4 and DAPT-then-finetuning -0.1: the latter is closer to flipping.
+  assert_margin(both, -0.1, -domain.MIN_EFFECT_NATS)
+  assert "DAPT then finetuning" in both.margin.name
   # DAPT helps on its own but finetuning after it overfits: the condition says so.
   overfit = domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.5, 0.3))
   assert overfit.verdict == DEPENDS
   assert "DAPT alone" in overfit.condition.split("do not")[0]
   assert "DAPT then finetuning" in overfit.condition.split("do not")[1]
-  assert domain.fewshot_rule(fewshot(0.4, 0.6, 0.5, 0.5, 0.3)).verdict == NOT_SUPPORTED
+  assert_margin(overfit, 0.2, -domain.MIN_EFFECT_NATS)
+  none_help = domain.fewshot_rule(fewshot(0.4, 0.6, 0.5, 0.5, 0.3))
+  assert none_help.verdict == NOT_SUPPORTED
+  assert_margin(none_help, 0.2, -domain.MIN_EFFECT_NATS)
   assert domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3,
                                      base_heldout=UNTRAINED)).verdict == NOT_MEASURED
   missing = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
   del missing["dapt"]["none"]
-  assert domain.fewshot_rule(missing).verdict == NOT_MEASURED
+  with pytest.raises(ResultMissing, match="none"):
+    domain.fewshot_rule(missing)
+  no_shots = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
+  del no_shots["fewshot"]["64"]
+  with pytest.raises(ResultMissing, match="few-shot run"):
+    domain.fewshot_rule(no_shots)
 
 
 def test_unrelated_genre_rule_every_outcome():
-  assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.5)).verdict == SUPPORTED
-  assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.28)).verdict == (
-      NOT_SUPPORTED)
+  hurts = domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.5))
+  assert hurts.verdict == SUPPORTED
+  assert_margin(hurts, 0.2, domain.MIN_EFFECT_NATS)
+  helps = domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.28))
+  assert helps.verdict == NOT_SUPPORTED
+  assert_margin(helps, -0.02, domain.MIN_EFFECT_NATS)
   assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.5,
                                              base_heldout=UNTRAINED)).verdict == NOT_MEASURED
   missing = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
   del missing["dapt"]["unrelated_genre"]
-  assert domain.unrelated_genre_rule(missing).verdict == NOT_MEASURED
+  with pytest.raises(ResultMissing, match="unrelated_genre"):
+    domain.unrelated_genre_rule(missing)
 
 
 def continual(without, with_replay, general_start=0.0, variants=("replay0", "replay0.25")):
@@ -170,9 +237,14 @@ def continual(without, with_replay, general_start=0.0, variants=("replay0", "rep
 
 
 def test_continual_rule_every_outcome():
-  assert domain.continual_rule(continual(1.0, 0.2)).verdict == SUPPORTED
-  assert domain.continual_rule(continual(1.0, 1.0)).verdict == NOT_SUPPORTED
-  assert domain.continual_rule(continual(1.0, 0.2, variants=("replay0",))).verdict == NOT_MEASURED
+  keeps = domain.continual_rule(continual(1.0, 0.2))
+  assert keeps.verdict == SUPPORTED
+  assert_margin(keeps, -0.8, -domain.MIN_EFFECT_NATS)  # mean over general and genre0
+  same = domain.continual_rule(continual(1.0, 1.0))
+  assert same.verdict == NOT_SUPPORTED
+  assert_margin(same, 0.0, -domain.MIN_EFFECT_NATS)
+  with pytest.raises(ResultMissing, match="without replay"):
+    domain.continual_rule(continual(1.0, 0.2, variants=("replay0",)))
   assert domain.continual_rule(continual(1.0, 0.2, general_start=UNTRAINED)).verdict == (
       NOT_MEASURED)
 
@@ -182,5 +254,18 @@ def test_claims_judge_only_their_own_study():
                                          "continual"}
   assert all(domain.CLAIMS_BY_STUDY[s] is domain.STUDY_CLAIMS[s][0] for s in domain.STUDY_CLAIMS)
   assert len(domain.CLAIMS) == 7
-  finding = domain.CLAIMS_BY_STUDY["finetune"].rule(architecture(transformer=0.0))
-  assert finding.verdict == NOT_MEASURED and "finetune" in finding.evidence
+  with pytest.raises(ResultMissing, match="finetune"):
+    domain.CLAIMS_BY_STUDY["finetune"].rule(architecture(transformer=0.0))
+
+
+def test_a_bug_in_results_is_not_a_verdict():
+  # Malformed results (a summary without its per-seed values) are a bug: the error propagates
+  # instead of becoming "not measured".
+  broken = architecture(transformer=0.0, bag_mlp=0.35)
+  del broken["rows"][1]["heldout"]["seeds"]
+  with pytest.raises(KeyError):
+    domain.CLAIMS_BY_STUDY["architecture"].rule(broken)
+  wrong_type = diversity(0.5, 0.0)
+  wrong_type["rows"][0]["model_heldout"] = None
+  with pytest.raises(TypeError):
+    domain.diversity_rule(wrong_type)

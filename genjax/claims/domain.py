@@ -3,8 +3,10 @@
 Losses are per-seed means over the same evaluation sequences, so two models are compared on the
 per-seed differences (`seeds.compare(paired=True)`, a 95% Student-t interval: 4.30 s.e. at 3
 seeds). A difference counts when its whole interval lies beyond MIN_EFFECT_NATS; each finding
-names that difference, its interval, the spread over seeds and the bound that would flip it. A
-rule reads only models that learned (TRAINED_BELOW_UNIFORM), else says "not measured".
+names that difference, its interval, the spread over seeds and the bound that would flip it, and
+carries the deciding one as its `Margin`. A rule reads only models that learned
+(TRAINED_BELOW_UNIFORM) and pretrained models that finished (PLATEAU_NATS), else says "not
+measured" with the numbers; results that lack a rule's input raise `ResultMissing`.
 """
 
 import math
@@ -12,7 +14,16 @@ import math
 import numpy as np
 
 from genjax import seeds
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED, Claim, Finding
+from genjax.claims.verdicts import (
+  DEPENDS,
+  NOT_MEASURED,
+  NOT_SUPPORTED,
+  SUPPORTED,
+  Claim,
+  Finding,
+  Margin,
+  ResultMissing,
+)
 
 EXPERIMENT = "in-context Markov-chain domains (experiments/domain.py)"
 CONFIDENCE = 0.95  # of every t interval over seeds
@@ -42,10 +53,35 @@ def compare(a: dict, b: dict) -> dict:
     outcome, flip = "unclear", f"a verdict needs the interval beyond ±{MIN_EFFECT_NATS:.3f}"
   d = np.asarray(a["seeds"], np.float64) - np.asarray(b["seeds"], np.float64)
   sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-  c["outcome"] = outcome
+  c["outcome"], c["sd"], c["seeds"] = outcome, sd, int(d.size)
   c["text"] = (f"{c['diff']:+.3f} ({outcome}; 95% t interval {c['low']:+.3f} to "
                f"{c['high']:+.3f}, s.d. over {d.size} seeds {sd:.3f}; {flip})")
   return c
+
+
+def _slack(c: dict, want: str) -> float:
+  """How far c's interval clears the band toward `want` ("lower"/"higher"); < 0: it does not."""
+  return -MIN_EFFECT_NATS - c["high"] if want == "lower" else c["low"] - MIN_EFFECT_NATS
+
+
+def margin(name: str, c: dict, want: str) -> Margin:
+  """The Margin of a compare() result read toward `want`: its flip threshold is the band's edge
+  on that side (the interval must lie beyond it for `want`)."""
+  threshold = -MIN_EFFECT_NATS if want == "lower" else MIN_EFFECT_NATS
+  return Margin(name, c["diff"], c["low"], c["high"], threshold, c["seeds"], c["sd"], CONFIDENCE)
+
+
+def deciding(named: dict) -> Margin:
+  """The Margin of the comparison closest to flipping ({name: (compare result, want)})."""
+  name, (c, want) = min(named.items(), key=lambda item: _slack(*item[1]))
+  return margin(name, c, want)
+
+
+def _get(container: dict, key, what: str):
+  """container[key], or ResultMissing naming `what` when the results lack it."""
+  if key not in container:
+    raise ResultMissing(f"the results have no {what} ({key!r})")
+  return container[key]
 
 
 def _untrained(results: dict, named: dict) -> Finding | None:
@@ -63,13 +99,15 @@ def _untrained(results: dict, named: dict) -> Finding | None:
   return None
 
 
-def _still_improving(named_curves: dict) -> Finding | None:
+def _still_improving(named_rows: dict) -> Finding | None:
   """NOT_MEASURED if a model's training-domain loss still falls by more than PLATEAU_NATS over
-  its last evaluation interval ({label: {step: summary}}; rows without a curve are skipped)."""
+  its last evaluation interval ({label: pretraining row with "indist_curve": {step: summary}})."""
   falling = []
-  for label, curve in named_curves.items():
-    if not curve or len(curve) < 2:
-      continue
+  for label, row in named_rows.items():
+    curve = _get(row, "indist_curve", f"training-domain curve of {label}")
+    if len(curve) < 2:
+      raise ResultMissing(f"{label}: the plateau check needs two evaluations, the results have "
+                          f"{len(curve)} (config.pretrain_evals)")
     before, last = sorted(curve, key=int)[-2:]
     drop = curve[before]["mean"] - curve[last]["mean"]
     if drop > PLATEAU_NATS:
@@ -89,28 +127,31 @@ def _m_name(m: int) -> str:
 def diversity_rule(r: dict) -> Finding:
   rows = sorted(r["rows"], key=lambda row: (row["pool_size"] == 0, row["pool_size"]))
   if len(rows) < 2:
-    return Finding(NOT_MEASURED, "needs two pool sizes")
+    raise ResultMissing(f"the diversity rule needs two pool sizes, the results have {len(rows)}")
   low, high = rows[0], rows[-1]
-  missing = _untrained(r, {f"M={_m_name(x['pool_size'])}": x["model_indist"] for x in (low, high)})
-  missing = missing or _still_improving({f"M={_m_name(x['pool_size'])}": x.get("indist_curve")
-                                         for x in (low, high)})
+  named = {f"M={_m_name(x['pool_size'])}": x for x in (low, high)}
+  missing = _untrained(r, {label: x["model_indist"] for label, x in named.items()})
+  missing = missing or _still_improving(named)
   if missing:
     return missing
   c = compare(high["model_heldout"], low["model_heldout"])
   bayes = r["references_heldout"]["bayes_new_domain"]["mean"]
+  name = f"held-out loss M={_m_name(high['pool_size'])} - M={_m_name(low['pool_size'])}"
   return Finding(
       SUPPORTED if c["outcome"] == "lower" else NOT_SUPPORTED,
       f"held-out loss at M={_m_name(high['pool_size'])} minus M={_m_name(low['pool_size'])}: "
       f"{c['text']}; at M={_m_name(high['pool_size'])} the model is "
-      f"{high['model_heldout']['mean'] - bayes:+.3f} nats from new-domain Bayes {bayes:.3f}.")
+      f"{high['model_heldout']['mean'] - bayes:+.3f} nats from new-domain Bayes {bayes:.3f}.",
+      margin=margin(name, c, "lower"))
 
 
 def architecture_rule(r: dict) -> Finding:
   by_arch = {row["arch"]: row for row in r["rows"]}
   if "transformer" not in by_arch or len(by_arch) < 2:
-    return Finding(NOT_MEASURED, "needs the 2-layer transformer and a baseline")
+    raise ResultMissing("the architecture rule needs the 2-layer transformer and a baseline, "
+                        f"the results have {sorted(by_arch)}")
   missing = _untrained(r, {a: row["heldout"] for a, row in by_arch.items()})
-  missing = missing or _still_improving({a: row.get("indist_curve") for a, row in by_arch.items()})
+  missing = missing or _still_improving(by_arch)
   if missing:
     return missing
   best = by_arch["transformer"]["heldout"]
@@ -118,8 +159,11 @@ def architecture_rule(r: dict) -> Finding:
                  if a != "transformer"}
   wins = all(c["outcome"] == "lower" for c in comparisons.values())
   detail = "; ".join(f"2-layer - {a} {c['text']}" for a, c in comparisons.items())
+  # The baseline the 2-layer model beats least clearly decides.
   return Finding(SUPPORTED if wins else NOT_SUPPORTED,
-                 f"2-layer held-out loss {best['mean']:.3f}; {detail}.")
+                 f"2-layer held-out loss {best['mean']:.3f}; {detail}.",
+                 margin=deciding({f"held-out loss 2-layer - {a}": (c, "lower")
+                                  for a, c in comparisons.items()}))
 
 
 def _full_runs(methods: dict) -> list[str]:
@@ -138,17 +182,21 @@ def finetune_rule(r: dict) -> Finding:
   refs, grid, methods = r["references"], r["grid"], r["methods"]
   full = _full_runs(methods)
   if not full or len(grid) < 2:
-    return Finding(NOT_MEASURED, "needs a full-finetuning run and two steps T")
+    raise ResultMissing(f"the finetune rule needs a full-finetuning run and two steps T, the "
+                        f"results have runs {sorted(methods)} and T in {grid}")
   missing = _finetune_untrained(r, full[:1])
   if missing:
     return missing
   curve, first, last = methods[full[0]]["curve"], str(grid[0]), str(grid[-1])
   gain = compare(curve[last]["target"], refs["target/bayes_new_domain"])
   hurt = compare(curve[last]["heldout"], curve[first]["heldout"])
+  # Supported needs both; the one closer to flipping decides.
   return Finding(
       SUPPORTED if gain["outcome"] == "lower" and hurt["outcome"] == "higher" else NOT_SUPPORTED,
       f"{full[0]} at T={last}: target minus in-context Bayes {gain['text']}; held-out minus "
-      f"T={first} {hurt['text']}.")
+      f"T={first} {hurt['text']}.",
+      margin=deciding({f"{full[0]} target loss - in-context Bayes at T={last}": (gain, "lower"),
+                       f"{full[0]} held-out loss T={last} - T={first}": (hurt, "higher")}))
 
 
 def lora_forgetting_rule(r: dict) -> Finding:
@@ -157,7 +205,8 @@ def lora_forgetting_rule(r: dict) -> Finding:
   loras = [n for n, m in methods.items() if m["kind"] == "lora"]
   full = _full_runs(methods)
   if not loras or not full:
-    return Finding(NOT_MEASURED, "needs a LoRA run and a full-finetuning run")
+    raise ResultMissing(f"the LoRA rule needs a LoRA run and a full-finetuning run, the results "
+                        f"have {sorted(methods)}")
   lora_target = methods[loras[0]]["curve"][last]["target"]["mean"]
   match = min(full, key=lambda n: abs(methods[n]["curve"][last]["target"]["mean"] - lora_target))
   missing = _finetune_untrained(r, [match, loras[0]])
@@ -169,14 +218,23 @@ def lora_forgetting_rule(r: dict) -> Finding:
   return Finding(
       SUPPORTED if heldout["outcome"] == "lower" else NOT_SUPPORTED,
       f"{loras[0]} minus {match} (closest target loss) at T={last}: held-out {heldout['text']}; "
-      f"target {target['text']}.")
+      f"target {target['text']}.",
+      margin=margin(f"held-out loss {loras[0]} - {match} at T={last}", heldout, "lower"))
+
+
+def _fewshot_inputs(r: dict) -> tuple[dict, dict, list[str]]:
+  fs, dapt = r["fewshot"], r["dapt"]
+  sizes = sorted((n for n in fs if n != "0"), key=int)
+  if "0" not in fs or not sizes:
+    raise ResultMissing(f"the few-shot rules need the in-context model and a few-shot run, the "
+                        f"results have sizes {sorted(fs)}")
+  return fs, dapt, sizes
 
 
 def fewshot_rule(r: dict) -> Finding:
-  fs, dapt = r["fewshot"], r["dapt"]
-  sizes = sorted((n for n in fs if n != "0"), key=int)
-  if not sizes or "none" not in dapt or "dapt_target_genre" not in dapt:
-    return Finding(NOT_MEASURED, "needs a few-shot run and DAPT with and without")
+  fs, dapt, sizes = _fewshot_inputs(r)
+  for variant in ("none", "dapt_target_genre"):
+    _get(dapt, variant, "DAPT variant")
   missing = _untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
   if missing:
     return missing
@@ -192,34 +250,40 @@ def fewshot_rule(r: dict) -> Finding:
   helps = [k.split(" vs")[0].split(" (")[0] for k, c in outcomes.items()
            if c["outcome"] == "lower"]
   names = [k.split(" vs")[0].split(" (")[0] for k in outcomes]
-  first, _, third = (c["outcome"] for c in outcomes.values())
-  if first == "lower" and third == "lower":
-    return Finding(SUPPORTED, evidence)
+  first_key, _, third_key = outcomes
+  # Supported needs the first and the third lower: the one of them closer to flipping decides.
+  decide = deciding({f"target loss, {k.replace(' vs ', ' - ')}": (outcomes[k], "lower")
+                     for k in (first_key, third_key)})
+  if outcomes[first_key]["outcome"] == "lower" and outcomes[third_key]["outcome"] == "lower":
+    return Finding(SUPPORTED, evidence, margin=decide)
   if helps:
     others = [n for n in names if n not in helps]
     return Finding(DEPENDS, evidence, f"on the method; lower the target loss: {', '.join(helps)}"
-                   f"; do not: {', '.join(others)}")
-  return Finding(NOT_SUPPORTED, evidence)
+                   f"; do not: {', '.join(others)}", margin=decide)
+  return Finding(NOT_SUPPORTED, evidence, margin=decide)
 
 
 def unrelated_genre_rule(r: dict) -> Finding:
   """Gururangan et al. 2020: adaptive pretraining on an unrelated domain hurts the target."""
-  dapt = r["dapt"]
-  if "unrelated_genre" not in dapt or "none" not in dapt:
-    return Finding(NOT_MEASURED, "needs DAPT on an unrelated genre and none")
-  missing = _untrained(r, {"pretrained (held-out)": r["fewshot"]["0"]["heldout"]})
+  fs, dapt, _ = _fewshot_inputs(r)
+  unrelated, none = _get(dapt, "unrelated_genre", "DAPT variant"), _get(dapt, "none",
+                                                                         "DAPT variant")
+  missing = _untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
   if missing:
     return missing
-  c = compare(dapt["unrelated_genre"]["after"]["target"], dapt["none"]["after"]["target"])
+  c = compare(unrelated["after"]["target"], none["after"]["target"])
   return Finding(SUPPORTED if c["outcome"] == "higher" else NOT_SUPPORTED,
-                 f"target loss after finetuning, unrelated genre minus none: {c['text']}.")
+                 f"target loss after finetuning, unrelated genre minus none: {c['text']}.",
+                 margin=margin("target loss after finetuning, unrelated genre - none", c,
+                               "higher"))
 
 
 def continual_rule(r: dict) -> Finding:
   families, variants = r["families"], r["variants"]
   names = list(variants)
   if len(names) < 2:
-    return Finding(NOT_MEASURED, "needs a run with and one without replay")
+    raise ResultMissing(f"the continual rule needs a run with and one without replay, the "
+                        f"results have {names}")
   missing = _untrained(r, {"pretrained (general)": variants[names[0]][0]["general"]})
   if missing:
     return missing
@@ -231,13 +295,14 @@ def continual_rule(r: dict) -> Finding:
   c = compare(earlier_mean(names[-1]), earlier_mean(names[0]))
   return Finding(SUPPORTED if c["outcome"] == "lower" else NOT_SUPPORTED,
                  f"mean loss on earlier families after the last stage, {names[-1]} minus "
-                 f"{names[0]}: {c['text']}.")
+                 f"{names[0]}: {c['text']}.",
+                 margin=margin(f"earlier-family loss {names[-1]} - {names[0]}", c, "lower"))
 
 
 def _for_study(study: str, rule):
   def judged(results: dict) -> Finding:
     if results.get("study") != study:
-      return Finding(NOT_MEASURED, f"no results of the {study} study")
+      raise ResultMissing(f"no results of the {study} study (got {results.get('study')!r})")
     return rule(results)
 
   return judged

@@ -6,6 +6,7 @@ import json
 import os
 
 from genjax.claims.domain import CONFIDENCE, MIN_EFFECT_NATS, STUDY_CLAIMS
+from genjax.claims.verdicts import NOT_MEASURED, ResultMissing
 from genjax.domain.figures import m_name
 from genjax.domain.markov import INFINITE
 
@@ -145,6 +146,15 @@ def verdict_text(finding) -> str:
   return f"**{finding.verdict}**{condition}: {finding.evidence}"
 
 
+def judge(claim, results: dict) -> str:
+  """The claim's verdict on results; a rule whose input this run lacks says so (ResultMissing
+  is the one exception a rule may raise for that; any other propagates)."""
+  try:
+    return verdict_text(claim.rule(results))
+  except ResultMissing as e:
+    return f"**{NOT_MEASURED}**: {e}"
+
+
 def _first_token(found: dict) -> str:
   kinds = sorted({r["config"].get("first_token", "uniform") for r in found.values()})
   return " / ".join(kinds) + " (the issue's references assume the stationary distribution)"
@@ -175,7 +185,7 @@ def write_markdown(workdir: str) -> str:
               f"{r['config']['pretrain_steps']} pretraining steps of "
               f"{r['config']['batch_size']} sequences.", "", *section(r), ""]
     for claim in STUDY_CLAIMS[study]:
-      lines += [f"Claim: {claim.statement} Verdict: {verdict_text(claim.rule(r))}", ""]
+      lines += [f"Claim: {claim.statement} Verdict: {judge(claim, r)}", ""]
   text = "\n".join(lines)
   with open(os.path.join(workdir, "results.md"), "w") as f:
     f.write(text)
