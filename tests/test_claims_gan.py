@@ -121,6 +121,19 @@ def test_too_few_evaluations_are_not_measured():
   assert finding.verdict == NOT_MEASURED and "fewer than 3 evaluations" in finding.evidence
 
 
+def test_the_window_is_the_last_third_of_training_not_of_the_evaluations():
+  """Evaluated at 0, 1k, 2k, 3k: only 2k and 3k lie in the last third, too few to judge; a
+  window of the last 3 evaluations would reach back to step 1k, where a generator still moves."""
+  history = [{"step": s, "cells": [20 - 5 * t] * SEEDS, "top_share": [0.5] * SEEDS,
+              "reverse_kl": [1.0] * SEEDS, "top_cell": [0] * SEEDS}
+             for t, s in enumerate([0, 1000, 2000, 3000])]
+  assert gan_guard.drift(_results(gan_history=history), "gan", "cells") is None
+  finding = gan.collapse(_results(gan_history=history))
+  assert finding.verdict == NOT_MEASURED and "in the last third of training" in finding.evidence
+  history.insert(3, {**history[2], "step": 2500})  # 2k, 2.5k, 3k: enough
+  assert gan_guard.drift(_results(gan_history=history), "gan", "cells")["from"] == 2000
+
+
 def test_without_distances_sharpness_is_precision():
   no_distance = _results(gan_precision=0.3)
   for r in no_distance["methods"].values():

@@ -12,15 +12,16 @@ experiments/gan.py:
   and a judged generator that stays blurred does so by its own dynamics. A sharp judged generator
   is its own witness.
 - **Steadiness.** The judged generator's cell statistics (STEADY_STATS) show no trend over the
-  last third of its evaluations beyond seed noise: per seed, the least-squares slope over that
-  window times the window's length is the drift; there is a trend when the 95% t interval of the
-  mean drift over seeds excludes 0 *and* the mean drift exceeds the seeds' spread (s.d.) at the
-  last evaluation. A generator still moving beyond that is unfinished.
+  last third of training beyond seed noise (the evaluations at or after 2/3 of the last
+  evaluated step, at least MIN_WINDOW of them, else the run has too few evaluations to say):
+  per seed, the least-squares slope over that window times the window's length is the drift;
+  there is a trend when the 95% t interval of the mean drift over seeds excludes 0 *and* the
+  mean drift exceeds the seeds' spread (s.d.) at the last evaluation. A generator still moving
+  beyond that is unfinished.
 
 Without a witness, or with a trend, the rules say *not measured* with these numbers.
 """
 
-import math
 
 import numpy as np
 
@@ -40,7 +41,10 @@ STEADY_STATS = ("cells", "top_share", "reverse_kl")
 # Drifts below this are float noise of the fit: the statistics are shares and counts of at most
 # ~1e5 samples, which resolve 1e-5 at best.
 DRIFT_NOISE = 1e-6
-# The window is the last third of the evaluations, and at least this many (a slope needs 3).
+# The window is the last third of training; it must hold at least this many evaluations (a slope
+# and its spread need 3). Counting evaluations instead would let a run evaluated 4 times reach
+# back to a third of training, where a generator is still expected to move.
+WINDOW_FRACTION = 1 / 3
 MIN_WINDOW = 3
 
 
@@ -75,12 +79,15 @@ def witness(results: dict, name: str) -> str | None:
 
 
 def drift(results: dict, name: str, stat: str) -> dict | None:
-  """Trend of `stat` over the last third of `name`'s evaluations (None: too few evaluations)."""
+  """Trend of `stat` over the last third of `name`'s training (None: too few evaluations)."""
   history = [h for h in results["methods"][name]["history"] if stat in h]
-  size = max(MIN_WINDOW, math.ceil(len(history) / 3))
-  if len(history) < size:
+  if not history:
     return None
-  window = history[-size:]
+  last = history[-1]["step"]
+  start = last - WINDOW_FRACTION * last  # not (1 - 1/3) * last: 2/3 rounds below 10000 of 15000
+  window = [h for h in history if h["step"] >= start]
+  if len(window) < MIN_WINDOW:
+    return None
   steps_W = np.array([h["step"] for h in window], np.float64)
   values_WxS = np.array([h[stat] for h in window], np.float64)
   slopes_S = np.polyfit(steps_W - steps_W[0], values_WxS, 1)[0]
@@ -110,7 +117,8 @@ def check(results: dict, judged: list[str]) -> tuple[bool, str]:
       d = drift(results, name, stat)
       if d is None:
         ok = False
-        texts.append(f"{name} {stat}: fewer than {MIN_WINDOW} evaluations, no trend test")
+        texts.append(f"{name} {stat}: fewer than {MIN_WINDOW} evaluations in the last third of "
+                     "training, no trend test")
       elif d["trend"]:
         ok = False
         texts.append(f"{name} still trending: {stat} drifts {d['drift']:+.3f} over steps "
