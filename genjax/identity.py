@@ -18,22 +18,19 @@ names every training by a hash of the fields that define it). There the workdir'
 pretraining fields alone, and each study's full fingerprint is recorded under its name: a study
 rerun with other study fields stops, and --restart moves only that study's results aside.
 
-The writer of a workdir holds `workdir/genjax.lock` (pid and host); a second process stops with
-one line, a lock left by a dead process is taken over with a warning.
+One process writes a workdir at a time: see genjax/workdir_lock.py.
 """
 
-import atexit
 import json
 import os
-import socket
 from collections.abc import Mapping
 
 from absl import flags, logging
 
 from genjax.errors import UserError
+from genjax.workdir_lock import LOCK_FILE, held_by_this_process
 
 IDENTITY_FILE = "identity.json"
-LOCK_FILE = "genjax.lock"
 NUM_STEPS = "num_steps"
 
 # Fields that do not change a run's numbers, with the reason (a rerun may change them freely).
@@ -166,7 +163,7 @@ def _move_run_aside(workdir: str) -> str:
   aside = _aside_name(workdir)
   os.rename(workdir, aside)
   os.makedirs(workdir)
-  if os.path.exists(os.path.join(aside, LOCK_FILE)) and _lock_is_ours(os.path.join(aside,
+  if os.path.exists(os.path.join(aside, LOCK_FILE)) and held_by_this_process(os.path.join(aside,
                                                                                     LOCK_FILE)):
     os.rename(os.path.join(aside, LOCK_FILE), os.path.join(workdir, LOCK_FILE))
   return aside
@@ -240,73 +237,3 @@ def check_workdir(workdir: str, config, restart: bool = False) -> None:
     new["studies"][study] = fields
   os.makedirs(workdir, exist_ok=True)
   _write_record(workdir, new)
-
-
-# ---- one writer per workdir ----
-
-def _lock_holder(path: str) -> dict | None:
-  try:
-    with open(path) as f:
-      holder = json.load(f)
-    return holder if isinstance(holder, dict) else {}
-  except FileNotFoundError:
-    return None
-  except (OSError, json.JSONDecodeError):  # cut short by a kill mid-write
-    return {}
-
-
-def _lock_is_ours(path: str) -> bool:
-  holder = _lock_holder(path) or {}
-  return holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname()
-
-
-def _alive(pid: int) -> bool:
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:  # someone else's live process
-    return True
-  return True
-
-
-def acquire_lock(workdir: str) -> str:
-  """Takes `workdir/genjax.lock` for this process (re-entrant); returns its path."""
-  path = os.path.join(str(workdir), LOCK_FILE)
-  me = {"pid": os.getpid(), "host": socket.gethostname()}
-  for _ in range(3):
-    try:
-      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-      fd = None
-    if fd is not None:
-      with os.fdopen(fd, "w") as f:
-        json.dump(me, f)
-      atexit.register(release_lock, path)
-      return path
-    holder = _lock_holder(path)
-    if holder is None:  # released meanwhile
-      continue
-    if holder == me:
-      return path
-    same_host = holder.get("host") == me["host"]
-    if same_host and isinstance(holder.get("pid"), int) and _alive(holder["pid"]):
-      raise UserError(f"workdir {workdir} is in use by process {holder['pid']} on "
-                      f"{holder['host']} ({path}); wait for it or use another --workdir")
-    if holder and not same_host:
-      raise UserError(f"workdir {workdir} is in use by process {holder.get('pid')} on host "
-                      f"{holder.get('host')} ({path}); if no run is going on there, delete "
-                      "that file")
-    logging.warning("taking over %s left by process %s, which is no longer running", path,
-                    holder.get("pid", "?"))
-    os.remove(path)
-  raise UserError(f"could not take the lock {path}; another process keeps taking it")
-
-
-def release_lock(path: str) -> None:
-  """Removes the lock if this process holds it."""
-  if _lock_is_ours(path):
-    try:
-      os.remove(path)
-    except FileNotFoundError:
-      pass

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import identity
+from genjax import identity, workdir_lock
 from genjax.errors import DiskFull, UserError
 
 
@@ -71,7 +71,7 @@ class MetricsWriter:
                           "--workdir")
         os.makedirs(self.workdir, exist_ok=True)
         # The lock first: a second process must not even read the workdir as its own.
-        self._lock = identity.acquire_lock(self.workdir)
+        self._lock = workdir_lock.acquire_lock(self.workdir)
 
   def _open(self) -> None:
     """Opens metrics.jsonl (and TensorBoard) on first use: after `write_config`'s check."""
@@ -138,7 +138,7 @@ class MetricsWriter:
       self._summary.close()
       self._summary = None
     if self._lock is not None:
-      identity.release_lock(self._lock)
+      workdir_lock.release_lock(self._lock)
       self._lock = None
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from genjax.claims import domain
+from genjax.claims import domain, domain_checks
 from genjax.claims.verdicts import (
   DEPENDS,
   NOT_MEASURED,
@@ -111,13 +111,13 @@ def _with_curve(results, arch, losses):
 
 
 def test_rules_wait_for_the_training_loss_to_level_off():
-  falls = domain.PLATEAU_NATS * 3
+  falls = domain_checks.PLATEAU_NATS * 3
   winner = architecture(transformer=0.0, transformer_1layer=0.3, bag_mlp=0.35)
   still_falling = domain.architecture_rule(_with_curve(winner, "transformer", [0.2, falls, 0.0]))
   assert still_falling.verdict == NOT_MEASURED and "not converged" in still_falling.evidence
   # Just inside the plateau bound: judged as usual.
   level = _with_curve(architecture(transformer=0.0, transformer_1layer=0.3, bag_mlp=0.35),
-                      "transformer", [0.2, domain.PLATEAU_NATS * 0.9, 0.0])
+                      "transformer", [0.2, domain_checks.PLATEAU_NATS * 0.9, 0.0])
   assert domain.architecture_rule(level).verdict == SUPPORTED
   assert domain.diversity_rule(_with_curve(diversity(0.5, 0.0), 0, [falls, 0.0])).verdict == (
       NOT_MEASURED)

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pytest
 
-from genjax import identity, logs
+from genjax import identity, logs, workdir_lock
 from genjax.checkpoint import Checkpointer
 from genjax.configs import domain as domain_config
 from genjax.configs import gan as gan_config
@@ -138,7 +138,7 @@ def test_domain_shared_fields_are_the_pretraining_fields():
 def test_a_live_holder_stops_a_second_writer(tmp_path):
   holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
   try:
-    (tmp_path / identity.LOCK_FILE).write_text(
+    (tmp_path / workdir_lock.LOCK_FILE).write_text(
         json.dumps({"pid": holder.pid, "host": os.uname().nodename}))
     with pytest.raises(UserError, match=f"in use by process {holder.pid}"):
       logs.MetricsWriter(str(tmp_path))
@@ -150,14 +150,14 @@ def test_a_live_holder_stops_a_second_writer(tmp_path):
 def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, caplog):
   dead = subprocess.Popen([sys.executable, "-c", "pass"])
   dead.wait()
-  (tmp_path / identity.LOCK_FILE).write_text(
+  (tmp_path / workdir_lock.LOCK_FILE).write_text(
       json.dumps({"pid": dead.pid, "host": os.uname().nodename}))
   with caplog.at_level(logging.WARNING):
     writer = logs.MetricsWriter(str(tmp_path))
   assert any("no longer running" in r.getMessage() for r in caplog.records)
-  assert json.loads((tmp_path / identity.LOCK_FILE).read_text())["pid"] == os.getpid()
+  assert json.loads((tmp_path / workdir_lock.LOCK_FILE).read_text())["pid"] == os.getpid()
   writer.close()
-  assert not (tmp_path / identity.LOCK_FILE).exists()
+  assert not (tmp_path / workdir_lock.LOCK_FILE).exists()
 
 
 # ---- files that cannot be written ----
@@ -289,7 +289,7 @@ def test_a_workdir_that_is_a_file_exits_2(tmp_path):
 def test_a_locked_workdir_exits_2(tmp_path):
   holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
   try:
-    (tmp_path / identity.LOCK_FILE).write_text(
+    (tmp_path / workdir_lock.LOCK_FILE).write_text(
         json.dumps({"pid": holder.pid, "host": os.uname().nodename}))
     _one_line(_vae_run(tmp_path, "--config.num_steps=2"), 2, f"in use by process {holder.pid}")
   finally:

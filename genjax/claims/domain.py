@@ -9,115 +9,22 @@ carries the deciding one as its `Margin`. A rule reads only models that learned
 measured" with the numbers; results that lack a rule's input raise `ResultMissing`.
 """
 
-import math
 
 import numpy as np
 
-from genjax import seeds
+from genjax.claims import domain_checks as checks
 from genjax.claims.verdicts import (
   DEPENDS,
-  NOT_MEASURED,
   NOT_SUPPORTED,
   SUPPORTED,
   Claim,
   Finding,
-  Margin,
   ResultMissing,
 )
 
 EXPERIMENT = "in-context Markov-chain domains (experiments/domain.py)"
-CONFIDENCE = 0.95  # of every t interval over seeds
-# Differences inside ±0.002 nats/token (0.1% of the ~2-nat losses) are too small to matter for
-# any of these claims, however many seeds pin them down.
-MIN_EFFECT_NATS = 0.002
-# A model has learned from its training data when its loss there is this far below uniform
-# (log V = 2.079): an untrained transformer sits at uniform, and the in-context unigram, the
-# weakest use of the context, is 0.05 below it at L = 64.
-TRAINED_BELOW_UNIFORM = 0.02
-MIN_SEEDS = 2  # an interval needs a spread over seeds
-# A pretrained model has finished training when its training-domain loss (mean over seeds) fell
-# by less than this between its last two evaluations: 0.01 nats/token is 0.5% of the ~2-nat
-# losses and a tenth of the architecture and diversity effects judged here (0.1-1 nat), so a
-# model still falling faster could close such a gap in another evaluation interval.
-PLATEAU_NATS = 0.01
-
-
-def compare(a: dict, b: dict) -> dict:
-  """a - b per seed (summaries with "seeds"): seeds.compare plus "outcome" and "text"."""
-  c = seeds.compare(a["seeds"], b["seeds"], paired=True, confidence=CONFIDENCE)
-  if c["high"] < -MIN_EFFECT_NATS:
-    outcome, flip = "lower", f"flips if the upper end reaches {-MIN_EFFECT_NATS:+.3f}"
-  elif c["low"] > MIN_EFFECT_NATS:
-    outcome, flip = "higher", f"flips if the lower end reaches {MIN_EFFECT_NATS:+.3f}"
-  else:
-    outcome, flip = "unclear", f"a verdict needs the interval beyond ±{MIN_EFFECT_NATS:.3f}"
-  d = np.asarray(a["seeds"], np.float64) - np.asarray(b["seeds"], np.float64)
-  sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-  c["outcome"], c["sd"], c["seeds"] = outcome, sd, int(d.size)
-  c["text"] = (f"{c['diff']:+.3f} ({outcome}; 95% t interval {c['low']:+.3f} to "
-               f"{c['high']:+.3f}, s.d. over {d.size} seeds {sd:.3f}; {flip})")
-  return c
-
-
-def _slack(c: dict, want: str) -> float:
-  """How far c's interval clears the band toward `want` ("lower"/"higher"); < 0: it does not."""
-  return -MIN_EFFECT_NATS - c["high"] if want == "lower" else c["low"] - MIN_EFFECT_NATS
-
-
-def margin(name: str, c: dict, want: str) -> Margin:
-  """The Margin of a compare() result read toward `want`: its flip threshold is the band's edge
-  on that side (the interval must lie beyond it for `want`)."""
-  threshold = -MIN_EFFECT_NATS if want == "lower" else MIN_EFFECT_NATS
-  return Margin(name, c["diff"], c["low"], c["high"], threshold, c["seeds"], c["sd"], CONFIDENCE)
-
-
-def deciding(named: dict) -> Margin:
-  """The Margin of the comparison closest to flipping ({name: (compare result, want)})."""
-  name, (c, want) = min(named.items(), key=lambda item: _slack(*item[1]))
-  return margin(name, c, want)
-
-
-def _get(container: dict, key, what: str):
-  """container[key], or ResultMissing naming `what` when the results lack it."""
-  if key not in container:
-    raise ResultMissing(f"the results have no {what} ({key!r})")
-  return container[key]
-
-
-def _untrained(results: dict, named: dict) -> Finding | None:
-  """NOT_MEASURED if a seed's model in `named` ({label: summary on its training data}) is not
-  below uniform by TRAINED_BELOW_UNIFORM, or if there are too few seeds for an interval."""
-  if results["num_seeds"] < MIN_SEEDS:
-    return Finding(NOT_MEASURED, f"{results['num_seeds']} seed: no interval (needs "
-                   f"{MIN_SEEDS})")
-  bar = math.log(results["config"]["vocab"]) - TRAINED_BELOW_UNIFORM
-  failed = [f"{label} {max(s['seeds']):.3f}" for label, s in named.items()
-            if max(s["seeds"]) >= bar]
-  if failed:
-    return Finding(NOT_MEASURED, f"not trained: worst seed {', '.join(failed)} on its training "
-                   f"data, not below {bar:.3f} (uniform - {TRAINED_BELOW_UNIFORM})")
-  return None
-
-
-def _still_improving(named_rows: dict) -> Finding | None:
-  """NOT_MEASURED if a model's training-domain loss still falls by more than PLATEAU_NATS over
-  its last evaluation interval ({label: pretraining row with "indist_curve": {step: summary}})."""
-  falling = []
-  for label, row in named_rows.items():
-    curve = _get(row, "indist_curve", f"training-domain curve of {label}")
-    if len(curve) < 2:
-      raise ResultMissing(f"{label}: the plateau check needs two evaluations, the results have "
-                          f"{len(curve)} (config.pretrain_evals)")
-    before, last = sorted(curve, key=int)[-2:]
-    drop = curve[before]["mean"] - curve[last]["mean"]
-    if drop > PLATEAU_NATS:
-      falling.append(f"{label} {curve[before]['mean']:.3f} at step {before} -> "
-                     f"{curve[last]['mean']:.3f} at {last}")
-  if falling:
-    return Finding(NOT_MEASURED, "not converged: training-domain loss still falls by more than "
-                   f"{PLATEAU_NATS} nats over the last evaluation interval: "
-                   + "; ".join(falling))
-  return None
+CONFIDENCE, MIN_EFFECT_NATS = checks.CONFIDENCE, checks.MIN_EFFECT_NATS  # genjax/domain/report.py
+compare, margin, deciding = checks.compare, checks.margin, checks.deciding
 
 
 def _m_name(m: int) -> str:
@@ -130,8 +37,8 @@ def diversity_rule(r: dict) -> Finding:
     raise ResultMissing(f"the diversity rule needs two pool sizes, the results have {len(rows)}")
   low, high = rows[0], rows[-1]
   named = {f"M={_m_name(x['pool_size'])}": x for x in (low, high)}
-  missing = _untrained(r, {label: x["model_indist"] for label, x in named.items()})
-  missing = missing or _still_improving(named)
+  missing = checks.untrained(r, {label: x["model_indist"] for label, x in named.items()})
+  missing = missing or checks.still_improving(named)
   if missing:
     return missing
   c = compare(high["model_heldout"], low["model_heldout"])
@@ -150,8 +57,8 @@ def architecture_rule(r: dict) -> Finding:
   if "transformer" not in by_arch or len(by_arch) < 2:
     raise ResultMissing("the architecture rule needs the 2-layer transformer and a baseline, "
                         f"the results have {sorted(by_arch)}")
-  missing = _untrained(r, {a: row["heldout"] for a, row in by_arch.items()})
-  missing = missing or _still_improving(by_arch)
+  missing = checks.untrained(r, {a: row["heldout"] for a, row in by_arch.items()})
+  missing = missing or checks.still_improving(by_arch)
   if missing:
     return missing
   best = by_arch["transformer"]["heldout"]
@@ -175,7 +82,7 @@ def _finetune_untrained(r: dict, names) -> Finding | None:
   first, last = str(grid[0]), str(grid[-1])
   named = {f"pretrained (T={first}, held-out)": methods[names[0]]["curve"][first]["heldout"]}
   named |= {f"{n} (T={last}, target)": methods[n]["curve"][last]["target"] for n in names}
-  return _untrained(r, named)
+  return checks.untrained(r, named)
 
 
 def finetune_rule(r: dict) -> Finding:
@@ -234,8 +141,8 @@ def _fewshot_inputs(r: dict) -> tuple[dict, dict, list[str]]:
 def fewshot_rule(r: dict) -> Finding:
   fs, dapt, sizes = _fewshot_inputs(r)
   for variant in ("none", "dapt_target_genre"):
-    _get(dapt, variant, "DAPT variant")
-  missing = _untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
+    checks.get(dapt, variant, "DAPT variant")
+  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
   if missing:
     return missing
   outcomes = {
@@ -266,9 +173,9 @@ def fewshot_rule(r: dict) -> Finding:
 def unrelated_genre_rule(r: dict) -> Finding:
   """Gururangan et al. 2020: adaptive pretraining on an unrelated domain hurts the target."""
   fs, dapt, _ = _fewshot_inputs(r)
-  unrelated, none = _get(dapt, "unrelated_genre", "DAPT variant"), _get(dapt, "none",
+  unrelated, none = checks.get(dapt, "unrelated_genre", "DAPT variant"), checks.get(dapt, "none",
                                                                          "DAPT variant")
-  missing = _untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
+  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
   if missing:
     return missing
   c = compare(unrelated["after"]["target"], none["after"]["target"])
@@ -284,7 +191,7 @@ def continual_rule(r: dict) -> Finding:
   if len(names) < 2:
     raise ResultMissing(f"the continual rule needs a run with and one without replay, the "
                         f"results have {names}")
-  missing = _untrained(r, {"pretrained (general)": variants[names[0]][0]["general"]})
+  missing = checks.untrained(r, {"pretrained (general)": variants[names[0]][0]["general"]})
   if missing:
     return missing
 
