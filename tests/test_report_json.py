@@ -2,6 +2,8 @@
 
 import json
 import math
+import os
+import sys
 
 from genjax.claims import report, report_json
 from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, SUPPORTED, Claim, Finding, Margin
@@ -76,3 +78,17 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
       "Only in the old report:", "- Gone.: depends",
       "Only in the new report:", "- New.: not measured"]
   assert report_json.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
+
+
+def test_report_json_commands_are_what_a_user_types(tmp_path, monkeypatch):
+  """No interpreter or checkout path of the machine that made the report."""
+  script = tmp_path / "experiments" / "vae.py"
+  script.parent.mkdir()
+  script.write_text("")
+  monkeypatch.chdir(tmp_path)
+  runs = _runs(tmp_path)
+  runs[0].command = [sys.executable, str(script), "--flagfile=experiments/flags/vae_quick.flags"]
+  report_json.write(str(tmp_path / "REPORT.json"), runs, report.judge(runs))
+  (first, _) = json.loads((tmp_path / "REPORT.json").read_text())["runs"]
+  assert first["command"] == ["python", os.path.join("experiments", "vae.py"),
+                              "--flagfile=experiments/flags/vae_quick.flags"]

@@ -245,8 +245,8 @@ def write(path: str, runs: list[Run], sections) -> str:
     lines += [f"![{os.path.basename(f)}]({f})" for f in figures]
     lines += [""] if figures else []
   lines += ["## Environment", "", *environment_lines(runs), "", "## Reproduce", ""]
-  lines += [f"- {run.name}: `{shlex.join(_relative(run.command))}`" for run in runs]
-  lines += ["", f"This report: `{shlex.join(_relative([sys.executable, *sys.argv]))}`", ""]
+  lines += [f"- {run.name}: `{shlex.join(relative(run.command))}`" for run in runs]
+  lines += ["", f"This report: `{shlex.join(relative([sys.executable, *sys.argv]))}`", ""]
   text = "\n".join(lines)
   with open(path, "w") as f:
     f.write(text)
@@ -260,6 +260,7 @@ def _read_json(path: str) -> dict | None:
     return json.load(f)
 
 
-def _relative(command: list[str]) -> list[str]:
+def relative(command: list[str]) -> list[str]:
+  """The command as a user types it from the repository root (no machine-specific paths)."""
   return ["python" if part == sys.executable else os.path.relpath(part)
           if os.path.isabs(part) and os.path.exists(part) else part for part in command]

@@ -53,7 +53,7 @@ def to_json(runs: list[report.Run], sections, report_dir: str) -> dict:
                  for judged in sections[question]],
       "environment": report.environment(runs),
       "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
-                "command": run.command, "reused": run.wall_seconds is None,
+                "command": report.relative(run.command), "reused": run.wall_seconds is None,
                 "wall_seconds": report.seconds(run)} for run in runs],
   }
 
