@@ -72,7 +72,8 @@ def test_resume_with_steps_per_call_ends_where_an_uninterrupted_run_ends(tmp_pat
 
 
 def test_a_non_finite_loss_inside_a_call_stops_the_loop(tmp_path):
-  with pytest.raises(TrainingDiverged, match=r"steps 1-5; the last good checkpoint is step 0"):
+  # Nothing was saved before step 5 (the first checkpoint is at 10): the error says so.
+  with pytest.raises(TrainingDiverged, match=r"steps 1-5; no checkpoint was saved before it"):
     _run(tmp_path, 20, 5, nan_loss_at=3)
 
 
