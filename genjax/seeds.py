@@ -65,6 +65,8 @@ def compare(a: Sequence[float], b: Sequence[float], *, paired: bool,
   paired: seed i of `a` and of `b` share what a seed fixes (data order, init), so the test is on
   the per-seed differences (n - 1 degrees of freedom). Unpaired: Welch's interval. With one seed
   per side there is no spread to test against: the interval is infinite and "clear" is False.
+  "n" is the seeds per side (of `a`) and "sd" the per-seed s.d. behind the interval (se * sqrt(n):
+  for paired seeds the s.d. of the differences), nan without a spread.
   """
   a, b = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)
   if paired:
@@ -83,14 +85,16 @@ def compare(a: Sequence[float], b: Sequence[float], *, paired: bool,
       dof = float((va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1)))
     else:
       dof = float(a.size + b.size - 2)
+  n = int(a.size)
+  sd = se * math.sqrt(n) if math.isfinite(se) else math.nan
   if dof < 1 or not math.isfinite(se):
     return {"diff": diff, "se": math.inf, "dof": dof, "t_critical": math.inf,
-            "low": -math.inf, "high": math.inf, "clear": False}
+            "low": -math.inf, "high": math.inf, "clear": False, "n": n, "sd": math.nan}
   t = t_critical(dof, confidence)
   low, high = diff - t * se, diff + t * se
   # se == 0 (identical differences on every seed): the interval is the point itself.
   return {"diff": diff, "se": se, "dof": dof, "t_critical": t, "low": low, "high": high,
-          "clear": bool(low > 0 or high < 0)}
+          "clear": bool(low > 0 or high < 0), "n": n, "sd": sd}
 
 
 # ---------------------------------------------------------------- seeds over devices

@@ -5,8 +5,6 @@ here with their reasons; genjax/claims/domain.py holds the rules.
 
 import math
 
-import numpy as np
-
 from genjax import seeds
 from genjax.claims.verdicts import NOT_MEASURED, Finding, Margin, ResultMissing
 
@@ -35,11 +33,9 @@ def compare(a: dict, b: dict) -> dict:
     outcome, flip = "higher", f"flips if the lower end reaches {MIN_EFFECT_NATS:+.3f}"
   else:
     outcome, flip = "unclear", f"a verdict needs the interval beyond ±{MIN_EFFECT_NATS:.3f}"
-  d = np.asarray(a["seeds"], np.float64) - np.asarray(b["seeds"], np.float64)
-  sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-  c["outcome"], c["sd"], c["seeds"] = outcome, sd, int(d.size)
+  c["outcome"] = outcome
   c["text"] = (f"{c['diff']:+.3f} ({outcome}; 95% t interval {c['low']:+.3f} to "
-               f"{c['high']:+.3f}, s.d. over {d.size} seeds {sd:.3f}; {flip})")
+               f"{c['high']:+.3f}, s.d. over {c['n']} seeds {c['sd']:.3f}; {flip})")
   return c
 
 
@@ -52,7 +48,7 @@ def margin(name: str, c: dict, want: str) -> Margin:
   """The Margin of a compare() result read toward `want`: its flip threshold is the band's edge
   on that side (the interval must lie beyond it for `want`)."""
   threshold = -MIN_EFFECT_NATS if want == "lower" else MIN_EFFECT_NATS
-  return Margin(name, c["diff"], c["low"], c["high"], threshold, c["seeds"], c["sd"], CONFIDENCE)
+  return Margin.from_compare(name, c, threshold, CONFIDENCE)
 
 
 def deciding(named: dict) -> Margin:

@@ -243,9 +243,8 @@ def remedies_restore_coverage(results) -> Finding:
               f"(t {diff['t_critical']:.2f}, {diff['dof']:.1f} dof; a gain needs the interval "
               f"above 0; all cells needs the cell interval above {k - ALL_MODES_SLACK:g})"
               f"{lacking_text}. Guard: {guard}")
-  n = len(remedy_cells["values"])
-  gain_margin = Margin(f"{best} minus {control} occupied cells", diff["diff"], diff["low"],
-                       diff["high"], 0.0, n, diff["se"] * math.sqrt(n), CONFIDENCE)
+  gain_margin = Margin.from_compare(f"{best} minus {control} occupied cells", diff, 0.0,
+                                    CONFIDENCE)
   if not diff["clear"] or diff["diff"] <= 0:
     return Finding(NOT_SUPPORTED, evidence, margin=gain_margin)
   if all_cells.low >= k - ALL_MODES_SLACK:

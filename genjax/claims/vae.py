@@ -10,7 +10,6 @@ carries it as its `Margin`. A result the rule needs but the run did not produce 
 References (real-data floor, independent pixels) come from one classifier and are plain numbers.
 """
 
-import math
 
 from genjax import seeds
 from genjax.claims.verdicts import (
@@ -112,14 +111,12 @@ def _compare(a, b, scale_b: float = 1.0) -> dict:
   a_values, b_values = _values(a), [scale_b * v for v in _values(b)]
   if len(b_values) == 1:
     b_values *= len(a_values)
-  return seeds.compare(a_values, b_values, paired=True, confidence=CONFIDENCE) | {
-      "seeds": len(a_values)}
+  return seeds.compare(a_values, b_values, paired=True, confidence=CONFIDENCE)
 
 
 def _margin(name: str, c: dict) -> Margin:
   """The Margin of a paired difference `c` read against 0 (every rule's threshold here)."""
-  sd = c["se"] * math.sqrt(c["seeds"]) if math.isfinite(c["se"]) else math.nan
-  return Margin(name, c["diff"], c["low"], c["high"], 0.0, c["seeds"], sd, CONFIDENCE)
+  return Margin.from_compare(name, c, 0.0, CONFIDENCE)
 
 
 def _interval(c: dict, digits=2) -> str:

@@ -37,6 +37,11 @@ class Margin:
   sd: float = float("nan")  # per-seed s.d. behind the interval (nan: not a seed mean)
   confidence: float = 0.95  # of the interval
 
+  @classmethod
+  def from_compare(cls, name: str, c: dict, threshold: float, confidence: float = 0.95):
+    """The margin of a `seeds.compare` result (its difference, interval, seeds and s.d.)."""
+    return cls(name, c["diff"], c["low"], c["high"], threshold, c["n"], c["sd"], confidence)
+
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
