@@ -14,11 +14,12 @@ experiment: its command and the last lines of its stderr, exit 1.
 import importlib
 import os
 import sys
+import time
 
 from absl import flags
 
 from genjax import cli, registry
-from genjax.claims import report, report_json
+from genjax.claims import report, report_json, schedule
 from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,6 +33,8 @@ flags.DEFINE_list("runs", report.QUICK_RUNS,
                   "if none has.")
 flags.DEFINE_string("workdir", report.QUICK_WORKDIR,
                     "Where the runs, REPORT.md and REPORT.json go.")
+flags.DEFINE_integer("jobs", 0, "Runs at a time (0: 2 on a CPU with 2+ cores, 1 on a GPU/TPU; "
+                     "timed runs always run alone; see genjax/claims/schedule.py).")
 flags.DEFINE_bool("rerun", False, "Run again even where a finished run of the same config exists.")
 flags.DEFINE_string("compare", None, "An earlier REPORT.json: list the verdicts that changed and "
                     "how far the margins moved.")
@@ -58,7 +61,7 @@ def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
              f"--workdir={workdir}", "--restart"]
   return report.Run(label, command, workdir, claims, results_file, flagfile=flagfile,
-                    config=config)
+                    config=config, experiment=name)
 
 
 def plan(spec: str) -> report.Run:
@@ -86,15 +89,20 @@ def main(argv):
     return
   if FLAGS.compare and not os.path.exists(FLAGS.compare):  # before hours of runs, not after
     raise UserError(f"no report {FLAGS.compare} to compare")
+  if FLAGS.jobs < 0:
+    raise UserError(f"--jobs={FLAGS.jobs}: give a number of runs at a time, or 0 for automatic")
   runs = [plan(spec) for spec in FLAGS.runs]
   os.makedirs(FLAGS.workdir, exist_ok=True)
-  for run in runs:
-    print(f"running {run.name} ...", flush=True)
-    report.execute(run, FLAGS.rerun)
+  jobs = FLAGS.jobs or schedule.default_jobs()
+  start = time.perf_counter()
+  schedule.execute_all(runs, lambda run: report.execute(run, FLAGS.rerun),
+                       timed=lambda run: EXPERIMENTS[run.experiment].timed, jobs=jobs,
+                       announce=lambda line: print(line, flush=True))
+  how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
   sections = report.judge(runs)
   path = os.path.join(FLAGS.workdir, "REPORT.md")
-  report.write(path, runs, sections)
-  report_json.write(os.path.join(FLAGS.workdir, "REPORT.json"), runs, sections)
+  report.write(path, runs, sections, how)
+  report_json.write(os.path.join(FLAGS.workdir, "REPORT.json"), runs, sections, how)
   print(f"wrote {path} and REPORT.json beside it")
   if FLAGS.compare:
     print_comparison(FLAGS.compare, os.path.join(FLAGS.workdir, "REPORT.json"))

@@ -29,13 +29,14 @@ QUESTIONS = registry.QUESTIONS
 # What `python experiments/report.py` runs with no flags (experiments/flags/report_quick.flags
 # repeats it; a test keeps them equal): every claim, each protocol run from scratch.
 QUICK_WORKDIR = "workdirs/report_quick"
+# Longest first: a run starts when a worker frees up (genjax/claims/schedule.py).
 QUICK_RUNS = [
-    "vae:experiments/flags/vae_digits_long.flags",
     "gan:experiments/flags/gan_ring_metz_appendix_quick.flags",
-    "gan:experiments/flags/gan_stacked_digits_quick.flags",
-    "attention:experiments/flags/attention_cpu_quick.flags",
     *(f"domain:experiments/flags/domain_{study}_quick.flags"
       for study in ("diversity", "architecture", "finetune", "fewshot", "continual")),
+    "vae:experiments/flags/vae_digits_long.flags",
+    "gan:experiments/flags/gan_stacked_digits_quick.flags",
+    "attention:experiments/flags/attention_cpu_quick.flags",
 ]
 # The report's own record, in each workdir it ran, of how long each run took (results files
 # do not all hold a wall time), so a reused run can still price more seeds.
@@ -62,6 +63,7 @@ class Run:
   flagfile: str = ""  # the flagfile it runs
   config: Any = None  # the config that flagfile gives; a finished run is reused only if equal
   recorded_seconds: float | None = None  # a reused run's time, where known
+  experiment: str = ""  # its registry.EXPERIMENTS name
 
 
 def matches_config(workdir: str, config) -> bool:
@@ -148,11 +150,12 @@ def judge(runs: list[Run]) -> dict[str, list[combine.Judged]]:
   return sections
 
 
-def environment(runs: list[Run]) -> dict:
+def environment(runs: list[Run], schedule: dict | None = None) -> dict:
+  """Versions and devices; with `schedule` ({"jobs", "wall_seconds"}) how the runs were run."""
   devices = jax.devices()
   env = {"jax": jax.__version__, "backend": jax.default_backend(), "devices": len(devices),
          "device_kind": devices[0].device_kind, "python": platform.python_version(),
-         "machine": platform.machine()}
+         "machine": platform.machine(), **(schedule or {})}
   try:
     import flax  # optional: judging needs neither training library
     import optax
@@ -163,12 +166,16 @@ def environment(runs: list[Run]) -> dict:
   return env
 
 
-def environment_lines(runs: list[Run]) -> list[str]:
-  env = environment(runs)
+def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str]:
+  env = environment(runs, schedule)
   lines = [f"- JAX {env['jax']}, backend {env['backend']}, {env['devices']} x "
            f"{env['device_kind']}; Python {env['python']} on {env['machine']}"]
   if "flax" in env:
     lines.append(f"- flax {env['flax']}, optax {env['optax']}")
+  if schedule:
+    lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
+                 f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
+                 "turn), so the run times below overlap")
   for run in runs:
     if run.wall_seconds is not None:
       wall = f"{run.wall_seconds:.0f} s"
@@ -223,7 +230,7 @@ def claim_rows(judged: combine.Judged) -> list[str]:
   return rows
 
 
-def write(path: str, runs: list[Run], sections) -> str:
+def write(path: str, runs: list[Run], sections, schedule: dict | None = None) -> str:
   report_dir = os.path.dirname(os.path.abspath(path))
   lines = ["# Claims report", "",
            "Each claim from the seed texts, restated in our words, with the run it rests on, the "
@@ -244,7 +251,7 @@ def write(path: str, runs: list[Run], sections) -> str:
     lines.append("")
     lines += [f"![{os.path.basename(f)}]({f})" for f in figures]
     lines += [""] if figures else []
-  lines += ["## Environment", "", *environment_lines(runs), "", "## Reproduce", ""]
+  lines += ["## Environment", "", *environment_lines(runs, schedule), "", "## Reproduce", ""]
   lines += [f"- {run.name}: `{shlex.join(relative(run.command))}`" for run in runs]
   lines += ["", f"This report: `{shlex.join(relative([sys.executable, *sys.argv]))}`", ""]
   text = "\n".join(lines)

@@ -47,19 +47,20 @@ def claim_json(judged: combine.Judged, report_dir: str) -> dict:
           "figure": next(iter(figures.values()), None), "runs": runs}
 
 
-def to_json(runs: list[report.Run], sections, report_dir: str) -> dict:
+def to_json(runs: list[report.Run], sections, report_dir: str,
+            schedule: dict | None = None) -> dict:
   return {
       "claims": [claim_json(judged, report_dir) for question in report.QUESTIONS
                  for judged in sections[question]],
-      "environment": report.environment(runs),
+      "environment": report.environment(runs, schedule),
       "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
                 "command": report.relative(run.command), "reused": run.wall_seconds is None,
                 "wall_seconds": report.seconds(run)} for run in runs],
   }
 
 
-def write(path: str, runs: list[report.Run], sections) -> dict:
-  data = to_json(runs, sections, os.path.dirname(os.path.abspath(path)))
+def write(path: str, runs: list[report.Run], sections, schedule: dict | None = None) -> dict:
+  data = to_json(runs, sections, os.path.dirname(os.path.abspath(path)), schedule)
   with open(path, "w") as f:
     json.dump(data, f, indent=2, allow_nan=False)
   return data

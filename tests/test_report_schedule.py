@@ -1,0 +1,84 @@
+"""The report's schedule: independent runs side by side, a workdir's runs in turn, timed runs
+alone, the first failure raised."""
+
+import os
+import threading
+import types
+
+import pytest
+
+from genjax.claims import schedule
+
+
+def _run(name, workdir, timed=False):
+  return types.SimpleNamespace(name=name, workdir=workdir, timed=timed)
+
+
+class Recorder:
+  """An execute() that records what ran, in what order, and how many ran at once."""
+
+  def __init__(self, meet=(), fail=()):
+    self.lock = threading.Lock()
+    self.active, self.order, self.most_at_once, self.alone = set(), [], 0, {}
+    self.meet = {name: threading.Event() for name in meet}  # these must run at the same time
+    self.fail = set(fail)
+
+  def __call__(self, run):
+    with self.lock:
+      self.active.add(run.name)
+      self.order.append(run.name)
+      self.most_at_once = max(self.most_at_once, len(self.active))
+      self.alone[run.name] = self.active == {run.name}
+    if run.name in self.meet:
+      self.meet[run.name].set()
+      partners = [e for n, e in self.meet.items() if n != run.name]
+      assert all(e.wait(timeout=10) for e in partners), f"{run.name} ran without its partner"
+    with self.lock:
+      self.active.discard(run.name)
+    if run.name in self.fail:
+      raise RuntimeError(f"{run.name} failed")
+
+
+def _execute(runs, recorder, jobs):
+  schedule.execute_all(runs, recorder, timed=lambda run: run.timed, jobs=jobs,
+                       announce=lambda line: None)
+
+
+def test_runs_of_different_workdirs_run_side_by_side():
+  recorder = Recorder(meet=("gan", "vae"))
+  _execute([_run("gan", "w/gan"), _run("vae", "w/vae")], recorder, jobs=2)
+  assert recorder.most_at_once == 2 and sorted(recorder.order) == ["gan", "vae"]
+
+
+def test_one_job_runs_one_at_a_time_in_the_given_order():
+  recorder = Recorder()
+  _execute([_run("a", "w/a"), _run("b", "w/b"), _run("c", "w/c")], recorder, jobs=1)
+  assert recorder.order == ["a", "b", "c"] and recorder.most_at_once == 1
+
+
+def test_runs_sharing_a_workdir_run_in_turn_in_the_given_order():
+  recorder = Recorder()
+  studies = [_run(f"domain_{s}", "w/domain") for s in ("diversity", "finetune", "fewshot")]
+  _execute(studies, recorder, jobs=4)
+  assert recorder.order == ["domain_diversity", "domain_finetune", "domain_fewshot"]
+  assert recorder.most_at_once == 1
+  assert schedule.lanes([*studies, _run("gan", "w/gan")], lambda r: False)[1] == [
+      studies, [_run("gan", "w/gan")]]
+
+
+def test_a_timed_run_runs_first_and_alone():
+  recorder = Recorder()
+  runs = [_run("gan", "w/gan"), _run("attention", "w/att", timed=True), _run("vae", "w/vae")]
+  _execute(runs, recorder, jobs=2)
+  assert recorder.order[0] == "attention" and recorder.alone["attention"]
+
+
+def test_the_first_failure_is_raised_and_unstarted_lanes_are_skipped():
+  recorder = Recorder(fail=("broken",))
+  with pytest.raises(RuntimeError, match="broken failed"):
+    _execute([_run("broken", "w/b"), _run("next", "w/n")], recorder, jobs=1)
+  assert recorder.order == ["broken"]
+
+
+def test_default_jobs_on_this_cpu():
+  assert schedule.default_jobs() == max(1, min(schedule.MAX_CPU_JOBS, os.cpu_count() or 1))
