@@ -53,8 +53,9 @@ def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   config = cli.config_from_flagfile(name, flagfile)[0]
   if name == "domain":
     # The studies of one size share a workdir, so one pretrained model serves them all.
-    size = "domain_quick" if label.endswith("_quick") else "domain"
-    workdir, results_file = os.path.join(FLAGS.workdir, size), f"results_{config.study}.json"
+    # domain_diversity_quick -> domain_quick, domain_diversity -> domain
+    shared = label.replace(f"_{config.study}", "", 1)
+    workdir, results_file = os.path.join(FLAGS.workdir, shared), f"results_{config.study}.json"
     claims = importlib.import_module(claims_module).STUDY_CLAIMS[config.study]
   # --restart: the report runs it because the workdir holds no finished run of this config; a
   # run of another config there is moved aside (never deleted), a partial one of this resumes.
