@@ -49,3 +49,19 @@ def test_compare_two_existing_reports_runs_nothing(tmp_path):
   assert not (tmp_path / "unused").exists()
   missing = _report(f"--compare={tmp_path / 'absent.json'}", f"--against={tmp_path / 'new.json'}")
   assert missing.returncode == 2 and missing.stderr.startswith("error: no report")
+
+
+def test_every_report_flagfile_names_registered_experiments_and_existing_flagfiles():
+  from genjax import registry
+
+  flags_dir = os.path.join(ROOT, "experiments", "flags")
+  reports = sorted(f for f in os.listdir(flags_dir) if f.startswith("report_"))
+  assert {"report_quick.flags", "report_full.flags", "report_gpu.flags"} <= set(reports)
+  for name in reports:
+    specs = _flag_values(os.path.join(flags_dir, name))["runs"].split(",")
+    for spec in specs:
+      experiment, _, flagfiles = spec.partition(":")
+      assert experiment in registry.EXPERIMENTS, (name, spec)
+      for flagfile in flagfiles.split("|"):
+        assert os.path.basename(flagfile).startswith(experiment + "_"), (name, spec)
+        assert os.path.exists(os.path.join(ROOT, flagfile)), (name, spec)
