@@ -48,21 +48,21 @@ def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
     raise UserError(f"--runs entry {spec!r}: no flagfile {flagfile}")
   script, claims_module = EXPERIMENTS[name].script, EXPERIMENTS[name].claims
   label = os.path.splitext(os.path.basename(flagfile))[0]
-  workdir, results_file = os.path.join(FLAGS.workdir, label), "results.json"
+  workdir = os.path.join(FLAGS.workdir, label)
   claims = importlib.import_module(claims_module).CLAIMS
   config = cli.config_from_flagfile(name, flagfile)[0]
   if name == "domain":
-    # The studies of one size share a workdir, so one pretrained model serves them all.
+    # The studies of one size share a workdir, so one pretrained model serves them all; the
+    # run is finished once its study's entry of results.json is there (identity.finished).
     # domain_diversity_quick -> domain_quick, domain_diversity -> domain
-    shared = label.replace(f"_{config.study}", "", 1)
-    workdir, results_file = os.path.join(FLAGS.workdir, shared), f"results_{config.study}.json"
+    workdir = os.path.join(FLAGS.workdir, label.replace(f"_{config.study}", "", 1))
     claims = importlib.import_module(claims_module).STUDY_CLAIMS[config.study]
   # --restart: the report runs it because the workdir holds no finished run of this config; a
   # run of another config there is moved aside (never deleted), a partial one of this resumes.
   command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
              f"--workdir={workdir}", "--restart"]
-  return report.Run(label, command, workdir, claims, results_file, flagfile=flagfile,
-                    config=config, experiment=name)
+  return report.Run(label, command, workdir, claims, flagfile=flagfile, config=config,
+                    experiment=name)
 
 
 def plan(spec: str) -> report.Run:

@@ -3,8 +3,9 @@
 python experiments/sweep.py --experiment=vae --flagfile_base=experiments/flags/vae_digits.flags \
     --grid="config.betas=0.5;2" --grid="config.seed=0;1" --workdir=workdirs/sweep_vae
 
-Finished runs (their workdir has results.md) are skipped, so rerunning the same line resumes a
-sweep. --print_only prints the command lines (one per run) for a cluster scheduler instead.
+Finished runs (their workdir has results.json) are skipped, so rerunning the same line resumes a
+sweep; sweep.md tabulates the main numbers of every run's results.json (genjax/sweep.py).
+--print_only prints the command lines (one per run) for a cluster scheduler instead.
 """
 
 import os
@@ -37,7 +38,7 @@ def main(argv):
     return
   codes = sweep.run_all(commands, workdirs, FLAGS.processes)
   failed = [name for name, code in codes.items() if code]
-  table = sweep.collect(points, workdirs)
+  table = sweep.collect(FLAGS.experiment, points, workdirs)
   with open(os.path.join(FLAGS.workdir, "sweep.md"), "w") as f:
     f.write(table)
   print(table)

@@ -16,7 +16,10 @@ from the recorded config.
 The domain studies share one workdir (one pretrained model serves them all, genjax/domain/fit.py
 names every training by a hash of the fields that define it). There the workdir's identity is the
 pretraining fields alone, and each study's full fingerprint is recorded under its name: a study
-rerun with other study fields stops, and --restart moves only that study's results aside.
+rerun with other study fields stops, and --restart takes only that study's results out (its
+entry of results.json, which holds every study run there as {"studies": {study: results}}, and
+its losses_<study>.npz; the old results.json is kept as results.json.old-N). So a study's entry,
+when present, always comes from that study's recorded config (`finished`).
 
 One process writes a workdir at a time: see genjax/workdir_lock.py.
 """
@@ -27,10 +30,12 @@ from collections.abc import Mapping
 
 from absl import flags, logging
 
+from genjax.configs.domain import PRETRAIN_FIELDS
 from genjax.errors import UserError
 from genjax.workdir_lock import LOCK_FILE, held_by_this_process
 
 IDENTITY_FILE = "identity.json"
+RESULTS_FILE = "results.json"
 NUM_STEPS = "num_steps"
 
 # Fields that do not change a run's numbers, with the reason (a rerun may change them freely).
@@ -50,12 +55,6 @@ NOT_IN_FINGERPRINT = {
     "study": "domain: which study of the shared workdir runs; each study has its own record",
 }
 
-# The domain pretraining fields (genjax/domain/fit.PRETRAIN_FIELDS, copied: importing the domain
-# package here would be circular through genjax.logs). tests/test_faults.py checks they agree.
-DOMAIN_SHARED_FIELDS = ("seed", "num_seeds", "vocab", "alpha", "first_token", "seq_len",
-                        "num_layers", "width", "num_heads", "positions", "pretrain_steps",
-                        "batch_size", "learning_rate", "warmup_steps", "grad_clip",
-                        "pretrain_evals", "eval_sequences")
 
 def _as_dict(config) -> dict:
   if hasattr(config, "to_json_best_effort"):
@@ -75,7 +74,7 @@ def _is_shared(fields: Mapping) -> bool:
 
 def _workdir_fingerprint(fields: Mapping) -> dict:
   if _is_shared(fields):
-    return {k: fields.get(k) for k in DOMAIN_SHARED_FIELDS}
+    return {k: fields.get(k) for k in PRETRAIN_FIELDS}
   return dict(fields)
 
 
@@ -101,17 +100,21 @@ def _read_record(workdir: str) -> dict | None:
   return None
 
 
-def _write_record(workdir: str, record: dict) -> None:
-  path = os.path.join(workdir, IDENTITY_FILE)
+def write_json(path: str, value: dict, sort_keys: bool = False) -> None:
+  """Writes `value` to `path` whole or not at all: a kill mid-write keeps the old file."""
   with open(path + ".tmp", "w") as f:
-    json.dump(record, f, indent=2, sort_keys=True)
-  os.replace(path + ".tmp", path)  # a kill mid-write keeps the old record
+    json.dump(value, f, indent=2, sort_keys=sort_keys)
+  os.replace(path + ".tmp", path)
+
+
+def _write_record(workdir: str, record: dict) -> None:
+  write_json(os.path.join(workdir, IDENTITY_FILE), record, sort_keys=True)
 
 
 def matches(workdir: str, config) -> bool:
   """Whether `workdir`'s recorded fingerprint is this config's, num_steps included.
 
-  For a domain config it answers for the study's own results (results_<study>.json).
+  For a domain config it answers for the study's own record (see `finished` for its results).
   """
   try:
     record = _read_record(str(workdir))
@@ -125,6 +128,23 @@ def matches(workdir: str, config) -> bool:
   if _is_shared(fields):
     return record.get("studies", {}).get(_as_dict(config)["study"]) == fields
   return True
+
+
+def finished(workdir: str, config) -> bool:
+  """Whether workdir/results.json holds the results of this config: made by it (`matches`)
+  and, in a workdir the domain studies share, holding its study's entry (a study's record is
+  written when it starts, its entry when it has finished)."""
+  path = os.path.join(str(workdir), RESULTS_FILE)
+  if not os.path.exists(path) or not matches(workdir, config):
+    return False
+  fields = _as_dict(config)
+  if not _is_shared(fields):
+    return True
+  try:
+    with open(path) as f:
+      return fields["study"] in json.load(f).get("studies", {})
+  except (OSError, json.JSONDecodeError):
+    return False
 
 
 def _differences(old: Mapping, new: Mapping, limit: int = 3) -> str:
@@ -167,6 +187,21 @@ def _move_run_aside(workdir: str) -> str:
                                                                                     LOCK_FILE)):
     os.rename(os.path.join(aside, LOCK_FILE), os.path.join(workdir, LOCK_FILE))
   return aside
+
+
+def _take_study_out(workdir: str, study: str) -> list[str]:
+  """Moves the study's losses aside and drops its entry from results.json, after keeping the
+  whole file as results.json.old-N."""
+  moved = _move_files_aside(workdir, [f"losses_{study}.npz"])
+  path = os.path.join(workdir, RESULTS_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      results = json.load(f)
+    if study in results.get("studies", {}):
+      moved += _move_files_aside(workdir, [RESULTS_FILE])
+      del results["studies"][study]
+      write_json(path, results)
+  return moved
 
 
 def _move_files_aside(workdir: str, names: list[str]) -> list[str]:
@@ -227,11 +262,10 @@ def check_workdir(workdir: str, config, restart: bool = False) -> None:
     old_study = new["studies"].get(study)
     if old_study is not None and old_study != fields:
       text = _differences(old_study, fields)
-      results = [f"results_{study}.json", f"losses_{study}.npz"]
       if not restart:
         raise UserError(f"workdir {workdir} holds {study} results of another config ({text}); "
                         "use a new --workdir, or --restart to move those results aside")
-      moved = _move_files_aside(workdir, results)
+      moved = _take_study_out(workdir, study)
       logging.warning("--restart: moved the %s results of another config (%s) to %s", study,
                       text, ", ".join(moved) or "(none were written)")
     new["studies"][study] = fields

@@ -1,5 +1,13 @@
-"""The training loop shared by every experiment: resume, step, log, evaluate, checkpoint, stop
-cleanly.
+"""The training core shared by every experiment: resume, step, log, checkpoint, stop cleanly.
+Each experiment's own `train_and_evaluate` says where it evaluates:
+
+  with loop.Trainer(name, state, train_step, devices=dp, key=key, workdir=workdir, config=config,
+                    num_steps=config.num_steps, eval_steps=eval_steps, writer=writer) as trainer:
+    for stop in eval_steps:
+      trainer.train_to(stop)
+      if trainer.should_evaluate(stop):  # False for a step evaluated before a restart
+        trainer.record_eval(stop, evaluate(trainer.device_state))
+    state = trainer.host_state()
 
 Resume order: the workdir's newest readable checkpoint (newer damaged ones are moved aside, see
 checkpoint.py), else the state passed in (step 0). Batches and keys are functions of the step
@@ -13,17 +21,18 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import logging
+from ml_collections import ConfigDict
+from tqdm import tqdm
 
 from genjax import logs
 from genjax.checkpoint import Checkpointer
+from genjax.devices import Devices
 from genjax.errors import UserError
-from genjax.parallel import DataParallel
 
 
 class TrainingDiverged(UserError):
@@ -38,15 +47,12 @@ class _StopSignals:
   SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
   def __init__(self):
-    self.received = None  # the signal's number once one arrived
-    self._previous = {}
+    self.received, self._previous = None, {}  # received: the signal's number once one arrived
 
   def __enter__(self):
     for signum in self.SIGNALS:
-      try:
+      with contextlib.suppress(ValueError):  # not the main thread (a notebook worker): no handler
         self._previous[signum] = signal.signal(signum, self._handle)
-      except ValueError:  # not the main thread (e.g. inside a notebook worker): no handler
-        pass
     return self
 
   def _handle(self, signum, frame):
@@ -59,33 +65,13 @@ class _StopSignals:
       signal.signal(signum, previous)
 
 
-class _TrainClock:
-  """Training seconds since the last evaluation point, evaluation time excluded.
-
-  Saved with every checkpoint, so that a run stopped and resumed counts the updates it made
-  before the stop; updates made after the last checkpoint are lost with it and counted once,
-  when replayed.
-  """
-
-  def __init__(self, carried: float = 0.0):
-    self.carried, self.mark = carried, time.perf_counter()
-
-  def seconds(self) -> float:
-    return self.carried + time.perf_counter() - self.mark
-
-  def reset(self) -> None:
-    self.carried, self.mark = 0.0, time.perf_counter()
-
-
 def steps_in_one_call(train_step: Callable, steps: int) -> Callable:
   """`steps` applications of `train_step` as one function (a lax.scan), for one compiled call.
 
-  For steps that sample their own data from the key (the batch is passed to every step as it
-  is). Each call then dispatches and syncs once instead of `steps` times, and XLA schedules the
-  loop body as a whole (experiments/bench_gan.py measures the gain). Each step equals a lone
-  step's up to the last ulps: XLA may fuse the loop body's reductions differently. The result is
-  the last step's metrics, except that "loss" is NaN when any step's loss was not finite, so the
-  loop still stops at a diverged call.
+  For steps that sample their own data from the key (each gets the same batch). A call then
+  dispatches and syncs once, not `steps` times (experiments/bench_gan.py measures the gain); each
+  step equals a lone step's up to the last ulps (XLA may fuse the loop body differently). Metrics
+  are the last step's, but "loss" is NaN when any step's was not finite: the loop still stops.
   """
   if steps == 1:
     return train_step
@@ -101,181 +87,214 @@ def steps_in_one_call(train_step: Callable, steps: int) -> Callable:
   return call
 
 
-def _check_steps_per_call(steps_per_call: int, get_batch, name: str, **every: Any) -> None:
+def _check_steps(name: str, num_steps: int, eval_steps: Iterable[int], steps_per_call,
+                 get_batch, **every: int) -> list[int]:
+  """The sorted eval steps; one-line errors for steps outside the run or between two calls."""
+  points = set()
+  for point in eval_steps:
+    if (isinstance(point, bool) or not isinstance(point, (int, np.integer))
+        or not 0 <= point <= num_steps):
+      raise UserError(f"{name}: eval step {point!r} is not a step in [0, num_steps={num_steps}]")
+    points.add(int(point))
   if not isinstance(steps_per_call, (int, np.integer)) or steps_per_call < 1:
     raise UserError(f"{name}: steps_per_call must be a positive integer, got {steps_per_call!r}")
-  if steps_per_call == 1:
-    return
-  if get_batch is not None:
+  if steps_per_call > 1 and get_batch is not None:
     raise UserError(f"{name}: steps_per_call={steps_per_call} needs steps that sample their own "
                     "data (get_batch=None): one call gets one batch")
+  every = {"num_steps": num_steps, **every, "eval_steps": sorted(points)}
   for what, value in every.items():
-    off = [v for v in np.atleast_1d(value) if v % steps_per_call]
-    if off:
+    if [v for v in np.atleast_1d(value) if v % steps_per_call]:
       raise UserError(f"{name}: {what}={value} must be a multiple of steps_per_call="
                       f"{steps_per_call} (logs, checkpoints and evaluations happen between "
                       f"calls); set config.steps_per_call to a divisor")
+  return sorted(points)
 
 
-def _check_eval_at(eval_at, on_eval, num_steps: int, name: str) -> set[int]:
-  points = set()
-  for point in eval_at:
-    if isinstance(point, bool) or not isinstance(point, (int, np.integer)):
-      raise UserError(f"{name}: eval_at must hold step numbers, got {point!r}")
-    if not 0 <= point <= num_steps:
-      raise UserError(f"{name}: eval_at step {point} is outside [0, num_steps={num_steps}]")
-    points.add(int(point))
-  if points and on_eval is None:
-    raise UserError(f"{name}: eval_at={sorted(points)} needs an on_eval callback")
-  return points
-
-
-def train_loop(*, state, train_step: Callable, get_batch: Callable[[int], dict] | None,
-               num_steps: int, log_step: Callable | None = None,
-               workdir: str, key: jax.Array, dp: DataParallel, log_every: int,
-               checkpoint_every: int, keep_checkpoints: int = 3,
-               writer: logs.MetricsWriter | None = None, name: str = "train",
-               on_save: Callable[[int], None] | None = None,
-               eval_at: Iterable[int] = (),
-               on_eval: Callable[[int, Any], dict] | None = None,
-               steps_per_call: int = 1):
-  """Runs `train_step` from the last checkpoint in `workdir` up to `num_steps`.
+class Trainer:
+  """Trains one state (all its seeds) from its newest checkpoint, up to the steps asked for.
 
   Args:
+    name: names the checkpoint folder and workdir/evals/<name>.jsonl (trainings share workdirs).
     state: host state pytree at step 0 (also the template checkpoints are restored into).
-    train_step: `dp.compile`d `(state, batch, key) -> (state, metrics)`; metrics has "loss".
-    log_step: the same step with extra diagnostics in its metrics (e.g. gradient norms), run
-      on logging steps only so that the other steps skip its cost; None: `train_step`.
-    get_batch: step -> global batch (numpy); must depend on the step alone. None for steps
-      that sample their own data from the key (they receive an empty batch).
+    train_step: `devices.compile`d `(state, batch, key) -> (state, metrics)`; metrics has "loss".
+    devices: a `genjax.devices.Devices` (`parallel.DataParallel` or `seeds.SeedParallel`).
     key: the run's base key; the step folds in the step number itself.
-    writer: where logged metrics (and evaluations, on TensorBoard) go; None for no log file.
-    name: prefix of the checkpoint folder and of workdir/evals/<name>.jsonl, so several
-      trainings can share one workdir.
-    on_save: called with the step right after each checkpoint is written (SIGTERM and SIGINT
-      included),
-      for host-side bookkeeping that must resume together with the checkpoint.
-    eval_at: steps after which to call `on_eval`; 0 is the initial state.
-    on_eval: `(step, device_state) -> dict` of numbers or lists of numbers; device_state is the
-      compiled step's own (a leading seed axis for vmapped seeds) and must not be donated. The
-      loop appends `{"step", "train_seconds", **result}` to workdir/evals/<name>.jsonl, where
-      train_seconds counts training since the previous eval point across restarts; a step
-      already in that file is not evaluated again. Read them with `logs.read_evals`.
-    steps_per_call: train steps one call of `train_step` (and `log_step`) advances, e.g. a
-      `steps_in_one_call` step; needs get_batch=None, and every log, checkpoint and eval step,
-      num_steps and the step resumed from must be multiples of it.
-
-  Returns:
-    The final host state.
+    config: its log_every, checkpoint_every, keep_checkpoints (3) and steps_per_call (1: steps
+      one call of `train_step` advances, e.g. a `steps_in_one_call` step; needs get_batch=None,
+      and every log, checkpoint and eval step, num_steps and a resumed step divide by it).
+    num_steps: the last step; it is always logged and checkpointed.
+    eval_steps: the steps the caller evaluates (0: the initial state); their `train_seconds`
+      count training since the previous one across restarts, evaluation time excluded.
+    get_batch: step -> global batch (numpy), a function of the step alone; None: the step
+      samples its own data from the key (it receives an empty batch).
+    log_step: the step with extra diagnostics (e.g. gradient norms), run on logging steps only.
+    writer: where logged metrics and evaluations go; None for no log file.
   """
-  points = _check_eval_at(eval_at, on_eval, num_steps, name)
-  _check_steps_per_call(steps_per_call, get_batch, name, num_steps=num_steps,
-                        log_every=log_every, checkpoint_every=checkpoint_every,
-                        eval_at=sorted(points))
-  # Closed however the loop ends (error, SIGTERM exit, a callback's exception).
-  with contextlib.closing(Checkpointer(os.path.join(workdir, "checkpoints", name),
-                                      keep_checkpoints)) as checkpointer:
-    restored = checkpointer.restore_latest(state)
-    start = 0
+
+  def __init__(self, name: str, state, train_step: Callable, *, devices: Devices,
+               key: jax.Array, workdir: str, config: ConfigDict, num_steps: int,
+               eval_steps: Iterable[int] = (), get_batch: Callable[[int], dict] | None = None,
+               log_step: Callable | None = None, writer: logs.MetricsWriter | None = None):
+    self.name, self.devices, self.workdir, self.writer = name, devices, workdir, writer
+    self.num_steps, self._state, self._key, self._get_batch = num_steps, state, key, get_batch
+    self._train_step, self._log_step = train_step, log_step or train_step
+    self._log_every, self._checkpoint_every = config.log_every, config.checkpoint_every
+    self._keep, self._per_call = config.get("keep_checkpoints", 3), config.get("steps_per_call", 1)
+    self.eval_steps = _check_steps(name, num_steps, eval_steps, self._per_call, get_batch,
+                                   log_every=self._log_every,
+                                   checkpoint_every=self._checkpoint_every)
+
+  def __enter__(self) -> "Trainer":
+    with contextlib.ExitStack() as stack:  # undone at once if resuming fails
+      self._checkpointer = stack.enter_context(contextlib.closing(Checkpointer(
+          os.path.join(self.workdir, "checkpoints", self.name), self._keep)))
+      self._resume()
+      self._signals = stack.enter_context(_StopSignals())
+      self._progress = None
+      if sys.stderr.isatty() and logs.is_main_process():
+        self._progress = tqdm(total=self.num_steps, initial=self.step, desc=self.name,
+                              dynamic_ncols=True)
+        stack.callback(self._progress.close)
+      self._exits = stack.pop_all()
+    return self
+
+  def __exit__(self, exc_type, *exc) -> None:
+    with self._exits:  # closed however the training ends
+      if exc_type is None:
+        self._exit_if_signalled()  # a signal that came during the last evaluation
+
+  def train_to(self, stop: int) -> None:
+    """Trains up to step `stop`; nothing when the run was resumed at or past it."""
+    if stop > self.num_steps or stop % self._per_call:
+      raise UserError(f"{self.name}: train_to({stop}) must stop at a multiple of steps_per_call="
+                      f"{self._per_call} up to num_steps={self.num_steps}")
+    self._mark = time.perf_counter()
+    try:
+      self._exit_if_signalled()  # a signal that came during an evaluation
+      while self.step < stop:
+        self._call()
+    finally:
+      self._trained, self._mark = self._training_seconds(), None
+
+  @property
+  def device_state(self):
+    """The state as the compiled step holds it (a leading seed axis for seeds), to read, not to
+    donate; placed on the devices when first asked for (a finished run's rerun compiles nothing)."""
+    if self._device_state is None:
+      self._device_state = self.devices.put_state(self._state)
+    return self._device_state
+
+  def should_evaluate(self, step: int) -> bool:
+    """True when the run stands at eval step `step` and has no record of it yet."""
+    return step == self.step and step in self.eval_steps and step not in self._recorded
+
+  def record_eval(self, step: int, result: Mapping) -> None:
+    """Appends `{"step", "train_seconds", **result}` (numbers, lists) to evals/<name>.jsonl."""
+    if not self.should_evaluate(step):
+      raise UserError(f"{self.name}: record_eval({step}) needs train_to({step}) first and an eval "
+                      f"step not yet recorded (eval_steps={self.eval_steps})")
+    if not isinstance(result, Mapping) or {"step", "train_seconds"} & set(result):
+      raise UserError(f"{self.name}: the evaluation at step {step} must be a dict without the "
+                      f"keys 'step' and 'train_seconds', got {type(result).__name__}")
+    record = {"step": step, "train_seconds": self._seconds_since_eval(), **result}
+    logs.append_eval(self.workdir, self.name, record)
+    if self.writer is not None:
+      self.writer.write_eval(self.name, step, record)
+    self._recorded.add(step)
+
+  def host_state(self):
+    """The state where training stands, on the host (with its seed axis, if any)."""
+    if self._device_state is None:  # nothing trained: the state restored or passed in
+      return self._state
+    return jax.device_get(self.devices.get_state(self._device_state))
+
+  def _resume(self) -> None:
+    name, points = self.name, self.eval_steps
+    restored = self._checkpointer.restore_latest(self._state)
+    self.step, self._last_saved, self._device_state = 0, None, None  # see device_state
     if restored is not None:
-      start, state = restored
-      logging.info("%s: resumed from step %d of %d (%s)", name, start, num_steps,
-                   checkpointer.directory)
-      if start % steps_per_call:
-        raise UserError(f"{name}: the checkpoint at step {start} ({checkpointer.directory}) is "
-                        f"not a multiple of steps_per_call={steps_per_call}; resume with a "
-                        f"steps_per_call that divides {start} (1 always does)")
-    recorded = {r["step"] for r in logs.read_evals(workdir, name)} if points else set()
-    lost = sorted(p for p in points if p < start and p not in recorded)
+      self.step, self._state = restored
+      self._last_saved = self.step
+      logging.info("%s: resumed from step %d of %d (%s)", name, self.step, self.num_steps,
+                   self._checkpointer.directory)
+      if self.step % self._per_call:
+        raise UserError(f"{name}: the checkpoint at step {self.step} "
+                        f"({self._checkpointer.directory}) is not a multiple of steps_per_call="
+                        f"{self._per_call}; resume with a steps_per_call that divides "
+                        f"{self.step} (1 always does)")
+    self._recorded = {r["step"] for r in logs.read_evals(self.workdir, name)} if points else set()
+    lost = sorted(p for p in points if p < self.step and p not in self._recorded)
     if lost:
       logging.warning("%s: no evaluation recorded at steps %s, before the step %d this run resumes "
-                      "from (%s)", name, lost, start, logs.evals_path(workdir, name))
-    clock = _TrainClock()
-    if start and start not in points and any(p > start for p in points):
-      saved = (checkpointer.metadata(start) or {}).get("seconds_since_eval")
+                      "from (%s)", name, lost, self.step, logs.evals_path(self.workdir, name))
+    # Training seconds: this process's (inside train_to only) and those from before a restart.
+    self._trained, self._mark, self._eval_mark, self._carried = 0.0, None, 0.0, 0.0
+    if self.step and self.step not in points and any(p > self.step for p in points):
+      saved = (self._checkpointer.metadata(self.step) or {}).get("seconds_since_eval")
       if saved is None:
-        logging.warning("%s: no training clock saved with checkpoint step %d; the train_seconds of "
-                        "the next evaluation do not count the updates before this restart", name,
-                        start)
-      clock = _TrainClock(float(saved or 0.0))
+        logging.warning("%s: no training clock saved with checkpoint step %d; the next eval's "
+                        "train_seconds miss the updates before this restart", name, self.step)
+      self._carried = float(saved or 0.0)
+    self._window = (0.0, self.step)  # training seconds and step at the last log
 
-    def evaluate(step: int, device_state) -> None:
-      seconds = clock.seconds()
-      if step not in recorded:
-        result = on_eval(step, device_state)
-        if not isinstance(result, Mapping) or {"step", "train_seconds"} & set(result):
-          raise UserError(f"{name}: on_eval at step {step} must return a dict without the keys "
-                          f"'step' and 'train_seconds', got {type(result).__name__}")
-        record = {"step": step, "train_seconds": seconds, **result}
-        logs.append_eval(workdir, name, record)
-        if writer is not None:
-          writer.write_eval(name, step, record)
-        recorded.add(step)
-      # Also past a step evaluated before a restart: its train_seconds started there.
-      clock.reset()
+  def _training_seconds(self) -> float:
+    return self._trained + (time.perf_counter() - self._mark if self._mark is not None else 0.0)
 
-    if start >= num_steps:
-      if start in points and start not in recorded:
-        evaluate(start, dp.put_state(state))
-      return state
-    device_state = dp.put_state(state)
-    if start in points:
-      evaluate(start, device_state)
-    last_saved = start if restored is not None else None
-    interactive = sys.stderr.isatty() and logs.is_main_process()
-    progress = None
-    if interactive:
-      from tqdm import tqdm
-      progress = tqdm(total=num_steps, initial=start, desc=name, dynamic_ncols=True)
-    window_start, window_steps = time.perf_counter(), 0
-    with _StopSignals() as stop:
-      for step in range(start, num_steps, steps_per_call):
-        batch = dp.put_batch(get_batch(step)) if get_batch is not None else {}
-        done = step + steps_per_call
-        logs_now = done % log_every == 0 or done == num_steps
-        step_fn = log_step if logs_now and log_step is not None else train_step
-        device_state, metrics = step_fn(device_state, batch, key)
-        # Fetching the loss every step syncs host and device: it lets us stop at the first
-        # non-finite step, and avoids a hang of XLA's CPU all-reduce when many sharded steps
-        # are queued without waiting (seen with jax 0.10 on fake CPU devices).
-        loss = np.asarray(dp.first(metrics)["loss"])
-        if not np.all(np.isfinite(loss)):
-          steps = f"step {done}" if steps_per_call == 1 else f"steps {step + 1}-{done}"
-          saved = (f"the last good checkpoint is step {last_saved} in {checkpointer.directory}"
-                   if last_saved is not None else "no checkpoint was saved before it")
-          raise TrainingDiverged(f"{name}: loss is {loss.tolist()} at {steps}; {saved}")
-        window_steps += steps_per_call
-        if progress is not None:
-          progress.update(steps_per_call)
-        if logs_now:
-          elapsed = time.perf_counter() - window_start
-          record = {k: np.asarray(v) for k, v in dp.first(metrics).items()}
-          record["steps_per_sec"] = window_steps / max(elapsed, 1e-9)
-          if writer is not None:
-            writer.write(done, {f"{name}/{k}": v for k, v in record.items()})
-          if progress is not None:
-            progress.set_postfix(loss=float(np.mean(loss)))
-          else:
-            logging.info("%s step %d/%d: loss %.4f, %.1f steps/s", name, done, num_steps,
-                         float(np.mean(loss)), record["steps_per_sec"])
-          window_start, window_steps = time.perf_counter(), 0
-        if done in points:
-          # Before the checkpoint: a checkpoint at an eval point implies its record exists.
-          began = time.perf_counter()
-          evaluate(done, device_state)
-          window_start += time.perf_counter() - began  # steps_per_sec counts training only
-        if done % checkpoint_every == 0 or done == num_steps or stop.received:
-          checkpointer.save(done, dp.get_state(device_state),
-                            metadata={"seconds_since_eval": clock.seconds()})
-          last_saved = done
-          if on_save is not None:
-            on_save(done)
-        if stop.received:
-          logging.warning("%s: %s at step %d; checkpoint saved, exiting", name,
-                          signal.Signals(stop.received).name, done)
-          if progress is not None:
-            progress.close()
-          raise SystemExit(128 + stop.received)
-    if progress is not None:
-      progress.close()
-    return jax.device_get(dp.get_state(device_state))
+  def _seconds_since_eval(self) -> float:
+    return self._carried + self._training_seconds() - self._eval_mark
+
+  def _call(self) -> None:
+    """One call of the compiled step, then its log, checkpoint and signal check."""
+    step, done = self.step, self.step + self._per_call
+    if step in self.eval_steps:  # the clock of the next evaluation starts here
+      self._carried, self._eval_mark = 0.0, self._training_seconds()
+    batch = self.devices.put_batch(self._get_batch(step)) if self._get_batch else {}
+    logs_now = done % self._log_every == 0 or done == self.num_steps
+    step_fn = self._log_step if logs_now else self._train_step
+    self._device_state, metrics = step_fn(self.device_state, batch, self._key)
+    # Fetching the loss syncs host and device every call: it stops at the first non-finite loss,
+    # and avoids a hang of XLA's CPU all-reduce under many queued sharded steps (jax 0.10).
+    loss = np.asarray(self.devices.first(metrics)["loss"])
+    if not np.all(np.isfinite(loss)):
+      steps = f"step {done}" if self._per_call == 1 else f"steps {step + 1}-{done}"
+      saved = (f"the last good checkpoint is step {self._last_saved} in "
+               f"{self._checkpointer.directory}" if self._last_saved is not None
+               else "no checkpoint was saved before it")
+      raise TrainingDiverged(f"{self.name}: loss is {loss.tolist()} at {steps}; {saved}")
+    self.step = done
+    if self._progress is not None:
+      self._progress.update(self._per_call)
+    if logs_now:
+      self._log(metrics, loss)
+    if done % self._checkpoint_every == 0 or done == self.num_steps:
+      self._save()
+    self._exit_if_signalled()
+
+  def _log(self, metrics, loss) -> None:
+    seconds, steps = self._training_seconds(), self.step - self._window[1]
+    record = {k: np.asarray(v) for k, v in self.devices.first(metrics).items()}
+    record["steps_per_sec"] = steps / max(seconds - self._window[0], 1e-9)
+    if self.writer is not None:
+      self.writer.write(self.step, {f"{self.name}/{k}": v for k, v in record.items()})
+    if self._progress is not None:
+      self._progress.set_postfix(loss=float(np.mean(loss)))
+    else:
+      logging.info("%s step %d/%d: loss %.4f, %.1f steps/s", self.name, self.step,
+                   self.num_steps, float(np.mean(loss)), record["steps_per_sec"])
+    self._window = (seconds, self.step)
+
+  def _save(self) -> None:
+    self._checkpointer.save(self.step, self.devices.get_state(self.device_state),
+                            metadata={"seconds_since_eval": self._seconds_since_eval()})
+    self._last_saved = self.step
+
+  def _exit_if_signalled(self) -> None:
+    """After SIGTERM or Ctrl-C: checkpoint where training stands, exit with 128 + signal."""
+    signum = self._signals.received
+    if signum is None:
+      return
+    if self._last_saved != self.step:
+      self._save()
+    logging.warning("%s: %s at step %d; checkpoint saved, exiting", self.name,
+                    signal.Signals(signum).name, self.step)
+    raise SystemExit(128 + signum)

@@ -1,5 +1,8 @@
 """Data parallelism: one per-device train step, run plainly, under pmap, or under jit(shard_map).
 
+One model on a large batch split over the devices; for many small models (seeds) see
+`genjax.seeds.SeedParallel`, and `genjax.devices` for when to use which.
+
 A per-device step is written once, against a `DataParallel` object `dp`:
 
   def train_step(state, batch, key):           # batch: this device's share
@@ -23,6 +26,8 @@ from jax import lax
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from genjax import devices
+from genjax.devices import CompiledStep
 from genjax.errors import UserError
 
 AXIS = "data"
@@ -31,7 +36,10 @@ MODES = ("auto", "none", "pmap", "shard_map")
 
 @dataclasses.dataclass(frozen=True)
 class DataParallel:
-  """How a per-device step is mapped over devices; see the module docstring."""
+  """How a per-device step is mapped over devices; see the module docstring.
+
+  Implements `genjax.devices.Devices`, the host interface the training loop uses.
+  """
 
   mode: str  # "none", "pmap" or "shard_map"
   devices: tuple
@@ -82,26 +90,20 @@ class DataParallel:
 
   # ---- used on the host ----
 
-  def compile(self, per_device_step, donate: bool = True):
-    """Compiles `per_device_step(state, batch, key)`; the result counts its traces."""
-    traces = [0]
-
-    def counted(state, batch, key):
-      traces[0] += 1
-      return per_device_step(state, batch, key)
-
+  def compile(self, per_device_step, donate: bool = True) -> CompiledStep:
+    """Compiles `per_device_step(state, batch, key)` for this mode; it counts its traces."""
     donate_argnums = (0,) if donate else ()
-    if self.mode == "none":
-      step = jax.jit(counted, donate_argnums=donate_argnums)
-    elif self.mode == "pmap":
-      step = jax.pmap(counted, axis_name=AXIS, in_axes=(0, 0, None), devices=self.devices,
-                      donate_argnums=donate_argnums)
-    else:
-      mapped = jax.shard_map(counted, mesh=self.mesh, in_specs=(P(), P(AXIS), P()),
-                             out_specs=(P(), P()))
-      step = jax.jit(mapped, donate_argnums=donate_argnums)
-    step.num_traces = lambda: traces[0]
-    return step
+
+    def mapped(step):
+      if self.mode == "none":
+        return jax.jit(step, donate_argnums=donate_argnums)
+      if self.mode == "pmap":
+        return jax.pmap(step, axis_name=AXIS, in_axes=(0, 0, None), devices=self.devices,
+                        donate_argnums=donate_argnums)
+      return jax.jit(jax.shard_map(step, mesh=self.mesh, in_specs=(P(), P(AXIS), P()),
+                                   out_specs=(P(), P())), donate_argnums=donate_argnums)
+
+    return CompiledStep(per_device_step, mapped)
 
   def put_state(self, state):
     """State -> the layout the compiled step expects (replicated on every device).
@@ -157,14 +159,8 @@ class DataParallel:
 
 def make(mode: str = "auto", num_devices: int | None = None) -> DataParallel:
   """Picks devices and a mode; "auto" is shard_map on several devices, else none."""
-  if mode not in MODES:
-    raise UserError(f"config.parallel must be one of {', '.join(MODES)}; got {mode!r}")
-  devices = jax.devices()
-  if num_devices is not None and num_devices > 0:
-    if num_devices > len(devices):
-      raise UserError(f"config.num_devices={num_devices} but only {len(devices)} "
-                      f"{devices[0].platform} devices are visible")
-    devices = devices[:num_devices]
+  devices.check_mode(mode, MODES)
+  visible = devices.visible(num_devices)
   if mode == "auto":
-    mode = "shard_map" if len(devices) > 1 else "none"
-  return DataParallel(mode=mode, devices=tuple(devices))
+    mode = "shard_map" if len(visible) > 1 else "none"
+  return DataParallel(mode=mode, devices=tuple(visible))

@@ -16,7 +16,7 @@ from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# A tiny MLP trained by train_loop; argv: workdir num_steps [step at which to die abruptly].
+# A tiny MLP trained by loop.Trainer; argv: workdir num_steps [step at which to die abruptly].
 TRAIN_SCRIPT = textwrap.dedent('''
     import os
     import sys
@@ -25,10 +25,11 @@ TRAIN_SCRIPT = textwrap.dedent('''
     import jax.numpy as jnp
     import numpy as np
     import optax
+    from ml_collections import ConfigDict
 
     from genjax import parallel
     from genjax.errors import UserError
-    from genjax.loop import train_loop
+    from genjax.loop import Trainer
 
     workdir, num_steps = sys.argv[1], int(sys.argv[2])
     die_at = int(sys.argv[3]) if len(sys.argv) > 3 else None
@@ -60,9 +61,12 @@ TRAIN_SCRIPT = textwrap.dedent('''
 
 
     try:
-      final = train_loop(state=state, train_step=dp.compile(step), get_batch=get_batch,
-                         num_steps=num_steps, workdir=workdir, key=jax.random.key(1), dp=dp,
-                         log_every=10, checkpoint_every=10, keep_checkpoints=3)
+      config = ConfigDict({"log_every": 10, "checkpoint_every": 10, "keep_checkpoints": 3})
+      with Trainer("train", state, dp.compile(step), devices=dp, get_batch=get_batch,
+                   key=jax.random.key(1), workdir=workdir, config=config,
+                   num_steps=num_steps) as trainer:
+        trainer.train_to(num_steps)
+        final = trainer.host_state()
     except UserError as e:
       print(e, file=sys.stderr)
       sys.exit(2)

@@ -15,7 +15,7 @@ BASE = [1.50, 1.52, 1.55]  # three seeds' losses; other entries are BASE + an of
 
 
 def s(offset=0.0, spread=(0.0, 0.0, 0.0)):
-  """A seeds.summary of BASE + offset (+ a per-seed spread, which blurs a paired difference)."""
+  """A stats.summary of BASE + offset (+ a per-seed spread, which blurs a paired difference)."""
   values = [b + offset + e for b, e in zip(BASE, spread, strict=True)]
   mean = sum(values) / 3
   return {"mean": mean, "sd": 0.02, "se": 0.012, "seeds": values}
@@ -254,8 +254,18 @@ def test_claims_judge_only_their_own_study():
                                          "continual"}
   assert all(domain.CLAIMS_BY_STUDY[s] is domain.STUDY_CLAIMS[s][0] for s in domain.STUDY_CLAIMS)
   assert len(domain.CLAIMS) == 7
+  # Each study's claims read their own entry of results.json.
+  both = {"studies": {"architecture": architecture(transformer=0.0, bag_mlp=0.35),
+                      "finetune": finetune(-0.2, 1.0)}}
+  assert domain.CLAIMS_BY_STUDY["architecture"].rule(both) == domain.architecture_rule(
+      both["studies"]["architecture"])
+  assert domain.CLAIMS_BY_STUDY["finetune"].rule(both).verdict == SUPPORTED
+  with pytest.raises(ResultMissing, match=r"no results of the diversity study .results.json has "
+                     r"\['architecture', 'finetune'\]"):
+    domain.CLAIMS_BY_STUDY["diversity"].rule(both)
   with pytest.raises(ResultMissing, match="finetune"):
-    domain.CLAIMS_BY_STUDY["finetune"].rule(architecture(transformer=0.0))
+    domain.CLAIMS_BY_STUDY["finetune"].rule({"studies": {"architecture": both["studies"]
+                                                         ["architecture"]}})
 
 
 def test_a_bug_in_results_is_not_a_verdict():
@@ -264,7 +274,7 @@ def test_a_bug_in_results_is_not_a_verdict():
   broken = architecture(transformer=0.0, bag_mlp=0.35)
   del broken["rows"][1]["heldout"]["seeds"]
   with pytest.raises(KeyError):
-    domain.CLAIMS_BY_STUDY["architecture"].rule(broken)
+    domain.CLAIMS_BY_STUDY["architecture"].rule({"studies": {"architecture": broken}})
   wrong_type = diversity(0.5, 0.0)
   wrong_type["rows"][0]["model_heldout"] = None
   with pytest.raises(TypeError):

@@ -17,7 +17,7 @@ def _per_seed(value):
 
 def _stat(values):
   values = _per_seed(values)
-  return {"mean": sum(values) / len(values), "sd": 0.0, "se": 0.0, "values": values}
+  return {"mean": sum(values) / len(values), "sd": 0.0, "se": 0.0, "seeds": values}
 
 
 def _history(cells, top_cells=None, top_share=0.9, trend=0.0):
@@ -42,7 +42,7 @@ def _method(name, cells, precision=0.95, median=1.0, samples=100, pack=1, unroll
   summary = {"modes": _stat(cells), "cells": _stat(cells), "top_share": _stat(0.9),
              "reverse_kl": _stat(0.01), "precision": _stat(precision), "recall": _stat(recall),
              "median_distance_std": _stat(median), "hq": _stat(0.5)}
-  summary["seeds_all_modes"] = sum(m == 8 for m in summary["modes"]["values"])
+  summary["seeds_all_modes"] = sum(m == 8 for m in summary["modes"]["seeds"])
   return {"method": method, "samples_per_step": samples, "summary": summary,
           "history": history if history is not None else _history(cells)}
 
@@ -240,7 +240,7 @@ def test_one_seed_gives_no_interval():
   for r in results["methods"].values():
     for stat in r["summary"].values():
       if isinstance(stat, dict):
-        stat["values"] = stat["values"][:1]
+        stat["seeds"] = stat["seeds"][:1]
     for record in r["history"]:
       for key, value in record.items():
         if isinstance(value, list):

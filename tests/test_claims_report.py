@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from genjax import identity
 from genjax.claims import report
 from genjax.claims.verdicts import (
     DEPENDS,
@@ -23,7 +24,10 @@ def _claim(figure="", statement="A made-up claim.", rule=None):
   return Claim("Q3", statement, "made-up experiment", "an anchor", rule, figure)
 
 
-def _run(tmp_path, name, finished, command=("python", "x.py"), config="this"):
+THIS, ANOTHER = {"seed": 0}, {"seed": 1}  # configs as their JSON dicts
+
+
+def _run(tmp_path, name, finished, command=("python", "x.py"), config=THIS):
   workdir = tmp_path / name
   workdir.mkdir()
   if finished:
@@ -33,9 +37,9 @@ def _run(tmp_path, name, finished, command=("python", "x.py"), config="this"):
 
 @pytest.fixture
 def made_by(monkeypatch):
-  """Stands in for genjax.identity: a workdir 'matches' when its run was made with config
-  "this" (the fingerprint logic itself is tested with genjax/identity.py)."""
-  monkeypatch.setattr(report, "matches_config", lambda workdir, config: config == "this")
+  """Stands in for genjax.identity.matches: a workdir 'matches' when its run was made with
+  config THIS (the fingerprint logic itself is tested with genjax/identity.py)."""
+  monkeypatch.setattr(identity, "matches", lambda workdir, config: config == THIS)
 
 
 def test_the_longest_run_finished_by_its_own_config_is_chosen(tmp_path, made_by):
@@ -43,7 +47,7 @@ def test_the_longest_run_finished_by_its_own_config_is_chosen(tmp_path, made_by)
   assert report.first_finished([long, quick]).name == "long"
   unfinished_long = _run(tmp_path, "long2", False)
   assert report.first_finished([unfinished_long, quick]).name == "quick"
-  other_config = _run(tmp_path, "long3", True, config="another")
+  other_config = _run(tmp_path, "long3", True, config=ANOTHER)
   assert report.first_finished([other_config, quick]).name == "quick"
   nothing_finished = [_run(tmp_path, "a", False), _run(tmp_path, "b", False)]
   assert report.first_finished(nothing_finished).name == "b"  # the one to run
@@ -56,18 +60,18 @@ def _writes_x(value):
 
 
 def test_a_run_of_another_config_is_run_again(tmp_path, made_by, monkeypatch):
-  run = _run(tmp_path, "other", True, command=_writes_x(2), config="another")
+  run = _run(tmp_path, "other", True, command=_writes_x(2), config=ANOTHER)
   monkeypatch.chdir(run.workdir)
   report.execute(run, rerun=False)
   assert run.results == {"x": 2} and run.wall_seconds is not None
   recorded = json.loads((tmp_path / "other" / report.TIMES_FILE).read_text())
-  assert recorded == {"results.json": run.wall_seconds}
+  assert recorded == {"other": run.wall_seconds}  # by run: the domain studies share a workdir
 
 
 def test_a_run_of_this_config_is_reused_with_its_recorded_time(tmp_path, made_by):
   fails = [sys.executable, "-c", "raise SystemExit(3)"]  # would fail if it were run
   run = _run(tmp_path, "same", True, command=fails)
-  (tmp_path / "same" / report.TIMES_FILE).write_text(json.dumps({"results.json": 42.0}))
+  (tmp_path / "same" / report.TIMES_FILE).write_text(json.dumps({"same": 42.0, "x": 7.0}))
   report.execute(run, rerun=False)
   assert run.results == {"x": 1} and run.wall_seconds is None and run.recorded_seconds == 42.0
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from genjax import seeds
+from genjax import stats
 from genjax.claims import vae
 from genjax.claims.verdicts import (
   DEPENDS,
@@ -25,7 +25,7 @@ FLIPPED = (3.0, 0.0, -3.0)
 
 
 def _s(mean, offsets=STEADY):
-  return seeds.summary([mean + o for o in offsets])
+  return stats.summary([mean + o for o in offsets])
 
 
 def _curve(steps, held_out_means):
@@ -203,7 +203,7 @@ def test_one_seed_supports_nothing():
   def first_seed(tree):
     for key, value in tree.items():
       if isinstance(value, dict) and "seeds" in value:
-        tree[key] = seeds.summary(value["seeds"][:1])
+        tree[key] = stats.summary(value["seeds"][:1])
       elif isinstance(value, dict):
         first_seed(value)
 

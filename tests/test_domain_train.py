@@ -183,8 +183,14 @@ def test_finetune_study_end_to_end_and_resume_without_recompiling(tmp_path):
     end = m["curve"][last]
     assert (f"| {name} | {report.fmt(end['target'])} | {report.fmt(end['heldout'])} |"
             in text), name
+  # results.json holds the study's entry, which train_and_evaluate returned.
+  with open(os.path.join(workdir, "results.json")) as f:
+    written = json.load(f)
+  assert list(written["studies"]) == ["finetune"]
+  assert json.dumps(written["studies"]["finetune"], sort_keys=True) == json.dumps(
+      results, sort_keys=True)
   for claim in domain_claims.STUDY_CLAIMS["finetune"]:
-    assert f"Claim: {claim.statement} Verdict: {report.judge(claim, results)}" in text
+    assert f"Claim: {claim.statement} Verdict: {report.judge(claim, written)}" in text
   # A rerun resumes from the checkpoints and the recorded evaluations: identical results, and
   # nothing is compiled again.
   compiles, listener = _count_compiles()
@@ -198,7 +204,7 @@ def test_finetune_study_end_to_end_and_resume_without_recompiling(tmp_path):
 
 
 def _check_study_tables(study, config, results, losses):
-  """The tables of results_<study>.json agree with the per-seed arrays of losses_<study>.npz,
+  """The study's entry of results.json agrees with the per-seed arrays of losses_<study>.npz,
   and each study ran the models and variants its config names."""
 
   def seeds_of(key):
@@ -235,6 +241,7 @@ def _check_study_tables(study, config, results, losses):
 
 @pytest.mark.slow
 def test_every_other_study_runs_end_to_end_and_judges_itself(tmp_path):
+  done = []
   for study in ("diversity", "architecture", "fewshot", "continual"):
     config = tiny_config(study)
     config.fewshot_sizes = (1, 4)
@@ -243,14 +250,20 @@ def test_every_other_study_runs_end_to_end_and_judges_itself(tmp_path):
     config.dapt_shots = 4
     config.continual_stages = 2
     config.continual_steps = 3
-    results = train.train_and_evaluate(config, str(tmp_path))  # one workdir: shared pretraining
+    returned = train.train_and_evaluate(config, str(tmp_path))  # one workdir: shared pretraining
+    # results.json keeps every study run so far in the workdir, each as it was returned.
+    with open(tmp_path / "results.json") as f:
+      studies = json.load(f)["studies"]
+    assert list(studies) == done + [study]
+    done.append(study)
+    results = studies[study]
     assert results["study"] == study
-    assert os.path.exists(tmp_path / f"results_{study}.json")
+    assert json.dumps(results, sort_keys=True) == json.dumps(returned, sort_keys=True)
     losses = np.load(tmp_path / f"losses_{study}.npz")
     _check_study_tables(study, config, results, losses)
     # Six pretraining steps leave every model at uniform (log 8 = 2.079) or above on its own
     # data, so each rule's guard refuses to judge and names the untrained model.
     for claim in domain_claims.STUDY_CLAIMS[study]:
-      finding = claim.rule(results)
+      finding = claim.rule({"studies": studies})
       assert finding.verdict == NOT_MEASURED and "not trained" in finding.evidence, finding
       assert finding.margin is None

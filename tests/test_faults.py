@@ -116,21 +116,49 @@ def test_domain_studies_share_a_workdir_each_with_its_own_record(tmp_path):
   assert identity.matches(tmp_path, _domain("diversity"))
   assert identity.matches(tmp_path, _domain("fewshot"))
   assert not identity.matches(tmp_path, _domain("continual"))  # never ran here
-  (tmp_path / "results_fewshot.json").write_text("{}")
+  both = {"studies": {"diversity": {"rows": [1]}, "fewshot": {"fewshot": {"0": 2}}}}
+  (tmp_path / "results.json").write_text(json.dumps(both))
+  (tmp_path / "losses_fewshot.npz").write_bytes(b"fewshot losses")
   with pytest.raises(UserError, match="holds fewshot results of another config .fewshot_steps"):
     identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7))
   identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7), restart=True)
-  assert (tmp_path / "results_fewshot.json.old-1").exists()  # only this study's results moved
+  # Only this study's results are taken out; the file as it was is kept beside it.
+  assert json.loads((tmp_path / "results.json").read_text()) == {
+      "studies": {"diversity": {"rows": [1]}}}
+  assert json.loads((tmp_path / "results.json.old-1").read_text()) == both
+  assert (tmp_path / "losses_fewshot.npz.old-1").read_bytes() == b"fewshot losses"
+  assert not (tmp_path / "losses_fewshot.npz").exists()
+  assert identity.finished(tmp_path, _domain("diversity"))
+  assert not identity.finished(tmp_path, _domain("fewshot", fewshot_steps=7))
   assert identity.matches(tmp_path, _domain("diversity"))
   assert identity.matches(tmp_path, _domain("fewshot", fewshot_steps=7))
   with pytest.raises(UserError, match="holds a run of another config .learning_rate"):
     identity.check_workdir(tmp_path, _domain("diversity", learning_rate=0.01))
 
 
-def test_domain_shared_fields_are_the_pretraining_fields():
-  from genjax.domain import fit
+def test_a_run_is_finished_once_results_json_holds_its_results(tmp_path):
+  from genjax.domain import train
 
-  assert identity.DOMAIN_SHARED_FIELDS == fit.PRETRAIN_FIELDS
+  vae_dir = tmp_path / "vae"
+  identity.check_workdir(vae_dir, _vae())
+  assert not identity.finished(vae_dir, _vae())  # started: recorded, no results yet
+  (vae_dir / "results.json").write_text("{}")
+  assert identity.finished(vae_dir, _vae())
+  assert not identity.finished(vae_dir, _vae(learning_rate=0.01))
+  # Domain studies share a workdir and its results.json: each is finished once its entry is in.
+  identity.check_workdir(tmp_path, _domain("diversity"))
+  identity.check_workdir(tmp_path, _domain("architecture"))
+  assert not identity.finished(tmp_path, _domain("diversity"))  # no results.json yet
+  train.write_study_results(str(tmp_path), "diversity", {"rows": [1]})
+  assert identity.finished(tmp_path, _domain("diversity"))
+  assert not identity.finished(tmp_path, _domain("architecture"))  # started, not finished
+  assert not identity.finished(tmp_path, _domain("diversity", learning_rate=0.01))
+  assert not identity.finished(tmp_path, _domain("continual"))  # never ran here
+  train.write_study_results(str(tmp_path), "architecture", {"rows": [2]})
+  assert identity.finished(tmp_path, _domain("architecture"))
+  assert json.loads((tmp_path / "results.json").read_text()) == {
+      "studies": {"diversity": {"rows": [1]}, "architecture": {"rows": [2]}}}
+  assert not (tmp_path / "results.json.tmp").exists()  # written whole, then renamed
 
 
 # ---- one writer per workdir ----

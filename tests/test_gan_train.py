@@ -296,7 +296,7 @@ def test_train_and_evaluate_end_to_end(tmp_path):
     assert [h["step"] for h in r["history"]] == [0, 20, 40]
     assert len(r["history"][-1]["occupied_modes"]) == 2  # one list of modes per seed
     assert r["num_traces"] == 1
-    assert len(r["summary"]["modes"]["values"]) == 2
+    assert len(r["summary"]["modes"]["seeds"]) == 2
     assert {"median_distance_std", "beyond_10_std", "hq"} <= set(r["summary"])
   assert results["methods"]["pacgan2"]["matched_control"] == "gan_batch2x"
   assert results["methods"]["gan_batch2x"]["samples_per_step"] == 200

@@ -11,10 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from ml_collections import ConfigDict
 
 from genjax import logs, parallel
 from genjax.errors import UserError
-from genjax.loop import train_loop
+from genjax.loop import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,17 +73,19 @@ def test_tensorboard_gets_every_numeric_scalar_and_per_seed_means(tmp_path):
   assert logs.read_metrics(tmp_path)[0]["train/loss_S"] == [1.0, 2.0, 4.0]  # JSONL unchanged
 
 
-def test_train_loop_puts_its_evaluations_on_tensorboard(tmp_path):
+def test_the_trainer_puts_its_evaluations_on_tensorboard(tmp_path):
   dp = parallel.make("none")
 
   def step(state, batch, key):
     return {"w": state["w"] + 1.0}, {"loss": state["w"]}
 
   writer = logs.MetricsWriter(tmp_path, tensorboard=True)
-  train_loop(state={"w": jnp.zeros(())}, train_step=dp.compile(step), get_batch=None,
-             num_steps=6, workdir=str(tmp_path), key=jax.random.key(0), dp=dp, log_every=3,
-             checkpoint_every=6, writer=writer, name="toy", eval_at=(0, 3, 6),
-             on_eval=lambda s, state: {"w": state["w"]})
+  with Trainer("toy", {"w": jnp.zeros(())}, dp.compile(step), devices=dp, key=jax.random.key(0),
+               workdir=str(tmp_path), config=ConfigDict({"log_every": 3, "checkpoint_every": 6}),
+               num_steps=6, eval_steps=(0, 3, 6), writer=writer) as trainer:
+    for stop in trainer.eval_steps:
+      trainer.train_to(stop)
+      trainer.record_eval(stop, {"w": trainer.device_state["w"]})
   writer.close()
   scalars = _read_scalars(tmp_path)
   assert scalars["toy/eval/w"] == [(0, 0.0), (3, 3.0), (6, 6.0)]

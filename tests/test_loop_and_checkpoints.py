@@ -1,24 +1,19 @@
-"""The training loop: resume, evaluations and their clock, non-finite stop, checkpoint mismatch,
-SIGKILL and SIGTERM."""
+"""The training core: segments, resume, checkpoints, evaluations and their clock, non-finite stop,
+a signal between segments (real processes killed: tests/test_loop_restarts.py)."""
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from ml_collections import ConfigDict
 
 from genjax import logs, parallel, seeds
 from genjax.checkpoint import Checkpointer
-from genjax.errors import UserError
-from genjax.loop import TrainingDiverged, train_loop
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from genjax.loop import Trainer, TrainingDiverged
 
 
 def _toy_step(dp, blow_up_at=None, diagnostics=False):
@@ -35,15 +30,27 @@ def _toy_step(dp, blow_up_at=None, diagnostics=False):
   return dp.compile(step)
 
 
-def _run(workdir, num_steps, blow_up_at=None, on_save=None):
+def _get_batch(s):
+  return {"x": np.full((4,), s, np.float32)}
+
+
+def _trainer(workdir, num_steps, train_step=None, *, dp=None, eval_steps=(), get_batch=_get_batch,
+             log_step=None, writer=None, **config):
+  dp = dp or parallel.make("none")
+  return Trainer("train", {"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())},
+                 train_step or _toy_step(dp), devices=dp, key=jax.random.key(0),
+                 workdir=str(workdir), num_steps=num_steps,
+                 config=ConfigDict({"log_every": 5, "checkpoint_every": 10, **config}),
+                 eval_steps=eval_steps, get_batch=get_batch, log_step=log_step, writer=writer)
+
+
+def _run(workdir, num_steps, blow_up_at=None):
+  """Trains to num_steps in one go; returns the final host state."""
   dp = parallel.make("none")
-  state = {"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())}
   writer = logs.MetricsWriter(str(workdir))
-  final = train_loop(
-      state=state, train_step=_toy_step(dp, blow_up_at),
-      get_batch=lambda s: {"x": np.full((4,), s, np.float32)}, num_steps=num_steps,
-      workdir=str(workdir), key=jax.random.key(0), dp=dp, log_every=5, checkpoint_every=10,
-      writer=writer, on_save=on_save)
+  with _trainer(workdir, num_steps, _toy_step(dp, blow_up_at), dp=dp, writer=writer) as trainer:
+    trainer.train_to(num_steps)
+    final = trainer.host_state()
   writer.close()
   return final
 
@@ -58,27 +65,56 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
   assert strip(logs.read_metrics(tmp_path / "b")) == strip(logs.read_metrics(tmp_path / "a"))
 
 
-def test_on_save_follows_every_checkpoint(tmp_path):
-  saved = []
+def test_training_in_segments_equals_one_go_and_compiles_once(tmp_path):
+  straight = _run(tmp_path / "a", 30)
+  dp = parallel.make("none")
+  compiled, reached = _toy_step(dp), []
+  with _trainer(tmp_path / "b", 30, compiled, dp=dp) as trainer:
+    for stop in (0, 7, 7, 20, 30):
+      trainer.train_to(stop)
+      reached.append(int(trainer.device_state["step"]))
+    final = trainer.host_state()
+  assert reached == [0, 7, 7, 20, 30] and int(final["step"]) == trainer.step == 30
+  assert float(final["w"]) == float(straight["w"])
+  assert compiled.num_traces() == 1
 
-  def on_save(step):
-    assert Checkpointer(str(tmp_path / "checkpoints" / "train")).latest_step() == step
-    saved.append(step)
 
-  _run(tmp_path, 25, on_save=on_save)
-  assert saved == [10, 20, 25]
+def test_rerunning_a_finished_training_compiles_nothing(tmp_path):
+  first = _run(tmp_path, 10)
+  dp = parallel.make("none")
+  compiled, compiles = _toy_step(dp), []
+
+  def listener(event, duration, **kwargs):
+    if event == "/jax/core/compile/backend_compile_duration":
+      compiles.append(event)
+
+  jax.monitoring.register_event_duration_secs_listener(listener)
+  try:
+    with _trainer(tmp_path, 10, compiled, dp=dp) as trainer:
+      trainer.train_to(10)
+      final = trainer.host_state()
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listener)
+  assert compiles == [] and compiled.num_traces() == 0
+  assert float(final["w"]) == float(first["w"]) and int(final["step"]) == 10
+
+
+def test_a_checkpoint_follows_every_checkpoint_interval_and_the_last_step(tmp_path):
+  latest = []
+  with _trainer(tmp_path, 25) as trainer:
+    for stop in (5, 10, 15, 20, 25):
+      trainer.train_to(stop)  # returns right after the checkpoint of its last step, if any
+      latest.append(Checkpointer(str(tmp_path / "checkpoints" / "train")).latest_step())
+  assert latest == [None, 10, 10, 20, 25]
 
 
 def test_log_step_runs_on_logging_steps_only(tmp_path):
   dp = parallel.make("none")
-  state = {"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())}
   plain, with_diagnostics = _toy_step(dp), _toy_step(dp, diagnostics=True)
   writer = logs.MetricsWriter(str(tmp_path))
-  final = train_loop(
-      state=state, train_step=plain, log_step=with_diagnostics,
-      get_batch=lambda s: {"x": np.full((4,), s, np.float32)}, num_steps=12,
-      workdir=str(tmp_path), key=jax.random.key(0), dp=dp, log_every=5, checkpoint_every=10,
-      writer=writer)
+  with _trainer(tmp_path, 12, plain, dp=dp, log_step=with_diagnostics, writer=writer) as trainer:
+    trainer.train_to(12)
+    final = trainer.host_state()
   writer.close()
   rows = logs.read_metrics(tmp_path)
   assert [r["step"] for r in rows] == [5, 10, 12]  # the last step logs too
@@ -97,25 +133,17 @@ def test_non_finite_loss_before_any_checkpoint_says_there_is_none(tmp_path):
     _run(tmp_path, 30, blow_up_at=3)
 
 
-def test_mismatched_checkpoint_is_a_clear_error(tmp_path):
-  checkpointer = Checkpointer(str(tmp_path))
-  checkpointer.save(5, {"w": np.zeros((3,), np.float32)})
-  with pytest.raises(UserError, match=r"w has shape \(3,\) in the checkpoint, \(4,\)"):
-    checkpointer.restore(5, {"w": np.zeros((4,), np.float32)})
-  with pytest.raises(UserError, match="does not match this model"):
-    checkpointer.restore(5, {"v": np.zeros((3,), np.float32)})
-
-
-def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
-  checkpointer = Checkpointer(str(tmp_path))
-  checkpointer.save(5, {"w": np.zeros((3,), np.float32)})
-  checkpointer.close()
-  for root, _, files in os.walk(tmp_path / "5"):
-    for name in files:
-      with open(os.path.join(root, name), "wb") as f:
-        f.write(b"garbage")
-  with pytest.raises(UserError, match="checkpoint .*5 (is unreadable|cannot be restored)"):
-    Checkpointer(str(tmp_path)).restore(5, {"w": np.zeros((3,), np.float32)})
+def test_a_signal_during_an_evaluation_saves_where_training_stands(tmp_path):
+  handler = signal.getsignal(signal.SIGTERM)
+  with pytest.raises(SystemExit) as exit_info, _trainer(tmp_path, 30) as trainer:
+    trainer.train_to(5)  # no checkpoint yet: the first is at 10
+    os.kill(os.getpid(), signal.SIGTERM)  # arrives while the caller evaluates
+    trainer.train_to(10)
+  assert exit_info.value.code == 128 + signal.SIGTERM
+  assert Checkpointer(str(tmp_path / "checkpoints" / "train")).all_steps() == [5]
+  assert signal.getsignal(signal.SIGTERM) is handler  # put back once the training ends
+  resumed = _run(tmp_path, 30)
+  assert float(resumed["w"]) == float(_run(tmp_path / "straight", 30)["w"])
 
 
 # ---- evaluations ----
@@ -128,7 +156,6 @@ class _Crash(Exception):
 def _eval_run(workdir, num_steps=30, eval_at=(0, 5, 15, 30), crash_at=None, sleep_below=None,
               eval_sleep=0.0, checkpoint_every=10, writer=None):
   """Runs the toy loop with evaluations; returns (final state, [(step, state step) evaluated])."""
-  dp = parallel.make("none")
   evaluated = []
 
   def get_batch(s):
@@ -136,18 +163,21 @@ def _eval_run(workdir, num_steps=30, eval_at=(0, 5, 15, 30), crash_at=None, slee
       raise _Crash
     if sleep_below is not None and s < sleep_below:
       time.sleep(0.2)  # training time the clock must count
-    return {"x": np.full((4,), s, np.float32)}
+    return _get_batch(s)
 
-  def on_eval(step, state):
+  def evaluate(step, state):
     evaluated.append((step, int(state["step"])))
     time.sleep(eval_sleep)  # evaluation time the clock must not count
     return {"w": state["w"], "w_twice": [float(state["w"])] * 2}
 
-  final = train_loop(
-      state={"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())}, train_step=_toy_step(dp),
-      get_batch=get_batch, num_steps=num_steps, workdir=str(workdir), key=jax.random.key(0),
-      dp=dp, log_every=5, checkpoint_every=checkpoint_every, writer=writer, eval_at=eval_at,
-      on_eval=on_eval)
+  with _trainer(workdir, num_steps, get_batch=get_batch, eval_steps=eval_at, writer=writer,
+                checkpoint_every=checkpoint_every) as trainer:
+    for stop in trainer.eval_steps:
+      trainer.train_to(stop)
+      if trainer.should_evaluate(stop):
+        trainer.record_eval(stop, evaluate(stop, trainer.device_state))
+    trainer.train_to(num_steps)
+    final = trainer.host_state()
   return final, evaluated
 
 
@@ -158,8 +188,8 @@ def test_evaluations_at_the_given_steps_see_that_steps_state(tmp_path):
   assert [r["step"] for r in records] == [0, 5, 15, 30]
   assert records[-1]["w"] == float(final["w"]) and records[-1]["w_twice"] == [records[-1]["w"]] * 2
   assert all(r["train_seconds"] >= 0 for r in records)
-
-
+  # Evaluating between segments changes nothing: the run ends as one without evaluations.
+  assert float(final["w"]) == float(_run(tmp_path / "plain", 30)["w"])
 def test_resume_skips_recorded_evaluations_and_ends_the_same(tmp_path):
   straight, _ = _eval_run(tmp_path / "a")
   with pytest.raises(_Crash):
@@ -221,123 +251,16 @@ def test_vmapped_seeds_are_evaluated_with_their_seed_axis(tmp_path):
   def step(state, batch, key):
     return {"w": state["w"] + jax.random.normal(jax.random.fold_in(key, 0))}, {"loss": state["w"]}
 
-  shapes = []
-
-  def on_eval(s, state_S):
-    shapes.append(state_S["w"].shape)
-    return {"w": np.asarray(state_S["w"])}
-
-  train_loop(state={"w": jnp.zeros((3,))}, train_step=sp.compile(step), get_batch=None,
-             num_steps=4, workdir=str(tmp_path), key=jax.random.split(jax.random.key(0), 3),
-             dp=sp, log_every=2, checkpoint_every=2, eval_at=(0, 4), on_eval=on_eval)
+  compiled, shapes = sp.compile(step), []
+  with Trainer("train", {"w": jnp.zeros((3,))}, compiled, devices=sp,
+               key=jax.random.split(jax.random.key(0), 3), workdir=str(tmp_path),
+               config=ConfigDict({"log_every": 2, "checkpoint_every": 2}), num_steps=4,
+               eval_steps=(0, 4)) as trainer:
+    for stop in (0, 4):
+      trainer.train_to(stop)
+      state_S = trainer.device_state
+      shapes.append(state_S["w"].shape)
+      trainer.record_eval(stop, {"w": np.asarray(state_S["w"])})
   assert shapes == [(3,), (3,)]
   assert len(logs.read_evals(tmp_path, "train")[1]["w"]) == 3
-
-
-@pytest.mark.parametrize("eval_at, on_eval, message", [
-    ((0, 31), lambda s, st: {}, r"eval_at step 31 is outside \[0, num_steps=30\]"),
-    ((-1,), lambda s, st: {}, r"eval_at step -1 is outside"),
-    ((2.5,), lambda s, st: {}, r"eval_at must hold step numbers, got 2.5"),
-    ((0,), None, r"eval_at=\[0\] needs an on_eval callback"),
-    ((0,), lambda s, st: 3.0, r"on_eval at step 0 must return a dict"),
-    ((0,), lambda s, st: {"step": 1}, r"without the keys 'step' and 'train_seconds'"),
-    ((0,), lambda s, st: {"x": object()}, r"evaluation of 'train' at step 0 is not JSON-able"),
-])
-def test_bad_evaluation_arguments_are_one_line_errors(tmp_path, eval_at, on_eval, message):
-  dp = parallel.make("none")
-  with pytest.raises(UserError, match=message):
-    train_loop(state={"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())},
-               train_step=_toy_step(dp), get_batch=lambda s: {"x": np.zeros((4,), np.float32)},
-               num_steps=30, workdir=str(tmp_path), key=jax.random.key(0), dp=dp, log_every=5,
-               checkpoint_every=10, eval_at=eval_at, on_eval=on_eval)
-
-
-# ---- a real process, killed ----
-
-TINY = ["--config.betas=1", "--config.train_autoencoder=False", "--config.hidden=16",
-        "--config.latents=2", "--config.num_steps=600", "--config.checkpoint_every=50",
-        "--config.log_every=50", "--config.iwae_samples=20", "--config.iwae_chunk=10",
-        "--config.classifier_steps=50", "--config.make_plots=False",
-        "--config.interpolation_pairs=2", "--config.num_generated=50", "--config.parallel=none"]
-
-
-def _vae_command(workdir):
-  return [sys.executable, os.path.join(ROOT, "experiments", "vae.py"), f"--workdir={workdir}",
-          *TINY]
-
-
-def _env():
-  return {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONUNBUFFERED": "1"}
-
-
-def _wait_for_checkpoint(workdir, at_least, process, timeout=120):
-  folder = os.path.join(workdir, "checkpoints", "vae_beta1")
-  deadline = time.time() + timeout
-  while time.time() < deadline:
-    steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
-    if steps and max(steps) >= at_least:
-      return
-    assert process.poll() is None, "the run ended before it could be interrupted"
-    time.sleep(0.05)
-  raise AssertionError("no checkpoint appeared")
-
-
-def _final(workdir):
-  params = Checkpointer(os.path.join(workdir, "checkpoints", "vae_beta1")).restore(
-      600, _template(workdir))
-  with open(os.path.join(workdir, "results.json")) as f:
-    results = json.load(f)
-  rows = [{k: v for k, v in r.items() if "steps_per_sec" not in k}
-          for r in logs.read_metrics(workdir)]
-  return params, results, rows
-
-
-def _template(workdir):
-  import orbax.checkpoint as ocp
-
-  folder = os.path.join(workdir, "checkpoints", "vae_beta1")
-  metadata = ocp.CheckpointManager(
-      folder, item_handlers=ocp.StandardCheckpointHandler()).item_metadata(600)
-  return jax.tree.map(lambda m: np.zeros(m.shape, m.dtype), metadata)
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("straight"))
-  subprocess.run(_vae_command(workdir), check=True, env=_env(), capture_output=True)
-  return _final(workdir)
-
-
-def _assert_same(final, reference):
-  for got, want in zip(jax.tree.leaves(final[0]), jax.tree.leaves(reference[0]), strict=True):
-    np.testing.assert_array_equal(got, want)  # bitwise on CPU
-  assert final[1] == reference[1]
-  assert final[2] == reference[2]
-
-
-@pytest.mark.slow
-def test_sigkill_then_restart_ends_bitwise_identical(tmp_path, uninterrupted):
-  workdir = str(tmp_path)
-  process = subprocess.Popen(_vae_command(workdir), env=_env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-  _wait_for_checkpoint(workdir, 150, process)
-  process.send_signal(signal.SIGKILL)
-  process.wait()
-  subprocess.run(_vae_command(workdir), check=True, env=_env(), capture_output=True)
-  _assert_same(_final(workdir), uninterrupted)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])  # preemption, Ctrl-C
-def test_sigterm_and_sigint_save_a_checkpoint_then_resume(tmp_path, uninterrupted, signum):
-  workdir = str(tmp_path)
-  process = subprocess.Popen(_vae_command(workdir), env=_env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-  _wait_for_checkpoint(workdir, 50, process)
-  process.send_signal(signum)
-  _, stderr = process.communicate(timeout=60)
-  assert process.returncode == 128 + signum, stderr[-2000:]  # 143 and 130, as a shell reports
-  assert f"{signal.Signals(signum).name} at step" in stderr
-  assert "Traceback" not in stderr
-  subprocess.run(_vae_command(workdir), check=True, env=_env(), capture_output=True)
-  _assert_same(_final(workdir), uninterrupted)
+  assert compiled.num_traces() == 1

@@ -1,13 +1,15 @@
-"""Several train steps per compiled call: the numbers of one step per call, and clear errors."""
+"""Several train steps per compiled call: the numbers of one step per call; the loop's one-line
+errors."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from ml_collections import ConfigDict
 
 from genjax import logs, loop, seeds
 from genjax.errors import UserError
-from genjax.loop import TrainingDiverged, train_loop
+from genjax.loop import Trainer, TrainingDiverged
 
 NUM_SEEDS = 2
 
@@ -34,14 +36,18 @@ def _run(workdir, num_steps, steps_per_call, *, log_every=10, checkpoint_every=1
   compiled = seed_parallel.compile(
       loop.steps_in_one_call(_self_feeding_step(nan_loss_at), steps_per_call))
   state = {"step": jnp.zeros((NUM_SEEDS,), jnp.int32), "w": jnp.zeros((NUM_SEEDS,))}
+  config = ConfigDict({"log_every": log_every, "checkpoint_every": checkpoint_every,
+                       "steps_per_call": steps_per_call})
   writer = logs.MetricsWriter(str(workdir))
-  final = train_loop(
-      state=state, train_step=compiled, get_batch=get_batch, num_steps=num_steps,
-      workdir=str(workdir), key=seeds.seed_keys(0, NUM_SEEDS), dp=seed_parallel,
-      log_every=log_every, checkpoint_every=checkpoint_every, writer=writer,
-      eval_at=[p for p in eval_at if p <= num_steps],
-      on_eval=lambda step, s: {"w": np.asarray(s["w"]).tolist()},
-      steps_per_call=steps_per_call)
+  with Trainer("train", state, compiled, devices=seed_parallel, get_batch=get_batch,
+               key=seeds.seed_keys(0, NUM_SEEDS), workdir=str(workdir), config=config,
+               num_steps=num_steps, eval_steps=[p for p in eval_at if p <= num_steps],
+               writer=writer) as trainer:
+    for stop in [*trainer.eval_steps, num_steps]:
+      trainer.train_to(stop)
+      if trainer.should_evaluate(stop):
+        trainer.record_eval(stop, {"w": np.asarray(trainer.device_state["w"]).tolist()})
+    final = trainer.host_state()
   writer.close()
   return final, compiled
 
@@ -80,7 +86,7 @@ def test_a_non_finite_loss_inside_a_call_stops_the_loop(tmp_path):
 @pytest.mark.parametrize("overrides, message", [
     ({"log_every": 7}, "log_every=7 must be a multiple of steps_per_call=5"),
     ({"checkpoint_every": 12}, "checkpoint_every=12 must be a multiple of steps_per_call=5"),
-    ({"eval_at": (0, 8)}, r"eval_at=\[0, 8\] must be a multiple of steps_per_call=5"),
+    ({"eval_at": (0, 8)}, r"eval_steps=\[0, 8\] must be a multiple of steps_per_call=5"),
     ({"get_batch": lambda step: {}}, "needs steps that sample their own data"),
 ])
 def test_misaligned_steps_per_call_is_a_one_line_error(tmp_path, overrides, message):
@@ -94,3 +100,50 @@ def test_resuming_from_a_step_that_is_not_a_multiple_is_a_one_line_error(tmp_pat
     _run(tmp_path, 20, 4, log_every=4, checkpoint_every=4, eval_at=())
   with pytest.raises(UserError, match="steps_per_call must be a positive integer"):
     _run(tmp_path, 20, 0)
+
+
+def _trainer(workdir, eval_steps, num_steps=30):
+  sp = seeds.make(NUM_SEEDS, "none")
+  state = {"step": jnp.zeros((NUM_SEEDS,), jnp.int32), "w": jnp.zeros((NUM_SEEDS,))}
+  return Trainer("train", state, sp.compile(_self_feeding_step()), devices=sp,
+                 key=seeds.seed_keys(0, NUM_SEEDS), workdir=str(workdir), num_steps=num_steps,
+                 config=ConfigDict({"log_every": 5, "checkpoint_every": 10}), eval_steps=eval_steps)
+
+
+@pytest.mark.parametrize("eval_steps, message", [
+    ((0, 31), r"eval step 31 is not a step in \[0, num_steps=30\]"),
+    ((-1,), r"eval step -1 is not a step in"),
+    ((2.5,), r"eval step 2.5 is not a step in"),
+    ((True,), r"eval step True is not a step in"),
+])
+def test_bad_evaluation_steps_are_one_line_errors(tmp_path, eval_steps, message):
+  with pytest.raises(UserError, match=message):
+    _trainer(tmp_path, eval_steps)
+
+
+@pytest.mark.parametrize("result, message", [
+    (3.0, r"the evaluation at step 0 must be a dict"),
+    ({"step": 1}, r"without the keys 'step' and 'train_seconds'"),
+    ({"x": object()}, r"evaluation of 'train' at step 0 is not JSON-able"),
+])
+def test_bad_evaluation_results_are_one_line_errors(tmp_path, result, message):
+  with pytest.raises(UserError, match=message), _trainer(tmp_path, (0,)) as trainer:
+    trainer.train_to(0)
+    trainer.record_eval(0, result)
+
+
+def test_evaluations_out_of_place_are_one_line_errors(tmp_path):
+  with _trainer(tmp_path, (0, 10)) as trainer:
+    with pytest.raises(UserError, match=r"record_eval\(10\) needs train_to\(10\) first"):
+      trainer.record_eval(10, {})
+    trainer.train_to(5)
+    assert not trainer.should_evaluate(10) and not trainer.should_evaluate(5)
+    with pytest.raises(UserError, match=r"record_eval\(5\)"):
+      trainer.record_eval(5, {})  # not an eval step
+    trainer.train_to(10)
+    trainer.record_eval(10, {})
+    assert not trainer.should_evaluate(10)
+    with pytest.raises(UserError, match=r"record_eval\(10\)"):
+      trainer.record_eval(10, {})  # once
+    with pytest.raises(UserError, match=r"train_to\(31\) must stop .* up to num_steps=30"):
+      trainer.train_to(31)

@@ -65,3 +65,27 @@ def test_every_report_flagfile_names_registered_experiments_and_existing_flagfil
       for flagfile in flagfiles.split("|"):
         assert os.path.basename(flagfile).startswith(experiment + "_"), (name, spec)
         assert os.path.exists(os.path.join(ROOT, flagfile)), (name, spec)
+
+
+def test_a_domain_study_is_judged_on_its_entry_of_the_shared_results_json(tmp_path, monkeypatch):
+  from genjax import cli, identity
+  from genjax.claims import domain
+
+  monkeypatch.chdir(ROOT)  # flagfile paths resolve against the working directory
+  flagfile = "experiments/flags/domain_diversity_quick.flags"
+  config = cli.config_from_flagfile("domain", flagfile)[0]
+  # The diversity study finished in the shared workdir (domain_quick, not its own label), with
+  # one pool size: its rule says what it lacks instead of a verdict (and the report reuses the
+  # run instead of training for minutes).
+  shared = tmp_path / "domain_quick"
+  identity.check_workdir(shared, config)
+  results = {"studies": {"diversity": {"rows": [{"pool_size": 4}]}}}
+  (shared / "results.json").write_text(json.dumps(results))
+  done = _report(f"--runs=domain:{flagfile}", f"--workdir={tmp_path}")
+  assert done.returncode == 0, done.stderr
+  written = json.loads((tmp_path / "REPORT.json").read_text())
+  assert [(r["name"], r["workdir"], r["reused"]) for r in written["runs"]] == [
+      ("domain_diversity_quick", str(shared), True)]
+  [claim] = written["claims"]
+  assert claim["statement"] == domain.CLAIMS_BY_STUDY["diversity"].statement
+  assert "the diversity rule needs two pool sizes, the results have 1" in claim["evidence"]

@@ -3,7 +3,7 @@
 import math
 import types
 
-from genjax import seeds
+from genjax import stats
 from genjax.claims import combine
 from genjax.claims.verdicts import (
     DEPENDS,
@@ -78,7 +78,7 @@ def test_a_lone_measured_run_keeps_its_margin_and_names_the_others():
 def test_seeds_to_decide_is_the_smallest_t_interval_that_clears():
   margin = Margin("gap", 0.3, -0.5, 1.1, 0.0, seeds=3, sd=0.8, confidence=0.9)
   n = combine.seeds_to_decide(margin)
-  half_width = lambda k: seeds.t_critical(k - 1, 0.9) * 0.8 / math.sqrt(k)
+  half_width = lambda k: stats.t_critical(k - 1, 0.9) * 0.8 / math.sqrt(k)
   assert half_width(n) < 0.3 <= half_width(n - 1)
   on_threshold = Margin("gap", 0.0, -1.0, 1.0, 0.0, seeds=3, sd=1.0)
   assert combine.seeds_to_decide(on_threshold) is None  # no number of seeds separates them

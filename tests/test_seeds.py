@@ -1,12 +1,9 @@
-"""Seeds: one program for S seeds on 1 or 4 devices, and the statistics every rule uses."""
-
-import math
+"""Seeds: one program for S seeds on 1 or 4 devices, and their keys."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
 
 from genjax import seeds
 from genjax.errors import UserError
@@ -64,50 +61,6 @@ def test_device_count_divides_the_seeds():
     seeds.make(4, "pmap")
   with pytest.raises(UserError, match="num_devices=9"):
     seeds.make(4, "auto", 9)
-
-
-def test_summary_matches_numpy():
-  s = seeds.summary([1.0, 2.0, 4.0])
-  assert s["mean"] == pytest.approx(7 / 3)
-  assert s["sd"] == pytest.approx(np.std([1, 2, 4], ddof=1))
-  assert s["se"] == pytest.approx(s["sd"] / math.sqrt(3))
-  assert s["seeds"] == [1.0, 2.0, 4.0]
-  assert seeds.summary([3.0]) == {"mean": 3.0, "sd": 0.0, "se": 0.0, "seeds": [3.0]}
-
-
-def test_t_quantile_for_three_seeds():
-  assert seeds.t_critical(2) == pytest.approx(4.3027, abs=1e-4)
-
-
-def test_paired_compare_matches_scipy_and_uses_the_t_quantile():
-  a, b = [1.0, 1.4, 1.1], [0.2, 0.9, 0.3]
-  result = seeds.compare(a, b, paired=True)
-  test = stats.ttest_rel(a, b)
-  d = np.subtract(a, b)
-  assert result["diff"] == pytest.approx(d.mean())
-  assert result["diff"] / result["se"] == pytest.approx(test.statistic)
-  # 95%: clear exactly when scipy's two-sided p < 0.05.
-  assert result["clear"] == (test.pvalue < 0.05)
-  # Differences 1, 2, 3: mean 3.46 s.e., clear at the normal's 1.96 but not at t(2) = 4.30.
-  weak = seeds.compare([2.0, 3.0, 4.0], [1.0, 1.0, 1.0], paired=True)
-  assert weak["diff"] / weak["se"] == pytest.approx(2 / (1 / math.sqrt(3)))
-  assert not weak["clear"]
-
-
-def test_compare_can_say_clear_and_not_clear():
-  assert seeds.compare([5.0, 5.1, 4.9], [1.0, 1.1, 0.9], paired=True)["clear"]
-  assert not seeds.compare([5.0, 1.0, 3.0], [3.0, 3.1, 2.9], paired=True)["clear"]
-  welch = seeds.compare([5.0, 5.1, 4.9, 5.2], [1.0, 1.3, 0.9], paired=False)
-  scipy_welch = stats.ttest_ind([5.0, 5.1, 4.9, 5.2], [1.0, 1.3, 0.9], equal_var=False)
-  assert welch["diff"] / welch["se"] == pytest.approx(scipy_welch.statistic)
-  assert welch["clear"]
-
-
-def test_one_seed_is_never_clear():
-  result = seeds.compare([5.0], [1.0], paired=True)
-  assert not result["clear"] and math.isinf(result["se"])
-  with pytest.raises(ValueError, match="paired"):
-    seeds.compare([1.0, 2.0], [1.0], paired=True)
 
 
 def test_seed_keys_are_distinct_and_reproducible():

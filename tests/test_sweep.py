@@ -1,12 +1,14 @@
-"""The sweep runner: grid expansion, names, commands, skipping finished runs, collecting tables."""
+"""The sweep runner: grid expansion, names, commands, skipping finished runs, and the table of
+the numbers in every run's results.json."""
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from genjax import sweep
+from genjax import registry, sweep
 from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,23 +29,92 @@ def test_bad_axis(spec):
     sweep.parse_axis(spec)
 
 
+def _summary(mean, sd=0.1):
+  return {"mean": mean, "sd": sd, "se": sd / 2, "seeds": [mean - sd, mean + sd]}
+
+
+def _vae_results(nll):
+  model = {"beta": 1.0, "latents": 8, "reconstruction_nll": _summary(nll),
+           "neg_elbo": _summary(nll + 10), "iwae_nll": _summary(nll + 5), "rate": _summary(3.0),
+           "active_units": _summary(6.0), "prior_samples": {"frechet": _summary(12.5)}}
+  ae = {**model, "beta": 0.0}
+  del ae["neg_elbo"], ae["iwae_nll"], ae["rate"]  # an AE has no ELBO
+  return {"models": {"vae_beta1": model, "ae": ae}}
+
+
+def _write(workdir, results):
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, "results.json"), "w") as f:
+    json.dump(results, f)
+
+
 def test_collect_prefixes_rows_with_the_point(tmp_path):
   points = {"a": {"config.seed": "0"}, "b": {"config.seed": "1"}, "c": {"config.seed": "2"}}
   workdirs = {n: str(tmp_path / n) for n in points}
-  for name, value in (("a", "1.5"), ("b", "2.5")):  # c did not finish
-    os.makedirs(workdirs[name])
-    with open(os.path.join(workdirs[name], "results.md"), "w") as f:
-      f.write(f"# title\n\n| model | nll |\n|---|---|\n| vae | {value} |\n\ntext\n")
-  table = sweep.collect(points, workdirs)
-  assert table.splitlines()[0] == "| seed | model | nll |"
-  assert "| 0 | vae | 1.5 |" in table and "| 1 | vae | 2.5 |" in table
-  assert "| 2 |" not in table
+  _write(workdirs["a"], _vae_results(81.25))
+  _write(workdirs["b"], _vae_results(90.5))  # c did not finish
+  lines = sweep.collect("vae", points, workdirs).splitlines()
+  assert lines[0] == ("| seed | model | beta | recon NLL (z=mean) | -ELBO | IWAE NLL | rate (KL) "
+                      "| active units | FD prior samples |")
+  assert lines[1] == "|" + "---|" * 9
+  assert lines[2:] == [
+      "| 0 | vae_beta1 | 1 | 81.25 ± 0.10 | 91.25 ± 0.10 | 86.25 ± 0.10 | 3.00 ± 0.10 "
+      "| 6.0 ± 0.1/8 | 12.50 ± 0.10 |",
+      "| 0 | ae | 0 | 81.25 ± 0.10 | — | — | — | 6.0 ± 0.1/8 | 12.50 ± 0.10 |",
+      "| 1 | vae_beta1 | 1 | 90.50 ± 0.10 | 100.50 ± 0.10 | 95.50 ± 0.10 | 3.00 ± 0.10 "
+      "| 6.0 ± 0.1/8 | 12.50 ± 0.10 |",
+      "| 1 | ae | 0 | 90.50 ± 0.10 | — | — | — | 6.0 ± 0.1/8 | 12.50 ± 0.10 |"]
+  assert sweep.collect("vae", {"c": points["c"]}, workdirs) == "No finished runs.\n"
+
+
+def test_every_experiment_has_a_sweep_table():
+  assert set(sweep.TABLES) == set(registry.EXPERIMENTS)
+
+
+def test_gan_attention_and_domain_tables_pick_their_numbers(tmp_path):
+  stats = {k: _summary(v) for k, v in (("modes", 7.5), ("reverse_kl", 0.25), ("precision", 0.9),
+                                       ("recall", 0.8), ("coverage", 0.7), ("ndb", 2.0))}
+  gan = {"num_seeds": 4, "methods": {"vanilla": {
+      "summary": {**stats, "seeds_all_modes": 3}, "train_seconds": 61.6}}}
+  assert sweep.gan_table(gan)[1] == [["vanilla", "7.5 ± 0.1", "0.250 ± 0.100", "0.900 ± 0.100",
+                                      "0.800 ± 0.100", "0.700 ± 0.100", "2.0 ± 0.1", "3/4", "62"]]
+  fit = {"slope": 2.013, "lo": 1.9, "hi": 2.1}
+  attention = {"slopes": [{"variant": "naive", "mode": "forward", "time": fit,
+                           "time_corrected": None, "memory": fit}]}
+  assert sweep.attention_table(attention)[1] == [
+      ["naive", "forward", "2.01 [1.90, 2.10]", "n/a", "2.01 [1.90, 2.10]"]]
+  # Every study of a domain workdir's results.json, in the order they ran.
+  entry = {"target": _summary(1.5), "heldout": _summary(2.0)}
+  domain = {"studies": {
+      "diversity": {"rows": [{"pool_size": 4, "model_indist": _summary(1.2),
+                              "model_heldout": _summary(1.9)},
+                             {"pool_size": 0, "model_indist": _summary(1.7),
+                              "model_heldout": _summary(1.7)}]},
+      "finetune": {"grid": [0, 30], "methods": {"full_lr0.001": {"curve": {"30": entry}}}},
+      "continual": {"families": ["general", "genre0"], "variants": {"replay0": [
+          {"general": _summary(1.7), "genre0": _summary(1.8)},
+          {"general": _summary(1.9), "genre0": _summary(1.4)}]}}}}
+  header, rows = sweep.domain_table(domain)
+  assert header == ["study", "model", "training or target domain loss", "held-out loss"]
+  assert rows == [["diversity", "M=4", "1.200 ± 0.100", "1.900 ± 0.100"],
+                  ["diversity", "M=∞", "1.700 ± 0.100", "1.700 ± 0.100"],
+                  ["finetune", "full_lr0.001, T=30", "1.500 ± 0.100", "2.000 ± 0.100"],
+                  ["continual", "replay0, after stage 1", "1.400 ± 0.100", "1.900 ± 0.100"]]
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"methods": {}}), "[]"])
+def test_a_results_json_that_is_not_the_experiments_is_one_error_line(tmp_path, content):
+  (tmp_path / "a").mkdir()
+  (tmp_path / "a" / "results.json").write_text(content)
+  with pytest.raises(UserError, match=r"a/results.json is not a results.json of vae") as e:
+    sweep.collect("vae", {"a": {"config.seed": "0"}}, {"a": str(tmp_path / "a")})
+  assert "\n" not in str(e.value)
 
 
 def test_finished_runs_are_skipped(tmp_path):
   done, todo = str(tmp_path / "done"), str(tmp_path / "todo")
   os.makedirs(done)
-  open(os.path.join(done, "results.md"), "w").close()
+  open(os.path.join(done, "results.json"), "w").close()
   touch = [sys.executable, "-c", "import sys, os; open(sys.argv[1], 'w').write('x')"]
   codes = sweep.run_all({"done": [*touch, os.path.join(done, "ran")],
                          "todo": [*touch, os.path.join(todo, "ran")]},

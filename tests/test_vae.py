@@ -9,7 +9,7 @@ import optax
 import orbax.checkpoint as ocp
 import pytest
 
-from genjax import parallel, seeds
+from genjax import parallel, seeds, stats
 from genjax.checkpoint import Checkpointer
 from genjax.configs import vae as vae_config
 from genjax.data import batching, images
@@ -209,7 +209,7 @@ def test_summaries_over_seeds_keep_the_metric_layout():
   per_seed = [{"reconstruction_nll": v, "latents": 8, "kl_per_dim": [v, 2 * v],
                "prior_samples": {"frechet": 10 * v}} for v in (1.0, 2.0, 3.0)]
   summary = vae_train.summarize_seeds(per_seed)
-  assert summary["reconstruction_nll"] == seeds.summary([1.0, 2.0, 3.0])
+  assert summary["reconstruction_nll"] == stats.summary([1.0, 2.0, 3.0])
   assert summary["prior_samples"]["frechet"]["seeds"] == [10.0, 20.0, 30.0]
   assert summary["latents"] == 8 and summary["kl_per_dim"] == [2.0, 4.0]
 
@@ -242,7 +242,7 @@ def test_learning_curve_reads_this_runs_eval_points():
                                                                     (800, 8.0), (1000, 7.0))]
   curve = vae_train.learning_curve(evals, config)
   assert curve["step"] == [400, 800, 1000]  # 500 came from another grid in the same workdir
-  assert curve["validation_reconstruction_nll"][2] == seeds.summary([7.0, 8.0])
+  assert curve["validation_reconstruction_nll"][2] == stats.summary([7.0, 8.0])
 
 
 def test_seeds_reconstruction_nll_matches_the_per_seed_metric():

@@ -19,7 +19,7 @@ import dataclasses
 import math
 from typing import Any
 
-from genjax import seeds
+from genjax import stats
 from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, Claim, Finding, Margin
 
 # Seeds beyond this are not searched: a claim that needs more is not decided by adding seeds.
@@ -74,7 +74,7 @@ def seeds_to_decide(margin: Margin) -> int | None:
   observed mean; None if more than MAX_SEEDS would be needed."""
   distance = abs(margin.value - margin.threshold)
   for n in range(2, MAX_SEEDS + 1):
-    if seeds.t_critical(n - 1, margin.confidence) * margin.sd / math.sqrt(n) < distance:
+    if stats.t_critical(n - 1, margin.confidence) * margin.sd / math.sqrt(n) < distance:
       return n
   return None
 

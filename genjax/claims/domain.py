@@ -1,7 +1,8 @@
-"""Q1: domain generalization. Rules read results_<study>.json of experiments/domain.py.
+"""Q1: domain generalization. Each study's rules read its entry of the results.json of
+experiments/domain.py ({"studies": {study: results}}: the studies share a workdir).
 
 Losses are per-seed means over the same evaluation sequences, so two models are compared on the
-per-seed differences (`seeds.compare(paired=True)`, a 95% Student-t interval: 4.30 s.e. at 3
+per-seed differences (`stats.compare(paired=True)`, a 95% Student-t interval: 4.30 s.e. at 3
 seeds). A difference counts when its whole interval lies beyond MIN_EFFECT_NATS; each finding
 names that difference, its interval, the spread over seeds and the bound that would flip it, and
 carries the deciding one as its `Margin`. A rule reads only models that learned
@@ -207,10 +208,13 @@ def continual_rule(r: dict) -> Finding:
 
 
 def _for_study(study: str, rule):
+  """The rule on the study's entry of results.json; ResultMissing when that study has none."""
   def judged(results: dict) -> Finding:
-    if results.get("study") != study:
-      raise ResultMissing(f"no results of the {study} study (got {results.get('study')!r})")
-    return rule(results)
+    studies = results.get("studies", {})
+    if study not in studies:
+      raise ResultMissing(f"no results of the {study} study (results.json has "
+                          f"{sorted(studies) or 'none'})")
+    return rule(studies[study])
 
   return judged
 

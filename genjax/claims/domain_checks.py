@@ -5,7 +5,7 @@ here with their reasons; genjax/claims/domain.py holds the rules.
 
 import math
 
-from genjax import seeds
+from genjax import stats
 from genjax.claims.verdicts import NOT_MEASURED, Finding, Margin, ResultMissing
 
 CONFIDENCE = 0.95  # of every t interval over seeds
@@ -25,8 +25,8 @@ PLATEAU_NATS = 0.01
 
 
 def compare(a: dict, b: dict) -> dict:
-  """a - b per seed (summaries with "seeds"): seeds.compare plus "outcome" and "text"."""
-  c = seeds.compare(a["seeds"], b["seeds"], paired=True, confidence=CONFIDENCE)
+  """a - b per seed (summaries with "seeds"): stats.compare plus "outcome" and "text"."""
+  c = stats.compare(a["seeds"], b["seeds"], paired=True, confidence=CONFIDENCE)
   if c["high"] < -MIN_EFFECT_NATS:
     outcome, flip = "lower", f"flips if the upper end reaches {-MIN_EFFECT_NATS:+.3f}"
   elif c["low"] > MIN_EFFECT_NATS:

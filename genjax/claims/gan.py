@@ -6,14 +6,14 @@ judged generators have settled; otherwise the verdict is "not measured" with the
 collapse is counted on cells (the samples nearest each center, sharp or not), so a blurred
 generator that sits on one cell is a collapse, and its blur is a finding of its own (the
 realism claim). Each verdict names its deciding number with its 95% Student-t interval over
-seeds (`seeds.compare`) and the threshold that would flip it.
+seeds (`stats.compare`) and the threshold that would flip it.
 """
 
 import math
 
 import numpy as np
 
-from genjax import seeds
+from genjax import stats
 from genjax.claims import gan_guard
 from genjax.claims.verdicts import (
     DEPENDS,
@@ -81,7 +81,7 @@ def _require(results, names):
 def _interval(values, threshold: float, name: str) -> Margin:
   """t interval of mean(values) as a Margin against `threshold`."""
   values = np.asarray(values, np.float64)
-  result = seeds.compare(values, np.full_like(values, threshold), paired=True,
+  result = stats.compare(values, np.full_like(values, threshold), paired=True,
                          confidence=CONFIDENCE)
   return Margin(name, float(values.mean()), threshold + result["low"],
                 threshold + result["high"], threshold, len(values),
@@ -113,7 +113,7 @@ def collapse(results) -> Finding:
     return unmeasured
   k = results["num_modes"]
   threshold = COLLAPSED_FRACTION * k
-  cells = _interval(_summary(results, VANILLA, "cells")["values"], threshold,
+  cells = _interval(_summary(results, VANILLA, "cells")["seeds"], threshold,
                     "vanilla GAN occupied cells")
   evidence = (f"{results['dataset']}: vanilla GAN occupies {_fmt(cells)} of {k} cells (>= "
               f"{100 * coverage.CELL_SHARE_OF_UNIFORM / k:.2f}% of its samples each), its "
@@ -182,9 +182,9 @@ def realistic_but_not_diverse(results) -> Finding:
   real = results["real_data"]
   threshold = REALISTIC_PRECISION_RATIO * real["precision"]
   recall_bar = NOT_DIVERSE_RECALL_RATIO * real["recall"]
-  precision = _interval(_summary(results, VANILLA, "precision")["values"], threshold,
+  precision = _interval(_summary(results, VANILLA, "precision")["seeds"], threshold,
                         "vanilla GAN precision")
-  recall = _interval(_summary(results, VANILLA, "recall")["values"], recall_bar,
+  recall = _interval(_summary(results, VANILLA, "recall")["seeds"], recall_bar,
                      "vanilla GAN recall")
   hq = (f", {100 * _summary(results, VANILLA, 'hq')['mean']:.1f}% HQ (real data "
         f"{100 * real['hq']:.1f}%)" if "hq" in real else "")
@@ -230,9 +230,9 @@ def remedies_restore_coverage(results) -> Finding:
     return Finding(NOT_MEASURED, unmeasured.evidence + lacking_text)
   k = results["num_modes"]
   remedy_cells = _summary(results, best, "cells")
-  diff = seeds.compare(remedy_cells["values"], _summary(results, control, "cells")["values"],
+  diff = stats.compare(remedy_cells["seeds"], _summary(results, control, "cells")["seeds"],
                        paired=False, confidence=CONFIDENCE)  # Welch: only G's init is shared
-  all_cells = _interval(remedy_cells["values"], k - ALL_MODES_SLACK, f"{best} occupied cells")
+  all_cells = _interval(remedy_cells["seeds"], k - ALL_MODES_SLACK, f"{best} occupied cells")
   evidence = (f"{best} (largest gain of {len(paired)} remedies with a matched control) occupies "
               f"{_fmt(all_cells)} of {k} cells (sharp modes "
               f"{_summary(results, best, 'modes')['mean']:.1f}, all sharp on "

@@ -25,7 +25,7 @@ Without a witness, or with a trend, the rules say *not measured* with these numb
 
 import numpy as np
 
-from genjax import seeds
+from genjax import stats
 
 CONFIDENCE = 0.95  # of every t interval over seeds
 # Sharp on a 2D mixture: the typical seed's median nearest-center distance is within the HQ
@@ -50,7 +50,7 @@ MIN_WINDOW = 3
 
 def typical(results: dict, name: str, stat: str) -> float:
   """The median seed's final value (one diverged seed does not move it)."""
-  return float(np.median(results["methods"][name]["summary"][stat]["values"]))
+  return float(np.median(results["methods"][name]["summary"][stat]["seeds"]))
 
 
 def sharpness(results: dict, name: str) -> tuple[bool, str]:
@@ -92,7 +92,7 @@ def drift(results: dict, name: str, stat: str) -> dict | None:
   values_WxS = np.array([h[stat] for h in window], np.float64)
   slopes_S = np.polyfit(steps_W - steps_W[0], values_WxS, 1)[0]
   drift_S = slopes_S * (steps_W[-1] - steps_W[0])
-  test = seeds.compare(drift_S, np.zeros_like(drift_S), paired=True, confidence=CONFIDENCE)
+  test = stats.compare(drift_S, np.zeros_like(drift_S), paired=True, confidence=CONFIDENCE)
   spread = float(values_WxS[-1].std(ddof=1)) if values_WxS.shape[1] > 1 else 0.0
   return {"stat": stat, "drift": float(drift_S.mean()), "low": test["low"], "high": test["high"],
           "spread": spread, "from": int(steps_W[0]), "to": int(steps_W[-1]),

@@ -40,7 +40,7 @@ QUICK_RUNS = [
 ]
 # The report's own record, in each workdir it ran, of how long each run took (results files
 # do not all hold a wall time), so a reused run can still price more seeds.
-TIMES_FILE = "report_wall_seconds.json"
+TIMES_FILE = "report_wall_seconds.json"  # {run name: seconds}
 
 
 class RunFailed(UserError):
@@ -51,13 +51,12 @@ class RunFailed(UserError):
 
 @dataclasses.dataclass
 class Run:
-  """One experiment run the report needs: its command and where its results.json lands."""
+  """One experiment run the report needs: its command and the workdir of its results.json."""
 
   name: str
   command: list[str]
   workdir: str
   claims: list[Claim]
-  results_file: str = "results.json"  # under workdir
   wall_seconds: float | None = None  # None: reused from an earlier run
   results: dict | None = None
   flagfile: str = ""  # the flagfile it runs
@@ -66,15 +65,9 @@ class Run:
   experiment: str = ""  # its registry.EXPERIMENTS name
 
 
-def matches_config(workdir: str, config) -> bool:
-  """Whether the workdir's finished run was made by this config (its recorded fingerprint)."""
-  return identity.matches(workdir, config)
-
-
 def finished(run: Run) -> bool:
-  """Its results file exists and was written by this run's config."""
-  return (os.path.exists(os.path.join(run.workdir, run.results_file))
-          and matches_config(run.workdir, run.config))
+  """Its results.json holds the results of this run's config (for a domain study: its entry)."""
+  return identity.finished(run.workdir, run.config)
 
 
 def first_finished(alternatives: list[Run]) -> Run:
@@ -88,7 +81,7 @@ def first_finished(alternatives: list[Run]) -> Run:
 
 def execute(run: Run, rerun: bool) -> Run:
   """Runs the experiment unless it finished with this config (and rerun is off); loads results."""
-  path = os.path.join(run.workdir, run.results_file)
+  path = os.path.join(run.workdir, identity.RESULTS_FILE)
   times_path = os.path.join(run.workdir, TIMES_FILE)
   run.wall_seconds = run.recorded_seconds = None
   if rerun or not finished(run):
@@ -101,11 +94,11 @@ def execute(run: Run, rerun: bool) -> Run:
     run.wall_seconds = time.perf_counter() - start
     times = _read_json(times_path) or {}
     with open(times_path, "w") as f:
-      json.dump(times | {run.results_file: run.wall_seconds}, f, indent=2)
+      json.dump(times | {run.name: run.wall_seconds}, f, indent=2)
   with open(path) as f:
     run.results = json.load(f)
   if run.wall_seconds is None:
-    recorded = (_read_json(times_path) or {}).get(run.results_file)
+    recorded = (_read_json(times_path) or {}).get(run.name)
     run.recorded_seconds = recorded if recorded is not None else results_seconds(run.results)
   return run
 

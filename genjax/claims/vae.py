@@ -1,8 +1,8 @@
 """Q3: VAEs vs standard autoencoders. Rules read the results dict of genjax.vae.train.
 
-Every metric is a `seeds.summary` ({"mean", "sd", "se", "seeds"}); seed s of every model shares
+Every metric is a `stats.summary` ({"mean", "sd", "se", "seeds"}); seed s of every model shares
 its initial params and batch order, so model differences are paired by seed. A difference counts
-only when its Student-t interval over seeds (`seeds.compare`, 95%) excludes zero: with 3 seeds
+only when its Student-t interval over seeds (`stats.compare`, 95%) excludes zero: with 3 seeds
 that is |mean difference| > 4.30 s.e. One seed has no spread, so nothing is ever clear. Each
 finding prints the deciding difference, its interval and the threshold that would flip it, and
 carries it as its `Margin`. A result the rule needs but the run did not produce raises
@@ -11,7 +11,7 @@ References (real-data floor, independent pixels) come from one classifier and ar
 """
 
 
-from genjax import seeds
+from genjax import stats
 from genjax.claims.verdicts import (
   DEPENDS,
   NOT_MEASURED,
@@ -92,7 +92,7 @@ def _untrained(results, names) -> Finding | None:
   return None
 
 
-def _values(metric) -> list[float]:  # a seeds.summary's per-seed values; a number is one seed
+def _values(metric) -> list[float]:  # a stats.summary's per-seed values; a number is one seed
   return metric["seeds"] if isinstance(metric, dict) else [float(metric)]
 
 
@@ -111,7 +111,7 @@ def _compare(a, b, scale_b: float = 1.0) -> dict:
   a_values, b_values = _values(a), [scale_b * v for v in _values(b)]
   if len(b_values) == 1:
     b_values *= len(a_values)
-  return seeds.compare(a_values, b_values, paired=True, confidence=CONFIDENCE)
+  return stats.compare(a_values, b_values, paired=True, confidence=CONFIDENCE)
 
 
 def _margin(name: str, c: dict) -> Margin:

@@ -39,7 +39,7 @@ class Margin:
 
   @classmethod
   def from_compare(cls, name: str, c: dict, threshold: float, confidence: float = 0.95):
-    """The margin of a `seeds.compare` result (its difference, interval, seeds and s.d.)."""
+    """The margin of a `stats.compare` result (its difference, interval, seeds and s.d.)."""
     return cls(name, c["diff"], c["low"], c["high"], threshold, c["n"], c["sd"], confidence)
 
 

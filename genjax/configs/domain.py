@@ -9,6 +9,14 @@ studies start from is trained once (its checkpoint name is a hash of the fields 
 
 from ml_collections import ConfigDict
 
+# The fields that define a pretraining. Studies whose values of these agree share one pretrained
+# model: genjax/domain/fit.py names each training by a hash of them, and genjax/identity.py makes
+# them the identity of a workdir the studies share. Here because both import it without a cycle.
+PRETRAIN_FIELDS = ("seed", "num_seeds", "vocab", "alpha", "first_token", "seq_len",
+                   "num_layers", "width", "num_heads", "positions", "pretrain_steps",
+                   "batch_size", "learning_rate", "warmup_steps", "grad_clip", "pretrain_evals",
+                   "eval_sequences")
+
 
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
@@ -68,7 +76,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # ---- logging, checkpoints, plots ----
   config.log_every = 200  # steps between metrics.jsonl records
   config.tensorboard = True  # also write logged scalars as TensorBoard events (workdir/tensorboard)
-  config.checkpoint_every = 1000  # steps between checkpoints (segment ends always save)
+  config.checkpoint_every = 1000  # steps between checkpoints (the last step always saves)
   config.keep_checkpoints = 2  # checkpoints kept per training
   config.make_plots = True  # write the PNG figures
 

@@ -83,7 +83,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # ---- logging and checkpoints ----
   config.log_every = 1000  # steps between metrics.jsonl records
   config.tensorboard = True  # also write logged scalars as TensorBoard events (workdir/tensorboard)
-  config.checkpoint_every = 5000  # steps between checkpoints (eval points always save)
+  config.checkpoint_every = 5000  # steps between checkpoints (the last step always saves)
   config.keep_checkpoints = 2  # checkpoints kept per method
   config.eval_every = 2000  # steps between coverage evaluations (modes vs step figure)
   # ---- evaluation ----

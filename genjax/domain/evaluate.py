@@ -1,7 +1,7 @@
 """Scoring: models and exact references on the same sequences, per seed and per position.
 
 Losses are nats per predicted token, S x (L-1) arrays (seed x position 1..L-1); tables average
-the positions (`mean_over_positions`) and summarise the seeds (`seeds.summary`).
+the positions (`mean_over_positions`) and summarise the seeds (`stats.summary`).
 """
 
 import functools
@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genjax import seeds
+from genjax import stats
 from genjax.domain import bayes
 from genjax.domain.model import next_token_nll
 
@@ -21,7 +21,7 @@ def mean_over_positions(per_position_SxT) -> np.ndarray:
 
 def summary(per_position_SxT) -> dict:
   """{"mean", "sd", "se", "seeds"} of the per-seed mean losses."""
-  return seeds.summary(mean_over_positions(per_position_SxT))
+  return stats.summary(mean_over_positions(per_position_SxT))
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,4 +1,4 @@
-"""One training of a study, evaluated along the way: `fit` runs `genjax.loop.train_loop`.
+"""One training of a study, evaluated along the way: `fit` runs a `genjax.loop.Trainer`.
 
 Trainings are named by the study piece plus a hash of the config fields that define them, so
 studies in one workdir share a pretraining, and a rerun resumes from the checkpoints and reads
@@ -14,15 +14,10 @@ import numpy as np
 from absl import logging
 
 from genjax import logs, seeds
+from genjax.configs.domain import PRETRAIN_FIELDS
 from genjax.domain import data, evaluate, lora, markov, step
 from genjax.domain.model import make_model
-from genjax.loop import train_loop
-
-PRETRAIN_FIELDS = ("seed", "num_seeds", "vocab", "alpha", "first_token", "seq_len",
-                   "num_layers", "width", "num_heads", "positions", "pretrain_steps",
-                   "batch_size", "learning_rate", "warmup_steps", "grad_clip", "pretrain_evals",
-                   "eval_sequences")
-
+from genjax.loop import Trainer
 
 # Bumped when the same config fields would give different data (the random streams changed in
 # version 2), so that a workdir of an older version never resumes a training it did not run.
@@ -43,18 +38,22 @@ def fit(name: str, model, state, to_params, schedule, sampler, grid, eval_sets: 
   """
   train_step = step.compiled_step(sp, model, to_params, config.grad_clip, schedule)
 
-  def on_eval(t, state):
-    state = jax.device_get(state)
+  def losses_at(t, device_state) -> dict:
+    state = jax.device_get(device_state)
     params_S = jax.vmap(to_params)(state["trainable"], state["frozen"])
     losses = evaluate.model_losses(model, params_S, eval_sets, config.eval_chunk)
     logging.info("%s T=%d: %s", name, t, {s: f"{v.mean():.4f}" for s, v in losses.items()})
     return {s: v.tolist() for s, v in losses.items()}
 
-  state = train_loop(state=state, train_step=train_step, get_batch=sampler, num_steps=max(grid),
-                     workdir=workdir, key=seeds.seed_keys(config.seed, config.num_seeds), dp=sp,
-                     log_every=config.log_every, checkpoint_every=config.checkpoint_every,
-                     keep_checkpoints=config.keep_checkpoints, writer=writer, name=name,
-                     eval_at=grid, on_eval=on_eval)
+  grid = sorted(grid)
+  with Trainer(name, state, train_step, devices=sp, get_batch=sampler, workdir=workdir,
+               key=seeds.seed_keys(config.seed, config.num_seeds), config=config,
+               num_steps=grid[-1], eval_steps=grid, writer=writer) as trainer:
+    for t in grid:
+      trainer.train_to(t)
+      if trainer.should_evaluate(t):  # not already evaluated before a restart
+        trainer.record_eval(t, losses_at(t, trainer.device_state))
+    state = trainer.host_state()
   evals = {r["step"]: {s: np.asarray(r[s], np.float32) for s in eval_sets}
            for r in logs.read_evals(workdir, name) if r["step"] in grid}
   return state, evals

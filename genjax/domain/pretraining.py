@@ -1,7 +1,7 @@
 """Studies 1 and 2: diversity of the pretraining domains, and architecture (issue 4).
 
-A study is `study(fit_fn, config) -> (results, losses)`: results are the tables of
-results_<study>.json, losses the per-seed per-position arrays of losses_<study>.npz.
+A study is `study(fit_fn, config) -> (results, losses)`: results are the tables of the study's
+entry in results.json, losses the per-seed per-position arrays of losses_<study>.npz.
 """
 
 from genjax.domain import bayes, data, evaluate, markov

@@ -1,7 +1,6 @@
-"""results.md: every study found in the workdir, its tables, and the verdicts of its claims
-(`genjax.claims.domain`: paired 95% Student-t intervals over seeds). Figures: `figures.py`."""
+"""results.md: every study of the workdir's results.json, its tables, and the verdicts of its
+claims (`genjax.claims.domain`: paired 95% Student-t intervals over seeds). Figures: figures.py."""
 
-import glob
 import json
 import os
 
@@ -147,7 +146,7 @@ def verdict_text(finding) -> str:
 
 
 def judge(claim, results: dict) -> str:
-  """The claim's verdict on results; a rule whose input this run lacks says so (ResultMissing
+  """The claim's verdict on results.json; a rule whose input this run lacks says so (ResultMissing
   is the one exception a rule may raise for that; any other propagates)."""
   try:
     return verdict_text(claim.rule(results))
@@ -161,12 +160,10 @@ def _first_token(found: dict) -> str:
 
 
 def write_markdown(workdir: str) -> str:
-  """Rebuilds workdir/results.md from every results_<study>.json there; returns the text."""
-  found = {}
-  for path in glob.glob(os.path.join(workdir, "results_*.json")):
-    with open(path) as f:
-      r = json.load(f)
-    found[r["study"]] = r
+  """Rebuilds workdir/results.md from every study in its results.json; returns the text."""
+  with open(os.path.join(workdir, "results.json")) as f:
+    results = json.load(f)
+  found = results["studies"]
   lines = ["# Domain generalization on in-context Markov-chain domains", "",
            "Losses in nats per predicted token (positions 1..L-1), mean ± s.d. over seeds; "
            "every model and reference is scored on the same sequences. Verdict rule "
@@ -185,7 +182,7 @@ def write_markdown(workdir: str) -> str:
               f"{r['config']['pretrain_steps']} pretraining steps of "
               f"{r['config']['batch_size']} sequences.", "", *section(r), ""]
     for claim in STUDY_CLAIMS[study]:
-      lines += [f"Claim: {claim.statement} Verdict: {judge(claim, r)}", ""]
+      lines += [f"Claim: {claim.statement} Verdict: {judge(claim, results)}", ""]
   text = "\n".join(lines)
   with open(os.path.join(workdir, "results.md"), "w") as f:
     f.write(text)

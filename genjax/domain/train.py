@@ -6,6 +6,8 @@ chains (pool, target A, genres), data and init, all derived from `config.seed`, 
 over seeds includes the draw of the domains. The study (`config.study`) chooses which models are
 trained and evaluated: pretraining studies in `pretraining.py`, adaptation studies in
 `adaptation.py`; the pure step in `step.py`, scoring in `evaluate.py`, results.md in `report.py`.
+The studies of one size share a workdir (and its pretrained models), so its results.json holds
+every study run there: {"studies": {study: that study's results}}.
 """
 
 import functools
@@ -15,7 +17,7 @@ import os
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import checks, logs, seeds
+from genjax import checks, identity, logs, seeds
 from genjax.domain import adaptation, figures, markov, pretraining, report
 from genjax.domain.fit import fit
 from genjax.errors import UserError
@@ -55,7 +57,8 @@ def validate(config: ConfigDict) -> None:
 
 
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
-  """Runs config.study; writes results_<study>.json, losses_<study>.npz, results.md, PNGs."""
+  """Runs config.study; writes its entry of results.json, losses_<study>.npz, results.md, PNGs;
+  returns the entry."""
   validate(config)
   sp = seeds.make(config.num_seeds, config.parallel, config.num_devices)
   os.makedirs(workdir, exist_ok=True)
@@ -73,15 +76,26 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
     results, losses = adaptation.fewshot_study(fit_fn, config)
   else:
     results, losses = adaptation.continual_study(fit_fn, config)
-  writer.close()
   results = {"study": config.study, "num_seeds": config.num_seeds, "seq_len": config.seq_len,
              "config": logs.config_to_dict(config), **results}
   if logs.is_main_process():
-    with open(os.path.join(workdir, f"results_{config.study}.json"), "w") as f:
-      json.dump(results, f, indent=2)
+    write_study_results(workdir, config.study, results)
     np.savez(os.path.join(workdir, f"losses_{config.study}.npz"),
              **{k: np.asarray(v) for k, v in losses.items()})
     report.write_markdown(workdir)
     if config.make_plots:
       figures.write_figures(config.study, results, losses, workdir)
+  writer.close()  # after results.json: the other studies' entries are read and written back
   return results
+
+
+def write_study_results(workdir: str, study: str, results: dict) -> None:
+  """Puts the study's results into workdir/results.json beside those of the other studies run
+  there (the workdir's lock is held: no other process writes it meanwhile)."""
+  path = os.path.join(workdir, identity.RESULTS_FILE)
+  everything = {"studies": {}}
+  if os.path.exists(path):
+    with open(path) as f:
+      everything = json.load(f)
+  everything["studies"][study] = results
+  identity.write_json(path, everything)

@@ -1,7 +1,7 @@
 """Scoring GAN samples: mode assignment, every metric, per-eval records and summaries over seeds.
 
 `Judge` scores one seed's samples; `eval_record` scores all seeds at one evaluation step (what
-`train_loop` appends to workdir/evals/<method>.jsonl) and keeps a few samples per seed for the
+`gan/train.py` records in workdir/evals/<method>.jsonl) and keeps a few samples per seed for the
 figures; `reference_results` scores real data and the uniform blur, the rows every method is
 read against.
 """
@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import seeds
+from genjax import stats
 from genjax.data import images
 from genjax.gan import data, step
 from genjax.metrics import coverage, ndb, prdc
@@ -71,12 +71,8 @@ def scalars(metrics: dict) -> dict:
 
 
 def summarize(per_seed: list[dict], num_modes: int) -> dict:
-  """seeds.summary (mean, s.d. with ddof 1, s.e.) of each scalar; per-seed values as "values"."""
-  summary = {}
-  for name in per_seed[0]:
-    stat = seeds.summary([m[name] for m in per_seed])
-    summary[name] = {"mean": stat["mean"], "sd": stat["sd"], "se": stat["se"],
-                     "values": stat["seeds"]}
+  """stats.summary (mean, s.d. with ddof 1, s.e., per-seed "seeds") of each scalar."""
+  summary = {name: stats.summary([m[name] for m in per_seed]) for name in per_seed[0]}
   summary["seeds_all_modes"] = int(sum(m["modes"] == num_modes for m in per_seed))
   return summary
 

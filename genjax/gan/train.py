@@ -16,7 +16,7 @@ from ml_collections import ConfigDict
 from genjax import checks, logs, seeds
 from genjax.errors import UserError
 from genjax.gan import data, evaluate, hopping, report, step
-from genjax.loop import train_loop
+from genjax.loop import Trainer
 
 
 def validate(config: ConfigDict) -> None:
@@ -72,21 +72,19 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
   state = jax.vmap(functools.partial(step.init_state, setup))(keys_S)
   train_keys_S = jax.vmap(lambda k: jax.random.fold_in(k, step.TRAIN_TAG))(keys_S)
   sample = evaluate.make_sampler(setup, config)
-
-  def on_eval(step_num, device_state):
-    record = evaluate.eval_record(judge, sample(device_state), workdir, name, step_num)
-    logging.info("%s step %d: modes per seed %s", name, step_num,
-                 [int(v) for v in record["modes"]])
-    return record
-
   train_step = step.compile_seeds_step(setup, seed_parallel, config.steps_per_call)
-  state = train_loop(
-      state=state, train_step=train_step, get_batch=None, num_steps=config.num_steps,
-      workdir=workdir, key=train_keys_S, dp=seed_parallel, log_every=config.log_every,
-      checkpoint_every=config.checkpoint_every, keep_checkpoints=config.keep_checkpoints,
-      writer=writer, name=evaluate.slug(name), eval_at=evaluate.eval_points(config),
-      on_eval=on_eval, steps_per_call=config.steps_per_call)
-  samples_S = sample(state)
+  eval_steps = evaluate.eval_points(config)
+  with Trainer(evaluate.slug(name), state, train_step, devices=seed_parallel, key=train_keys_S,
+               workdir=workdir, config=config, num_steps=config.num_steps,
+               eval_steps=eval_steps, writer=writer) as trainer:
+    for stop in eval_steps:
+      trainer.train_to(stop)
+      if trainer.should_evaluate(stop):  # not already evaluated before a restart
+        record = evaluate.eval_record(judge, sample(trainer.device_state), workdir, name, stop)
+        logging.info("%s step %d: modes per seed %s", name, stop,
+                     [int(v) for v in record["modes"]])
+        trainer.record_eval(stop, record)
+    samples_S = sample(trainer.host_state())
   evals = logs.read_evals(workdir, evaluate.slug(name))
   result = evaluate.method_result(config, setup, judge, samples_S, evals, train_step.num_traces())
   return result, samples_S

@@ -14,7 +14,7 @@ MI_SATURATION_MARGIN = 0.1
 
 
 def _fmt(value, digits=2):
-  """A seeds.summary as 'mean ± sd', a plain number as itself, None as a dash."""
+  """A stats.summary as 'mean ± sd', a plain number as itself, None as a dash."""
   if value is None:
     return "—"
   if isinstance(value, dict):

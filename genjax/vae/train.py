@@ -21,10 +21,10 @@ import optax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, logs, parallel, seeds
+from genjax import checks, logs, parallel, seeds, stats
 from genjax.data import batching, images
 from genjax.errors import UserError
-from genjax.loop import train_loop
+from genjax.loop import Trainer
 from genjax.models.autoencoder import EncoderDecoder
 from genjax.models.classifier import train_classifier
 from genjax.vae import evaluate, objectives, report
@@ -136,7 +136,6 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
   num_pixels = data["train"]["image"].shape[1]
   model = make_model(config, num_pixels)
   tx = optimizer(config)
-  state = initial_state(config, model, tx, num_pixels)
 
   def compiled_step(diagnostics):
     return dp.compile(make_seeds_step(model, tx, dp, beta=beta, stochastic=stochastic,
@@ -145,7 +144,7 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
 
   reconstruction_nll_S = evaluate.make_reconstruction_nll_seeds(model)
 
-  def on_eval(step, device_state):
+  def evaluate_curve(step, device_state) -> dict:
     """The learning curve: recon NLL (z = mean) of every seed on validation and train images."""
     params_S = dp.get_state(device_state)["params"]
     record = {f"{split}_reconstruction_nll": np.asarray(reconstruction_nll_S(
@@ -155,27 +154,31 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
     return record
 
   streams = tuple(range(config.num_seeds))  # seed s reads batch stream s
-  state = train_loop(
-      state=state, train_step=compiled_step(False), log_step=compiled_step(True),
-      key=seeds.seed_keys(config.seed, config.num_seeds, TRAIN),
-      get_batch=lambda s: batching.seeds_batch_at_step(data["train"], s, config.batch_size,
-                                                       config.seed, streams),
-      num_steps=config.num_steps, workdir=workdir, dp=dp, log_every=config.log_every,
-      checkpoint_every=config.checkpoint_every, keep_checkpoints=config.keep_checkpoints,
-      writer=writer, name=name, eval_at=eval_points(config), on_eval=on_eval)
-  return model, state["params"], learning_curve(logs.read_evals(workdir, name), config)
+  eval_steps = eval_points(config)
+  with Trainer(name, initial_state(config, model, tx, num_pixels), compiled_step(False),
+               log_step=compiled_step(True), devices=dp, workdir=workdir, config=config,
+               key=seeds.seed_keys(config.seed, config.num_seeds, TRAIN),
+               get_batch=lambda s: batching.seeds_batch_at_step(
+                   data["train"], s, config.batch_size, config.seed, streams),
+               num_steps=config.num_steps, eval_steps=eval_steps, writer=writer) as trainer:
+    for stop in eval_steps:
+      trainer.train_to(stop)
+      if trainer.should_evaluate(stop):  # not already evaluated before a restart
+        trainer.record_eval(stop, evaluate_curve(stop, trainer.device_state))
+    params_S = trainer.host_state()["params"]
+  return model, params_S, learning_curve(logs.read_evals(workdir, name), config)
 
 
 def learning_curve(evals: list[dict], config) -> dict:
   """{"step", "validation_reconstruction_nll", "train_reconstruction_nll"}, each value a
-  seeds.summary, at this run's eval points (records of other step grids in the workdir are
+  stats.summary, at this run's eval points (records of other step grids in the workdir are
   skipped)."""
   points = set(eval_points(config))
   evals = [r for r in evals if r["step"] in points]
   curve = {"step": [r["step"] for r in evals]}
   for split in ("validation", "train"):
     key = f"{split}_reconstruction_nll"
-    curve[key] = [seeds.summary(r[key]) for r in evals]
+    curve[key] = [stats.summary(r[key]) for r in evals]
   return curve
 
 
@@ -223,7 +226,7 @@ _CONSTANT = ("latents", "iwae_samples")
 
 
 def summarize_seeds(per_seed: list[dict]) -> dict:
-  """Per-seed metric dicts -> one dict of the same keys, each scalar a seeds.summary."""
+  """Per-seed metric dicts -> one dict of the same keys, each scalar a stats.summary."""
   first = per_seed[0]
   out = {}
   for name, value in first.items():
@@ -235,7 +238,7 @@ def summarize_seeds(per_seed: list[dict]) -> dict:
     elif isinstance(value, list):  # kl_per_dim: the mean over seeds of each dimension
       out[name] = np.mean(np.asarray(values, np.float64), 0).round(4).tolist()
     else:
-      out[name] = seeds.summary(values)
+      out[name] = stats.summary(values)
   return out
 
 

@@ -1,0 +1,61 @@
+"""One device protocol: DataParallel and SeedParallel both implement it and share its pieces."""
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from genjax import devices, parallel, seeds
+from genjax.errors import UserError
+
+
+@pytest.mark.parametrize("make", [lambda: parallel.make("none"), lambda: parallel.make("pmap", 2),
+                                  lambda: parallel.make("shard_map", 4),
+                                  lambda: seeds.make(4, "none"), lambda: seeds.make(4, "auto")])
+def test_both_device_classes_implement_the_protocol(make):
+  assert isinstance(make(), devices.Devices)
+
+
+def test_the_protocol_check_is_not_vacuous():
+  @dataclasses.dataclass
+  class NoHostSide:  # compiles, but the loop could not place states or read metrics
+    mode: str = "none"
+    devices: tuple = ()
+    num_devices: int = 1
+
+    def compile(self, step):
+      return step
+
+  assert not isinstance(NoHostSide(), devices.Devices)
+
+
+@pytest.mark.parametrize("dp", [parallel.make("none"), seeds.make(2, "none")])
+def test_compiled_steps_count_their_traces_the_same_way(dp):
+  def step(state, batch, key):
+    return {"w": state["w"] + 1.0}, {"loss": state["w"]}
+
+  compiled = dp.compile(step)
+  assert isinstance(compiled, devices.CompiledStep) and compiled.num_traces() == 0
+  state = dp.put_state({"w": jnp.zeros((2,) if isinstance(dp, seeds.SeedParallel) else ())})
+  keys = seeds.seed_keys(0, 2) if isinstance(dp, seeds.SeedParallel) else seeds.seed_keys(0, 1)[0]
+  for _ in range(3):
+    state, metrics = compiled(state, {}, keys)
+  assert compiled.num_traces() == 1
+  np.testing.assert_array_equal(dp.get_state(state)["w"], 3.0)
+  np.testing.assert_array_equal(dp.first(metrics)["loss"], 2.0)
+  compiled(dp.put_state({"w": jnp.zeros((3,))}), {}, seeds.seed_keys(0, 3) if isinstance(
+      dp, seeds.SeedParallel) else keys)  # a new shape traces again
+  assert compiled.num_traces() == 2
+
+
+def test_both_share_the_device_checks():
+  assert len(devices.visible(None)) == len(devices.visible(0)) == 4  # tests/conftest.py
+  assert len(devices.visible(2)) == 2
+  for make in (lambda: parallel.make("none", 9), lambda: seeds.make(4, "none", 9)):
+    with pytest.raises(UserError, match="config.num_devices=9 but only 4 cpu devices"):
+      make()
+  with pytest.raises(UserError, match="config.parallel must be one of auto, none, pmap, shard_map"):
+    parallel.make("seeds")
+  with pytest.raises(UserError, match="none, shard_map for a seeds experiment; got 'pmap'"):
+    seeds.make(4, "pmap")
