@@ -1,7 +1,6 @@
 """The report's schedule: independent runs side by side, a workdir's runs in turn, timed runs
 alone, the first failure raised."""
 
-import os
 import threading
 import types
 
@@ -80,5 +79,10 @@ def test_the_first_failure_is_raised_and_unstarted_lanes_are_skipped():
   assert recorder.order == ["broken"]
 
 
-def test_default_jobs_on_this_cpu():
-  assert schedule.default_jobs() == max(1, min(schedule.MAX_CPU_JOBS, os.cpu_count() or 1))
+@pytest.mark.parametrize("backend,cores,jobs", [("cpu", 8, 2), ("cpu", 2, 2), ("cpu", 1, 1),
+                                                 ("cpu", None, 1), ("gpu", 8, 1), ("tpu", 96, 1)])
+def test_default_jobs_two_on_a_multicore_cpu_one_on_an_accelerator(monkeypatch, backend, cores,
+                                                                   jobs):
+  monkeypatch.setattr(schedule.jax, "default_backend", lambda: backend)
+  monkeypatch.setattr(schedule.os, "cpu_count", lambda: cores)
+  assert schedule.default_jobs() == jobs
