@@ -5,7 +5,6 @@ analyses from measure.py, timing from genjax.timing), fits them (fits.py) and wr
 results.csv, results.json, results.md, config.json, metrics.jsonl and PNG plots (writers.py).
 """
 
-import json
 import math
 import os
 import time
@@ -13,7 +12,7 @@ import time
 import jax
 from absl import logging
 
-from genjax import logs, timing
+from genjax import identity, logs, timing
 from genjax.attention import fits, sweeps, variants, writers
 from genjax.errors import UserError
 
@@ -132,8 +131,8 @@ def run_sweep(config, workdir):
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
     writers.write_csv(rows, os.path.join(workdir, "results.csv"))
-    with open(os.path.join(workdir, "results.json"), "w") as f:
-      json.dump(writers.summary_to_json(summary, peak, env, elapsed), f, indent=2)
+    identity.write_json(os.path.join(workdir, identity.RESULTS_FILE),
+                        writers.summary_to_json(summary, peak, env, elapsed))
     writers.write_markdown(summary, rows, config, header, os.path.join(workdir, "results.md"))
     writers.write_plots(summary, rows, config, workdir)
   writer.close()

@@ -6,14 +6,13 @@ results.md and the figures in `gan/report.py`.
 """
 
 import functools
-import json
 import os
 
 import jax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, logs, seeds
+from genjax import checks, identity, logs, seeds
 from genjax.errors import UserError
 from genjax.gan import data, evaluate, hopping, report, step
 from genjax.loop import Trainer
@@ -115,8 +114,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
           workdir, name, [h["step"] for h in result["history"]], dataset)
   writer.close()
   if logs.is_main_process():
-    with open(os.path.join(workdir, "results.json"), "w") as f:
-      json.dump(results, f, indent=2)
+    identity.write_json(os.path.join(workdir, identity.RESULTS_FILE), results)
     report.write_markdown(results, config, os.path.join(workdir, "results.md"))
     report.write_samples(all_samples, dataset, judge.real_eval, judge,
                          os.path.join(workdir, "samples.npz"))

@@ -11,7 +11,6 @@ as before). Seed s has its own initial params and its own batch order, and seed 
 model (AE and each beta) shares them, so model comparisons are paired by seed.
 """
 
-import json
 import os
 
 import jax
@@ -21,7 +20,7 @@ import optax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, logs, parallel, seeds, stats
+from genjax import checks, identity, logs, parallel, seeds, stats
 from genjax.data import batching, images
 from genjax.errors import UserError
 from genjax.loop import Trainer
@@ -288,8 +287,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
                                   if isinstance(v, dict) and "mean" in v})
   writer.close()
   if logs.is_main_process():
-    with open(os.path.join(workdir, "results.json"), "w") as f:
-      json.dump(results, f, indent=2)
+    identity.write_json(os.path.join(workdir, identity.RESULTS_FILE), results)
     report.write_markdown(results, config, os.path.join(workdir, "results.md"))
     if config.make_plots:
       report.write_figures(figures, data, workdir, image_shape=data["image_shape"])
