@@ -82,6 +82,14 @@ def print_comparison(old: str, new: str) -> None:
   print("\n".join(report_json.compare_files(old, new)))
 
 
+def execute(run: report.Run) -> str:
+  """Runs (or reuses) one run; says which, for the progress lines."""
+  report.execute(run, FLAGS.rerun)
+  if run.wall_seconds is None:
+    return "reused (finished with this config in its workdir)"
+  return f"ran in {run.wall_seconds:.0f} s"
+
+
 def main(argv):
   if FLAGS.against:
     if not FLAGS.compare:
@@ -96,7 +104,7 @@ def main(argv):
   os.makedirs(FLAGS.workdir, exist_ok=True)
   jobs = FLAGS.jobs or schedule.default_jobs()
   start = time.perf_counter()
-  schedule.execute_all(runs, lambda run: report.execute(run, FLAGS.rerun),
+  schedule.execute_all(runs, execute,
                        timed=lambda run: EXPERIMENTS[run.experiment].timed, jobs=jobs,
                        announce=lambda line: print(line, flush=True))
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}

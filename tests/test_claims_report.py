@@ -85,11 +85,11 @@ def test_a_failed_run_names_its_command_and_stderr(tmp_path, made_by):
   assert "boom at step 7" in str(e.value) and "sys.exit(3)" in str(e.value)
 
 
-def test_time_recorded_in_results_prices_a_reused_run():
-  assert report.results_seconds({"elapsed_s": 48.0}) == 48.0
-  gan = {"methods": {"vanilla": {"train_seconds": 30.0}, "pacgan2": {"train_seconds": 50.0}}}
-  assert report.results_seconds(gan) == 80.0
-  assert report.results_seconds({"x": 1}) is None
+def test_a_reused_run_that_no_report_timed_has_no_time(tmp_path, made_by):
+  run = _run(tmp_path, "by_hand", True, command=[sys.executable, "-c", "raise SystemExit(3)"])
+  (tmp_path / "by_hand" / report.TIMES_FILE).write_text(json.dumps({"another_run": 42.0}))
+  report.execute(run, rerun=False)
+  assert run.wall_seconds is None and run.recorded_seconds is None
 
 
 def test_report_names_the_run_and_copies_its_figure(tmp_path):

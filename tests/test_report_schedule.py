@@ -86,3 +86,12 @@ def test_default_jobs_two_on_a_multicore_cpu_one_on_an_accelerator(monkeypatch, 
   monkeypatch.setattr(schedule.jax, "default_backend", lambda: backend)
   monkeypatch.setattr(schedule.os, "cpu_count", lambda: cores)
   assert schedule.default_jobs() == jobs
+
+
+def test_each_run_is_announced_with_what_its_execution_says_it_did():
+  lines = []
+  outcome = {"gan": "ran in 40 s", "vae": "reused"}
+  schedule.execute_all([_run("gan", "w/gan"), _run("vae", "w/vae")],
+                       lambda run: outcome[run.name], timed=lambda run: run.timed, jobs=1,
+                       announce=lines.append)
+  assert lines == ["starting gan ...", "gan: ran in 40 s", "starting vae ...", "vae: reused"]

@@ -98,22 +98,9 @@ def execute(run: Run, rerun: bool) -> Run:
   with open(path) as f:
     run.results = json.load(f)
   if run.wall_seconds is None:
-    recorded = (_read_json(times_path) or {}).get(run.name)
-    run.recorded_seconds = recorded if recorded is not None else results_seconds(run.results)
+    # Only a report times a run (a run made by hand, or resumed, has no one time): unknown else.
+    run.recorded_seconds = (_read_json(times_path) or {}).get(run.name)
   return run
-
-
-def results_seconds(results: dict) -> float | None:
-  """The time a results file records itself (attention's sweep time, or the GAN methods'
-  training seconds summed), where it records one; else None."""
-  for key in ("wall_seconds", "elapsed_s", "train_seconds"):
-    if isinstance(results.get(key), int | float):
-      return float(results[key])
-  methods = results.get("methods")
-  if isinstance(methods, dict) and methods and all(
-      isinstance(m, dict) and "train_seconds" in m for m in methods.values()):
-    return float(sum(m["train_seconds"] for m in methods.values()))
-  return None
 
 
 def seconds(run: Run) -> float | None:

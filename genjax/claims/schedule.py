@@ -48,11 +48,12 @@ def execute_all(runs: list, execute: Callable, timed: Callable, jobs: int,
                 announce: Callable = print) -> None:
   """Calls execute(run) for every run: timed runs one by one first, then the lanes on `jobs`
   workers. The first failure cancels the lanes not yet started and is raised once the running
-  ones end (their work is kept: a rerun of the report reuses it)."""
+  ones end (their work is kept: a rerun of the report reuses it). execute returns what it did
+  ("ran in 40 s", "reused"), announced after the run's name."""
   alone, parallel = lanes(runs, timed)
   for run in alone:
-    announce(f"running {run.name} (timed: alone) ...")
-    execute(run)
+    announce(f"starting {run.name} (timed: alone) ...")
+    announce(f"{run.name}: {execute(run)}")
 
   failed = threading.Event()  # set by the first failure: no lane starts another run after it
 
@@ -60,13 +61,13 @@ def execute_all(runs: list, execute: Callable, timed: Callable, jobs: int,
     for run in lane:
       if failed.is_set():
         return
-      announce(f"running {run.name} ...")
+      announce(f"starting {run.name} ...")
       try:
-        execute(run)
+        outcome = execute(run)
       except BaseException:
         failed.set()
         raise
-      announce(f"finished {run.name}")
+      announce(f"{run.name}: {outcome}")
 
   with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
     futures = [pool.submit(run_lane, lane) for lane in parallel]
