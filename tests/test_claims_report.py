@@ -173,3 +173,15 @@ def test_a_straddling_depends_says_how_many_seeds_would_decide_it(tmp_path):
   run.wall_seconds = None  # reused, and nothing recorded its time
   text = report.write(str(tmp_path / "REPORT.md"), [run], report.judge([run]))
   assert "7 seeds would decide it, at a cost this report cannot estimate" in text
+
+
+def test_environment_gives_the_wall_time_only_when_something_ran(tmp_path):
+  ran = report.Run("vae", ["python"], str(tmp_path), [], results={}, wall_seconds=180.0)
+  reused = report.Run("gan", ["python"], str(tmp_path), [], results={}, recorded_seconds=900.0)
+  how = {"jobs": 2, "wall_seconds": 200.0}
+  lines = report.environment_lines([ran, reused], how)
+  assert "- this report: 200 s wall, up to 2 runs at a time" in "\n".join(lines)
+  assert "- gan: reused (900 s when it ran)" in lines and "- vae: 180 s" in lines
+  lines = report.environment_lines([reused], {"jobs": 2, "wall_seconds": 0.4})
+  assert not any("0 s wall" in line for line in lines)
+  assert any("every run reused from its workdir" in line for line in lines)

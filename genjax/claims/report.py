@@ -152,7 +152,10 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
            f"{env['device_kind']}; Python {env['python']} on {env['machine']}"]
   if "flax" in env:
     lines.append(f"- flax {env['flax']}, optax {env['optax']}")
-  if schedule:
+  if schedule and all(run.wall_seconds is None for run in runs):
+    lines.append("- this report: every run reused from its workdir; the times below are each "
+                 "run's own, from the report that ran it")
+  elif schedule:
     lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
                  f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
                  "turn), so the run times below overlap")
