@@ -12,7 +12,7 @@ library call; rerun with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-dot,-
 from absl import flags
 
 from genjax import cli
-from genjax.attention.sweep import run_sweep
+from genjax.attention.experiment import run_sweep
 
 CONFIG = cli.define_flags("attention", default_workdir="workdirs/attention_cpu_quick")
 

@@ -59,9 +59,9 @@ def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_ca
   of one step."""
   config = config.copy_and_resolve_references()
   config.num_seeds = num_seeds
-  setup = step.make_setup(config, data.make(config), step.parse_method(method_name))
+  setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
   keys_S = step.seed_keys(config)
-  seed_parallel = seeds.make(num_seeds, config.parallel)
+  seed_parallel = seeds.seed_parallel(num_seeds, config.parallel)
   host_state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
   state = [seed_parallel.put_state(host_state)]
   train_step = step.compile_seeds_step(setup, seed_parallel, steps_per_call)
@@ -99,7 +99,8 @@ def main(argv):
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
     peak = flops["peak"] / timing.median(times["peak"])
     print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
-          f"{per_call} steps per call, {seeds.make(seed_counts[-1], config.parallel).num_devices}"
+          f"{per_call} steps per call, "
+          f"{seeds.seed_parallel(seed_counts[-1], config.parallel).num_devices}"
           f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
           f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}):",
           flush=True)

@@ -66,7 +66,7 @@ def bare_step_and_state(key):
 
 
 def genjax_step_and_state(key, diagnostics=False):
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   model = EncoderDecoder((HIDDEN,), LATENTS, PIXELS)
   tx = optax.adam(1e-3)
   state = dp.put_state(vae_train.create_state(model, tx, key, PIXELS))

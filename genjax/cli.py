@@ -55,7 +55,7 @@ def config_from_flagfile(config_name: str, flagfile: str):
 def initialize_distributed() -> None:
   """Joins a multi-host run when asked to by flags; a single process needs nothing."""
   FLAGS = flags.FLAGS
-  if "coordinator_address" not in FLAGS:  # a script without define_flags (e.g. sweep.py)
+  if "coordinator_address" not in FLAGS:  # a script without define_flags (e.g. grid.py)
     return
   if FLAGS.coordinator_address or FLAGS.num_processes:
     jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)

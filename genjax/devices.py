@@ -2,13 +2,14 @@
 
 Which one to use:
 
-* `parallel.DataParallel` (`parallel.make(config.parallel, config.num_devices)`): ONE model on a
-  large batch. The batch is split over the devices and the gradients are averaged across them
-  (jit, pmap or jit(shard_map)); the state is replicated. The VAE.
-* `seeds.SeedParallel` (`seeds.make(config.num_seeds, config.parallel, config.num_devices)`):
-  MANY small models, the seeds of one experiment. The per-seed step is vmapped over a leading
-  seed axis of the state and the key, and that axis is split over the devices; each seed sees its
-  whole batch and seeds never communicate. The GAN and the domain studies.
+* `parallel.DataParallel` (`parallel.data_parallel(config.parallel, config.num_devices)`): ONE
+  model on a large batch. The batch is split over the devices and the gradients are averaged
+  across them (jit, pmap or jit(shard_map)); the state is replicated. The VAE.
+* `seeds.SeedParallel` (`seeds.seed_parallel(config.num_seeds, config.parallel,
+  config.num_devices)`): MANY small models, the seeds of one experiment. The per-seed step is
+  vmapped over a leading seed axis of the state and the key, and that axis is split over the
+  devices; each seed sees its whole batch and seeds never communicate. The GAN and the domain
+  studies.
 
 Both read `config.parallel`: "auto", "none" (one device) and "shard_map" mean the same to both.
 "pmap" exists for data parallelism only: pmap over seeds would need the state reshaped to

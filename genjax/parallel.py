@@ -157,7 +157,7 @@ class DataParallel:
         global_batch)
 
 
-def make(mode: str = "auto", num_devices: int | None = None) -> DataParallel:
+def data_parallel(mode: str = "auto", num_devices: int | None = None) -> DataParallel:
   """Picks devices and a mode; "auto" is shard_map on several devices, else none."""
   devices.check_mode(mode, MODES)
   visible = devices.visible(num_devices)

@@ -1,5 +1,5 @@
-"""The one list of experiments and claim questions: what the report, the sweep and the flagfile
-tests read. Adding an experiment is adding one entry here (see genjax/README.md).
+"""The one list of experiments and claim questions: what the report, the grid runner and the
+flagfile tests read. Adding an experiment is adding one entry here (see genjax/README.md).
 """
 
 import dataclasses
@@ -17,7 +17,7 @@ class Experiment:
 EXPERIMENTS = {e.name: e for e in (
     Experiment("vae", "experiments/vae.py", "genjax.vae.train", "genjax.claims.vae"),
     Experiment("gan", "experiments/gan.py", "genjax.gan.train", "genjax.claims.gan"),
-    Experiment("attention", "experiments/attention.py", "genjax.attention.sweep",
+    Experiment("attention", "experiments/attention.py", "genjax.attention.experiment",
                "genjax.claims.attention", timed=True),
     Experiment("domain", "experiments/domain.py", "genjax.domain.train", "genjax.claims.domain"),
 )}

@@ -1,10 +1,11 @@
 """Many seeds of one experiment in one program, spread over devices: seed keys and `SeedParallel`.
 
-A per-seed step `(state, batch, key) -> (state, metrics)` is written for one seed. `make(S)`
-returns a `SeedParallel` whose `compile` vmaps it over a leading seed axis of the state and of
-the key and shards that axis over a `seeds` device mesh, so 8 TPU cores train 8 or 16 seeds at
-once and one CPU trains them all in one program. Seeds never communicate: a seed's numbers do
-not depend on how many devices share the work (up to float reassociation in batched matmuls).
+A per-seed step `(state, batch, key) -> (state, metrics)` is written for one seed.
+`seed_parallel(S)` returns a `SeedParallel` whose `compile` vmaps it over a leading seed axis of
+the state and of the key and shards that axis over a `seeds` device mesh, so 8 TPU cores train 8
+or 16 seeds at once and one CPU trains them all in one program. Seeds never communicate: a seed's
+numbers do not depend on how many devices share the work (up to float reassociation in batched
+matmuls).
 
 `SeedParallel` implements `genjax.devices.Devices`, so `genjax.loop.Trainer` runs it as it runs
 `parallel.DataParallel` (one model, its batch split over devices; `genjax.devices` says when to
@@ -104,7 +105,8 @@ class SeedParallel:
     return metrics
 
 
-def make(num_seeds: int, mode: str = "auto", num_devices: int | None = None) -> SeedParallel:
+def seed_parallel(num_seeds: int, mode: str = "auto",
+                  num_devices: int | None = None) -> SeedParallel:
   """Uses the most devices (up to num_devices; 0 or None: all) that divide num_seeds evenly."""
   devices.check_mode(mode, MODES, " for a seeds experiment")
   if num_seeds < 1:

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.attention import encoder, fits, measure, sweep, variants
+from genjax.attention import encoder, experiment, measure, slopes, variants
 from genjax.configs import attention as attention_config
 
 B, N, H, D = 2, 37, 2, 8  # N is not a multiple of any block size used below
@@ -217,54 +217,54 @@ def test_fit_slope_one_median_per_n_and_crossover():
   rng = np.random.default_rng(0)
   ns = [256, 512, 1024, 2048, 4096]
   values = [[3e-9 * n ** 2 * np.exp(rng.normal(0, 0.05)) for _ in range(3)] for n in ns]
-  fit = fits.fit_slope(ns, values, use=ns[1:])
+  fit = slopes.fit_slope(ns, values, use=ns[1:])
   assert fit.lo < 2 < fit.hi and abs(fit.slope - 2) < 0.15
   assert (fit.n_lo, fit.n_hi, fit.points, fit.repeats) == (512, 4096, 4, 3)
   # Repeats are not independent points: the fit and its interval depend on the medians only.
   medians = [[float(np.median(v))] for v in values]
-  again = fits.fit_slope(ns, medians, use=ns[1:])
+  again = slopes.fit_slope(ns, medians, use=ns[1:])
   assert (again.slope, again.lo, again.hi) == pytest.approx((fit.slope, fit.lo, fit.hi))
   # More repeats at the same n do not narrow it (the old fit counted each as a point).
-  tripled = fits.fit_slope(ns, [v * 3 for v in values], use=ns[1:])
+  tripled = slopes.fit_slope(ns, [v * 3 for v in values], use=ns[1:])
   assert tripled.hi - tripled.lo == pytest.approx(fit.hi - fit.lo)
   # The s.d. per point turns back into the standard error: sd / sqrt(points) * t = half-width.
   half = (fit.hi - fit.lo) / 2
   assert fit.sd / np.sqrt(fit.points) * 4.302653 == pytest.approx(half, rel=1e-5)
   # Fewer than MIN_FIT_POINTS n give no slope at all, not one with a useless interval.
-  assert fits.fit_slope(ns, values, use=ns[-fits.MIN_FIT_POINTS + 1:]) is None
-  assert fits.crossover([100, 200, 400], [0.5, 1.0 / 1.5, 2.0]) == pytest.approx(
+  assert slopes.fit_slope(ns, values, use=ns[-slopes.MIN_FIT_POINTS + 1:]) is None
+  assert slopes.crossover([100, 200, 400], [0.5, 1.0 / 1.5, 2.0]) == pytest.approx(
       200 * 2 ** (np.log(1.5) / np.log(3)), rel=1e-6)
-  assert fits.crossover([100, 200], [0.1, 0.2]) is None
-  assert fits.crossover([100, 200], [1.5, 2.0]) == 100  # above from the start: an upper bound
+  assert slopes.crossover([100, 200], [0.1, 0.2]) is None
+  assert slopes.crossover([100, 200], [1.5, 2.0]) == 100  # above from the start: an upper bound
 
 
 def test_fit_window_keeps_only_n_past_the_fixed_cost_and_recovers_the_exponent():
   """t = c0 + a n^2: where c0 matters the local slope is below 2; the window drops those n."""
   c0, a = 1e-3, 1e-9
-  ns = sequence = sweep.sequence_lengths(128, 16384, 4, 128)
+  ns = sequence = experiment.sequence_lengths(128, 16384, 4, 128)
   times = [c0 + a * n ** 2 for n in sequence]
   probe = c0 + a * 32 ** 2  # the probe bounds c0 from above
-  use = fits.window(ns, times, probe)
-  assert use == [n for n, t in zip(ns, times, strict=True) if t >= fits.OVERHEAD_FACTOR * probe]
+  use = slopes.window(ns, times, probe)
+  assert use == [n for n, t in zip(ns, times, strict=True) if t >= slopes.OVERHEAD_FACTOR * probe]
   assert 128 not in use and 16384 in use
-  inside = fits.fit_slope(ns, [[t] for t in times], use)
-  everything = fits.fit_slope(ns, [[t] for t in times])
+  inside = slopes.fit_slope(ns, [[t] for t in times], use)
+  everything = slopes.fit_slope(ns, [[t] for t in times])
   # Inside the window the slope is within 2 / OVERHEAD_FACTOR of 2; over all n it is not.
-  assert abs(inside.slope - 2) <= 2 / fits.OVERHEAD_FACTOR
-  assert abs(everything.slope - 2) > 2 / fits.OVERHEAD_FACTOR
+  assert abs(inside.slope - 2) <= 2 / slopes.OVERHEAD_FACTOR
+  assert abs(everything.slope - 2) > 2 / slopes.OVERHEAD_FACTOR
 
 
 def test_grid_has_n_per_octave_lengths_on_multiples():
-  ns = sweep.sequence_lengths(512, 8192, 4, 128)
+  ns = experiment.sequence_lengths(512, 8192, 4, 128)
   assert ns[0] == 512 and ns[-1] == 8192 and len(ns) == 17
   assert all(n % 128 == 0 for n in ns) and ns == sorted(set(ns))
-  assert sweep.sequence_lengths(256, 32768, 1, 128) == [2 ** e for e in range(8, 16)]
+  assert experiment.sequence_lengths(256, 32768, 1, 128) == [2 ** e for e in range(8, 16)]
 
 
 @pytest.mark.slow
 def test_quick_sweep_end_to_end_writes_results(tmp_path, monkeypatch):
   # At n <= 256 every call is mostly fixed cost: with the real window no slope would be fitted.
-  monkeypatch.setattr(fits, "OVERHEAD_FACTOR", 1e-6)
+  monkeypatch.setattr(slopes, "OVERHEAD_FACTOR", 1e-6)
   config = attention_config.get_config("quick")
   config.variants = ("naive", "chunked", "sliding_window")
   config.backward_variants = ("naive",)
@@ -276,7 +276,7 @@ def test_quick_sweep_end_to_end_writes_results(tmp_path, monkeypatch):
   config.crossover_multiples = (1, 4)
   config.long_variants = ("chunked",)
   config.long_n = (512,)
-  summary, rows = sweep.run_sweep(config, str(tmp_path))
+  summary, rows = experiment.run_sweep(config, str(tmp_path))
   for name in ("results.csv", "results.md", "config.json", "time_vs_n.png", "memory_vs_n.png",
                "crossover.png"):
     assert os.path.exists(tmp_path / name), name

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from genjax.attention import sweep, variants
+from genjax.attention import experiment, variants
 from genjax.configs import attention as attention_config
 from genjax.errors import UserError
 
@@ -62,7 +62,7 @@ def test_bad_config_is_one_user_error(field, value, message):
   config = attention_config.get_config()
   config[field] = value
   with pytest.raises(UserError, match=re.escape(message)) as raised:
-    sweep.validate(config)
+    experiment.validate(config)
   assert "\n" not in str(raised.value)
 
 
@@ -71,7 +71,7 @@ def test_shipped_configs_validate(variant):
   config = attention_config.get_config(variant)
   if variant == "gpu" and jax.default_backend() != "gpu":
     config.implementation = ""  # cudnn is refused off a GPU, by design (tested below)
-  assert sweep.validate(config)
+  assert experiment.validate(config)
 
 
 def test_cudnn_off_a_gpu_is_refused():
@@ -79,7 +79,7 @@ def test_cudnn_off_a_gpu_is_refused():
     pytest.skip("cudnn is available here; nothing to refuse")
   config = attention_config.get_config("gpu")
   with pytest.raises(UserError, match="needs a GPU"):
-    sweep.validate(config)
+    experiment.validate(config)
   x = jnp.zeros((1, 4, 1, 8))
   with pytest.raises(ValueError, match="cudnn"):
     variants.dot_product(x, x, x, implementation="cudnn")

@@ -33,7 +33,7 @@ TRAIN_SCRIPT = textwrap.dedent('''
 
     workdir, num_steps = sys.argv[1], int(sys.argv[2])
     die_at = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    dp = parallel.make("none")
+    dp = parallel.data_parallel("none")
     tx = optax.sgd(0.05, momentum=0.9)
     k1, k2 = jax.random.split(jax.random.key(0))
     params = {"w1": jax.random.normal(k1, (8, 32)) * 0.3,

@@ -186,7 +186,7 @@ def test_absent_inputs_raise_result_missing(rule):
 def test_a_slope_without_a_power_law_window_is_missing_not_a_verdict():
   results = _results()
   naive = next(s for s in results["slopes"] if s["variant"] == "naive" and s["mode"] == "forward")
-  naive["time_corrected"] = None  # fewer than fits.MIN_FIT_POINTS n past the overhead
+  naive["time_corrected"] = None  # fewer than slopes.MIN_FIT_POINTS n past the overhead
   with pytest.raises(ResultMissing, match="fixed costs"):
     attention.quadratic_time(results)
 

@@ -74,7 +74,7 @@ def test_a_blurred_generator_with_a_sharp_witness_is_judged():
   """The appendix picture: vanilla is a blob far from every center, pacgan2 at the same samples
   per step is sharp, so the budget sufficed and the blur is a finding."""
   results = _results(gan_median=24.0, gan_precision=0.1)
-  results["methods"]["pacgan2"]["samples_per_step"] = 100  # pack_hold=samples: same budget
+  results["methods"]["pacgan2"]["samples_per_step"] = 100  # batch_unit=samples: same budget
   finding = gan.collapse(results)
   assert finding.verdict == SUPPORTED and "budget witness pacgan2" in finding.evidence
   assert "gan median distance 24.0 std" in finding.evidence

@@ -10,9 +10,11 @@ from genjax import devices, parallel, seeds
 from genjax.errors import UserError
 
 
-@pytest.mark.parametrize("make", [lambda: parallel.make("none"), lambda: parallel.make("pmap", 2),
-                                  lambda: parallel.make("shard_map", 4),
-                                  lambda: seeds.make(4, "none"), lambda: seeds.make(4, "auto")])
+@pytest.mark.parametrize("make", [lambda: parallel.data_parallel("none"),
+                                  lambda: parallel.data_parallel("pmap", 2),
+                                  lambda: parallel.data_parallel("shard_map", 4),
+                                  lambda: seeds.seed_parallel(4, "none"),
+                                  lambda: seeds.seed_parallel(4, "auto")])
 def test_both_device_classes_implement_the_protocol(make):
   assert isinstance(make(), devices.Devices)
 
@@ -30,7 +32,7 @@ def test_the_protocol_check_is_not_vacuous():
   assert not isinstance(NoHostSide(), devices.Devices)
 
 
-@pytest.mark.parametrize("dp", [parallel.make("none"), seeds.make(2, "none")])
+@pytest.mark.parametrize("dp", [parallel.data_parallel("none"), seeds.seed_parallel(2, "none")])
 def test_compiled_steps_count_their_traces_the_same_way(dp):
   def step(state, batch, key):
     return {"w": state["w"] + 1.0}, {"loss": state["w"]}
@@ -52,10 +54,11 @@ def test_compiled_steps_count_their_traces_the_same_way(dp):
 def test_both_share_the_device_checks():
   assert len(devices.visible(None)) == len(devices.visible(0)) == 4  # tests/conftest.py
   assert len(devices.visible(2)) == 2
-  for make in (lambda: parallel.make("none", 9), lambda: seeds.make(4, "none", 9)):
+  for make in (lambda: parallel.data_parallel("none", 9),
+               lambda: seeds.seed_parallel(4, "none", 9)):
     with pytest.raises(UserError, match="config.num_devices=9 but only 4 cpu devices"):
       make()
   with pytest.raises(UserError, match="config.parallel must be one of auto, none, pmap, shard_map"):
-    parallel.make("seeds")
+    parallel.data_parallel("seeds")
   with pytest.raises(UserError, match="none, shard_map for a seeds experiment; got 'pmap'"):
-    seeds.make(4, "pmap")
+    seeds.seed_parallel(4, "pmap")

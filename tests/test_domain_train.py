@@ -32,7 +32,7 @@ def tiny_config(study: str):
   config.eval_sequences = 32
   config.eval_chunk = 32
   config.pool_sizes = (2, 0)
-  config.finetune_steps = (0, 3)
+  config.finetune_step_grid = (0, 3)
   config.finetune_lrs = (1e-3,)
   config.replay_fractions = (0.5,)
   config.log_every = 3
@@ -87,7 +87,7 @@ def _run(train_step, sp, state, num_steps=3):
 @pytest.mark.slow
 def test_seeds_train_in_one_compiled_program():
   config = tiny_config("finetune")
-  sp = seeds.make(3, "none")
+  sp = seeds.seed_parallel(3, "none")
   for lr in (1e-3, 1e-4):  # a different rate is optimizer state, not a new program
     train_step, state = _step_setup(config, sp, lr)
     state, metrics = _run(train_step, sp, state)
@@ -105,7 +105,7 @@ GOLDEN_GRAD_NORM = (1.6269, 2.1742, 3.1642)
 
 def test_one_step_golden_values():
   config = tiny_config("finetune")
-  sp = seeds.make(3, "none")
+  sp = seeds.seed_parallel(3, "none")
   train_step, state = _step_setup(config, sp)
   _, metrics = _run(train_step, sp, state, num_steps=1)
   np.testing.assert_allclose(metrics["loss"], GOLDEN_LOSS, atol=2e-4, err_msg=(
@@ -118,8 +118,8 @@ def test_one_step_golden_values():
 def test_seed_axis_sharded_over_devices_gives_the_same_seeds():
   assert len(jax.devices()) == 4  # tests/conftest.py
   config = tiny_config("finetune")
-  one = seeds.make(3, "none")
-  many = seeds.make(3, "auto")
+  one = seeds.seed_parallel(3, "none")
+  many = seeds.seed_parallel(3, "auto")
   assert many.mode == "shard_map" and many.num_devices == 3  # 3 seeds: 3 of the 4 devices
   net = fit.model(config, "transformer")
   params = jax.vmap(lambda k: net.init(k, jnp.zeros((1, 11), jnp.int32)))(
@@ -148,8 +148,12 @@ def test_bad_config_is_a_one_line_user_error():
   with pytest.raises(UserError, match="first_token"):
     train.validate(config)
   config = tiny_config("finetune")
-  config.archs = ("transformer", "lstm")
-  with pytest.raises(UserError, match="lstm"):
+  config.architecture_models = ("transformer", "lstm")
+  with pytest.raises(UserError, match="architecture_models has unknown architecture 'lstm'"):
+    train.validate(config)
+  config = tiny_config("finetune")
+  config.model = "rnn"
+  with pytest.raises(UserError, match="config.model has unknown architecture 'rnn'"):
     train.validate(config)
 
 
@@ -173,12 +177,12 @@ def test_finetune_study_end_to_end_and_resume_without_recompiling(tmp_path):
   losses = np.load(os.path.join(workdir, "losses_finetune.npz"))
   # No model beats the oracle that knows the chain (beyond evaluation noise).
   for name in results["methods"]:
-    for t in config.finetune_steps:
+    for t in config.finetune_step_grid:
       gap = losses[f"{name}/T{t}/target"].mean(1) - losses["target/oracle"].mean(1)
       assert np.all(gap > -0.05), (name, t, gap)
   # results.md tabulates these results and states each claim's verdict on them.
   text = open(os.path.join(workdir, "results.md")).read()
-  last = str(config.finetune_steps[-1])
+  last = str(config.finetune_step_grid[-1])
   for name, m in results["methods"].items():
     end = m["curve"][last]
     assert (f"| {name} | {report.fmt(end['target'])} | {report.fmt(end['heldout'])} |"
@@ -219,7 +223,7 @@ def _check_study_tables(study, config, results, losses):
     uniform = results["references_heldout"]["uniform"]["seeds"]
     np.testing.assert_allclose(uniform, np.log(config.vocab), rtol=1e-6)
   elif study == "architecture":
-    assert [row["arch"] for row in results["rows"]] == list(config.archs)
+    assert [row["arch"] for row in results["rows"]] == list(config.architecture_models)
     for row in results["rows"]:
       np.testing.assert_allclose(row["heldout"]["seeds"], seeds_of(f"{row['arch']}/heldout"),
                                  rtol=1e-6)

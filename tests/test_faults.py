@@ -277,10 +277,10 @@ def test_a_flagfile_with_garbage_lines_is_one_line(tmp_path):
 @pytest.mark.parametrize("args,text", [
     (["--experiment=nope", "--print_only"], "--experiment='nope' is not an experiment"),
     (["--processes=0"], "--processes=0 must be at least 1"),
-    (["--grid=betas=1"], "sweep axes are config fields"),
+    (["--grid=betas=1"], "grid axes are config fields"),
 ])
-def test_sweep_bad_input_is_one_line(tmp_path, args, text):
-  _one_line(_script("sweep.py", *args, f"--workdir={tmp_path}"), 2, text)
+def test_grid_bad_input_is_one_line(tmp_path, args, text):
+  _one_line(_script("grid.py", *args, f"--workdir={tmp_path}"), 2, text)
 
 
 TINY_VAE = ["--config.betas=1", "--config.train_autoencoder=False", "--config.iwae_samples=10",

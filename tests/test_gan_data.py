@@ -42,7 +42,7 @@ def _config(**overrides):
 
 def test_mixture_stds_and_mode_frequencies():
   for name, std, modes in (("ring", 0.01, 8), ("grid", 0.05, 25)):
-    mixture = data.make(_config(dataset=name))
+    mixture = data.make_dataset(_config(dataset=name))
     assert mixture.num_modes == modes and mixture.std == std
     x, m = mixture.sample_with_modes(jax.random.key(0), 100_000)
     x, m = np.asarray(x), np.asarray(m)
@@ -52,15 +52,15 @@ def test_mixture_stds_and_mode_frequencies():
 
 
 def test_radius_std_and_spacing_come_from_config():
-  ring = data.make(_config(dataset="ring", ring_radius=2.0, ring_std=0.02))
+  ring = data.make_dataset(_config(dataset="ring", ring_radius=2.0, ring_std=0.02))
   np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 2.0, atol=1e-6)
   assert ring.std == 0.02
-  grid = data.make(_config(dataset="grid", grid_spacing=1.0, grid_std=0.1))
+  grid = data.make_dataset(_config(dataset="grid", grid_spacing=1.0, grid_std=0.1))
   assert grid.centers.max() == 2.0 and grid.std == 0.1
 
 
 def test_stacked_digits_have_three_channels_and_label_triples():
-  stacked = data.make(_config(dataset="stacked_digits"))
+  stacked = data.make_dataset(_config(dataset="stacked_digits"))
   assert stacked.num_modes == 1000 and stacked.dim == 192
   x, m = stacked.sample_with_modes(jax.random.key(1), 5000)
   x, m = np.asarray(x), np.asarray(m)
@@ -80,16 +80,16 @@ def test_hq_ceiling_is_98_9_percent():
 
 
 def test_blur_box_holds_every_center_cell():
-  grid = data.make(_config(dataset="grid"))
+  grid = data.make_dataset(_config(dataset="grid"))
   assert grid.box() == (-5.0, 5.0)
-  ring = data.make(_config(dataset="ring"))
+  ring = data.make_dataset(_config(dataset="ring"))
   np.testing.assert_allclose(ring.box(), (-1 - np.sin(np.pi / 8), 1 + np.sin(np.pi / 8)),
                              atol=1e-6)
 
 
 def test_uniform_blur_fools_mode_count_and_reverse_kl_but_not_hq():
   """Why results.md prints the blur: mode counts and reverse KL alone reward it."""
-  grid = data.make(_config(dataset="grid"))
+  grid = data.make_dataset(_config(dataset="grid"))
   x = np.asarray(grid.sample_blur(jax.random.key(0), 20_000))
   assert x.min() >= -5 and x.max() <= 5
   scores = coverage.mixture_coverage(x, grid.centers, grid.std)
@@ -119,7 +119,7 @@ def test_stacked_mnist5k_stacks_three_28x28_training_digits(monkeypatch):
     return fake
 
   monkeypatch.setattr(data.images, "load", load)
-  stacked = data.make(_config(dataset="stacked_mnist5k"))
+  stacked = data.make_dataset(_config(dataset="stacked_mnist5k"))
   assert calls == [("mnist5k", "train")]
   assert stacked.dim == 3 * 784 and stacked.image_shape == (28, 28) and stacked.num_modes == 1000
   x, m = stacked.sample_with_modes(jax.random.key(0), 64)

@@ -24,7 +24,7 @@ def test_packing_changes_only_the_first_discriminator_layer(arch):
   config.arch = arch
   shapes = {}
   for m in (1, 2, 4):
-    _, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+    _, d = models.make_networks(config, data_dim=2, output="linear", mbstd=False)
     params = d.init(jax.random.key(0), jnp.zeros((3, 2 * m)))
     shapes[m] = {jax.tree_util.keystr(p): v.shape
                  for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
@@ -38,7 +38,7 @@ def test_packing_changes_only_the_first_discriminator_layer(arch):
 def test_pacgan_architecture_sizes():
   config = gan_config.get_config()
   config.arch = "pacgan"
-  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  g, d = models.make_networks(config, data_dim=2, output="linear", mbstd=False)
   g_params = g.init(jax.random.key(0), jnp.zeros((4, 2)))
   d_params = d.init(jax.random.key(1), jnp.zeros((4, 2)))
   g_kernels = [v.shape for p, v in jax.tree_util.tree_flatten_with_path(g_params)[0]
@@ -84,7 +84,7 @@ def _kernels(params):
 def test_default_small_nets_are_unchanged_relu_lecun():
   """The new options default to what the small arch always was: ReLU and flax's lecun_normal."""
   config = gan_config.get_config()
-  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  g, d = models.make_networks(config, data_dim=2, output="linear", mbstd=False)
   assert (g.activation, g.init_name, d.activation, d.init_name) == (
       "relu", "lecun_normal", "relu", "lecun_normal")
 
@@ -105,7 +105,7 @@ def test_default_small_nets_are_unchanged_relu_lecun():
 def test_unrolled_gan_demo_nets_tanh_and_orthogonal_init():
   config = gan_config.get_config()
   config.small_activation, config.small_init, config.small_init_gain = "tanh", "orthogonal", 1.4
-  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  g, d = models.make_networks(config, data_dim=2, output="linear", mbstd=False)
   g_params = g.init(jax.random.key(0), jnp.zeros((2, 256)))
   d_params = d.init(jax.random.key(1), jnp.zeros((2, 2)))
   square = _kernels(g_params)[1]  # 128 x 128: W^T W = gain^2 I
@@ -124,14 +124,14 @@ def test_bad_small_net_options_are_user_errors(field, value):
   config = gan_config.get_config()
   config[field] = value
   with pytest.raises(UserError, match=field):
-    models.make(config, data_dim=2, output="linear", mbstd=False)
+    models.make_networks(config, data_dim=2, output="linear", mbstd=False)
 
 
 def test_discriminator_width_and_input_scale_of_the_unrolled_gan_appendix():
   """small_d_hidden sets D's own layers; d_input_scale multiplies D's input first."""
   config = gan_config.get_config()
   config.small_hidden, config.small_d_hidden, config.d_input_scale = (128, 128), (128,), 0.25
-  g, d = models.make(config, data_dim=2, output="linear", mbstd=False)
+  g, d = models.make_networks(config, data_dim=2, output="linear", mbstd=False)
   d_params = d.init(jax.random.key(1), jnp.zeros((2, 2)))
   assert [k.shape for k in _kernels(d_params)] == [(2, 128), (128, 1)]
   assert len(_kernels(g.init(jax.random.key(0), jnp.zeros((2, 2))))) == 3  # G keeps 2 layers
@@ -139,5 +139,5 @@ def test_discriminator_width_and_input_scale_of_the_unrolled_gan_appendix():
   unscaled = models.Discriminator((128,))
   np.testing.assert_allclose(d.apply(d_params, x), unscaled.apply(d_params, x / 4), rtol=1e-6)
   config.small_d_hidden = ()  # default: D as wide as G
-  assert len(_kernels(models.make(config, 2, "linear", False)[1].init(
+  assert len(_kernels(models.make_networks(config, 2, "linear", False)[1].init(
       jax.random.key(1), jnp.zeros((2, 2))))) == 3

@@ -22,7 +22,7 @@ def _config(**overrides):
 
 
 def _setup(config, name):
-  return step.make_setup(config, data.make(config), step.parse_method(name))
+  return step.make_setup(config, data.make_dataset(config), step.parse_method(name))
 
 
 def _run_seeds_together(setup, config, num_steps, seed_parallel):
@@ -71,7 +71,7 @@ def test_parse_method_names():
 def test_validate_rejects_bad_configs():
   train.validate(_config(methods="gan,pacgan3,gan_batch3x"))
   with pytest.raises(UserError, match="not a multiple"):
-    train.validate(_config(methods="pacgan3", pack_hold="samples"))
+    train.validate(_config(methods="pacgan3", batch_unit="samples"))
   with pytest.raises(UserError, match="parallel"):
     train.validate(_config(parallel="pmap"))
   with pytest.raises(UserError, match="repeats"):
@@ -85,11 +85,11 @@ def test_samples_per_step_and_matched_controls():
   for name, samples in (("gan", 100), ("pacgan4", 400), ("gan_batch4x", 400),
                         ("pacgan2+batch2x", 400)):
     assert step.samples_per_step(config, step.parse_method(name)) == samples, name
-  config.pack_hold = "samples"
+  config.batch_unit = "samples"
   assert step.samples_per_step(config, step.parse_method("pacgan4")) == 100
 
-  def results(*names, pack_hold="packs"):
-    c = _config(pack_hold=pack_hold)
+  def results(*names, batch_unit="packs"):
+    c = _config(batch_unit=batch_unit)
     return {n: {"method": dataclasses.asdict(step.parse_method(n)),
                 "samples_per_step": step.samples_per_step(c, step.parse_method(n))}
             for n in names}
@@ -100,16 +100,16 @@ def test_samples_per_step_and_matched_controls():
   assert step.matched_control(methods, "unrolled5") == "gan"
   assert step.matched_control(methods, "gan") is None  # vanilla rows are controls, not remedies
   # Packing at a fixed number of samples: plain vanilla is the control.
-  assert step.matched_control(results("gan", "pacgan2", pack_hold="samples"), "pacgan2") == "gan"
+  assert step.matched_control(results("gan", "pacgan2", batch_unit="samples"), "pacgan2") == "gan"
 
 
 def test_wgan_gp_takes_critic_steps():
-  config = _config(critic_steps=3)
+  config = _config(wgan_gp_d_steps=3)
   assert step.d_steps(config, step.parse_method("wgan_gp")) == 3
   assert step.d_steps(config, step.parse_method("gan")) == 1
 
 
-# One step of seed 0 on the quick config (critic_steps=2). If a change to the step, the losses or
+# One step of seed 0 on the quick config (wgan_gp_d_steps=2). If a change to the step, the losses or
 # the models' defaults is intended, replace these with the values the failure message prints.
 GOLDEN = {
     "gan": {"d_loss": 1.5604587, "g_loss": 0.78317058, "g_param_norm": 16.243898},
@@ -120,7 +120,7 @@ GOLDEN = {
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_one_step_golden_values(name):
-  config = _config(methods=name, critic_steps=2)
+  config = _config(methods=name, wgan_gp_d_steps=2)
   setup = _setup(config, name)
   key = step.seed_keys(config)[0]
   _, metrics = jax.jit(step.make_train_step(setup))(
@@ -191,10 +191,10 @@ def _assert_trees_close(a, b):
 
 
 def _check_vmap_equals_separate_runs(name, num_seeds, num_steps, **overrides):
-  config = _config(num_seeds=num_seeds, methods=name, critic_steps=2, **overrides)
+  config = _config(num_seeds=num_seeds, methods=name, wgan_gp_d_steps=2, **overrides)
   setup = _setup(config, name)
   together, metrics, compiled = _run_seeds_together(setup, config, num_steps,
-                                                    seeds.make(num_seeds, "none"))
+                                                    seeds.seed_parallel(num_seeds, "none"))
   assert compiled.num_traces() == 1  # compiled once, then reused
   assert metrics["loss"].shape == (num_seeds,) and np.all(np.isfinite(metrics["loss"]))
   for s, alone in enumerate(_run_seeds_one_by_one(setup, config, num_steps)):
@@ -219,11 +219,11 @@ def test_seeds_sharded_over_four_devices_equal_one_device():
   assert len(jax.devices()) == 4  # tests/conftest.py
   config = _config(num_seeds=4, methods="pacgan2", g_ema_decay=0.9)
   setup = _setup(config, "pacgan2")
-  sharded_parallel = seeds.make(4, config.parallel)
+  sharded_parallel = seeds.seed_parallel(4, config.parallel)
   assert sharded_parallel.mode == "shard_map" and sharded_parallel.num_devices == 4
   sharded, _, compiled = _run_seeds_together(setup, config, 3, sharded_parallel)
   assert compiled.num_traces() == 1
-  one_device, _, _ = _run_seeds_together(setup, config, 3, seeds.make(4, "none"))
+  one_device, _, _ = _run_seeds_together(setup, config, 3, seeds.seed_parallel(4, "none"))
   for s in range(4):
     _assert_seed_equal(sharded, s, jax.tree.map(lambda x, s=s: x[s], one_device))
 
@@ -234,7 +234,7 @@ def test_steps_per_call_equals_one_step_per_call(name):
   (XLA may fuse a loop body's reductions differently from a lone step's)."""
   config = _config(num_seeds=2, methods=name)
   setup = _setup(config, name)
-  seed_parallel = seeds.make(2, "none")
+  seed_parallel = seeds.seed_parallel(2, "none")
   keys_S = step.seed_keys(config)
   init = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
   one = step.compile_seeds_step(setup, seed_parallel)

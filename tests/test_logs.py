@@ -74,7 +74,7 @@ def test_tensorboard_gets_every_numeric_scalar_and_per_seed_means(tmp_path):
 
 
 def test_the_trainer_puts_its_evaluations_on_tensorboard(tmp_path):
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
 
   def step(state, batch, key):
     return {"w": state["w"] + 1.0}, {"loss": state["w"]}

@@ -36,7 +36,7 @@ def _get_batch(s):
 
 def _trainer(workdir, num_steps, train_step=None, *, dp=None, eval_steps=(), get_batch=_get_batch,
              log_step=None, writer=None, **config):
-  dp = dp or parallel.make("none")
+  dp = dp or parallel.data_parallel("none")
   return Trainer("train", {"step": jnp.zeros((), jnp.int32), "w": jnp.zeros(())},
                  train_step or _toy_step(dp), devices=dp, key=jax.random.key(0),
                  workdir=str(workdir), num_steps=num_steps,
@@ -46,7 +46,7 @@ def _trainer(workdir, num_steps, train_step=None, *, dp=None, eval_steps=(), get
 
 def _run(workdir, num_steps, blow_up_at=None):
   """Trains to num_steps in one go; returns the final host state."""
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   writer = logs.MetricsWriter(str(workdir))
   with _trainer(workdir, num_steps, _toy_step(dp, blow_up_at), dp=dp, writer=writer) as trainer:
     trainer.train_to(num_steps)
@@ -67,7 +67,7 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
 
 def test_training_in_segments_equals_one_go_and_compiles_once(tmp_path):
   straight = _run(tmp_path / "a", 30)
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   compiled, reached = _toy_step(dp), []
   with _trainer(tmp_path / "b", 30, compiled, dp=dp) as trainer:
     for stop in (0, 7, 7, 20, 30):
@@ -81,7 +81,7 @@ def test_training_in_segments_equals_one_go_and_compiles_once(tmp_path):
 
 def test_rerunning_a_finished_training_compiles_nothing(tmp_path):
   first = _run(tmp_path, 10)
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   compiled, compiles = _toy_step(dp), []
 
   def listener(event, duration, **kwargs):
@@ -109,7 +109,7 @@ def test_a_checkpoint_follows_every_checkpoint_interval_and_the_last_step(tmp_pa
 
 
 def test_log_step_runs_on_logging_steps_only(tmp_path):
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   plain, with_diagnostics = _toy_step(dp), _toy_step(dp, diagnostics=True)
   writer = logs.MetricsWriter(str(tmp_path))
   with _trainer(tmp_path, 12, plain, dp=dp, log_step=with_diagnostics, writer=writer) as trainer:
@@ -246,7 +246,7 @@ def test_an_eval_step_lost_before_the_checkpoint_is_named(tmp_path, caplog):
 
 
 def test_vmapped_seeds_are_evaluated_with_their_seed_axis(tmp_path):
-  sp = seeds.make(3, "none")
+  sp = seeds.seed_parallel(3, "none")
 
   def step(state, batch, key):
     return {"w": state["w"] + jax.random.normal(jax.random.fold_in(key, 0))}, {"loss": state["w"]}

@@ -32,7 +32,7 @@ def _self_feeding_step(nan_loss_at=None):
 
 def _run(workdir, num_steps, steps_per_call, *, log_every=10, checkpoint_every=10,
          eval_at=(0, 10, 20), nan_loss_at=None, get_batch=None):
-  seed_parallel = seeds.make(NUM_SEEDS, "none")
+  seed_parallel = seeds.seed_parallel(NUM_SEEDS, "none")
   compiled = seed_parallel.compile(
       loop.steps_in_one_call(_self_feeding_step(nan_loss_at), steps_per_call))
   state = {"step": jnp.zeros((NUM_SEEDS,), jnp.int32), "w": jnp.zeros((NUM_SEEDS,))}
@@ -103,7 +103,7 @@ def test_resuming_from_a_step_that_is_not_a_multiple_is_a_one_line_error(tmp_pat
 
 
 def _trainer(workdir, eval_steps, num_steps=30):
-  sp = seeds.make(NUM_SEEDS, "none")
+  sp = seeds.seed_parallel(NUM_SEEDS, "none")
   state = {"step": jnp.zeros((NUM_SEEDS,), jnp.int32), "w": jnp.zeros((NUM_SEEDS,))}
   return Trainer("train", state, sp.compile(_self_feeding_step()), devices=sp,
                  key=seeds.seed_keys(0, NUM_SEEDS), workdir=str(workdir), num_steps=num_steps,

@@ -30,7 +30,7 @@ def _setup(dp, *, stochastic=True, dynamic=True):
 
 @functools.cache
 def _train(mode, num_devices, steps=4, batch_size=16):
-  dp = parallel.make(mode, num_devices)
+  dp = parallel.data_parallel(mode, num_devices)
   x, state, step = _setup(dp)
   device_state = dp.put_state(state)
   losses = []
@@ -60,7 +60,7 @@ def test_same_params_as_one_device(mode, num_devices):
 def test_the_equivalence_test_sees_a_scaled_gradient():
   """The optimizer above must not hide a gradient scaled by the device count."""
   reference, _, _ = _train("none", 1)
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   x, state, _ = _setup(dp)
   tx = optax.sgd(0.05 * 4)  # what a 4x gradient does to an SGD step
   model = EncoderDecoder((16,), 3, x.shape[1])
@@ -80,7 +80,7 @@ def test_the_equivalence_test_sees_a_scaled_gradient():
 def test_shard_map_pmap_habit_would_be_caught():
   """pmean of the gradient inside shard_map scales it by the device count: the test above must
   see that. Here the mistake is made on purpose and the gradient compared with the right one."""
-  dp = parallel.make("shard_map", 4)
+  dp = parallel.data_parallel("shard_map", 4)
   params = {"w": np.ones(3, np.float32)}
   x = np.arange(8 * 3, dtype=np.float32).reshape(8, 3)
 
@@ -102,7 +102,7 @@ def test_shard_map_pmap_habit_would_be_caught():
 
 
 def test_mesh_uses_auto_axes():
-  assert parallel.make("shard_map", 2).mesh.axis_types == (AxisType.Auto,)
+  assert parallel.data_parallel("shard_map", 2).mesh.axis_types == (AxisType.Auto,)
 
 
 @pytest.mark.parametrize("mode,num_devices", [("none", 1), ("pmap", 2), ("shard_map", 4)])
@@ -114,7 +114,7 @@ def test_step_compiles_once(mode, num_devices):
 def test_example_keys_do_not_depend_on_device_count():
   """Per-example noise is keyed by global example index (device-count invariant)."""
   key = jax.random.key(3)
-  dp1, dp4 = parallel.make("none"), parallel.make("shard_map", 4)
+  dp1, dp4 = parallel.data_parallel("none"), parallel.data_parallel("shard_map", 4)
   single = jax.random.key_data(dp1.example_keys(key, 8))
   sharded = jax.jit(jax.shard_map(
       lambda k: jax.random.key_data(dp4.example_keys(k, 2)), mesh=dp4.mesh,
@@ -123,21 +123,21 @@ def test_example_keys_do_not_depend_on_device_count():
 
 
 def test_batch_must_divide_over_devices():
-  dp = parallel.make("shard_map", 4)
+  dp = parallel.data_parallel("shard_map", 4)
   with pytest.raises(UserError, match="not divisible by the 4 devices"):
     dp.put_batch({"image": np.zeros((6, 2), np.float32)})
 
 
 def test_bad_mode_and_device_count_are_user_errors():
   with pytest.raises(UserError, match="config.parallel"):
-    parallel.make("dataparallel")
+    parallel.data_parallel("dataparallel")
   with pytest.raises(UserError, match="config.num_devices=16"):
-    parallel.make("pmap", 16)
+    parallel.data_parallel("pmap", 16)
 
 
 @pytest.mark.parametrize("mode,num_devices", [("none", 1), ("pmap", 2), ("shard_map", 2)])
 def test_put_state_copies_so_donation_spares_the_callers_arrays(mode, num_devices):
-  dp = parallel.make(mode, num_devices)
+  dp = parallel.data_parallel(mode, num_devices)
   x, state, step = _setup(dp)
   state = jax.device_put(state)  # arrays already on a device: device_put alone would alias them
   batch = dp.put_batch(batching.batch_at_step({"image": x}, 0, 16, seed=0))

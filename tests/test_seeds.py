@@ -23,7 +23,7 @@ def _toy_step(state, batch, key):
 
 
 def _train(num_devices: int, num_steps: int = 5):
-  sp = seeds.make(4, "auto", num_devices)
+  sp = seeds.seed_parallel(4, "auto", num_devices)
   keys_S = seeds.seed_keys(0, 4)
   state = {"step": jnp.zeros((4,), jnp.int32),
            "w": jax.vmap(lambda k: jax.random.normal(k, (3,)))(keys_S)}
@@ -48,19 +48,19 @@ def test_four_devices_train_the_same_seeds_as_one():
 
 
 def test_sharded_state_lives_on_all_devices():
-  sp = seeds.make(4, "shard_map", 4)
+  sp = seeds.seed_parallel(4, "shard_map", 4)
   placed = sp.put_state({"w": np.zeros((4, 3), np.float32)})
   assert len(placed["w"].sharding.device_set) == 4
 
 
 def test_device_count_divides_the_seeds():
-  assert seeds.make(6, "auto", 4).num_devices == 3
-  assert seeds.make(5, "auto", 4).mode == "none"
-  assert seeds.make(8, "none", 4).num_devices == 1
+  assert seeds.seed_parallel(6, "auto", 4).num_devices == 3
+  assert seeds.seed_parallel(5, "auto", 4).mode == "none"
+  assert seeds.seed_parallel(8, "none", 4).num_devices == 1
   with pytest.raises(UserError, match="config.parallel"):
-    seeds.make(4, "pmap")
+    seeds.seed_parallel(4, "pmap")
   with pytest.raises(UserError, match="num_devices=9"):
-    seeds.make(4, "auto", 9)
+    seeds.seed_parallel(4, "auto", 9)
 
 
 def test_seed_keys_are_distinct_and_reproducible():

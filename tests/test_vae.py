@@ -55,7 +55,7 @@ def _train_steps(beta, stochastic, steps=3):
   x = _digits_train_images()
   model = EncoderDecoder((16,), 3, 64)
   tx = optax.adam(1e-2)
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   state = vae_train.create_state(model, tx, jax.random.key(0), 64)
   step = dp.compile(vae_train.make_train_step(model, tx, dp, beta=beta, stochastic=stochastic,
                                               dynamic_binarization=False), donate=False)
@@ -157,7 +157,7 @@ def test_one_step_golden_values():
 def test_diagnostics_variant_adds_norms_and_computes_the_same_state():
   model, params = _tiny()
   tx = optax.adam(1e-2)
-  dp = parallel.make("none")
+  dp = parallel.data_parallel("none")
   batch = {"image": _digits_train_images()[:32]}
   results = {}
   for diagnostics in (False, True):
@@ -179,7 +179,7 @@ def test_seeds_train_in_one_compiled_program_and_match_separate_runs():
   x = vae_train.load_data(config)["train"]["image"]
   model = EncoderDecoder((16,), 3, 64)
   tx = optax.adam(1e-2)
-  dp = parallel.make("shard_map", 2)
+  dp = parallel.data_parallel("shard_map", 2)
   options = dict(beta=1.0, stochastic=True, dynamic_binarization=True)
   state_S = vae_train.initial_state(config, model, tx, 64)
   keys_S = seeds.seed_keys(config.seed, 3, vae_train.TRAIN)

@@ -1,8 +1,8 @@
 """Attention variants with one signature, an encoder layer that takes any of them, and sweeps.
 
 variants.py (the kernels), encoder.py (a layer taking any of them); the scaling experiment:
-sweep.py (validate, run_sweep) -> sweeps.py (scaling, crossover, long n) using measure.py
-(programs, compile, XLA memory and FLOPs) and genjax.timing -> fits.py (slopes, crossovers,
+experiment.py (validate, run_sweep) -> sweeps.py (scaling, crossover, long n) using measure.py
+(programs, compile, XLA memory and FLOPs) and genjax.timing -> slopes.py (slopes, crossovers,
 summary) -> writers.py (csv, md, json, plots); bench.py: the exact-attention speed table.
 """
 

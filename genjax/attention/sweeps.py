@@ -37,7 +37,7 @@ def scaling_sweep(config, ns, key, on_point=None):
   for mode in config.modes:
     names = [nm for nm in config.variants
              if mode == "forward" or nm in config.backward_variants]
-    # The probe n first: its times bound each program's fixed cost per call (fits.window).
+    # The probe n first: its times bound each program's fixed cost per call (slopes.window).
     for n in (config.probe_n, *ns):
       if mode == "forward_backward" and n > config.backward_n_max:
         continue

@@ -7,7 +7,7 @@ import os
 import jax
 import numpy as np
 
-from genjax.attention import fits
+from genjax.attention import slopes
 
 
 def fmt_fit(fit):
@@ -36,16 +36,16 @@ def write_markdown(summary, rows, config, header, path):
            "## Fitted log-log slopes in n (95% CI, fit window, n points x rounds per point)", "",
            "Time slopes from raw seconds and from seconds / a 2048^3 matmul timed in the same "
            "round (load-corrected: cancels slowdowns from other processes on a shared machine). "
-           f"Fit: {fits.FIT_METHOD}.",
+           f"Fit: {slopes.FIT_METHOD}.",
            "", "| variant | mode | time slope | load-corrected time slope | expected | "
            "temp-memory slope | expected |", "|---|---|---|---|---|---|---|"]
   for s in summary["slopes"]:
     lines.append(f"| {s['variant']} | {s['mode']} | {fmt_fit(s['time'])} | "
                  f"{fmt_fit(s['time_corrected'])} | {s['expected'][0]} "
                  f"| {fmt_fit(s['memory'])} | {s['expected'][1]} |")
-  lines += ["", f"Fit window: the n whose fastest round is at least {fits.OVERHEAD_FACTOR:g}x "
+  lines += ["", f"Fit window: the n whose fastest round is at least {slopes.OVERHEAD_FACTOR:g}x "
             f"the same program's at n = {config.probe_n} (fixed costs under "
-            f"{1 / fits.OVERHEAD_FACTOR:.0%}); * marks the n inside it."]
+            f"{1 / slopes.OVERHEAD_FACTOR:.0%}); * marks the n inside it."]
   for s in summary["slopes"]:
     lines += ["", f"### {s['variant']} {s['mode']}: per-n medians (probe n = {s['probe_n']}, "
               "fastest round: "
@@ -147,7 +147,7 @@ def summary_to_json(summary, matmul_peak_flops, environment, elapsed_s):
       "matmul_peak_gflops": matmul_peak_flops / 1e9,
       "environment": environment,  # versions and XLA_FLAGS in force (genjax.timing.environment)
       "elapsed_s": elapsed_s,
-      "fit_method": fits.FIT_METHOD,
+      "fit_method": slopes.FIT_METHOD,
       "slopes": [{**s, "time": fit(s["time"]), "time_corrected": fit(s["time_corrected"]),
                   "memory": fit(s["memory"])} for s in summary["slopes"]],
       "crossovers": summary["crossovers"],

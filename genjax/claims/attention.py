@@ -1,4 +1,4 @@
-"""Q4: the cost of self-attention. Rules read results.json of genjax.attention.sweep.
+"""Q4: the cost of self-attention. Rules read results.json of genjax.attention.experiment.
 
 Every threshold is a named constant below, with the reason it has that value; each was set
 before the sweep it judges was run. Every finding ends with its margin: the deciding numbers,

@@ -6,7 +6,7 @@ Time:    quick: see experiments/flags/attention_cpu_quick.flags (n 1024..16384, 
          head; crossover at d = 256, 512); full about 45-60 minutes (n 256..32768 by doublings,
          crossover to n = 16d, chunked forward up to n = 131072).
 Expect:  workdir/results.md and results.json with fitted log-log slopes (over the n where fixed
-         costs are under 5%, genjax.attention.fits) and every per-n median: naive and
+         costs are under 5%, genjax.attention.slopes) and every per-n median: naive and
          dot_product time and memory near 2; blocked and chunked time near 2 and temp memory
          near 1 (or flat); sliding window, block-sparse, Linformer, Performer and LSH near 1.
 
@@ -37,7 +37,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.backward_n_max = 8192  # forward_backward points stop at this n (the slowest part)
   # The grid: n_min * 2^(i / n_per_octave) up to n_max, each rounded to a multiple of
   # n_multiple. Three n per doubling give the slope fits 7-10 points over the 2-3 octaves where
-  # fixed costs have faded (genjax.attention.fits.OVERHEAD_FACTOR), where one per doubling gave
+  # fixed costs have faded (genjax.attention.slopes.OVERHEAD_FACTOR), where one per doubling gave
   # 4 points and intervals of +-0.8. Every n costs a compile of every variant (1-3 s of the
   # quick run's time each), so the grid starts at 1024, below which fixed costs dominate the
   # linear variants anyway.

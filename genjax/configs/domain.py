@@ -35,8 +35,9 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.unigram_prior = 0.3  # add-this prior of the in-context unigram reference
   config.pool_sizes = (1, 4, 16, 64, 256, 1024, 0)  # diversity study: M; 0 means a fresh chain
   # ---- models ----
-  config.arch = "transformer"  # model of every study but architecture
-  config.archs = ("transformer", "transformer_1layer", "bag_mlp")  # architecture study
+  config.model = "transformer"  # the model of every study but the architecture study
+  # The models the architecture study compares (one pretraining each).
+  config.architecture_models = ("transformer", "transformer_1layer", "bag_mlp")
   config.num_layers = 2  # transformer layers
   config.width = 64  # model width d (the bag MLP's hidden layers are 4 d)
   config.num_heads = 2  # attention heads
@@ -52,7 +53,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.eval_sequences = 1024  # sequences per evaluation set and seed
   config.eval_chunk = 256  # sequences per evaluation call (memory, not results)
   # ---- finetuning on a target domain A (a fresh chain per seed) ----
-  config.finetune_steps = (0, 10, 30, 100, 300, 600)  # T grid: target/held-out losses after T steps
+  # Finetuning steps T at which target and held-out losses are read (one finetuning, read along).
+  config.finetune_step_grid = (0, 10, 30, 100, 300, 600)
   config.finetune_lrs = (1e-3, 1e-4)  # one full-finetuning run per Adam learning rate
   config.lora_ranks = (2,)  # one LoRA run per rank (attention and MLP kernels)
   config.lora_lr = 1e-3  # Adam learning rate of the LoRA factors
@@ -93,7 +95,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
     config.pretrain_evals = 3
     config.pool_sizes = (4, 0)  # the rule compares the extremes; M = 64 would cost a pretraining
     config.eval_sequences = 256
-    config.finetune_steps = (0, 30, 100, 300)
+    config.finetune_step_grid = (0, 30, 100, 300)
     config.replay_fractions = (0.5,)
     config.fewshot_sizes = (1, 16)
     config.fewshot_steps = 60

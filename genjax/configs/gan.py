@@ -12,10 +12,10 @@ config.methods, combined with '+', e.g. "pacgan2+r1"):
   unrolled<K>    generator loss against D unrolled K steps, differentiated through (Metz et al.)
   unrolled<K>fo  the same with stop_gradient on the unrolled D (first order, cheap)
   mbstd          minibatch standard deviation feature in D (Karras et al. 2018)
-  wgan_gp        Wasserstein loss with gradient penalty and config.critic_steps critic steps
+  wgan_gp        Wasserstein loss with gradient penalty and config.wgan_gp_d_steps critic steps
   r1             R1 penalty on real data (Mescheder et al. 2018)
   gan_batch<m>x  vanilla with m x the samples per step: the matched control of pacgan<m> under
-                 pack_hold=packs (packing alone, not a larger batch); also '+batch<m>x'
+                 batch_unit=packs (packing alone, not a larger batch); also '+batch<m>x'
 """
 
 from ml_collections import ConfigDict, config_dict
@@ -47,8 +47,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.maxout_pieces = 5  # pieces per maxout unit in the PacGAN D
   # ---- methods ----
   config.methods = "gan,pacgan2"  # comma-separated method names (see the module docstring)
-  config.pack_hold = "packs"  # packs: batch_size packs of m samples | samples: batch_size samples
-  config.critic_steps = 5  # D steps per G step for wgan_gp (other methods: d_steps)
+  config.batch_unit = "packs"  # packs: batch_size packs of m samples | samples: batch_size samples
+  config.wgan_gp_d_steps = 5  # D steps per G step for wgan_gp (other methods: d_steps)
   config.d_steps = 1  # D steps per G step for the non-WGAN methods
   config.gp_weight = 0.1  # lambda of the WGAN gradient penalty (2D scale; 10 for images)
   config.r1_gamma = 0.1  # gamma of the R1 penalty gamma/2 E||grad D(x_real)||^2
@@ -62,7 +62,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.simultaneous_update = False
   # ---- optimization ----
   config.num_steps = 20000  # generator updates per method
-  config.batch_size = 100  # packs (or samples, see pack_hold) per D and G step
+  config.batch_size = 100  # packs (or samples, see batch_unit) per D and G step
   config.g_learning_rate = 1e-4  # Adam, generator
   config.d_learning_rate = 1e-4  # Adam, discriminator (also the unrolled D steps)
   config.b1 = 0.8  # Adam beta1 (PacGAN)

@@ -20,7 +20,7 @@ def finetune_methods(config) -> list[tuple[str, float, float, int]]:
 
 
 def _summaries(losses: dict) -> dict:
-  return {s: evaluate.summary(v) for s, v in losses.items()}
+  return {s: evaluate.loss_summary(v) for s, v in losses.items()}
 
 
 def finetune_study(fit_fn, config) -> tuple[dict, dict]:
@@ -40,7 +40,7 @@ def finetune_study(fit_fn, config) -> tuple[dict, dict]:
       # What a model that has collapsed onto A (predicts with A's transitions) scores elsewhere.
       "heldout/collapse_to_target": evaluate.oracle_of_one_chain(heldout, target_S),
   }
-  grid = sorted(set(c.finetune_steps))
+  grid = sorted(set(c.finetune_step_grid))
   fp = fingerprint(c, PRETRAIN_FIELDS, steps=grid)
   eval_sets = {"target": target, "target_valid": target_valid, "heldout": heldout}
   methods = {}
@@ -57,7 +57,7 @@ def finetune_study(fit_fn, config) -> tuple[dict, dict]:
                      "extra": rank if rank else replay,
                      "curve": {str(t): _summaries(evals[t]) for t in grid},
                      "selection": evaluate.checkpoint_selection(evals, "target_valid", "heldout")}
-  refs = {k: evaluate.summary(v) for k, v in losses.items()
+  refs = {k: evaluate.loss_summary(v) for k, v in losses.items()
           if k.split("/")[0] in ("target", "heldout")}
   return {"grid": grid, "methods": methods, "references": refs}, losses
 
@@ -112,7 +112,7 @@ def fewshot_study(fit_fn, config) -> tuple[dict, dict]:
     for s in eval_sets:
       losses[f"{variant}/before/{s}"], losses[f"{variant}/after/{s}"] = before[s], after[s]
     dapt[variant] = {"before": _summaries(before), "after": _summaries(after)}
-  refs = {k: evaluate.summary(v) for k, v in losses.items() if k.startswith("target/")}
+  refs = {k: evaluate.loss_summary(v) for k, v in losses.items() if k.startswith("target/")}
   return {"fewshot": fewshot, "dapt": dapt, "references": refs}, losses
 
 
@@ -158,5 +158,5 @@ def continual_study(fit_fn, config) -> tuple[dict, dict]:
       for s, v in final.items():
         losses[f"{variant}/stage{stage}/{s}"] = v
     variants[variant] = matrix
-  refs = {k: evaluate.summary(v) for k, v in losses.items() if k.split("/")[0] in families}
+  refs = {k: evaluate.loss_summary(v) for k, v in losses.items() if k.split("/")[0] in families}
   return {"families": families, "variants": variants, "references": refs}, losses

@@ -19,7 +19,7 @@ def mean_over_positions(per_position_SxT) -> np.ndarray:
   return np.asarray(per_position_SxT).mean(axis=-1)
 
 
-def summary(per_position_SxT) -> dict:
+def loss_summary(per_position_SxT) -> dict:
   """{"mean", "sd", "se", "seeds"} of the per-seed mean losses."""
   return stats.summary(mean_over_positions(per_position_SxT))
 
@@ -89,5 +89,6 @@ def checkpoint_selection(evals: dict, valid: str, test: str) -> dict:
   valid_mean = [float(evals[t][valid].mean()) for t in steps]
   test_mean = [float(evals[t][test].mean()) for t in steps]
   by_valid, by_oracle = steps[int(np.argmin(valid_mean))], steps[int(np.argmin(test_mean))]
-  return {"training_domain_validation": {"step": by_valid, test: summary(evals[by_valid][test])},
-          "test_domain_oracle": {"step": by_oracle, test: summary(evals[by_oracle][test])}}
+  return {"training_domain_validation": {"step": by_valid,
+                                         test: loss_summary(evals[by_valid][test])},
+          "test_domain_oracle": {"step": by_oracle, test: loss_summary(evals[by_oracle][test])}}

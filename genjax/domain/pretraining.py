@@ -16,13 +16,13 @@ def _heldout_references(config):
 
 
 def _references_table(losses) -> dict:
-  return {k.split("/")[1]: evaluate.summary(v) for k, v in losses.items()
+  return {k.split("/")[1]: evaluate.loss_summary(v) for k, v in losses.items()
           if k.startswith("heldout/")}
 
 
 def _curve(evals) -> dict:
   """Training-domain loss at every evaluated step: the rules check it has levelled off."""
-  return {str(step): evaluate.summary(evals[step]["indist"]) for step in sorted(evals)}
+  return {str(step): evaluate.loss_summary(evals[step]["indist"]) for step in sorted(evals)}
 
 
 def fresh_indist(config):
@@ -43,7 +43,7 @@ def diversity(fit_fn, config) -> tuple[dict, dict]:
       source = markov.Source("pool", {"chains": pools}, config.vocab, config.alpha,
                              config.first_token)
       indist, indist_chains = data.pool_set(config, pools, m)
-    _, _, evals = pretrain(fit_fn, config, config.arch, source, m,
+    _, _, evals = pretrain(fit_fn, config, config.model, source, m,
                            {"indist": indist, "heldout": heldout})
     final = evals[max(evals)]
     tag = f"M{m}"
@@ -61,7 +61,7 @@ def diversity(fit_fn, config) -> tuple[dict, dict]:
     row = {"pool_size": m, "steps": max(evals), "indist_curve": _curve(evals)}
     for key in ("model_indist", "model_heldout", "pool_bayes_indist", "pool_bayes_heldout",
                 "oracle_indist"):
-      row[key] = evaluate.summary(losses[f"{tag}/{key}"])
+      row[key] = evaluate.loss_summary(losses[f"{tag}/{key}"])
     row["selection"] = evaluate.checkpoint_selection(evals, "indist", "heldout")
     rows.append(row)
   return {"rows": rows, "references_heldout": _references_table(losses)}, losses
@@ -72,12 +72,12 @@ def architecture(fit_fn, config) -> tuple[dict, dict]:
   heldout, losses = _heldout_references(config)
   indist, _ = fresh_indist(config)
   rows = []
-  for arch in config.archs:
+  for arch in config.architecture_models:
     _, _, evals = pretrain(fit_fn, config, arch, data.infinite_source(config), markov.INFINITE,
                            {"indist": indist, "heldout": heldout})
     losses[f"{arch}/heldout"] = evals[max(evals)]["heldout"]
     rows.append({"arch": arch, "steps": max(evals), "indist_curve": _curve(evals),
-                 "heldout": evaluate.summary(losses[f"{arch}/heldout"]),
+                 "heldout": evaluate.loss_summary(losses[f"{arch}/heldout"]),
                  "selection": evaluate.checkpoint_selection(evals, "indist", "heldout")})
   return {"rows": rows, "references_heldout": _references_table(losses)}, losses
 
@@ -87,6 +87,6 @@ def pretrained_base(fit_fn, config):
   held-out set: (model, params_S, heldout tokens, heldout chains)."""
   heldout, heldout_chains = data.fresh_set(data.stream_keys(config, data.HELDOUT), config)
   indist, _ = fresh_indist(config)
-  net, params_S, _ = pretrain(fit_fn, config, config.arch, data.infinite_source(config),
+  net, params_S, _ = pretrain(fit_fn, config, config.model, data.infinite_source(config),
                               markov.INFINITE, {"indist": indist, "heldout": heldout})
   return net, params_S, heldout, heldout_chains

@@ -38,7 +38,7 @@ def validate(config: ConfigDict) -> None:
                           "genre_concentration", "fewshot_sizes", "fewshot_steps", "fewshot_lr",
                           "dapt_lr", "dapt_shots", "continual_stages", "continual_steps",
                           "continual_lr", "log_every", "checkpoint_every", "unigram_prior")
-  checks.require_non_negative(config, "pool_sizes", "finetune_steps", "warmup_steps",
+  checks.require_non_negative(config, "pool_sizes", "finetune_step_grid", "warmup_steps",
                               "dapt_steps", "continual_replay", "replay_fractions", "lora_ranks",
                               "num_devices")
   if config.width % (2 * config.num_heads):
@@ -51,16 +51,18 @@ def validate(config: ConfigDict) -> None:
   if config.num_genres < max(2, config.continual_stages):
     raise UserError(f"config.num_genres={config.num_genres} must be >= 2 and >= "
                     f"config.continual_stages={config.continual_stages}")
-  for arch in config.archs:
+  for field, arch in [("model", config.model),
+                      *(("architecture_models", a) for a in config.architecture_models)]:
     if arch not in ARCHS:
-      raise UserError(f"config.archs has unknown architecture {arch!r}; use {', '.join(ARCHS)}")
+      raise UserError(f"config.{field} has unknown architecture {arch!r}; use "
+                      f"{', '.join(ARCHS)}")
 
 
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Runs config.study; writes its entry of results.json, losses_<study>.npz, results.md, PNGs;
   returns the entry."""
   validate(config)
-  sp = seeds.make(config.num_seeds, config.parallel, config.num_devices)
+  sp = seeds.seed_parallel(config.num_seeds, config.parallel, config.num_devices)
   os.makedirs(workdir, exist_ok=True)
   writer = logs.MetricsWriter(workdir, tensorboard=config.tensorboard)
   writer.write_config(config)

@@ -132,7 +132,7 @@ def classifier_dataset(dataset_name: str) -> str:
   return STACKED_SOURCES[dataset_name]
 
 
-def make(config):
+def make_dataset(config):
   """The dataset named by config.dataset, with the protocol's radius/std/spacing from config."""
   if config.dataset == "ring":
     return Mixture(ring_centers(config.ring_modes, config.ring_radius), config.ring_std)

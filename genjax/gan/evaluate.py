@@ -70,7 +70,7 @@ def scalars(metrics: dict) -> dict:
   return {k: float(v) for k, v in metrics.items() if k in SCALARS}
 
 
-def summarize(per_seed: list[dict], num_modes: int) -> dict:
+def seed_summaries(per_seed: list[dict], num_modes: int) -> dict:
   """stats.summary (mean, s.d. with ddof 1, s.e., per-seed "seeds") of each scalar."""
   summary = {name: stats.summary([m[name] for m in per_seed]) for name in per_seed[0]}
   summary["seeds_all_modes"] = int(sum(m["modes"] == num_modes for m in per_seed))
@@ -124,7 +124,7 @@ def method_result(config: ConfigDict, setup: step.Setup, judge: Judge, samples_S
       "g_updates": config.num_steps, "d_updates": config.num_steps * setup.d_steps,
       "train_seconds": float(sum(e["train_seconds"] for e in evals)),  # each since the last
       "num_traces": num_traces,
-      "summary": summarize([scalars(m) for m in per_seed], judge.dataset.num_modes),
+      "summary": seed_summaries([scalars(m) for m in per_seed], judge.dataset.num_modes),
       "history": evals,
   }
   if not judge.is_2d:

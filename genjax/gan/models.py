@@ -108,7 +108,8 @@ class Discriminator(nn.Module):
     return dense(1)(h)[:, 0]
 
 
-def make(config, data_dim: int, output: str, mbstd: bool) -> tuple[Generator, Discriminator]:
+def make_networks(config, data_dim: int, output: str,
+                  mbstd: bool) -> tuple[Generator, Discriminator]:
   """The (G, D) pair of config.arch for data of width `data_dim`."""
   if config.arch == "pacgan":
     g = Generator(tuple(config.pacgan_g_hidden), data_dim, batch_norm=True, output=output)

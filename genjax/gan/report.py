@@ -50,7 +50,7 @@ def write_markdown(results: dict, config, path: str) -> None:
       "(PacGAN's ± is the s.e.). Every seed is scored on "
       f"{n} samples from its own fixed z. 'all' = seeds that cover all {k} modes. Steps are "
       "generator updates (discriminator updates in brackets); samples/step are real samples per "
-      f"D step ({config.pack_hold} held fixed across pack sizes). Wall time: training of all "
+      f"D step ({config.batch_unit} held fixed across pack sizes). Wall time: training of all "
       f"{s} seeds together (one vmapped program), evaluation excluded. 'control': the "
       "vanilla row with the same samples per step as a remedy (its matched control), which the "
       "remedies verdict compares it with."

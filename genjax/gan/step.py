@@ -78,7 +78,7 @@ def matched_control(methods: dict, name: str) -> str | None:
   """The run method with no remedy switch that sees as many samples per step as `name`.
 
   `methods` is results.json's "methods" (each with "method" and "samples_per_step"). Under
-  pack_hold=packs, pacgan<m> sees m x the samples of gan; `gan_batch<m>x` is its control, so
+  batch_unit=packs, pacgan<m> sees m x the samples of gan; `gan_batch<m>x` is its control, so
   that "packing restores coverage" is not "a larger batch restores coverage".
   """
   target = methods[name]
@@ -98,11 +98,11 @@ def method_names(config: ConfigDict) -> list[str]:
 def samples_per_step(config: ConfigDict, method: Method) -> int:
   """Real (and fake) samples per D step: packs held fixed multiplies the batch by m."""
   samples = config.batch_size * method.batch_scale
-  return samples * method.pack if config.pack_hold == "packs" else samples
+  return samples * method.pack if config.batch_unit == "packs" else samples
 
 
 def d_steps(config: ConfigDict, method: Method) -> int:
-  return config.critic_steps if method.wgan_gp else config.d_steps
+  return config.wgan_gp_d_steps if method.wgan_gp else config.d_steps
 
 
 def learning_rate(config: ConfigDict, peak: float):
@@ -151,7 +151,7 @@ class Setup:
 
 def make_setup(config: ConfigDict, dataset, method: Method) -> Setup:
   output = "linear" if isinstance(dataset, data.Mixture) else "sigmoid"
-  g, d = models.make(config, dataset.dim, output, method.mbstd)
+  g, d = models.make_networks(config, dataset.dim, output, method.mbstd)
   g_tx, d_tx = make_optimizers(config, d_steps(config, method))
   return Setup(method, g, d, g_tx, d_tx, dataset, config.latent_dim,
                samples_per_step(config, method), d_steps(config, method), config.gp_weight,

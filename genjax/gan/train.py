@@ -21,12 +21,12 @@ from genjax.loop import Trainer
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", data.DATASETS)
   checks.require_choice(config, "arch", ("small", "pacgan"))
-  checks.require_choice(config, "pack_hold", ("packs", "samples"))
+  checks.require_choice(config, "batch_unit", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
   checks.require_choice(config, "g_loss", ("non_saturating", "saturating"))
   checks.require_positive(config, "ring_modes", "ring_radius", "ring_std", "grid_side",
                           "grid_spacing", "grid_std", "latent_dim", "small_hidden",
-                          "pacgan_g_hidden", "pacgan_d_hidden", "maxout_pieces", "critic_steps",
+                          "pacgan_g_hidden", "pacgan_d_hidden", "maxout_pieces", "wgan_gp_d_steps",
                           "d_steps", "num_steps", "batch_size", "g_learning_rate",
                           "d_learning_rate", "num_seeds", "log_every", "checkpoint_every",
                           "keep_checkpoints", "eval_every", "eval_samples", "hq_num_std",
@@ -47,10 +47,10 @@ def validate(config: ConfigDict) -> None:
   for name in names:
     method = step.parse_method(name)
     samples = config.batch_size * method.batch_scale
-    if config.pack_hold == "samples" and samples % method.pack:
+    if config.batch_unit == "samples" and samples % method.pack:
       raise UserError(f"{samples} samples per step of {name!r} (config.batch_size="
                       f"{config.batch_size}) are not a multiple of its pack size {method.pack} "
-                      "(config.pack_hold='samples')")
+                      "(config.batch_unit='samples')")
   for field in ("num_steps", "log_every", "checkpoint_every", "eval_every"):
     if config[field] % config.steps_per_call:
       raise UserError(f"config.{field}={config[field]} is not a multiple of config.steps_per_call="
@@ -92,10 +92,10 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Trains every method of config.methods on S seeds, evaluates, writes results and figures."""
   validate(config)
-  seed_parallel = seeds.make(config.num_seeds, config.parallel)
+  seed_parallel = seeds.seed_parallel(config.num_seeds, config.parallel)
   logging.info("%d seeds on %d %s device(s) (%s)", config.num_seeds, seed_parallel.num_devices,
                jax.devices()[0].platform, seed_parallel.mode)
-  dataset = data.make(config)
+  dataset = data.make_dataset(config)
   writer = logs.MetricsWriter(workdir, tensorboard=config.tensorboard)
   writer.write_config(config)
   judge = evaluate.make_judge(config, dataset)

@@ -244,7 +244,7 @@ def summarize_seeds(per_seed: list[dict]) -> dict:
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Trains the AE and the beta sweep, evaluates them, writes results.md/results.json/figures."""
   validate(config)
-  dp = parallel.make(config.parallel, config.num_devices or None)
+  dp = parallel.data_parallel(config.parallel, config.num_devices or None)
   logging.info("data parallel: %s over %d device(s); %d seeds per model", dp.mode,
                dp.num_devices, config.num_seeds)
   data = load_data(config)

@@ -1,4 +1,4 @@
-"""The sweep runner: grid expansion, names, commands, skipping finished runs, and the table of
+"""The grid runner: expansion, names, commands, skipping finished runs, and the table of
 the numbers in every run's results.json."""
 
 import json
@@ -8,25 +8,25 @@ import sys
 
 import pytest
 
-from genjax import registry, sweep
+from genjax import grid, registry
 from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_expand_is_the_cartesian_product_in_order():
-  axes = [sweep.parse_axis("config.betas=0.5;2"), sweep.parse_axis("config.seed=0;1;2")]
-  points = sweep.expand(axes)
+  axes = [grid.parse_axis("config.betas=0.5;2"), grid.parse_axis("config.seed=0;1;2")]
+  points = grid.expand(axes)
   assert len(points) == 6
   assert points[0] == {"config.betas": "0.5", "config.seed": "0"}
   assert points[-1] == {"config.betas": "2", "config.seed": "2"}
-  assert len({sweep.run_name(p) for p in points}) == 6
+  assert len({grid.run_name(p) for p in points}) == 6
 
 
 @pytest.mark.parametrize("spec", ["betas=1;2", "config.betas", "config.betas="])
 def test_bad_axis(spec):
   with pytest.raises(UserError):
-    sweep.parse_axis(spec)
+    grid.parse_axis(spec)
 
 
 def _summary(mean, sd=0.1):
@@ -53,7 +53,7 @@ def test_collect_prefixes_rows_with_the_point(tmp_path):
   workdirs = {n: str(tmp_path / n) for n in points}
   _write(workdirs["a"], _vae_results(81.25))
   _write(workdirs["b"], _vae_results(90.5))  # c did not finish
-  lines = sweep.collect("vae", points, workdirs).splitlines()
+  lines = grid.collect("vae", points, workdirs).splitlines()
   assert lines[0] == ("| seed | model | beta | recon NLL (z=mean) | -ELBO | IWAE NLL | rate (KL) "
                       "| active units | FD prior samples |")
   assert lines[1] == "|" + "---|" * 9
@@ -64,11 +64,11 @@ def test_collect_prefixes_rows_with_the_point(tmp_path):
       "| 1 | vae_beta1 | 1 | 90.50 ± 0.10 | 100.50 ± 0.10 | 95.50 ± 0.10 | 3.00 ± 0.10 "
       "| 6.0 ± 0.1/8 | 12.50 ± 0.10 |",
       "| 1 | ae | 0 | 90.50 ± 0.10 | — | — | — | 6.0 ± 0.1/8 | 12.50 ± 0.10 |"]
-  assert sweep.collect("vae", {"c": points["c"]}, workdirs) == "No finished runs.\n"
+  assert grid.collect("vae", {"c": points["c"]}, workdirs) == "No finished runs.\n"
 
 
-def test_every_experiment_has_a_sweep_table():
-  assert set(sweep.TABLES) == set(registry.EXPERIMENTS)
+def test_every_experiment_has_a_grid_table():
+  assert set(grid.TABLES) == set(registry.EXPERIMENTS)
 
 
 def test_gan_attention_and_domain_tables_pick_their_numbers(tmp_path):
@@ -76,12 +76,12 @@ def test_gan_attention_and_domain_tables_pick_their_numbers(tmp_path):
                                        ("recall", 0.8), ("coverage", 0.7), ("ndb", 2.0))}
   gan = {"num_seeds": 4, "methods": {"vanilla": {
       "summary": {**stats, "seeds_all_modes": 3}, "train_seconds": 61.6}}}
-  assert sweep.gan_table(gan)[1] == [["vanilla", "7.5 ± 0.1", "0.250 ± 0.100", "0.900 ± 0.100",
+  assert grid.gan_table(gan)[1] == [["vanilla", "7.5 ± 0.1", "0.250 ± 0.100", "0.900 ± 0.100",
                                       "0.800 ± 0.100", "0.700 ± 0.100", "2.0 ± 0.1", "3/4", "62"]]
   fit = {"slope": 2.013, "lo": 1.9, "hi": 2.1}
   attention = {"slopes": [{"variant": "naive", "mode": "forward", "time": fit,
                            "time_corrected": None, "memory": fit}]}
-  assert sweep.attention_table(attention)[1] == [
+  assert grid.attention_table(attention)[1] == [
       ["naive", "forward", "2.01 [1.90, 2.10]", "n/a", "2.01 [1.90, 2.10]"]]
   # Every study of a domain workdir's results.json, in the order they ran.
   entry = {"target": _summary(1.5), "heldout": _summary(2.0)}
@@ -94,7 +94,7 @@ def test_gan_attention_and_domain_tables_pick_their_numbers(tmp_path):
       "continual": {"families": ["general", "genre0"], "variants": {"replay0": [
           {"general": _summary(1.7), "genre0": _summary(1.8)},
           {"general": _summary(1.9), "genre0": _summary(1.4)}]}}}}
-  header, rows = sweep.domain_table(domain)
+  header, rows = grid.domain_table(domain)
   assert header == ["study", "model", "training or target domain loss", "held-out loss"]
   assert rows == [["diversity", "M=4", "1.200 ± 0.100", "1.900 ± 0.100"],
                   ["diversity", "M=∞", "1.700 ± 0.100", "1.700 ± 0.100"],
@@ -107,7 +107,7 @@ def test_a_results_json_that_is_not_the_experiments_is_one_error_line(tmp_path, 
   (tmp_path / "a").mkdir()
   (tmp_path / "a" / "results.json").write_text(content)
   with pytest.raises(UserError, match=r"a/results.json is not a results.json of vae") as e:
-    sweep.collect("vae", {"a": {"config.seed": "0"}}, {"a": str(tmp_path / "a")})
+    grid.collect("vae", {"a": {"config.seed": "0"}}, {"a": str(tmp_path / "a")})
   assert "\n" not in str(e.value)
 
 
@@ -116,7 +116,7 @@ def test_finished_runs_are_skipped(tmp_path):
   os.makedirs(done)
   open(os.path.join(done, "results.json"), "w").close()
   touch = [sys.executable, "-c", "import sys, os; open(sys.argv[1], 'w').write('x')"]
-  codes = sweep.run_all({"done": [*touch, os.path.join(done, "ran")],
+  codes = grid.run_all({"done": [*touch, os.path.join(done, "ran")],
                          "todo": [*touch, os.path.join(todo, "ran")]},
                         {"done": done, "todo": todo}, processes=2)
   assert codes == {"done": 0, "todo": 0}
@@ -126,7 +126,7 @@ def test_finished_runs_are_skipped(tmp_path):
 
 def test_print_only_lists_one_command_per_run(tmp_path):
   result = subprocess.run(
-      [sys.executable, os.path.join(ROOT, "experiments", "sweep.py"), "--experiment=vae",
+      [sys.executable, os.path.join(ROOT, "experiments", "grid.py"), "--experiment=vae",
        "--grid=config.betas=0.5;2", "--grid=config.seed=0;1", f"--workdir={tmp_path}",
        "--print_only"], capture_output=True, text=True, check=True, cwd=ROOT)
   lines = result.stdout.strip().splitlines()

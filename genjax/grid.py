@@ -23,7 +23,7 @@ def parse_axis(spec: str) -> tuple[str, list[str]]:
   if not sep or not name or not values:
     raise UserError(f"--grid={spec!r} must look like config.field=value1;value2")
   if not name.startswith("config."):
-    raise UserError(f"--grid={spec!r}: sweep axes are config fields (config.NAME)")
+    raise UserError(f"--grid={spec!r}: grid axes are config fields (config.NAME)")
   return name, values.split(";")
 
 
@@ -40,12 +40,12 @@ def run_name(point: dict[str, str]) -> str:
 
 
 def experiments() -> list[str]:
-  """Names of the experiments a sweep can run (genjax/registry.py)."""
+  """Names of the experiments a grid can run (genjax/registry.py)."""
   return sorted(registry.EXPERIMENTS)
 
 
 def check_options(experiment: str, flagfile: str | None, processes: int) -> None:
-  """Raises UserError for a sweep that cannot run: unknown experiment, missing flagfile, ..."""
+  """Raises UserError for a grid that cannot run: unknown experiment, missing flagfile, ..."""
   if experiment not in experiments():
     raise UserError(f"--experiment={experiment!r} is not an experiment; choose one of "
                     f"{', '.join(experiments())}")
@@ -72,7 +72,7 @@ def run_all(commands: dict[str, list[str]], workdirs: dict[str, str], processes:
 
   def launch(name):
     os.makedirs(workdirs[name], exist_ok=True)
-    with open(os.path.join(workdirs[name], "sweep.log"), "w") as log:
+    with open(os.path.join(workdirs[name], "run.log"), "w") as log:
       return subprocess.run(commands[name], stdout=log, stderr=subprocess.STDOUT).returncode
 
   with concurrent.futures.ThreadPoolExecutor(processes) as pool:
@@ -152,7 +152,7 @@ def domain_table(r: dict):
   return header, rows
 
 
-# The numbers of each experiment's results.json that a sweep tabulates: results -> header, rows.
+# The numbers of each experiment's results.json that a grid tabulates: results -> header, rows.
 TABLES = {"vae": vae_table, "gan": gan_table, "attention": attention_table,
           "domain": domain_table}
 
@@ -169,7 +169,7 @@ def run_table(experiment: str, path: str) -> tuple[list[str], list[list[str]]]:
 
 def collect(experiment: str, points: dict[str, dict[str, str]],
             workdirs: dict[str, str]) -> str:
-  """One Markdown table: the sweep's axes, then the numbers of every run's results.json."""
+  """One Markdown table: the grid's axes, then the numbers of every run's results.json."""
   header, rows, axes = None, [], []
   for name, point in points.items():
     path = os.path.join(workdirs[name], DONE_MARKER)

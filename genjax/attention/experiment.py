@@ -1,7 +1,7 @@
 """Measures attention cost against sequence length n: time, memory, FLOPs, slopes, crossovers.
 
 run_sweep(config, workdir) validates the config, runs the sweeps (sweeps.py: programs and XLA
-analyses from measure.py, timing from genjax.timing), fits them (fits.py) and writes
+analyses from measure.py, timing from genjax.timing), fits them (slopes.py) and writes
 results.csv, results.json, results.md, config.json, metrics.jsonl and PNG plots (writers.py).
 """
 
@@ -13,7 +13,7 @@ import jax
 from absl import logging
 
 from genjax import identity, logs, timing
-from genjax.attention import fits, sweeps, variants, writers
+from genjax.attention import slopes, sweeps, variants, writers
 from genjax.errors import UserError
 
 
@@ -121,7 +121,7 @@ def run_sweep(config, workdir):
   rows, _ = sweeps.scaling_sweep(config, ns, jax.random.fold_in(key, 0), log_point)
   rows += sweeps.crossover_sweep(config, jax.random.fold_in(key, 1), log_point)
   rows += sweeps.long_sequence_check(config, jax.random.fold_in(key, 2), log_point)
-  summary = fits.summarize(rows, config)
+  summary = slopes.summarize(rows, config)
   elapsed = time.perf_counter() - start
   header = (f"{timing.describe(env)}; float32 matmul peak measured in this run: "
             f"{peak / 1e9:.1f} GFLOP/s; {config.dtype}, batch {config.batch}, {config.heads} "
