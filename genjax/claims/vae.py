@@ -1,15 +1,12 @@
 """Q3: VAEs vs standard autoencoders. Rules read the results dict of genjax.vae.train.
 
-Every metric is a `stats.summary` ({"mean", "sd", "se", "seeds"}); seed s of every model shares
-its initial params and batch order, so model differences are paired by seed. A difference counts
-only when its Student-t interval over seeds (`stats.compare`, 95%) excludes zero: with 3 seeds
-that is |mean difference| > 4.30 s.e. One seed has no spread, so nothing is ever clear. Each
-finding prints the deciding difference, its interval and the threshold that would flip it, and
-carries it as its `Margin`. A result the rule needs but the run did not produce raises
-`ResultMissing` (the report says *not measured*); any other exception is a bug.
-References (real-data floor, independent pixels) come from one classifier and are plain numbers.
+Every metric is a `stats.summary`; seed s of every model shares its initial params and batch
+order, so model differences are paired by seed and count only when their Student-t interval over
+seeds (`stats.compare`, 95%) excludes zero (3 seeds: |mean difference| > 4.30 s.e.). Each finding
+carries the deciding difference, its interval and the threshold that would flip it (`Margin`). A
+result the run did not produce raises `ResultMissing` (*not measured*); any other exception is a
+bug. References (real-data floor, independent pixels) are plain numbers.
 """
-
 
 from genjax import stats
 from genjax.claims.verdicts import (
@@ -54,8 +51,7 @@ def _get(tree, *path):
 
 
 def plateau_drop(model) -> tuple[float, int, int, float, float]:
-  """(fractional drop of the held-out recon NLL over the guard window, its two steps, its two
-  values): the number the guard reads. ResultMissing without two evaluations to compare."""
+  """(fractional fall of the held-out recon NLL over the guard window, its steps, its values)."""
   steps, held_out = _get(model, "curve", "step"), _get(model, "curve", HELD_OUT)
   if len(steps) < 2 or len(held_out) != len(steps):
     raise ResultMissing(f"a learning curve of {len(steps)} evaluation(s); the guard needs two")
@@ -87,9 +83,8 @@ def _untrained(results, names) -> Finding | None:
   """NOT_MEASURED naming each model that has not finished training, else None."""
   reasons = [(n, training_unfinished(_get(results, "models", n))) for n in names]
   reasons = [f"{n}: {why}" for n, why in reasons if why]
-  if reasons:
-    return Finding(NOT_MEASURED, "models not trained to a plateau; " + "; ".join(reasons))
-  return None
+  why = "models not trained to a plateau; " + "; ".join(reasons)
+  return Finding(NOT_MEASURED, why) if reasons else None
 
 
 def _values(metric) -> list[float]:  # a stats.summary's per-seed values; a number is one seed
@@ -249,8 +244,7 @@ def _vae_names(results) -> list[str]:
   return [n for n, m in _get(results, "models").items() if _get(m, "stochastic")]
 
 
-def has_two_betas(results) -> bool:
-  """A run speaks to the β trade-off only when it trained VAEs at two β or more."""
+def has_two_betas(results) -> bool:  # a run speaks to the β trade-off only with VAEs at two β
   return len(_vae_names(results)) >= 2
 
 
