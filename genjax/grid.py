@@ -10,10 +10,10 @@ import shlex
 import subprocess
 import sys
 
-from genjax import registry
+from genjax import identity, registry
 from genjax.errors import UserError
 
-DONE_MARKER = "results.json"  # a run whose workdir has this file is finished
+DONE_MARKER = identity.RESULTS_FILE  # a run whose workdir has this file is finished
 
 
 def parse_axis(spec: str) -> tuple[str, list[str]]:

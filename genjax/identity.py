@@ -246,7 +246,7 @@ def check_workdir(workdir: str, config, restart: bool = False) -> None:
       elif not _extendable(fields):
         extension, text = False, f"{text}, and its learning rate decays over num_steps"
     if extension:
-      moved = _move_files_aside(workdir, ["results.json"])
+      moved = _move_files_aside(workdir, [RESULTS_FILE])
       logging.info("num_steps %s -> %s: resuming and training on%s", old.get(NUM_STEPS),
                    fields[NUM_STEPS], f"; moved the old results to {moved[0]}" if moved else "")
     elif mismatch:

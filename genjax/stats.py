@@ -3,7 +3,7 @@ tests a difference with `compare` (Student-t intervals, so 3 seeds need |mean| >
 95%).
 
 A `summary` is {"mean", "sd", "se", "seeds"}: "seeds" holds the per-seed values, the list the
-claim rules test (results.json files of earlier runs keep working with the same key).
+claim rules test.
 """
 
 import math

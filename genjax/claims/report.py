@@ -38,8 +38,8 @@ QUICK_RUNS = [
     "gan:experiments/flags/gan_stacked_digits_quick.flags",
     "attention:experiments/flags/attention_cpu_quick.flags",
 ]
-# The report's own record, in each workdir it ran, of how long each run took (results files
-# do not all hold a wall time), so a reused run can still price more seeds.
+# The report's own record, in each workdir it ran, of how long each run took, so a reused run
+# can still show its time and price more seeds.
 TIMES_FILE = "report_wall_seconds.json"  # {run name: seconds}
 
 
@@ -93,8 +93,7 @@ def execute(run: Run, rerun: bool) -> Run:
                       f"{shlex.join(run.command)}\n{tail}")
     run.wall_seconds = time.perf_counter() - start
     times = _read_json(times_path) or {}
-    with open(times_path, "w") as f:
-      json.dump(times | {run.name: run.wall_seconds}, f, indent=2)
+    identity.write_json(times_path, times | {run.name: run.wall_seconds})
   with open(path) as f:
     run.results = json.load(f)
   if run.wall_seconds is None:

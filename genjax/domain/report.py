@@ -4,6 +4,7 @@ claims (`genjax.claims.domain`: paired 95% Student-t intervals over seeds). Figu
 import json
 import os
 
+from genjax import identity
 from genjax.claims.domain import CONFIDENCE, MIN_EFFECT_NATS, STUDY_CLAIMS
 from genjax.claims.verdicts import NOT_MEASURED, ResultMissing
 from genjax.domain.figures import m_name
@@ -161,7 +162,7 @@ def _first_token(found: dict) -> str:
 
 def write_markdown(workdir: str) -> str:
   """Rebuilds workdir/results.md from every study in its results.json; returns the text."""
-  with open(os.path.join(workdir, "results.json")) as f:
+  with open(os.path.join(workdir, identity.RESULTS_FILE)) as f:
     results = json.load(f)
   found = results["studies"]
   lines = ["# Domain generalization on in-context Markov-chain domains", "",
