@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import jax
+import jax.numpy as jnp
 
 from genjax.errors import UserError
 
@@ -91,3 +92,22 @@ def check_mode(mode: str, modes: Sequence[str], experiment: str = "") -> None:
   if mode not in modes:
     raise UserError(f"config.parallel must be one of {', '.join(modes)}{experiment}; "
                     f"got {mode!r}")
+
+
+def steps_in_one_call(train_step: Callable, steps: int) -> Callable:
+  """`steps` applications of `train_step` as one compiled call (a lax.scan), for steps that
+  sample their own data from the key: one dispatch and sync per call (experiments/bench_gan.py
+  measures the gain); each step equals a lone step's up to the last ulps (XLA may fuse the body
+  differently). Metrics are the last step's; "loss" is NaN if any step's was not finite."""
+  if steps == 1:
+    return train_step
+
+  def call(state, batch, key):
+    state, metrics_K = jax.lax.scan(lambda s, _: train_step(s, batch, key), state, None,
+                                    length=steps)
+    metrics = jax.tree.map(lambda m: m[-1], metrics_K)
+    metrics["loss"] = jnp.where(jnp.all(jnp.isfinite(metrics_K["loss"])), metrics["loss"],
+                                jnp.nan)
+    return state, metrics
+
+  return call

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from ml_collections import ConfigDict
@@ -40,9 +39,8 @@ class TrainingDiverged(UserError):
 
 
 class _StopSignals:
-  """Turns SIGTERM (preemption on TPU VMs and Colab) and SIGINT (Ctrl-C) into a flag the loop
-  checks after each step: it saves a checkpoint and exits with 128 + the signal's number. A
-  second Ctrl-C interrupts at once (KeyboardInterrupt), for a step that never ends."""
+  """SIGTERM (preemption on TPU VMs, Colab) and SIGINT (Ctrl-C) become a flag checked after each
+  step: save a checkpoint, exit with 128 + the signal. A second Ctrl-C interrupts at once."""
 
   SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -63,28 +61,6 @@ class _StopSignals:
   def __exit__(self, *exc):
     for signum, previous in self._previous.items():
       signal.signal(signum, previous)
-
-
-def steps_in_one_call(train_step: Callable, steps: int) -> Callable:
-  """`steps` applications of `train_step` as one function (a lax.scan), for one compiled call.
-
-  For steps that sample their own data from the key (each gets the same batch). A call then
-  dispatches and syncs once, not `steps` times (experiments/bench_gan.py measures the gain); each
-  step equals a lone step's up to the last ulps (XLA may fuse the loop body differently). Metrics
-  are the last step's, but "loss" is NaN when any step's was not finite: the loop still stops.
-  """
-  if steps == 1:
-    return train_step
-
-  def call(state, batch, key):
-    state, metrics_K = jax.lax.scan(lambda s, _: train_step(s, batch, key), state, None,
-                                    length=steps)
-    metrics = jax.tree.map(lambda m: m[-1], metrics_K)
-    metrics["loss"] = jnp.where(jnp.all(jnp.isfinite(metrics_K["loss"])), metrics["loss"],
-                                jnp.nan)
-    return state, metrics
-
-  return call
 
 
 def _check_steps(name: str, num_steps: int, eval_steps: Iterable[int], steps_per_call,
@@ -120,13 +96,15 @@ class Trainer:
     devices: a `genjax.devices.Devices` (`parallel.DataParallel` or `seeds.SeedParallel`).
     key: the run's base key; the step folds in the step number itself.
     config: its log_every, checkpoint_every, keep_checkpoints (3) and steps_per_call (1: steps
-      one call of `train_step` advances, e.g. a `steps_in_one_call` step; needs get_batch=None,
-      and every log, checkpoint and eval step, num_steps and a resumed step divide by it).
+      one call of `train_step` advances, e.g. a `devices.steps_in_one_call` step; needs
+      get_batch=None, and every log, checkpoint and eval step, num_steps and a resumed step
+      divide by it).
     num_steps: the last step; it is always logged and checkpointed.
     eval_steps: the steps the caller evaluates (0: the initial state); their `train_seconds`
       count training since the previous one across restarts, evaluation time excluded.
-    get_batch: step -> global batch (numpy), a function of the step alone; None: the step
-      samples its own data from the key (it receives an empty batch).
+    get_batch: step -> global batch (numpy), a function of the step alone, called for the next
+      step while the device computes this one; None: the step samples its own data from the key
+      (it receives an empty batch).
     log_step: the step with extra diagnostics (e.g. gradient norms), run on logging steps only.
     writer: where logged metrics and evaluations go; None for no log file.
   """
@@ -236,6 +214,7 @@ class Trainer:
                         "train_seconds miss the updates before this restart", name, self.step)
       self._carried = float(saved or 0.0)
     self._window = (0.0, self.step)  # training seconds and step at the last log
+    self._prefetched = None  # (step, its batch on the devices), made during the step before
 
   def _training_seconds(self) -> float:
     return self._trained + (time.perf_counter() - self._mark if self._mark is not None else 0.0)
@@ -248,10 +227,12 @@ class Trainer:
     step, done = self.step, self.step + self._per_call
     if step in self.eval_steps:  # the clock of the next evaluation starts here
       self._carried, self._eval_mark = 0.0, self._training_seconds()
-    batch = self.devices.put_batch(self._get_batch(step)) if self._get_batch else {}
+    batch = self._batch(step)
     logs_now = done % self._log_every == 0 or done == self.num_steps
     step_fn = self._log_step if logs_now else self._train_step
     self._device_state, metrics = step_fn(self.device_state, batch, self._key)
+    if self._get_batch and done < self.num_steps:  # made on the host while the step computes
+      self._prefetched = (done, self._batch(done))
     # Fetching the loss syncs host and device every call: it stops at the first non-finite loss,
     # and avoids a hang of XLA's CPU all-reduce under many queued sharded steps (jax 0.10).
     loss = np.asarray(self.devices.first(metrics)["loss"])
@@ -269,6 +250,12 @@ class Trainer:
     if done % self._checkpoint_every == 0 or done == self.num_steps:
       self._save()
     self._exit_if_signalled()
+
+  def _batch(self, step: int):
+    """The global batch of `step` on the devices (the one prefetched, if it is that step's)."""
+    if self._prefetched is not None and self._prefetched[0] == step:
+      return self._prefetched[1]
+    return self.devices.put_batch(self._get_batch(step)) if self._get_batch else {}
 
   def _log(self, metrics, loss) -> None:
     seconds, steps = self._training_seconds(), self.step - self._window[1]

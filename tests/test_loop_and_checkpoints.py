@@ -264,3 +264,20 @@ def test_vmapped_seeds_are_evaluated_with_their_seed_axis(tmp_path):
   assert shapes == [(3,), (3,)]
   assert len(logs.read_evals(tmp_path, "train")[1]["w"]) == 3
   assert compiled.num_traces() == 1
+
+
+def test_each_batch_is_made_once_in_step_order_across_evaluations(tmp_path):
+  """The next step's batch is made while the step computes (prefetch), never twice or ahead of
+  its turn: across segments and evaluations each step's batch is asked for once, in order."""
+  asked = []
+
+  def get_batch(s):
+    asked.append(s)
+    return _get_batch(s)
+
+  with _trainer(tmp_path, 30, get_batch=get_batch, eval_steps=(0, 5, 15, 30)) as trainer:
+    for stop in trainer.eval_steps:
+      trainer.train_to(stop)
+    final = trainer.host_state()
+  assert asked == list(range(30))
+  assert float(final["w"]) == float(_run(tmp_path / "plain", 30)["w"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ml_collections import ConfigDict
 
-from genjax import logs, loop, seeds
+from genjax import devices, logs, seeds
 from genjax.errors import UserError
 from genjax.loop import Trainer, TrainingDiverged
 
@@ -34,7 +34,7 @@ def _run(workdir, num_steps, steps_per_call, *, log_every=10, checkpoint_every=1
          eval_at=(0, 10, 20), nan_loss_at=None, get_batch=None):
   seed_parallel = seeds.seed_parallel(NUM_SEEDS, "none")
   compiled = seed_parallel.compile(
-      loop.steps_in_one_call(_self_feeding_step(nan_loss_at), steps_per_call))
+      devices.steps_in_one_call(_self_feeding_step(nan_loss_at), steps_per_call))
   state = {"step": jnp.zeros((NUM_SEEDS,), jnp.int32), "w": jnp.zeros((NUM_SEEDS,))}
   config = ConfigDict({"log_every": log_every, "checkpoint_every": checkpoint_every,
                        "steps_per_call": steps_per_call})

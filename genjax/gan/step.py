@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 from ml_collections import ConfigDict
 
-from genjax import loop, seeds
+from genjax import devices, seeds
 from genjax.errors import UserError
 from genjax.gan import data, losses, models
 
@@ -284,4 +284,4 @@ def make_train_step(setup: Setup):
 def compile_seeds_step(setup: Setup, seed_parallel: seeds.SeedParallel, steps_per_call: int = 1):
   """All seeds in one jitted program (vmap over state and key; the empty batch is shared) that
   advances `steps_per_call` steps per call."""
-  return seed_parallel.compile(loop.steps_in_one_call(make_train_step(setup), steps_per_call))
+  return seed_parallel.compile(devices.steps_in_one_call(make_train_step(setup), steps_per_call))

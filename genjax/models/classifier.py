@@ -1,6 +1,7 @@
 """A small image classifier trained by genjax itself, used to judge generated samples."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -19,19 +20,28 @@ class Classifier:
   test_accuracy: float
 
   def logits(self, x_BxP):
-    return _batched(lambda x: self.model.apply(self.params, x), x_BxP)
+    return _batched(functools.partial(_logits, self.model, self.params), x_BxP)
 
   def features(self, x_BxP):
-    def hidden(x):
-      _, state = self.model.apply(self.params, x, capture_intermediates=True)
-      last_hidden = f"dense_{len(self.model.features) - 2}"
-      return jax.nn.relu(state["intermediates"][last_hidden]["__call__"][0])
+    return _batched(functools.partial(_features, self.model, self.params), x_BxP)
 
-    return _batched(hidden, x_BxP)
+
+# Compiled once per network and batch shape: the params are arguments, not constants baked into
+# a new program at every call (evaluations call these for every seed and eval step).
+@functools.partial(jax.jit, static_argnums=0)
+def _logits(model, params, x_BxP):
+  return model.apply(params, x_BxP)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _features(model, params, x_BxP):
+  """The last hidden layer's activations."""
+  _, state = model.apply(params, x_BxP, capture_intermediates=True)
+  last_hidden = f"dense_{len(model.features) - 2}"
+  return jax.nn.relu(state["intermediates"][last_hidden]["__call__"][0])
 
 
 def _batched(fn, x, batch=4096):
-  fn = jax.jit(fn)
   return np.concatenate([np.asarray(fn(x[i:i + batch])) for i in range(0, len(x), batch)])
 
 
@@ -39,7 +49,7 @@ def train_classifier(train_x, train_y, test_x, test_y, *, seed: int, hidden=(256
                      num_classes: int = 10, steps: int = 2000, batch_size: int = 128,
                      learning_rate: float = 1e-3, weight_decay: float = 1e-4) -> Classifier:
   """Trains on flat images with label smoothing-free cross-entropy; reports test accuracy."""
-  model = MLP([*hidden, num_classes])
+  model = MLP((*hidden, num_classes))  # a tuple: the jitted functions hash the model
   key = jax.random.key(seed)
   params = model.init(key, train_x[:1])
   tx = optax.adamw(learning_rate, weight_decay=weight_decay)

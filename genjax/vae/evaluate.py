@@ -1,5 +1,7 @@
 """Test-split metrics for a trained AE or VAE; every definition is spelled out in BUILD_NOTES.md."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,14 +19,42 @@ def _map_batches(fn, *arrays, batch: int = 512):
   return jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outputs)
 
 
+# The per-batch functions below are jitted once per model (static, hashed by its fields) and
+# batch shape, with the params as arguments: every seed and model of a run reuses the programs.
+@functools.partial(jax.jit, static_argnums=0)
+def _encode(model, params, x_BxP):
+  return model.apply(params, x_BxP, method=model.encode)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _decode_probabilities(model, params, z_BxZ):
+  return jax.nn.sigmoid(model.apply(params, z_BxZ, method=model.decode))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _reconstruction_nll(model, params, x_BxP, z_BxZ):
+  return -objectives.bernoulli_log_likelihood(model.apply(params, z_BxZ, method=model.decode),
+                                              x_BxP)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _neg_elbo(model, params, x_BxP, keys_B):
+  return jax.vmap(lambda x, k: objectives.example_loss(
+      model, params, x, k, beta=1.0, stochastic=True)[0])(x_BxP, keys_B)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4, 5))
+def _importance_weighted_ll(model, params, x_BxP, keys_B, num_samples: int, chunk: int):
+  return jax.vmap(lambda x, k: objectives.importance_weighted_log_likelihood(
+      model, params, x, k, num_samples=num_samples, chunk=chunk))(x_BxP, keys_B)
+
+
 def encode(model, params, x_NxP):
-  fn = jax.jit(lambda x: model.apply(params, x, method=model.encode))
-  return _map_batches(fn, x_NxP)
+  return _map_batches(functools.partial(_encode, model, params), x_NxP)
 
 
 def decode_probabilities(model, params, z_NxZ):
-  fn = jax.jit(lambda z: jax.nn.sigmoid(model.apply(params, z, method=model.decode)))
-  return _map_batches(fn, z_NxZ)
+  return _map_batches(functools.partial(_decode_probabilities, model, params), z_NxZ)
 
 
 def decode_samples(model, params, z_NxZ, key):
@@ -36,8 +66,7 @@ def decode_samples(model, params, z_NxZ, key):
 def reconstruction_nll(model, params, x_NxP) -> float:
   """Mean over images of -log p(x | z = encoder mean), nats per image."""
   mean_NxZ, _ = encode(model, params, x_NxP)
-  recon_fn = jax.jit(lambda x, z: -objectives.bernoulli_log_likelihood(
-      model.apply(params, z, method=model.decode), x))
+  recon_fn = functools.partial(_reconstruction_nll, model, params)
   return float(_map_batches(recon_fn, x_NxP, mean_NxZ).mean())
 
 
@@ -68,19 +97,14 @@ def likelihood_metrics(model, params, x_NxP, key, *, stochastic: bool, iwae_samp
     # The AE has no posterior: ELBO, IWAE, KL and MI are undefined for it.
     return metrics
   keys = jax.random.split(jax.random.fold_in(key, 0), len(x_NxP))
-
-  def elbo_batch(x, k):
-    per_example = jax.vmap(lambda xi, ki: objectives.example_loss(
-        model, params, xi, ki, beta=1.0, stochastic=True)[0])
-    return per_example(x, k)
-
-  metrics["neg_elbo"] = float(_map_batches(jax.jit(elbo_batch), x_NxP, keys).mean())
+  elbo_fn = functools.partial(_neg_elbo, model, params)
+  metrics["neg_elbo"] = float(_map_batches(elbo_fn, x_NxP, keys).mean())
   kl_NxZ = np.asarray(objectives.gaussian_kl_per_dim(mean_NxZ, logvar_NxZ))
   metrics["kl_per_dim"] = kl_NxZ.mean(0).round(4).tolist()
   metrics["rate"] = float(kl_NxZ.sum(1).mean())
   iwae_keys = jax.random.split(jax.random.fold_in(key, 1), len(x_NxP))
-  iwae_fn = jax.jit(jax.vmap(lambda x, k: objectives.importance_weighted_log_likelihood(
-      model, params, x, k, num_samples=iwae_samples, chunk=iwae_chunk)))
+  iwae_fn = functools.partial(_importance_weighted_ll, model, params, num_samples=iwae_samples,
+                              chunk=iwae_chunk)
   metrics["iwae_nll"] = float(-_map_batches(iwae_fn, x_NxP, iwae_keys, batch=64).mean())
   metrics["iwae_samples"] = iwae_samples
   metrics["mutual_information"] = mutual_information(mean_NxZ, logvar_NxZ,
@@ -97,6 +121,8 @@ def mutual_information(mean_NxZ, logvar_NxZ, key) -> float:
   z_NxZ = mean_NxZ + jnp.exp(0.5 * logvar_NxZ) * jax.random.normal(key, mean_NxZ.shape)
   log_q_own = objectives.gaussian_log_density(z_NxZ, mean_NxZ, logvar_NxZ)
 
+  # The codes stay constants of this program (one compile per call): as arguments, XLA sums in
+  # another order and the estimate moves in its 7th digit.
   @jax.jit
   def log_aggregate(z_BxZ):
     log_q_BxN = jax.vmap(lambda z: objectives.gaussian_log_density(z, mean_NxZ, logvar_NxZ))(z_BxZ)
