@@ -84,10 +84,25 @@ def test_seeds_to_decide_is_the_smallest_t_interval_that_clears():
   assert combine.seeds_to_decide(on_threshold) is None  # no number of seeds separates them
 
 
+def test_a_slope_is_decided_by_sequence_lengths_not_seeds():
+  """A slope's interval rests on its n (t with n - 2 degrees of freedom): the report counts
+  lengths, never seeds, for it."""
+  slope = Margin("slope", 1.4, 1.2, 1.6, 1.3, seeds=9, sd=0.3, unit="lengths")
+  n = combine.seeds_to_decide(slope)
+  half_width = lambda k: stats.t_critical(k - 2, 0.95) * 0.3 / math.sqrt(k)
+  assert half_width(n) < 0.1 <= half_width(n - 1)
+  cost = combine.decide_cost(Finding(DEPENDS, "", "", slope), seconds=90.0)
+  assert cost["unit"] == "lengths" and cost["minutes"] == 90.0 * n / 9 / 60
+  text = combine.describe_cost(cost)
+  assert text.startswith(f"{n} sequence lengths in the fitted range would decide it")
+  assert "seeds" not in text
+
+
 def test_the_cost_applies_only_to_a_straddling_depends_with_a_spread():
   straddling = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
   cost = combine.decide_cost(Finding(DEPENDS, "", "", straddling), seconds=180.0)
-  assert cost == {"seeds": 7, "max_seeds": combine.MAX_SEEDS, "minutes": 180.0 * 7 / 3 / 60}
+  assert cost == {"seeds": 7, "unit": "seeds", "max_seeds": combine.MAX_SEEDS,
+                  "minutes": 180.0 * 7 / 3 / 60}
   assert combine.decide_cost(Finding(DEPENDS, "", "", straddling), None)["minutes"] is None
   assert combine.decide_cost(Finding(SUPPORTED, "", "", straddling), 180.0) is None
   clear = Margin("gap", 1.0, 0.5, 1.5, 0.0, seeds=3, sd=1.0)

@@ -34,7 +34,8 @@ def test_report_json_holds_every_claim_with_its_margin_and_runs(tmp_path):
   assert close["question"] == "Q3" and close["verdict"] == DEPENDS
   assert close["condition"] == "on seeds" and close["evidence"] == "gap 1.0"
   assert close["margin"] == {"name": "gap", "value": 1.0, "low": -1.5, "high": 3.5,
-                             "threshold": 0.0, "seeds": 3, "sd": 1.0, "confidence": 0.95}
+                             "threshold": 0.0, "seeds": 3, "sd": 1.0, "confidence": 0.95,
+                             "unit": "seeds"}
   assert close["figure"] == "figures/vae_quick_curve.png"
   assert close["seeds_to_decide"]["seeds"] == 7
   assert math.isclose(close["seeds_to_decide"]["minutes"], 7.0)

@@ -64,7 +64,7 @@ def _fmt(fit) -> str:
 def _margin(name, fit, threshold) -> Margin:
   """A slope as a margin: its interval rests on `points` n (one median each), not on seeds."""
   return Margin(name, fit["slope"], fit["lo"], fit["hi"], threshold, fit["points"],
-                fit.get("sd", math.nan))
+                fit.get("sd", math.nan), unit="lengths")
 
 
 def _edge(fit, target) -> float:

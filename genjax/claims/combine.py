@@ -70,34 +70,38 @@ def straddles(margin: Margin | None) -> bool:
 
 
 def seeds_to_decide(margin: Margin) -> int | None:
-  """Smallest n whose t interval (the margin's s.d. and confidence) clears the threshold at the
-  observed mean; None if more than MAX_SEEDS would be needed."""
+  """Smallest n (of the margin's unit: seeds, or lengths of a slope fit) whose t interval (the
+  margin's s.d. and confidence) clears the threshold at the observed mean; None if more than
+  MAX_SEEDS would be needed."""
   distance = abs(margin.value - margin.threshold)
-  for n in range(2, MAX_SEEDS + 1):
-    if stats.t_critical(n - 1, margin.confidence) * margin.sd / math.sqrt(n) < distance:
+  fitted = 2 if margin.unit == "lengths" else 1  # a slope fit spends 2 degrees of freedom
+  for n in range(fitted + 1, MAX_SEEDS + 1):
+    if stats.t_critical(n - fitted, margin.confidence) * margin.sd / math.sqrt(n) < distance:
       return n
   return None
 
 
 def decide_cost(finding: Finding, seconds: float | None) -> dict | None:
-  """For a *depends* whose interval straddles its threshold: how many seeds would decide it and
-  the minutes that would take here, scaling the run's seconds by n / seeds (the run trains its
-  seeds together, so its time grows about linearly in them). None where it does not apply."""
+  """For a *depends* whose interval straddles its threshold: how many seeds (or sequence lengths,
+  for a slope) would decide it and the minutes that would take here, scaling the run's seconds by
+  n / seeds (the run trains its seeds together, or times each length in turn, so its time grows
+  about linearly in them). None where it does not apply."""
   margin = finding.margin
   if finding.verdict != DEPENDS or not straddles(margin) or not math.isfinite(margin.sd) \
      or margin.sd <= 0 or margin.seeds < 1:
     return None
   n = seeds_to_decide(margin)
   minutes = None if n is None or seconds is None else seconds * n / margin.seeds / 60
-  return {"seeds": n, "max_seeds": MAX_SEEDS, "minutes": minutes}
+  return {"seeds": n, "unit": margin.unit, "max_seeds": MAX_SEEDS, "minutes": minutes}
 
 
 def describe_cost(cost: dict | None) -> str:
   """One sentence for REPORT.md ("" where no seed count applies)."""
   if cost is None:
     return ""
+  what = "seeds" if cost["unit"] == "seeds" else "sequence lengths in the fitted range"
   if cost["seeds"] is None:
-    return f"More than {cost['max_seeds']} seeds would be needed to decide it."
+    return f"More than {cost['max_seeds']} {what} would be needed to decide it."
   minutes = ("at a cost this report cannot estimate (the run's time is unknown)"
              if cost["minutes"] is None else f"about {cost['minutes']:.0f} min on this machine")
-  return f"{cost['seeds']} seeds would decide it, {minutes}."
+  return f"{cost['seeds']} {what} would decide it, {minutes}."

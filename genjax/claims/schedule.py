@@ -2,7 +2,7 @@
 
 One training process leaves part of a CPU idle (a 5-seed GAN step keeps about 1.2 of 2 cores
 busy), so two at once finish the same work in less wall time: measured on 2 AMD EPYC cores, two
-`bench_gan.py` processes side by side made 442 seed-steps/s against 272 for one alone (1.6x).
+`bench_gan.py` processes side by side made 439 seed-steps/s against 296 for one alone (1.5x).
 Three rules keep every number what a lone run would give:
   - runs that share a workdir (the domain studies share one pretrained model) run one after
     another, in the order given, in one lane;
@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import jax
 
-# Runs at a time on a CPU: 2 gave 1.6x the throughput of 1 on 2 cores (module docstring); more
+# Runs at a time on a CPU: 2 gave 1.5x the throughput of 1 on 2 cores (module docstring); more
 # processes than cores only share the same cores.
 MAX_CPU_JOBS = 2
 

@@ -36,6 +36,9 @@ class Margin:
   seeds: int  # how many seeds (or independent points) the interval rests on
   sd: float = float("nan")  # per-seed s.d. behind the interval (nan: not a seed mean)
   confidence: float = 0.95  # of the interval
+  # What `seeds` counts: "seeds" (a mean over seeds, t with seeds - 1 degrees of freedom) or
+  # "lengths" (a log-log slope over that many sequence lengths, t with lengths - 2).
+  unit: str = "seeds"
 
   @classmethod
   def from_compare(cls, name: str, c: dict, threshold: float, confidence: float = 0.95):
