@@ -232,7 +232,10 @@ class Trainer:
     step_fn = self._log_step if logs_now else self._train_step
     self._device_state, metrics = step_fn(self.device_state, batch, self._key)
     if self._get_batch and done < self.num_steps:  # made on the host while the step computes
-      self._prefetched = (done, self._batch(done))
+      try:
+        self._prefetched = (done, self._batch(done))
+      except Exception:  # raised again when step `done` asks for it, the trainer then standing
+        self._prefetched = None  # at the step its state holds (a caller may catch and go on)
     # Fetching the loss syncs host and device every call: it stops at the first non-finite loss,
     # and avoids a hang of XLA's CPU all-reduce under many queued sharded steps (jax 0.10).
     loss = np.asarray(self.devices.first(metrics)["loss"])

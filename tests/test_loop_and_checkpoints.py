@@ -281,3 +281,23 @@ def test_each_batch_is_made_once_in_step_order_across_evaluations(tmp_path):
     final = trainer.host_state()
   assert asked == list(range(30))
   assert float(final["w"]) == float(_run(tmp_path / "plain", 30)["w"])
+
+
+def test_a_batch_that_fails_stops_before_its_step_and_a_retry_ends_the_same(tmp_path):
+  """A failing batch (say, a data read) is raised with the trainer at the step before it, though
+  the loop asks for it during that step: a caller who catches it and trains on ends the same."""
+  broken = {7}  # step 7's batch fails until the caller mends it
+
+  def get_batch(s):
+    if s in broken:
+      raise OSError("read failed")
+    return _get_batch(s)
+
+  with _trainer(tmp_path, 30, get_batch=get_batch) as trainer:
+    with pytest.raises(OSError):
+      trainer.train_to(30)
+    assert trainer.step == 7
+    broken.clear()
+    trainer.train_to(30)
+    final = trainer.host_state()
+  assert float(final["w"]) == float(_run(tmp_path / "plain", 30)["w"])
