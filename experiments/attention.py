@@ -9,12 +9,14 @@ in force), time_vs_n.png, memory_vs_n.png, crossover.png, config.json and metric
 library call; rerun with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-dot,-eltwise,-reduce.
 """
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli
 from genjax.attention.experiment import run_sweep
 
 CONFIG = cli.define_flags("attention", default_workdir="workdirs/attention_cpu_quick")
+flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
 
 
 def main(argv):

@@ -7,10 +7,11 @@ Expect:  naive and jax.nn.dot_product_attention near 15-25% of peak; `blocked` (
          over whole key rows) above 50%; the best chunked (online softmax) within 1.3x of it.
 """
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 import jax
-from absl import app, flags, logging
+from absl import flags, logging
 
-from genjax import timing
+from genjax import cli, timing
 from genjax.attention import bench
 
 flags.DEFINE_integer("n", 4096, "Sequence length.")
@@ -21,8 +22,7 @@ flags.DEFINE_list("block_sizes", ["128", "256", "512", "1024"], "Query/key block
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  del argv  # cli.run has refused stray arguments already
   FLAGS = flags.FLAGS
   logging.info("devices: %s", jax.devices())
   print(timing.describe(timing.environment()), flush=True)
@@ -32,4 +32,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)  # not app.run: --help exits 0, bad flags are one `error:` line

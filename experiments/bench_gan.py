@@ -18,6 +18,7 @@ included), as bench_vae counts them: elementwise work (Adam, activations, batch 
 
 import math
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 import jax
 from absl import flags, logging
 from jax.extend import core
@@ -27,6 +28,7 @@ from genjax.errors import UserError
 from genjax.gan import data, step
 
 CONFIG = cli.define_flags("gan", default_workdir="workdirs/bench_gan")
+flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
 flags.DEFINE_list("seeds", ["1", "10"], "Numbers of vmapped seeds to compare.")
 flags.DEFINE_integer("steps", 50, "Train steps per timed call (a multiple of "
                      "config.steps_per_call).")

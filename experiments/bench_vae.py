@@ -9,13 +9,14 @@ all alike, and medians over rounds are compared: a busy neighbour lowers the pea
 the steps, so the ratios hold.
 """
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import app, flags
+from absl import flags
 
-from genjax import parallel, timing
+from genjax import cli, parallel, timing
 from genjax.models.autoencoder import EncoderDecoder
 from genjax.vae import train as vae_train
 
@@ -123,4 +124,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)  # not app.run: --help exits 0, bad flags are one `error:` line

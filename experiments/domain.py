@@ -5,6 +5,7 @@ python experiments/domain.py --flagfile=experiments/flags/domain_diversity_quick
 
 import os
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 import jax
 from absl import flags
 
@@ -12,6 +13,7 @@ from genjax import cli
 from genjax.domain.train import train_and_evaluate
 
 CONFIG = cli.define_flags("domain", default_workdir="workdirs/domain")
+flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
 
 
 def main(argv):

@@ -3,12 +3,14 @@
 python experiments/gan.py --flagfile=experiments/flags/gan_ring_quick.flags
 """
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli
 from genjax.gan.train import train_and_evaluate
 
 CONFIG = cli.define_flags("gan", default_workdir="workdirs/gan")
+flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
 
 
 def main(argv):

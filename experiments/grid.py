@@ -10,6 +10,7 @@ grid; grid.md tabulates the main numbers of every run's results.json (genjax/gri
 
 import os
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli, grid

@@ -16,10 +16,11 @@ import os
 import sys
 import time
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli, registry
-from genjax.claims import report, report_json, schedule
+from genjax.claims import report, report_json, report_md, schedule
 from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,7 +111,7 @@ def main(argv):
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
   sections = report.judge(runs)
   path = os.path.join(FLAGS.workdir, "REPORT.md")
-  report.write(path, runs, sections, how)
+  report_md.write(path, runs, sections, how)
   report_json.write(os.path.join(FLAGS.workdir, "REPORT.json"), runs, sections, how)
   print(f"wrote {path} and REPORT.json beside it")
   if FLAGS.compare:

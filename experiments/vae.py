@@ -4,12 +4,14 @@ python experiments/vae.py --flagfile=experiments/flags/vae_digits.flags     # 8x
 python experiments/vae.py --flagfile=experiments/flags/vae_mnist5k.flags    # 28x28 MNIST, offline
 """
 
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli
 from genjax.vae.train import train_and_evaluate
 
 CONFIG = cli.define_flags("vae", default_workdir="workdirs/vae")
+flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
 
 
 def main(argv):

@@ -1,3 +1,7 @@
 """genjax: reproducible JAX/Flax experiments on generative models and transformers."""
 
 __version__ = "0.1.0"
+
+# PyPI's `genjax` is an unrelated probabilistic-programming package with the same import name;
+# the entry points look for this marker to tell ours from it (experiments/_genjax_check.py).
+DISTRIBUTION = "genjax-claims"

@@ -17,7 +17,11 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def define_flags(config_name: str, default_workdir: str):
-  """Defines --config (locked ml_collections file), --workdir and the multi-host flags."""
+  """Defines --config (locked ml_collections file), --workdir and the multi-host flags.
+
+  They belong to this module, and absl's --help lists only the main module's flags: the
+  script adopts them with `flags.adopt_module_key_flags(cli)` after calling this.
+  """
   with _flag_errors_as_one_line():  # ml_collections reads sys.argv already here
     config = config_flags.DEFINE_config_file(
         "config", os.path.join(CONFIG_DIR, f"{config_name}.py"),
@@ -102,9 +106,36 @@ def _flag_errors_as_one_line():
     fail(f"bad --config override: {e}")
 
 
+HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")  # absl's, each prints and exits
+
+
+def _asks_for_help(argv: list[str]) -> bool:
+  return any(arg.startswith("-") and arg.lstrip("-").split("=")[0] in HELP_FLAGS
+             for arg in argv[1:])
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   with _flag_errors_as_one_line():
-    return flags.FLAGS(argv)
+    try:
+      return flags.FLAGS(argv)
+    except SystemExit as e:
+      # absl exits with status 1 after printing the help that --help / --helpfull asked for;
+      # the user got what they asked for, and `script --help && ...` should go on: status 0.
+      if e.code == 1 and _asks_for_help(argv):
+        sys.exit(0)
+      raise
+
+
+def _refuse_empty_workdir() -> None:
+  """An empty --workdir would end deep inside a run in FileNotFoundError: stop at once instead.
+
+  Checked here, before main, because scripts use the workdir at different first places
+  (logs.MetricsWriter, domain's compilation cache, grid.md, the report's runs).
+  """
+  if "workdir" in flags.FLAGS and not (flags.FLAGS.workdir or "").strip():
+    default = flags.FLAGS["workdir"].default
+    raise UserError("--workdir is empty: name a folder"
+                    + (f", or leave the flag out for {default}" if default else ""))
 
 
 def run(main, distributed: bool = True) -> None:
@@ -113,9 +144,9 @@ def run(main, distributed: bool = True) -> None:
   distributed=False: no multi-host start-up (for scripts that only start other processes, each
   of which joins its own run, and define no --coordinator_address).
 
-  Exit statuses: 2 bad input (UserError, flags, stray arguments, e.g. a flagfile line without
-  --), 1 a full disk (DiskFull), 130 Ctrl-C (the training loop saves a checkpoint first), 143
-  SIGTERM (likewise).
+  Exit statuses: 0 after --help / --helpfull, 2 bad input (UserError, flags, an empty --workdir,
+  stray arguments, e.g. a flagfile line without --), 1 a full disk (DiskFull), 130 Ctrl-C (the
+  training loop saves a checkpoint first), 143 SIGTERM (likewise).
   """
 
   def guarded(argv):
@@ -124,6 +155,7 @@ def run(main, distributed: bool = True) -> None:
       fail(f"unexpected arguments: {' '.join(argv[1:])} (flags start with --; in a flagfile, "
            "one --flag=value per line)")
     try:
+      _refuse_empty_workdir()
       if distributed:
         initialize_distributed()
         log_environment()

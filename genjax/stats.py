@@ -57,11 +57,74 @@ def compare(a: Sequence[float], b: Sequence[float], *, paired: bool,
       dof = float(a.size + b.size - 2)
   n = int(a.size)
   sd = se * math.sqrt(n) if math.isfinite(se) else math.nan
+  # Per-seed differences (paired), for counting the seeds on each side of a threshold.
+  values = (a - b).tolist() if paired else None
   if dof < 1 or not math.isfinite(se):
     return {"diff": diff, "se": math.inf, "dof": dof, "t_critical": math.inf,
-            "low": -math.inf, "high": math.inf, "clear": False, "n": n, "sd": math.nan}
+            "low": -math.inf, "high": math.inf, "clear": False, "n": n, "sd": math.nan,
+            "values": values}
   t = t_critical(dof, confidence)
   low, high = diff - t * se, diff + t * se
-  # se == 0 (identical differences on every seed): the interval is the point itself.
+  # se == 0 (identical differences on every seed): the t interval is the point itself; `describe`
+  # then reports the seeds that agree with their exact binomial interval instead.
   return {"diff": diff, "se": se, "dof": dof, "t_critical": t, "low": low, "high": high,
-          "clear": bool(low > 0 or high < 0), "n": n, "sd": sd}
+          "clear": bool(low > 0 or high < 0), "n": n, "sd": sd, "values": values}
+
+
+def share_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+  """Exact (Clopper-Pearson) interval of a share from k successes in n trials: the share of
+  seeds that agree, when every seed gives the same number and a t interval has zero width."""
+  alpha = 1 - confidence
+  low = 0.0 if k == 0 else float(scipy_stats.beta.ppf(alpha / 2, k, n - k + 1))
+  high = 1.0 if k == n else float(scipy_stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+  return low, high
+
+
+def describe(value: float, low: float, high: float, seeds: int, sd: float, *,
+             digits: int = 2, signed: bool = False, bounds: tuple[float, float] | None = None,
+             agreeing: int | None = None, unit: str = "seeds") -> str:
+  """The one way the report states a number with its interval:
+  `+0.12 [+0.05, +0.19] (95% t, 3 seeds)`; with no spread over the seeds, `+7.0 on every seed
+  (3 of 3; share of seeds 0.29-1.00, exact 95%)` instead of a zero-width interval; with one
+  seed, `0.50 (1 seed: no interval)`. `bounds` clips the interval to the metric's range (a
+  precision lies in [0, 1]): the clipped interval still holds the mean with at least the stated
+  confidence, since the mean cannot lie outside the range."""
+  fmt = f"{{:{'+' if signed else ''}.{digits}f}}"
+  number = fmt.format(value)
+  if not (math.isfinite(low) and math.isfinite(high)):
+    return f"{number} ({seeds} {unit[:-1] if seeds == 1 else unit}: no interval)"
+  if sd == 0 and unit == "seeds":
+    k = seeds if agreeing is None else agreeing
+    share_low, share_high = share_interval(k, seeds)
+    return (f"{number} on every seed ({k} of {seeds}; share of seeds {share_low:.2f}-"
+            f"{share_high:.2f}, exact 95%)")
+  if bounds is not None:
+    low, high = max(low, bounds[0]), min(high, bounds[1])
+  return f"{number} [{fmt.format(low)}, {fmt.format(high)}] (95% t, {seeds} {unit})"
+
+
+def holm(p_values: Sequence[float | None], alpha: float = 0.05) -> list[bool | None]:
+  """Holm's step-down decisions ("still clear after adjusting for the number of tests") for a
+  family of p-values; None stays None (a test without a p-value is not in the family)."""
+  tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+  decisions: list[bool | None] = [None] * len(p_values)
+  m, rejecting = len(tested), True
+  for rank, (p, i) in enumerate(tested):
+    rejecting = rejecting and p <= alpha / (m - rank)
+    decisions[i] = rejecting
+  return decisions
+
+
+def agreeing(values: Sequence[float] | None, value: float, threshold: float) -> int | None:
+  """How many per-seed values lie on the same side of `threshold` as `value` (None: no values)."""
+  if values is None:
+    return None
+  side = math.copysign(1, value - threshold)
+  return sum(1 for v in values if math.copysign(1, v - threshold) == side)
+
+
+def describe_compare(c: dict, threshold: float = 0.0, digits: int = 2,
+                     bounds: tuple[float, float] | None = None) -> str:
+  """`describe` of a `compare` result (a signed difference)."""
+  return describe(c["diff"], c["low"], c["high"], c["n"], c["sd"], digits=digits, signed=True,
+                  bounds=bounds, agreeing=agreeing(c.get("values"), c["diff"], threshold))

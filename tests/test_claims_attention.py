@@ -4,9 +4,9 @@ import pytest
 
 from genjax.claims import attention
 from genjax.claims.verdicts import (
-  DEPENDS,
-  NOT_MEASURED,
-  NOT_SUPPORTED,
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
   SUPPORTED,
   Margin,
   ResultMissing,
@@ -45,47 +45,57 @@ def test_quadratic_time_every_outcome():
   rule = attention.quadratic_time
   assert rule(_results(2.0)).verdict == SUPPORTED
   memory_bound = rule(_results(2.5, naive_backward=2.0))  # super-quadratic: not "not supported"
-  assert memory_bound.verdict == DEPENDS and "memory hierarchy" in memory_bound.condition
+  assert memory_bound.verdict == CONDITIONAL and "memory hierarchy" in memory_bound.condition
   short_range = rule(_results(1.5, naive_backward=2.0))
-  assert short_range.verdict == DEPENDS and "range of n" in short_range.condition
-  assert rule(_results(1.0)).verdict == NOT_SUPPORTED
+  assert short_range.verdict == CONDITIONAL and "range of n" in short_range.condition
+  assert rule(_results(1.0)).verdict == CONTRADICTED
 
 
 def test_near_two_edges_tolerance_and_interval_width():
   rule = attention.quadratic_time
   tol = attention.SLOPE_TOLERANCE
   assert rule(_results(_fit(2 - tol, 0.0))).verdict == SUPPORTED
-  assert rule(_results(_fit(2 - tol - 0.01, 0.0))).verdict == NOT_SUPPORTED
-  # An informative interval that contains 2 counts; one too wide to tell 1 from 2 does not.
-  width = attention.MAX_HALF_WIDTH
-  assert rule(_results(_fit(1.6, width))).verdict == SUPPORTED
-  # Too wide but containing 2: the run cannot tell, so no verdict rather than "not supported".
-  too_wide = rule(_results(_fit(1.6, width + 0.01)))
-  assert too_wide.verdict == NOT_MEASURED and "naive forward time" in too_wide.evidence
+  assert rule(_results(_fit(2 - tol - 0.01, 0.0))).verdict == CONTRADICTED
+  # An interval that contains 2 and excludes 1 (and 3) counts; one that reaches 1 does not.
+  assert rule(_results(_fit(1.6, 0.55))).verdict == SUPPORTED  # [1.05, 2.15]
+  # Reaching 1 but containing 2: the run cannot tell, so no verdict rather than "contradicted".
+  too_wide = rule(_results(_fit(1.6, 0.6)))  # [1.0, 2.2]
+  assert too_wide.verdict == INCONCLUSIVE and "naive forward time" in too_wide.condition
   # A wide interval that excludes 2 is still evidence against it.
-  assert rule(_results(_fit(1.2, 0.75))).verdict == NOT_SUPPORTED
+  assert rule(_results(_fit(1.2, 0.75))).verdict == CONTRADICTED
   # Two points leave no interval (nan): only the point estimate decides.
-  assert rule(_results(_fit(1.6, NAN))).verdict == NOT_SUPPORTED
+  assert rule(_results(_fit(1.6, NAN))).verdict == CONTRADICTED
+
+
+def test_no_slope_is_about_one_and_about_two_at_once():
+  """[1.0, 2.0] contains both hypotheses: the old +-0.5 width rule called it near both."""
+  both = _fit(1.5, 0.5)
+  assert not attention._near(both, 1) and not attention._near(both, 2)
+  assert attention._near(_fit(1.6, 0.5), 2) and not attention._near(_fit(1.6, 0.5), 1)
+  wide_but_close = _fit(1.8, 0.9)  # the point is within the tolerance of 2, the interval is not
+  assert attention._near(wide_but_close, 2) and not attention._near(wide_but_close, 1)
 
 
 def test_quadratic_memory_every_outcome():
   rule = attention.quadratic_memory
   assert rule(_results(naive_memory=2.0, chunked_memory=2.0)).verdict == SUPPORTED
   chunked_linear = rule(_results(naive_memory=2.0, chunked_memory=1.0))
-  assert chunked_linear.verdict == DEPENDS and "implementation" in chunked_linear.condition
-  assert rule(_results(naive_memory=1.0)).verdict == NOT_SUPPORTED
-  assert rule(_results(naive_memory=_fit(1.6, 0.6))).verdict == NOT_MEASURED
+  assert chunked_linear.verdict == CONDITIONAL and "implementation" in chunked_linear.condition
+  assert rule(_results(naive_memory=1.0)).verdict == CONTRADICTED
+  assert rule(_results(naive_memory=_fit(1.6, 0.6))).verdict == INCONCLUSIVE
 
 
 def test_dominates_every_outcome_and_the_factor_two_edges():
   rule = attention.attention_dominates_long_sequences
   factor = attention.CROSSOVER_FACTOR
-  assert rule(_results(crossover_ratios=(1.05, 0.9))).verdict == SUPPORTED
-  assert rule(_results(crossover_ratios=(factor, 1 / factor))).verdict == SUPPORTED
-  assert rule(_results(crossover_ratios=(factor * 1.01, 1.0))).verdict == DEPENDS
+  # Attention overtakes the MLP only beyond n ≈ 4d: the claim holds on that condition.
+  within = rule(_results(crossover_ratios=(1.05, 0.9)))
+  assert within.verdict == CONDITIONAL and "4d" in within.condition
+  assert rule(_results(crossover_ratios=(factor, 1 / factor))).verdict == CONDITIONAL
+  assert rule(_results(crossover_ratios=(factor * 1.01, 1.0))).verdict == CONDITIONAL
   early = rule(_results(crossover_ratios=(1.0, 0.99 / factor)))
-  assert early.verdict == DEPENDS and "FLOP rates" in early.condition
-  assert rule(_results(crossover_ratios=(1.0, None))).verdict == NOT_SUPPORTED
+  assert early.verdict == CONDITIONAL and "FLOP rates" in early.condition
+  assert rule(_results(crossover_ratios=(1.0, None))).verdict == CONTRADICTED
   empty = _results()
   empty["crossovers"] = []
   with pytest.raises(ResultMissing, match="crossover"):
@@ -96,7 +106,7 @@ def test_dominates_marks_an_upper_bound():
   results = _results(crossover_ratios=(0.25, 1.0))
   results["crossovers"][0]["attention_over_mlp"] = [1.2, 2, 3, 4]  # above at the smallest n
   finding = attention.attention_dominates_long_sequences(results)
-  assert finding.verdict == DEPENDS and "upper bound" in finding.evidence
+  assert finding.verdict == CONDITIONAL and "upper bound" in finding.evidence
 
 
 def test_efficient_variants_every_outcome():
@@ -106,25 +116,25 @@ def test_efficient_variants_every_outcome():
   lsh = next(s for s in results["slopes"] if s["variant"] == "lsh" and s["mode"] == "forward")
   lsh["time_corrected"] = _fit(1.6)
   partly = rule(results)
-  assert partly.verdict == DEPENDS and "lsh do not" in partly.condition
-  assert rule(_results(efficient_time=1.6)).verdict == NOT_SUPPORTED
+  assert partly.verdict == CONDITIONAL and "lsh do not" in partly.condition
+  assert rule(_results(efficient_time=1.6)).verdict == CONTRADICTED
   # Nothing to reduce when naive attention is itself about linear; an uncertain naive slope is
   # only the baseline and does not block the verdict.
-  assert rule(_results(naive_time=1.0, efficient_time=1.0)).verdict == NOT_SUPPORTED
+  assert rule(_results(naive_time=1.0, efficient_time=1.0)).verdict == CONTRADICTED
   assert rule(_results(naive_time=_fit(1.9, 1.0), efficient_time=1.0)).verdict == SUPPORTED
   # One variant's interval contains 1 but is too wide to count: no verdict.
   lsh["time_corrected"] = _fit(1.6, 0.7)
   unclear = rule(results)
-  assert unclear.verdict == NOT_MEASURED and "lsh time" in unclear.evidence
+  assert unclear.verdict == INCONCLUSIVE and "lsh time" in unclear.condition
 
 
 def test_about_linear_is_absolute_not_relative_to_naive():
   """1.45 against naive's 1.48 is not 'about linear' (the loosened rule accepted it)."""
   rule = attention.efficient_variants_scale_better
-  assert rule(_results(naive_time=1.48, efficient_time=1.45)).verdict == NOT_SUPPORTED
+  assert rule(_results(naive_time=1.48, efficient_time=1.45)).verdict == CONTRADICTED
   edge = attention.ABOUT_LINEAR_MAX
   assert rule(_results(efficient_time=_fit(edge, 0.1))).verdict == SUPPORTED
-  assert rule(_results(efficient_time=_fit(edge + 0.01, 0.1))).verdict == NOT_SUPPORTED
+  assert rule(_results(efficient_time=_fit(edge + 0.01, 0.1))).verdict == CONTRADICTED
   # An informative interval that contains 1 counts even above the edge.
   assert rule(_results(efficient_time=_fit(1.4, 0.45))).verdict == SUPPORTED
 
@@ -149,11 +159,11 @@ def test_slope_margins_carry_the_deciding_slope_its_interval_points_and_flip_thr
   assert m.threshold == pytest.approx(2 + tol) and "forward time" in m.name
   # A slope that is not ~2 decides against support, and its flip point is the lower edge.
   short = attention.quadratic_time(_results(_fit(1.5, 0.1, points=5), naive_backward=2.0))
-  assert short.verdict == DEPENDS and short.margin.value == 1.5
+  assert short.verdict == CONDITIONAL and short.margin.value == 1.5
   assert short.margin.threshold == pytest.approx(2 - tol) and short.margin.seeds == 5
   # Memory: naive ~2 hands the decision to chunked, read against ABOUT_LINEAR_MAX.
   memory = attention.quadratic_memory(_results(naive_memory=2.0, chunked_memory=0.3))
-  assert memory.verdict == DEPENDS and memory.margin.value == 0.3
+  assert memory.verdict == CONDITIONAL and memory.margin.value == 0.3
   assert memory.margin.threshold == attention.ABOUT_LINEAR_MAX
   assert attention.quadratic_memory(_results(naive_memory=1.2)).margin.name.startswith("naive")
   # Efficient variants: the largest efficient slope is the last to become linear.
@@ -168,7 +178,7 @@ def test_slope_margins_carry_the_deciding_slope_its_interval_points_and_flip_thr
   assert cross.margin.value == pytest.approx(0.6) and cross.margin.threshold == 0.5
   assert cross.margin.seeds == 1 and cross.margin.low != cross.margin.low  # nan: no interval
   never = attention.attention_dominates_long_sequences(_results(crossover_ratios=(1.0, None)))
-  assert never.verdict == NOT_SUPPORTED and never.margin.value == 2  # attention/MLP at max n
+  assert never.verdict == CONTRADICTED and never.margin.value == 2  # attention/MLP at max n
   assert never.margin.threshold == 1.0
 
 

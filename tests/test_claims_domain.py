@@ -2,11 +2,12 @@
 
 import pytest
 
-from genjax.claims import domain, domain_checks
+from genjax.claims import domain, domain_checks, domain_fewshot
 from genjax.claims.verdicts import (
-  DEPENDS,
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
   NOT_MEASURED,
-  NOT_SUPPORTED,
   SUPPORTED,
   ResultMissing,
 )
@@ -41,10 +42,12 @@ def assert_margin(finding, value, threshold, seeds=3):
   assert m.threshold == threshold and m.seeds == seeds and m.sd >= 0 and m.confidence == 0.95
 
 
-def test_compare_uses_the_t_quantile_and_states_the_flip():
-  clear = domain.compare(s(-0.1), s())
+def test_compare_uses_the_t_quantile_and_states_the_interval():
+  clear = domain.compare(s(-0.1, (0.01, -0.01, 0.0)), s())
   assert clear["outcome"] == "lower" and clear["t_critical"] == pytest.approx(4.303, abs=1e-3)
-  assert "95% t interval" in clear["text"] and "flips if the upper end" in clear["text"]
+  assert "(95% t, 3 seeds) (lower)" in clear["text"]
+  same_on_every_seed = domain.compare(s(-0.1), s())
+  assert "on every seed (3 of 3" in same_on_every_seed["text"]
   assert domain.compare(s(0.1), s())["outcome"] == "higher"
   # Mean 0.1 lower, per-seed s.e. 0.116: beyond 2 s.e. would not be enough at 3 seeds.
   assert domain.compare(s(-0.1, NOISE), s())["outcome"] == "unclear"
@@ -67,11 +70,11 @@ def test_diversity_rule_every_outcome():
   assert_margin(supported, -0.5, -domain.MIN_EFFECT_NATS)
   assert supported.margin.sd == pytest.approx(0.0, abs=1e-12)  # the same offset on every seed
   worse = domain.diversity_rule(diversity(0.0, 0.5))
-  assert worse.verdict == NOT_SUPPORTED
+  assert worse.verdict == CONTRADICTED
   assert_margin(worse, 0.5, -domain.MIN_EFFECT_NATS)
   untrained = domain.diversity_rule(diversity(0.5, 0.0, small_indist=UNTRAINED))
   assert untrained.verdict == NOT_MEASURED and "not trained" in untrained.evidence
-  assert domain.diversity_rule(diversity(0.5, 0.0, num_seeds=1)).verdict == NOT_MEASURED
+  assert domain.diversity_rule(diversity(0.5, 0.0, num_seeds=1)).verdict == INCONCLUSIVE
   one_row = diversity(0.5, 0.0)
   one_row["rows"] = one_row["rows"][:1]
   with pytest.raises(ResultMissing, match="two pool sizes"):
@@ -87,13 +90,23 @@ def test_architecture_rule_every_outcome():
   win = domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.3,
                                               bag_mlp=0.35))
   assert win.verdict == SUPPORTED
-  # The baseline beaten least clearly (the 1-layer model, 0.3 behind) decides.
-  assert_margin(win, -0.3, -domain.MIN_EFFECT_NATS)
-  assert "transformer_1layer" in win.margin.name
-  lose = domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.0,
+  # Attention alone decides: one attention layer against the model blind to context.
+  assert_margin(win, -0.05, -domain.MIN_EFFECT_NATS)
+  assert win.margin.name == "held-out loss 1-layer - bag_mlp"
+  # The gain comes only with the second layer: conditional on depth, not on attention.
+  deep_only = domain.architecture_rule(architecture(transformer=0.0, transformer_1layer=0.35,
+                                                    bag_mlp=0.35))
+  assert deep_only.verdict == CONDITIONAL and "depth" in deep_only.condition
+  assert_margin(deep_only, 0.0, -domain.MIN_EFFECT_NATS)
+  lose = domain.architecture_rule(architecture(transformer=0.35, transformer_1layer=0.35,
                                                bag_mlp=0.35))
-  assert lose.verdict == NOT_SUPPORTED and "transformer_1layer" in lose.evidence
-  assert_margin(lose, 0.0, -domain.MIN_EFFECT_NATS)
+  assert lose.verdict == CONTRADICTED and "transformer_1layer" in lose.evidence
+  noisy = architecture(transformer=0.0, transformer_1layer=0.3, bag_mlp=0.35)
+  noisy["rows"][1]["heldout"] = s(0.3, NOISE)
+  assert domain.architecture_rule(noisy).verdict == INCONCLUSIVE
+  # Without the 1-layer model, the 2-layer model against every baseline decides.
+  assert domain.architecture_rule(architecture(transformer=0.0, bag_mlp=0.35)).verdict == (
+      SUPPORTED)
   with pytest.raises(ResultMissing, match="baseline"):
     domain.architecture_rule(architecture(transformer=0.0))
   untrained = domain.architecture_rule(architecture(transformer=0.0, bag_mlp=UNTRAINED))
@@ -149,10 +162,10 @@ def test_finetune_rule_every_outcome():
   # Gain -0.4 below Bayes, forgetting +0.9: the gain is closer to its threshold and decides.
   assert_margin(both, -0.4, -domain.MIN_EFFECT_NATS)
   no_forgetting = domain.finetune_rule(finetune(-0.2, 0.1))
-  assert no_forgetting.verdict == NOT_SUPPORTED
+  assert no_forgetting.verdict == CONTRADICTED
   assert_margin(no_forgetting, 0.0, domain.MIN_EFFECT_NATS)  # the held-out change decides
   no_gain = domain.finetune_rule(finetune(0.4, 1.0))
-  assert no_gain.verdict == NOT_SUPPORTED
+  assert no_gain.verdict == CONTRADICTED
   assert_margin(no_gain, 0.2, -domain.MIN_EFFECT_NATS)
   with pytest.raises(ResultMissing, match="full-finetuning run"):
     domain.finetune_rule(finetune(-0.2, 1.0, full_kind="lora"))
@@ -165,8 +178,17 @@ def test_lora_forgetting_rule_compares_with_the_closest_target_loss():
   assert less.verdict == SUPPORTED and "full_lr0.0001" in less.evidence
   assert_margin(less, -0.2, -domain.MIN_EFFECT_NATS)  # held-out 0.5 vs lr 1e-4's 0.7
   more = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.15, lora_heldout_end=0.9))
-  assert more.verdict == NOT_SUPPORTED
+  assert more.verdict == CONTRADICTED
   assert_margin(more, 0.2, -domain.MIN_EFFECT_NATS)
+  # LoRA learns less (target 0.025, halfway along lr 1e-4's 0.2 -> -0.15): its forgetting is
+  # compared with the full run's at that target loss (held-out 0.4), not at the run's end (0.7).
+  halfway = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=0.025,
+                                                 lora_heldout_end=0.5))
+  assert halfway.verdict == CONTRADICTED and "interpolated" in halfway.evidence
+  assert_margin(halfway, 0.1, -domain.MIN_EFFECT_NATS)
+  beyond = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.5,
+                                                lora_heldout_end=0.5))
+  assert beyond.verdict == INCONCLUSIVE and "outside" in beyond.condition
   with pytest.raises(ResultMissing, match="LoRA run"):
     domain.lora_forgetting_rule(finetune(-0.2, 1.0))
   assert domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=UNTRAINED,
@@ -193,12 +215,12 @@ def test_fewshot_rule_names_which_methods_help():
   assert "DAPT then finetuning" in both.margin.name
   # DAPT helps on its own but finetuning after it overfits: the condition says so.
   overfit = domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.5, 0.3))
-  assert overfit.verdict == DEPENDS
+  assert overfit.verdict == CONDITIONAL
   assert "DAPT alone" in overfit.condition.split("do not")[0]
   assert "DAPT then finetuning" in overfit.condition.split("do not")[1]
   assert_margin(overfit, 0.2, -domain.MIN_EFFECT_NATS)
   none_help = domain.fewshot_rule(fewshot(0.4, 0.6, 0.5, 0.5, 0.3))
-  assert none_help.verdict == NOT_SUPPORTED
+  assert none_help.verdict == CONTRADICTED
   assert_margin(none_help, 0.2, -domain.MIN_EFFECT_NATS)
   assert domain.fewshot_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3,
                                      base_heldout=UNTRAINED)).verdict == NOT_MEASURED
@@ -217,7 +239,7 @@ def test_unrelated_genre_rule_every_outcome():
   assert hurts.verdict == SUPPORTED
   assert_margin(hurts, 0.2, domain.MIN_EFFECT_NATS)
   helps = domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.28))
-  assert helps.verdict == NOT_SUPPORTED
+  assert helps.verdict == CONTRADICTED
   assert_margin(helps, -0.02, domain.MIN_EFFECT_NATS)
   assert domain.unrelated_genre_rule(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, 0.5,
                                              base_heldout=UNTRAINED)).verdict == NOT_MEASURED
@@ -241,7 +263,7 @@ def test_continual_rule_every_outcome():
   assert keeps.verdict == SUPPORTED
   assert_margin(keeps, -0.8, -domain.MIN_EFFECT_NATS)  # mean over general and genre0
   same = domain.continual_rule(continual(1.0, 1.0))
-  assert same.verdict == NOT_SUPPORTED
+  assert same.verdict == CONTRADICTED
   assert_margin(same, 0.0, -domain.MIN_EFFECT_NATS)
   with pytest.raises(ResultMissing, match="without replay"):
     domain.continual_rule(continual(1.0, 0.2, variants=("replay0",)))
@@ -253,7 +275,7 @@ def test_claims_judge_only_their_own_study():
   assert set(domain.CLAIMS_BY_STUDY) == {"diversity", "architecture", "finetune", "fewshot",
                                          "continual"}
   assert all(domain.CLAIMS_BY_STUDY[s] is domain.STUDY_CLAIMS[s][0] for s in domain.STUDY_CLAIMS)
-  assert len(domain.CLAIMS) == 7
+  assert len(domain.CLAIMS) == 10
   # Each study's claims read their own entry of results.json.
   both = {"studies": {"architecture": architecture(transformer=0.0, bag_mlp=0.35),
                       "finetune": finetune(-0.2, 1.0)}}
@@ -279,3 +301,41 @@ def test_a_bug_in_results_is_not_a_verdict():
   wrong_type["rows"][0]["model_heldout"] = None
   with pytest.raises(TypeError):
     domain.diversity_rule(wrong_type)
+
+
+def test_depth_rule_every_outcome():
+  deeper = domain.depth_rule(architecture(transformer=0.0, transformer_1layer=0.3, bag_mlp=0.35))
+  assert deeper.verdict == SUPPORTED and deeper.margin.name == "held-out loss 2-layer - 1-layer"
+  flat = domain.depth_rule(architecture(transformer=0.3, transformer_1layer=0.3, bag_mlp=0.35))
+  assert flat.verdict == CONTRADICTED
+  noisy = architecture(transformer=0.0, transformer_1layer=0.0, bag_mlp=0.35)
+  noisy["rows"][0]["heldout"] = s(0.0, NOISE)
+  assert domain.depth_rule(noisy).verdict == INCONCLUSIVE
+  with pytest.raises(ResultMissing, match="1-layer"):
+    domain.depth_rule(architecture(transformer=0.0, bag_mlp=0.35))
+
+
+def test_fewshot_keeps_general_capabilities_is_an_equivalence_bound():
+  """Kept when the held-out change's whole interval lies below +MIN_EFFECT_NATS."""
+  kept = domain_fewshot.fewshot_keeps_general(fewshot(0.4, 0.0, 0.1, 0.2, 0.3, base_heldout=0.5))
+  assert kept.verdict == SUPPORTED  # held-out 0.5 -> 0.5 on every seed
+  assert kept.margin.threshold == domain.MIN_EFFECT_NATS
+  forgets = domain_fewshot.fewshot_keeps_general(fewshot(0.4, 0.0, 0.1, 0.2, 0.3,
+                                                         base_heldout=0.3))
+  assert forgets.verdict == CONTRADICTED  # 0.3 -> 0.5: general loss rose by 0.2
+  noisy = fewshot(0.4, 0.0, 0.1, 0.2, 0.3, base_heldout=0.5)
+  noisy["fewshot"]["64"]["heldout"] = s(0.5, NOISE)
+  assert domain_fewshot.fewshot_keeps_general(noisy).verdict == INCONCLUSIVE
+
+
+def test_dapt_transfer_to_unseen_domains_every_outcome():
+  def with_heldout(after_dapt, after_none):
+    r = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
+    r["dapt"]["dapt_target_genre"]["after"]["heldout"] = s(after_dapt)
+    r["dapt"]["none"]["after"]["heldout"] = s(after_none)
+    return r
+  assert domain_fewshot.dapt_transfers(with_heldout(0.4, 0.5)).verdict == SUPPORTED
+  assert domain_fewshot.dapt_transfers(with_heldout(0.6, 0.5)).verdict == CONTRADICTED
+  noisy = with_heldout(0.5, 0.5)
+  noisy["dapt"]["none"]["after"]["heldout"] = s(0.5, NOISE)
+  assert domain_fewshot.dapt_transfers(noisy).verdict == INCONCLUSIVE

@@ -4,8 +4,16 @@ import copy
 
 import pytest
 
+from genjax import stats
 from genjax.claims import gan, gan_guard
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, NOT_SUPPORTED, SUPPORTED, ResultMissing
+from genjax.claims.verdicts import (
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
+  NOT_MEASURED,
+  SUPPORTED,
+  ResultMissing,
+)
 
 SEEDS = 5
 STEPS = [0, 2500, 5000, 7500, 10000, 12500, 15000]
@@ -16,8 +24,7 @@ def _per_seed(value):
 
 
 def _stat(values):
-  values = _per_seed(values)
-  return {"mean": sum(values) / len(values), "sd": 0.0, "se": 0.0, "seeds": values}
+  return stats.summary(_per_seed(values))
 
 
 def _history(cells, top_cells=None, top_share=0.9, trend=0.0):
@@ -78,7 +85,7 @@ def test_a_blurred_generator_with_a_sharp_witness_is_judged():
   finding = gan.collapse(results)
   assert finding.verdict == SUPPORTED and "budget witness pacgan2" in finding.evidence
   assert "gan median distance 24.0 std" in finding.evidence
-  assert gan.realistic_but_not_diverse(results).verdict == NOT_SUPPORTED
+  assert gan.realistic_but_not_diverse(results).verdict == CONTRADICTED
 
 
 def test_no_witness_is_not_measured_with_the_numbers():
@@ -159,13 +166,15 @@ def test_no_vanilla_run_is_a_missing_result():
 
 def test_collapse_every_outcome():
   assert gan.collapse(_results(gan_cells=1)).verdict == SUPPORTED
-  assert gan.collapse(_results(gan_cells=8)).verdict == NOT_SUPPORTED
-  partial = gan.collapse(_results(gan_cells=6))
-  assert partial.verdict == DEPENDS and "partial collapse" in partial.condition
+  assert gan.collapse(_results(gan_cells=8)).verdict == CONTRADICTED
+  partial = gan.collapse(_results(gan_cells=[6, 5, 6, 6, 7]))
+  assert partial.verdict == CONDITIONAL and "partial collapse" in partial.condition
   # The same mean with seeds that disagree: the interval straddles k/2, so no verdict of collapse.
   spread = gan.collapse(_results(gan_cells=[0, 0, 1, 8, 8]))
-  assert spread.verdict == DEPENDS
-  assert "95% t interval" in spread.evidence and "<= 4 cells" in spread.evidence
+  assert spread.verdict == INCONCLUSIVE
+  assert "(95% t, 5 seeds)" in spread.evidence and "<= 4 cells" in spread.evidence
+  # A count interval stays inside 0..8 cells: the t interval of [0, 0, 1, 8, 8] reaches below 0.
+  assert "[0.0, " in spread.evidence and spread.margin.low < 0
   assert spread.margin.threshold == 4 and spread.margin.seeds == SEEDS
 
 
@@ -181,13 +190,13 @@ def test_persistence_every_outcome():
   assert finding.verdict == SUPPORTED and "0/5" in finding.evidence
   hopping = _results(gan_history=_history(1, _tops([1, 2, 3, 4, 5, 6])))
   finding = gan.persists_on_same_modes(hopping)
-  assert finding.verdict == NOT_SUPPORTED and "hops from cell to cell" in finding.evidence
+  assert finding.verdict == CONTRADICTED and "hops from cell to cell" in finding.evidence
   assert finding.margin.value == 1.0 and finding.margin.threshold == gan.HOPS_MIN
   some = _results(gan_history=_history(1, _tops([1, 1, 2, 2, 3, 3])))  # 2 hops in 5
-  assert gan.persists_on_same_modes(some).verdict == DEPENDS
+  assert gan.persists_on_same_modes(some).verdict == CONDITIONAL
   spread = _results(gan_history=_history(1, _tops([1, 2, 3, 4, 5, 6]), top_share=0.3))
   finding = gan.persists_on_same_modes(spread)
-  assert finding.verdict == DEPENDS and "no collapse to persist" in finding.condition
+  assert finding.verdict == NOT_MEASURED and "no collapse" in finding.evidence
 
 
 def test_persistence_counts_hops_only_between_sitting_evaluations():
@@ -201,11 +210,16 @@ def test_persistence_counts_hops_only_between_sitting_evaluations():
 def test_realistic_but_not_diverse_every_outcome():
   assert gan.realistic_but_not_diverse(_results(gan_precision=0.95)).verdict == SUPPORTED
   off_data = gan.realistic_but_not_diverse(_results(gan_precision=0.6))
-  assert off_data.verdict == NOT_SUPPORTED and "off the data" in off_data.evidence
+  assert off_data.verdict == CONTRADICTED and "off the data" in off_data.evidence
   diverse = gan.realistic_but_not_diverse(_results(gan_recall=0.8))
-  assert diverse.verdict == DEPENDS and "not clearly lost" in diverse.condition
+  assert diverse.verdict == NOT_MEASURED and "diversity is not lost" in diverse.evidence
+  recall_unclear = gan.realistic_but_not_diverse(_results(gan_recall=[0.1, 0.8, 0.1, 0.8, 0.4]))
+  assert recall_unclear.verdict == INCONCLUSIVE and "recall" in recall_unclear.condition
   straddles = gan.realistic_but_not_diverse(_results(gan_precision=[0.6, 0.95, 0.6, 0.95, 0.9]))
-  assert straddles.verdict == DEPENDS and "straddles" in straddles.condition
+  assert straddles.verdict == INCONCLUSIVE and "straddles" in straddles.condition
+  # Precision is bounded: its interval is stated inside [0, 1] (the t interval reaches past 1).
+  near_one = gan.realistic_but_not_diverse(_results(gan_precision=[0.99, 1.0, 0.8, 1.0, 1.0]))
+  assert near_one.margin.high > 1 and ", 1.000] (95% t" in near_one.evidence
 
 
 def test_remedies_every_outcome():
@@ -214,9 +228,13 @@ def test_remedies_every_outcome():
   assert "matched control gan_batch2x" in supported.evidence and "Welch" in supported.evidence
   # A larger batch alone restores coverage as well: packing adds nothing.
   batch_does_it = gan.remedies_restore_coverage(_results(control_cells=8))
-  assert batch_does_it.verdict == NOT_SUPPORTED and batch_does_it.margin.threshold == 0
+  # Equal on every seed: no gain, and no collapse left to remedy; the gain sits on its threshold.
+  assert batch_does_it.verdict == INCONCLUSIVE and batch_does_it.margin.threshold == 0
+  worse = gan.remedies_restore_coverage(_results(remedy_cells=[2, 3, 2, 3, 2], control_cells=[
+      6, 7, 6, 7, 6]))
+  assert worse.verdict == CONTRADICTED
   partial = gan.remedies_restore_coverage(_results(remedy_cells=[5, 6, 5, 6, 5]))
-  assert partial.verdict == DEPENDS and "not to all cells" in partial.condition
+  assert partial.verdict == CONDITIONAL and "not to all cells" in partial.condition
   with pytest.raises(ResultMissing, match="no matched control.*gan_batch2x"):
     gan.remedies_restore_coverage(_results(control=False))
   only_vanilla = _results()
@@ -230,7 +248,7 @@ def test_remedies_compare_each_remedy_with_its_own_control():
   results["methods"]["unrolled5"] = _method("unrolled5", [5, 6, 5, 6, 5], unroll=5)
   finding = gan.remedies_restore_coverage(results)
   # pacgan2 has no control; unrolled5 is judged against gan (same samples per step).
-  assert finding.verdict == DEPENDS
+  assert finding.verdict == CONDITIONAL
   assert "unrolled5" in finding.evidence and "matched control gan " in finding.evidence
   assert "no matched control for pacgan2" in finding.evidence
 
@@ -247,8 +265,8 @@ def test_one_seed_gives_no_interval():
           record[key] = value[:1]
   results["num_seeds"] = 1
   finding = gan.collapse(results)
-  assert finding.verdict == DEPENDS and "no interval" in finding.evidence
-  assert gan.remedies_restore_coverage(results).verdict == NOT_SUPPORTED  # no spread: not clear
+  assert finding.verdict == INCONCLUSIVE and "no interval" in finding.evidence
+  assert gan.remedies_restore_coverage(results).verdict == INCONCLUSIVE  # no spread: not clear
 
 
 def test_cell_claims_apply_to_mixtures_only():
@@ -274,3 +292,20 @@ def test_rules_do_not_modify_results(rule):
   before = copy.deepcopy(results)
   rule(results)
   assert results == before
+
+
+def test_every_seed_equal_says_so_instead_of_a_zero_width_interval():
+  finding = gan.collapse(_results(gan_cells=1))
+  assert "on every seed (5 of 5; share of seeds 0.48-1.00, exact 95%)" in finding.evidence
+  assert "[1.0, 1.0]" not in finding.evidence
+
+
+def test_a_realistic_spread_over_seeds_still_supports_every_claim():
+  """Seeds that differ as real runs do (not the same number five times)."""
+  results = _results(gan_cells=[1, 2, 1, 1, 2], gan_precision=[0.93, 0.97, 0.9, 0.95, 0.99],
+                     gan_recall=[0.05, 0.1, 0.02, 0.08, 0.04], remedy_cells=[8, 8, 7, 8, 8],
+                     control_cells=[1, 2, 2, 1, 1])
+  assert _verdicts(results)[0] == SUPPORTED and _verdicts(results)[2] == SUPPORTED
+  remedy = gan.remedies_restore_coverage(results)
+  assert remedy.verdict in (SUPPORTED, INCONCLUSIVE)  # 7.8 [7.2, 8.0]: straddles 7.5
+  assert remedy.verdict == INCONCLUSIVE and "reaches all cells" in remedy.condition

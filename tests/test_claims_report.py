@@ -7,9 +7,10 @@ import sys
 import pytest
 
 from genjax import identity
-from genjax.claims import report
+from genjax.claims import report, report_md
 from genjax.claims.verdicts import (
-    DEPENDS,
+    CONTRADICTED,
+    INCONCLUSIVE,
     NOT_MEASURED,
     SUPPORTED,
     Claim,
@@ -100,9 +101,10 @@ def test_report_names_the_run_and_copies_its_figure(tmp_path):
                    [_claim("samples.png"), _claim("missing.png", "Another.")], results={"x": 2})
   out = tmp_path / "report"
   out.mkdir()
-  text = report.write(str(out / "REPORT.md"), [run], report.judge([run]))
+  text = report_md.write(str(out / "REPORT.md"), [run], report.judge([run]))
   assert "`vae_quick`" in text and "x = 2" in text
-  assert "![vae_quick_samples.png](figures/vae_quick_samples.png)" in text
+  assert "![A made-up claim. (vae_quick)](figures/vae_quick_samples.png)" in text
+  assert "*Figure: A made-up claim. — `vae_quick`, `samples.png`.*" in text
   assert (out / "figures" / "vae_quick_samples.png").read_bytes() == b"\x89PNG fake"
   assert "missing.png" not in text  # a figure the run did not write is not linked
   assert os.listdir(out / "figures") == ["vae_quick_samples.png"]
@@ -120,7 +122,7 @@ def test_only_result_missing_says_not_measured(tmp_path):
                      results={"modes": 8}),
           report.Run("lacking", ["python"], str(tmp_path), claims, results={"x": 1})]
   sections = report.judge(runs)
-  text = report.write(str(tmp_path / "REPORT.md"), runs, sections)
+  text = report_md.write(str(tmp_path / "REPORT.md"), runs, sections)
   assert "## Q1." in text and "## Q4." in text and text.count("Not run in this report.") == 3
   (judged,) = sections["Q2"]
   assert [f.verdict for _, f in judged.findings] == [SUPPORTED, NOT_MEASURED]
@@ -153,35 +155,56 @@ def test_a_claim_on_two_runs_shows_each_and_the_combination(tmp_path):
   runs = [report.Run("ring", ["python"], str(tmp_path), [claim],
                      results={"verdict": SUPPORTED, "p": 0.9}),
           report.Run("digits", ["python"], str(tmp_path), [claim],
-                     results={"verdict": DEPENDS, "p": 0.8})]
+                     results={"verdict": CONTRADICTED, "p": 0.8})]
   sections = report.judge(runs)
-  text = report.write(str(tmp_path / "REPORT.md"), runs, sections)
-  assert "| Realistic but not diverse. | gan; 2 runs, combined |" in text
-  assert "**depends**: the runs disagree: supported on `ring`; depends on `digits`" in text
-  assert "| ↳ on this run | `ring` | precision 0.9 | | **supported** |" in text
-  assert "| ↳ on this run | `digits` | precision 0.8 | | **depends** |" in text
+  text = report_md.write(str(tmp_path / "REPORT.md"), runs, sections)
+  assert ("- verdict: **conditional** (on the run: supported on `ring`; contradicted on "
+          "`digits`); 2 runs disagree") in text
+  assert "- `ring`: **supported**. precision 0.9" in text
+  assert "- `digits`: **contradicted**. precision 0.8" in text
+  # The one-screen summary has one row per claim, with the combined verdict.
+  assert "| Q2 | Realistic but not diverse. | ours | conditional | — | — |" in text
 
 
-def test_a_straddling_depends_says_how_many_seeds_would_decide_it(tmp_path):
-  # sd 1 at distance 1: 7 seeds give t(6) / sqrt(7) = 0.925 < 1, 6 give 1.05.
-  margin = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
-  claim = Claim("Q3", "A close call.", "vae", "—",
-                lambda results: Finding(DEPENDS, "gap 1.0 [-1.5, 3.5]", "on seeds", margin))
-  run = report.Run("vae", ["python"], str(tmp_path), [claim], results={}, wall_seconds=180.0)
-  text = report.write(str(tmp_path / "REPORT.md"), [run], report.judge([run]))
-  assert "**depends**: on seeds. 7 seeds would decide it, about 7 min on this machine." in text
-  run.wall_seconds = None  # reused, and nothing recorded its time
-  text = report.write(str(tmp_path / "REPORT.md"), [run], report.judge([run]))
-  assert "7 seeds would decide it, at a cost this report cannot estimate" in text
+def test_the_summary_gives_the_deciding_number_and_holm(tmp_path):
+  clear = Margin("gap", 1.0, 0.8, 1.2, 0.0, seeds=5, sd=0.1)
+  close = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
+  claims = [Claim("Q3", statement, "vae", "—", lambda r, v=v, m=m: Finding(v, "n", "", m),
+                  sources=("000", "002"))
+            for statement, v, m in (("Clear.", SUPPORTED, clear),
+                                    ("Close.", INCONCLUSIVE, close))]
+  run = report.Run("vae", ["python"], str(tmp_path), claims, results={})
+  text = report_md.write(str(tmp_path / "REPORT.md"), [run], report.judge([run]))
+  assert ("| Q3 | Clear. | seed 000, seed 002 | supported | gap: +1.000 [+0.800, +1.200] "
+          "(95% t, 5 seeds); threshold +0 | p 2.4e-05, clear after Holm |") in text
+  assert "| Q3 | Close. | seed 000, seed 002 | inconclusive |" in text
+  assert "p 0.23, not clear after Holm |" in text
+  assert "## Methods" in text and "Holm" in text
+  assert "seeds would decide" not in text  # no post-hoc power lines
+
+
+def test_fewer_than_the_minimum_seeds_never_decide(tmp_path):
+  two_seeds = Margin("gap", 1.0, 0.5, 1.5, 0.0, seeds=2, sd=0.01)
+  claim = Claim("Q3", "Two seeds.", "vae", "—",
+                lambda results: Finding(SUPPORTED, "gap 1.0", margin=two_seeds))
+  run = report.Run("vae", ["python"], str(tmp_path), [claim], results={})
+  (judged,) = report.judge([run])["Q3"]
+  assert judged.combined.verdict == INCONCLUSIVE and "needs 3" in judged.combined.condition
+  slope = Margin("slope", 2.0, 1.9, 2.1, 1.75, seeds=2, unit="lengths")
+  lengths = Claim("Q4", "A slope.", "attention", "—",
+                  lambda results: Finding(SUPPORTED, "slope", margin=slope))
+  (judged,) = report.judge([report.Run("a", ["python"], str(tmp_path), [lengths],
+                                       results={})])["Q4"]
+  assert judged.combined.verdict == SUPPORTED  # the seed minimum is about seeds, not lengths
 
 
 def test_environment_gives_the_wall_time_only_when_something_ran(tmp_path):
   ran = report.Run("vae", ["python"], str(tmp_path), [], results={}, wall_seconds=180.0)
   reused = report.Run("gan", ["python"], str(tmp_path), [], results={}, recorded_seconds=900.0)
   how = {"jobs": 2, "wall_seconds": 200.0}
-  lines = report.environment_lines([ran, reused], how)
+  lines = report_md.environment_lines([ran, reused], how)
   assert "- this report: 200 s wall, up to 2 runs at a time" in "\n".join(lines)
   assert "- gan: reused (900 s when it ran)" in lines and "- vae: 180 s" in lines
-  lines = report.environment_lines([reused], {"jobs": 2, "wall_seconds": 0.4})
+  lines = report_md.environment_lines([reused], {"jobs": 2, "wall_seconds": 0.4})
   assert not any("0 s wall" in line for line in lines)
   assert any("every run reused from its workdir" in line for line in lines)

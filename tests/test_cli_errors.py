@@ -1,5 +1,7 @@
 """Bad input to an experiment script fails in one clear line, never a traceback."""
 
+import ast
+import glob
 import os
 import subprocess
 import sys
@@ -7,6 +9,14 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENTRY_POINTS = sorted(p for p in glob.glob(os.path.join(ROOT, "experiments", "*.py"))
+                      if not os.path.basename(p).startswith("_"))
+
+
+def _run(script, *args, env=None):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), *args],
+                        capture_output=True, text=True, timeout=120,
+                        env={**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})})
 
 CASES = [
     (["--nope=1"], "Unknown command line flag 'nope'"),
@@ -24,9 +34,7 @@ CASES = [
 
 @pytest.mark.parametrize("args,message", CASES)
 def test_one_line_error(args, message, tmp_path):
-  result = subprocess.run(
-      [sys.executable, os.path.join(ROOT, "experiments", "vae.py"), f"--workdir={tmp_path}", *args],
-      capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=120)
+  result = _run("vae.py", f"--workdir={tmp_path}", *args)
   assert result.returncode == 2, result.stderr[-3000:]
   assert "Traceback" not in result.stderr, result.stderr[-3000:]
   last = result.stderr.strip().splitlines()[-1]
@@ -50,3 +58,53 @@ def test_checkpoint_from_another_config_is_one_line(tmp_path):
   assert "Traceback" not in result.stderr
   # The workdir's recorded config differs (hidden), so the run stops before reading a checkpoint.
   assert "holds a run of another config (hidden=[16] there, [32] now" in result.stderr
+
+
+@pytest.mark.parametrize("script,help_flag,listed", [
+    ("vae.py", "--help", ["--config:", "--workdir:", "(default: 'workdirs/vae')"]),
+    ("vae.py", "--helpfull", ["--config:", "--workdir:"]),
+    ("report.py", "--help", ["--runs:", "--workdir:"]),
+])
+def test_help_lists_the_scripts_own_flags_and_exits_0(script, help_flag, listed):
+  # absl's --help shows the main module's flags only (the experiments' live in genjax/cli.py)
+  # and exits 1; a user asking for help should see them, and `--help && ...` should go on.
+  result = _run(script, help_flag)
+  assert result.returncode == 0, result.stderr[-3000:]
+  for text in listed:
+    assert text in result.stdout, result.stdout
+
+
+def test_every_entry_point_checks_its_genjax_first_and_shows_cli_flags():
+  """Static, so a new script cannot miss them: _genjax_check before any genjax import, and
+  the flags that cli.define_flags defines adopted, so that --help lists them."""
+  for path in ENTRY_POINTS:
+    tree = ast.parse(open(path).read())
+    imports = [(node.names[0].name if isinstance(node, ast.Import) else node.module)
+               for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    first_genjax = next(i for i, name in enumerate(imports) if name.split(".")[0] == "genjax")
+    assert "_genjax_check" in imports[:first_genjax], path
+    source = ast.unparse(tree)
+    if "cli.define_flags(" in source:
+      assert "flags.adopt_module_key_flags(cli)" in source, path
+
+
+@pytest.mark.parametrize("script", ["vae.py", "domain.py"])  # domain uses it in its own main
+def test_empty_workdir_is_one_error_line(script):
+  result = _run(script, "--workdir=")
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert result.stderr.strip().splitlines() == [
+      f"error: --workdir is empty: name a folder, or leave the flag out for "
+      f"workdirs/{script[:-3]}"], result.stderr[-3000:]
+
+
+def test_another_genjax_package_first_on_the_path_is_one_error_line(tmp_path):
+  # PyPI's `genjax` is an unrelated package with our import name; a fake one stands in for it.
+  (tmp_path / "genjax").mkdir()
+  (tmp_path / "genjax" / "__init__.py").write_text('"""Probabilistic programming."""\n')
+  path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+  result = _run("vae.py", "--help", env={"PYTHONPATH": path})
+  assert result.returncode == 2, result.stderr[-3000:]
+  (line,) = result.stderr.strip().splitlines()
+  assert line.startswith(f"error: the genjax package imported from {tmp_path / 'genjax'} is not "
+                         "this repository's ("), line
+  assert line.endswith("; pip uninstall genjax, then pip install -r requirements.txt"), line

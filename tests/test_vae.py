@@ -209,7 +209,7 @@ def test_seeds_train_in_one_compiled_program_and_match_separate_runs():
 def test_summaries_over_seeds_keep_the_metric_layout():
   per_seed = [{"reconstruction_nll": v, "latents": 8, "kl_per_dim": [v, 2 * v],
                "prior_samples": {"frechet": 10 * v}} for v in (1.0, 2.0, 3.0)]
-  summary = vae_train.summarize_seeds(per_seed)
+  summary = evaluate.summarize_seeds(per_seed)
   assert summary["reconstruction_nll"] == stats.summary([1.0, 2.0, 3.0])
   assert summary["prior_samples"]["frechet"]["seeds"] == [10.0, 20.0, 30.0]
   assert summary["latents"] == 8 and summary["kl_per_dim"] == [2.0, 4.0]

@@ -4,16 +4,16 @@ Every threshold is a named constant below, with the reason it has that value; ea
 before the sweep it judges was run. Every finding ends with its margin: the deciding numbers,
 the thresholds that would flip it, and the 95% intervals. A deciding slope whose interval
 contains the value in question but is too wide to count as near it decides nothing: the rule
-then returns NOT_MEASURED rather than a verdict the run cannot back. A slope the sweep did not
+then returns INCONCLUSIVE rather than a verdict the run cannot back. A slope the sweep did not
 measure raises ResultMissing; a malformed result is a bug and raises whatever it raises.
 """
 
 import math
 
 from genjax.claims.verdicts import (
-  DEPENDS,
-  NOT_MEASURED,
-  NOT_SUPPORTED,
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
   SUPPORTED,
   Claim,
   Finding,
@@ -28,10 +28,12 @@ EFFICIENT = ("sliding_window", "block_sparse", "linformer", "performer", "lsh")
 # 95% interval contains k and is informative. 0.25 is a quarter of the gap between the two
 # hypotheses every rule here separates (linear, quadratic), so no slope is near both.
 SLOPE_TOLERANCE = 0.25
-# An interval wider than +-0.5 could contain both 1 and 2: it cannot tell the hypotheses apart.
-# Such a slope is near k only by its point estimate; if it is not, yet the interval contains k,
-# the rule withholds its verdict (NOT_MEASURED). An interval that excludes k still counts.
-MAX_HALF_WIDTH = 0.5
+# The hypotheses every rule here separates are 1 apart (linear, quadratic). An interval that
+# contains k informs only if it excludes both neighbours k - 1 and k + 1, i.e. is narrower than
+# +-HYPOTHESIS_GAP around k: one that reaches a neighbour could be "about k" and "about k +- 1"
+# at once. Such a slope is near k only by its point estimate; if it is not, yet its interval
+# contains k, the rule withholds its verdict (INCONCLUSIVE). An interval excluding k still counts.
+HYPOTHESIS_GAP = 1.0
 # "About linear" for the efficient variants, from the claim's "(n log n for LSH)": n log n
 # over n = 1K-8K has a log-log slope of 1 + 1/ln(n) = 1.11-1.14, and fixed costs that fade
 # with n pull measured slopes either way by about 0.1-0.2, so anything up to 1.3 is linear
@@ -72,15 +74,16 @@ def _edge(fit, target) -> float:
   return target + math.copysign(SLOPE_TOLERANCE, fit["slope"] - target)
 
 
-def _informative(fit) -> bool:
-  half = (fit["hi"] - fit["lo"]) / 2
-  return math.isfinite(half) and half <= MAX_HALF_WIDTH
+def _informative(fit, target) -> bool:
+  """The interval excludes both neighbouring hypotheses, target - 1 and target + 1."""
+  return (math.isfinite(fit["hi"] - fit["lo"]) and fit["lo"] > target - HYPOTHESIS_GAP
+          and fit["hi"] < target + HYPOTHESIS_GAP)
 
 
 def _near(fit, target) -> bool:
   """The slope is within SLOPE_TOLERANCE of target, or an informative interval contains it."""
   return (abs(fit["slope"] - target) <= SLOPE_TOLERANCE
-          or (_informative(fit) and fit["lo"] <= target <= fit["hi"]))
+          or (_informative(fit, target) and fit["lo"] <= target <= fit["hi"]))
 
 
 def _about_linear(fit) -> bool:
@@ -100,16 +103,16 @@ def _linear_status(fit) -> str:
 
 
 def _too_wide(names, evidence, margin_text, margin) -> Finding:
-  """NOT_MEASURED: a deciding slope is neither near its target nor shown away from it."""
-  return _finding(NOT_MEASURED, evidence, f"{margin_text}. The 95% interval of "
-                  f"{', '.join(names)} contains the slope in question but is wider than "
-                  f"+-{MAX_HALF_WIDTH}: this run cannot tell; fit more n before judging", margin)
+  """INCONCLUSIVE: a deciding slope is neither near its target nor shown away from it."""
+  return _finding(INCONCLUSIVE, evidence, margin_text, margin, f"the 95% interval of "
+                  f"{', '.join(names)} contains the slope in question but also reaches a "
+                  "neighbouring hypothesis (1 away): this run cannot tell")
 
 
 def _near_rule(target) -> str:
   return (f"a slope counts as ~{target} within {SLOPE_TOLERANCE} of it "
           f"({target - SLOPE_TOLERANCE:.2f}-{target + SLOPE_TOLERANCE:.2f}) or when its 95% "
-          f"interval contains {target} and is no wider than +-{MAX_HALF_WIDTH}")
+          f"interval contains {target} and excludes {target - 1} and {target + 1}")
 
 
 def _linear_rule() -> str:
@@ -138,13 +141,13 @@ def quadratic_time(results) -> Finding:
   if _near(fwd, 2) and _near(both, 2):
     return _finding(SUPPORTED, evidence, text, margin)
   if all(_near(fit, 2) or fit["slope"] > 2 for _, fit in fits):
-    return _finding(DEPENDS, evidence, text, margin, "on the memory hierarchy: the work is n², "
+    return _finding(CONDITIONAL, evidence, text, margin, "on the memory hierarchy: the work is n², "
                     "but measured time grows faster than n² where the n x n matrices fall out "
                     "of the cache")
   if _near(fwd, 2) or _near(both, 2):
-    return _finding(DEPENDS, evidence, text, margin, "on the range of n: the slope reaches 2 "
+    return _finding(CONDITIONAL, evidence, text, margin, "on the range of n: the slope reaches 2 "
                     "only where the n² work dominates fixed and cache costs")
-  return _finding(NOT_SUPPORTED, evidence, text, margin)
+  return _finding(CONTRADICTED, evidence, text, margin)
 
 
 def quadratic_memory(results) -> Finding:
@@ -156,8 +159,8 @@ def quadratic_memory(results) -> Finding:
               f"{_fmt(chunked)}; largest n with chunked: "
               f"{results['largest'].get('chunked/forward/long', 'not run')}")
   text = (f"naive must be ~2 ({_near_rule(2)}); chunked {_linear_rule()} turns supported "
-          "into depends")
-  # Naive decides unless it is ~2; then chunked decides between supported and depends.
+          "into conditional")
+  # Naive decides unless it is ~2; then chunked decides between supported and conditional.
   if _near(naive, 2):
     margin = _margin("chunked forward temp-memory slope", chunked, ABOUT_LINEAR_MAX)
   else:
@@ -167,9 +170,9 @@ def quadratic_memory(results) -> Finding:
   if unclear:
     return _too_wide([f"{name} memory" for name in unclear], evidence, text, margin)
   if not _near(naive, 2):
-    return _finding(NOT_SUPPORTED, evidence, text, margin)
+    return _finding(CONTRADICTED, evidence, text, margin)
   if _about_linear(chunked):
-    return _finding(DEPENDS, evidence, text, margin, "on the implementation: standard "
+    return _finding(CONDITIONAL, evidence, text, margin, "on the implementation: standard "
                     "attention memory is O(n²), but exact attention computed in chunks needs "
                     "O(n)")
   return _finding(SUPPORTED, evidence, text, margin)
@@ -194,22 +197,24 @@ def attention_dominates_long_sequences(results) -> Finding:
     parts.append(f"d={c['d']}: attention = MLP at n ≈ {measured:,.0f} vs FLOP model "
                  f"{predicted:,}, ratio {ratios[c['d']]:.2f}{bound}")
   evidence = "; ".join(parts)
-  text = (f"supported when every measured crossover is within {CROSSOVER_FACTOR:g}x of 4d "
+  text = (f"conditional on n > 4d when every measured crossover is within {CROSSOVER_FACTOR:g}x "
+          f"of 4d "
           f"(ratio {1 / CROSSOVER_FACTOR:g}-{CROSSOVER_FACTOR:g}); a width where attention "
-          "never overtakes the MLP makes it not supported")
+          "never overtakes the MLP contradicts it")
   # One crossover per width, each from medians of the crossover rounds: no interval.
   if never is not None:
     margin = Margin(f"attention / MLP time at the largest n, d={never[0]}", never[1], math.nan,
-                    math.nan, 1.0, 1)
-    return _finding(NOT_SUPPORTED, evidence, text, margin)
+                    math.nan, 1.0, 1, unit="measurements")
+    return _finding(CONTRADICTED, evidence, text, margin)
   d, ratio = max(ratios.items(), key=lambda kv: abs(math.log(kv[1])))
   margin = Margin(f"measured / predicted (4d) crossover, d={d}", ratio, math.nan, math.nan,
-                  CROSSOVER_FACTOR if ratio >= 1 else 1 / CROSSOVER_FACTOR, 1)
+                  CROSSOVER_FACTOR if ratio >= 1 else 1 / CROSSOVER_FACTOR, 1,
+                  unit="measurements")
   if all(1 / CROSSOVER_FACTOR <= r <= CROSSOVER_FACTOR for r in ratios.values()):
-    return _finding(SUPPORTED, evidence, text, margin, "beyond n ≈ 4d; below it the O(n·d²) "
-                    "MLP and projections cost more than attention")
-  return _finding(DEPENDS, evidence, text, margin, "on the kernels: attention does overtake the "
-                  "MLP, but more than 2x away from the FLOP model's n = 4d, so the FLOP rates "
+    return _finding(CONDITIONAL, evidence, text, margin, "on n: beyond n ≈ 4d; below it the "
+                    "O(n·d²) MLP and projections cost more than attention")
+  return _finding(CONDITIONAL, evidence, text, margin, "on the kernels: attention does overtake "
+                  "the MLP, but more than 2x away from the FLOP model's n = 4d, so the FLOP rates "
                   "of attention and the dense layers, not the FLOP counts, place the crossover")
 
 
@@ -243,27 +248,30 @@ def efficient_variants_scale_better(results) -> Finding:
   if unclear:
     return _too_wide([f"{name} time" for name in unclear], evidence, text, margin)
   if _about_linear(naive) or not linear:
-    return _finding(NOT_SUPPORTED, evidence, text, margin)
+    return _finding(CONTRADICTED, evidence, text, margin)
   if len(linear) == len(EFFICIENT):
     return _finding(SUPPORTED, evidence, text, margin)
   others = [name for name in EFFICIENT if name not in linear]
-  return _finding(DEPENDS, evidence, text, margin, f"on the method: {', '.join(linear)} scale "
+  return _finding(CONDITIONAL, evidence, text, margin, f"on the method: {', '.join(linear)} scale "
                   f"about linearly here, {', '.join(others)} do not")
 
 
 CLAIMS = [
     Claim("Q4", "Self-attention's compute grows quadratically with sequence length n.",
-          EXPERIMENT, "FlashAttention App. E: PyTorch attention time slope 1.93; LRA vanilla "
-          "1K-4K: 1.27 (not asymptotic)", quadratic_time, figure="time_vs_n.png"),
+          EXPERIMENT, "FlashAttention (A100, forward+backward): PyTorch attention 3.67 / 13.22 / "
+          "50.44 ms at 1K / 2K / 4K, slopes 1.85 then 1.93; LRA vanilla 1K-4K: 1.27",
+          quadratic_time, figure="time_vs_n.png", sources=("000", "001", "002")),
     Claim("Q4", "Its memory grows quadratically too, which limits long inputs.", EXPERIMENT,
           "LRA vanilla memory slope 1.74; FlashAttention memory slope 1.00 vs 1.95; Rabe & "
-          "Staats: 1 GB -> 17 MB at 2^14", quadratic_memory, figure="memory_vs_n.png"),
+          "Staats: 1 GB -> 17 MB at 2^14", quadratic_memory, figure="memory_vs_n.png",
+          sources=("000", "001", "002")),
     Claim("Q4", "The quadratic attention term is what makes a transformer layer expensive "
           "(O(n²·d) overall).", EXPERIMENT,
           "FLOP model: attention = MLP at n = 4d, = all linear work at n = 6d",
-          attention_dominates_long_sequences, figure="crossover.png"),
+          attention_dominates_long_sequences, figure="crossover.png", sources=("002",)),
     Claim("Q4", "Sparse, sliding-window, low-rank (Linformer), kernel (Performer) and LSH "
           "(Reformer) attention reduce the cost to about linear (n log n for LSH).", EXPERIMENT,
           "LRA at 4K: Performer 1.06 GB, Linformer 0.99 GB vs vanilla 9.48 GB",
-          efficient_variants_scale_better, figure="time_vs_n.png"),
+          efficient_variants_scale_better, figure="time_vs_n.png",
+          sources=("000", "001", "002")),
 ]

@@ -14,9 +14,16 @@ measured" with the numbers; results that lack a rule's input raise `ResultMissin
 import numpy as np
 
 from genjax.claims import domain_checks as checks
+from genjax.claims.domain_fewshot import (
+  dapt_transfers,
+  fewshot_keeps_general,
+  fewshot_rule,
+  unrelated_genre_rule,
+)
 from genjax.claims.verdicts import (
-  DEPENDS,
-  NOT_SUPPORTED,
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
   SUPPORTED,
   Claim,
   Finding,
@@ -26,9 +33,13 @@ from genjax.claims.verdicts import (
 EXPERIMENT = "in-context Markov-chain domains (experiments/domain.py)"
 CONFIDENCE, MIN_EFFECT_NATS = checks.CONFIDENCE, checks.MIN_EFFECT_NATS  # genjax/domain/report.py
 compare, margin, deciding = checks.compare, checks.margin, checks.deciding
+verdict, all_of = checks.verdict, checks.all_of
 
 
-def _m_name(m: int) -> str:
+ONE_LAYER = "transformer_1layer"
+
+
+def _m_name(m: int) -> str:  # pool size M; 0 stands for a fresh domain per sequence
   return "∞" if m == 0 else str(m)
 
 
@@ -45,12 +56,13 @@ def diversity_rule(r: dict) -> Finding:
   c = compare(high["model_heldout"], low["model_heldout"])
   bayes = r["references_heldout"]["bayes_new_domain"]["mean"]
   name = f"held-out loss M={_m_name(high['pool_size'])} - M={_m_name(low['pool_size'])}"
+  judged, m = verdict(name, c, "lower")
   return Finding(
-      SUPPORTED if c["outcome"] == "lower" else NOT_SUPPORTED,
+      judged,
       f"held-out loss at M={_m_name(high['pool_size'])} minus M={_m_name(low['pool_size'])}: "
       f"{c['text']}; at M={_m_name(high['pool_size'])} the model is "
       f"{high['model_heldout']['mean'] - bayes:+.3f} nats from new-domain Bayes {bayes:.3f}.",
-      margin=margin(name, c, "lower"))
+      margin=m)
 
 
 def architecture_rule(r: dict) -> Finding:
@@ -65,125 +77,90 @@ def architecture_rule(r: dict) -> Finding:
   best = by_arch["transformer"]["heldout"]
   comparisons = {a: compare(best, row["heldout"]) for a, row in by_arch.items()
                  if a != "transformer"}
-  wins = all(c["outcome"] == "lower" for c in comparisons.values())
   detail = "; ".join(f"2-layer - {a} {c['text']}" for a, c in comparisons.items())
+  evidence = f"2-layer held-out loss {best['mean']:.3f}; {detail}"
+  blind = [a for a in by_arch if a not in ("transformer", ONE_LAYER)]
+  if ONE_LAYER in by_arch and blind:
+    # Attention itself: one attention layer against the model that cannot use context. The
+    # 2-layer model adds depth too, so its gain alone would credit attention with depth's work.
+    alone = compare(by_arch[ONE_LAYER]["heldout"], by_arch[blind[0]]["heldout"])
+    evidence += f"; attention alone, 1-layer - {blind[0]} {alone['text']}."
+    judged, m = verdict(f"held-out loss 1-layer - {blind[0]}", alone, "lower")
+    if judged == SUPPORTED:
+      return Finding(SUPPORTED, evidence, margin=m)
+    deep, deep_margin = verdict(f"held-out loss 2-layer - {blind[0]}", comparisons[blind[0]],
+                                "lower")
+    if deep == SUPPORTED and judged == CONTRADICTED:
+      return Finding(CONDITIONAL, evidence, "on depth: one attention layer does no better than a "
+                     "model blind to the context; the gain comes with the second layer",
+                     margin=m)
+    return Finding(judged, evidence, margin=m)
   # The baseline the 2-layer model beats least clearly decides.
-  return Finding(SUPPORTED if wins else NOT_SUPPORTED,
-                 f"2-layer held-out loss {best['mean']:.3f}; {detail}.",
-                 margin=deciding({f"held-out loss 2-layer - {a}": (c, "lower")
-                                  for a, c in comparisons.items()}))
+  judged, m = all_of({f"held-out loss 2-layer - {a}": (c, "lower")
+                      for a, c in comparisons.items()})
+  return Finding(judged, evidence + ".", margin=m)
 
 
-def _full_runs(methods: dict) -> list[str]:
-  return [n for n, m in methods.items() if m["kind"] == "full" and not n.startswith("replay")]
-
-
-def _finetune_untrained(r: dict, names) -> Finding | None:
-  grid, methods = r["grid"], r["methods"]
-  first, last = str(grid[0]), str(grid[-1])
-  named = {f"pretrained (T={first}, held-out)": methods[names[0]]["curve"][first]["heldout"]}
-  named |= {f"{n} (T={last}, target)": methods[n]["curve"][last]["target"] for n in names}
-  return checks.untrained(r, named)
+def depth_rule(r: dict) -> Finding:
+  """Seed 002: deeper transformers generalize better. 2 layers against 1 on new domains."""
+  by_arch = {row["arch"]: row for row in r["rows"]}
+  if "transformer" not in by_arch or ONE_LAYER not in by_arch:
+    raise ResultMissing(f"the depth rule needs the 2-layer and 1-layer transformers, the results "
+                        f"have {sorted(by_arch)}")
+  named = {a: by_arch[a] for a in ("transformer", ONE_LAYER)}
+  if missing := (checks.untrained(r, {a: row["heldout"] for a, row in named.items()})
+                 or checks.still_improving(named)):
+    return missing
+  c = compare(by_arch["transformer"]["heldout"], by_arch[ONE_LAYER]["heldout"])
+  judged, m = verdict("held-out loss 2-layer - 1-layer", c, "lower")
+  return Finding(judged, f"held-out loss on new domains, 2-layer minus 1-layer transformer: "
+                 f"{c['text']}.", margin=m)
 
 
 def finetune_rule(r: dict) -> Finding:
   refs, grid, methods = r["references"], r["grid"], r["methods"]
-  full = _full_runs(methods)
+  full = checks.full_runs(methods)
   if not full or len(grid) < 2:
     raise ResultMissing(f"the finetune rule needs a full-finetuning run and two steps T, the "
                         f"results have runs {sorted(methods)} and T in {grid}")
-  missing = _finetune_untrained(r, full[:1])
+  missing = checks.finetune_untrained(r, full[:1])
   if missing:
     return missing
   curve, first, last = methods[full[0]]["curve"], str(grid[0]), str(grid[-1])
   gain = compare(curve[last]["target"], refs["target/bayes_new_domain"])
   hurt = compare(curve[last]["heldout"], curve[first]["heldout"])
   # Supported needs both; the one closer to flipping decides.
-  return Finding(
-      SUPPORTED if gain["outcome"] == "lower" and hurt["outcome"] == "higher" else NOT_SUPPORTED,
-      f"{full[0]} at T={last}: target minus in-context Bayes {gain['text']}; held-out minus "
-      f"T={first} {hurt['text']}.",
-      margin=deciding({f"{full[0]} target loss - in-context Bayes at T={last}": (gain, "lower"),
-                       f"{full[0]} held-out loss T={last} - T={first}": (hurt, "higher")}))
+  judged, m = all_of({f"{full[0]} target loss - in-context Bayes at T={last}": (gain, "lower"),
+                      f"{full[0]} held-out loss T={last} - T={first}": (hurt, "higher")})
+  return Finding(judged, f"{full[0]} at T={last}: target minus in-context Bayes "
+                 f"{gain['text']}; held-out minus T={first} {hurt['text']}.", margin=m)
 
 
 def lora_forgetting_rule(r: dict) -> Finding:
   """LoRA vs the full-finetuning run whose target loss at the last T is closest to LoRA's."""
   methods, last = r["methods"], str(r["grid"][-1])
   loras = [n for n, m in methods.items() if m["kind"] == "lora"]
-  full = _full_runs(methods)
+  full = checks.full_runs(methods)
   if not loras or not full:
     raise ResultMissing(f"the LoRA rule needs a LoRA run and a full-finetuning run, the results "
                         f"have {sorted(methods)}")
   lora_target = methods[loras[0]]["curve"][last]["target"]["mean"]
   match = min(full, key=lambda n: abs(methods[n]["curve"][last]["target"]["mean"] - lora_target))
-  missing = _finetune_untrained(r, [match, loras[0]])
+  missing = checks.finetune_untrained(r, [match, loras[0]])
   if missing:
     return missing
-  lora_end, full_end = methods[loras[0]]["curve"][last], methods[match]["curve"][last]
-  target = compare(lora_end["target"], full_end["target"])
-  heldout = compare(lora_end["heldout"], full_end["heldout"])
-  return Finding(
-      SUPPORTED if heldout["outcome"] == "lower" else NOT_SUPPORTED,
-      f"{loras[0]} minus {match} (closest target loss) at T={last}: held-out {heldout['text']}; "
-      f"target {target['text']}.",
-      margin=margin(f"held-out loss {loras[0]} - {match} at T={last}", heldout, "lower"))
-
-
-def _fewshot_inputs(r: dict) -> tuple[dict, dict, list[str]]:
-  fs, dapt = r["fewshot"], r["dapt"]
-  sizes = sorted((n for n in fs if n != "0"), key=int)
-  if "0" not in fs or not sizes:
-    raise ResultMissing(f"the few-shot rules need the in-context model and a few-shot run, the "
-                        f"results have sizes {sorted(fs)}")
-  return fs, dapt, sizes
-
-
-def fewshot_rule(r: dict) -> Finding:
-  fs, dapt, sizes = _fewshot_inputs(r)
-  for variant in ("none", "dapt_target_genre"):
-    checks.get(dapt, variant, "DAPT variant")
-  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
-  if missing:
-    return missing
-  outcomes = {
-      f"few-shot finetuning ({sizes[-1]} sequences) vs in-context":
-          compare(fs[sizes[-1]]["target"], fs["0"]["target"]),
-      "DAPT alone vs none": compare(dapt["dapt_target_genre"]["before"]["target"],
-                                    dapt["none"]["before"]["target"]),
-      "DAPT then finetuning vs finetuning": compare(dapt["dapt_target_genre"]["after"]["target"],
-                                                    dapt["none"]["after"]["target"]),
-  }
-  evidence = "target loss, " + "; ".join(f"{k}: {c['text']}" for k, c in outcomes.items()) + "."
-  helps = [k.split(" vs")[0].split(" (")[0] for k, c in outcomes.items()
-           if c["outcome"] == "lower"]
-  names = [k.split(" vs")[0].split(" (")[0] for k in outcomes]
-  first_key, _, third_key = outcomes
-  # Supported needs the first and the third lower: the one of them closer to flipping decides.
-  decide = deciding({f"target loss, {k.replace(' vs ', ' - ')}": (outcomes[k], "lower")
-                     for k in (first_key, third_key)})
-  if outcomes[first_key]["outcome"] == "lower" and outcomes[third_key]["outcome"] == "lower":
-    return Finding(SUPPORTED, evidence, margin=decide)
-  if helps:
-    others = [n for n in names if n not in helps]
-    return Finding(DEPENDS, evidence, f"on the method; lower the target loss: {', '.join(helps)}"
-                   f"; do not: {', '.join(others)}", margin=decide)
-  return Finding(NOT_SUPPORTED, evidence, margin=decide)
-
-
-def unrelated_genre_rule(r: dict) -> Finding:
-  """Gururangan et al. 2020: adaptive pretraining on an unrelated domain hurts the target."""
-  fs, dapt, _ = _fewshot_inputs(r)
-  unrelated, none = checks.get(dapt, "unrelated_genre", "DAPT variant"), checks.get(dapt, "none",
-                                                                         "DAPT variant")
-  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
-  if missing:
-    return missing
-  c = compare(unrelated["after"]["target"], none["after"]["target"])
-  return Finding(SUPPORTED if c["outcome"] == "higher" else NOT_SUPPORTED,
-                 f"target loss after finetuning, unrelated genre minus none: {c['text']}.",
-                 margin=margin("target loss after finetuning, unrelated genre - none", c,
-                               "higher"))
+  lora_end = methods[loras[0]]["curve"][last]
+  matched, outside = checks.at_matched_target(methods[match]["curve"], lora_end["target"])
+  heldout = compare(lora_end["heldout"], matched)
+  judged, m = verdict(f"held-out loss {loras[0]} - {match} at LoRA's target loss", heldout,
+                      "lower")
+  evidence = (f"{loras[0]} at T={last} minus {match} interpolated per seed along its finetuning "
+              f"steps to LoRA's target loss ({lora_target:.3f}): held-out {heldout['text']}.")
+  if outside:
+    return Finding(INCONCLUSIVE, evidence, f"LoRA's target loss lies outside {match}'s range "
+                   f"on {outside} seed(s): a longer or faster full finetuning would decide it",
+                   margin=m)
+  return Finding(judged, evidence, margin=m)
 
 
 def continual_rule(r: dict) -> Finding:
@@ -201,10 +178,9 @@ def continual_rule(r: dict) -> Finding:
     return {"seeds": np.mean([last[f]["seeds"] for f in families[:-1]], axis=0).tolist()}
 
   c = compare(earlier_mean(names[-1]), earlier_mean(names[0]))
-  return Finding(SUPPORTED if c["outcome"] == "lower" else NOT_SUPPORTED,
-                 f"mean loss on earlier families after the last stage, {names[-1]} minus "
-                 f"{names[0]}: {c['text']}.",
-                 margin=margin(f"earlier-family loss {names[-1]} - {names[0]}", c, "lower"))
+  judged, m = verdict(f"earlier-family loss {names[-1]} - {names[0]}", c, "lower")
+  return Finding(judged, f"mean loss on earlier families after the last stage, {names[-1]} "
+                 f"minus {names[0]}: {c['text']}.", margin=m)
 
 
 def _for_study(study: str, rule):
@@ -219,9 +195,10 @@ def _for_study(study: str, rule):
   return judged
 
 
-def _claim(study: str, statement: str, anchor: str, rule, figure: str = "") -> Claim:
+def _claim(study: str, statement: str, anchor: str, rule, figure: str = "",
+           sources: tuple[str, ...] = ("ours",)) -> Claim:
   return Claim("Q1", statement, f"{EXPERIMENT}, {study} study", anchor, _for_study(study, rule),
-               figure)
+               figure, sources=sources)
 
 
 # Each study's main claim first; experiments/report.py judges STUDY_CLAIMS[study].
@@ -229,29 +206,41 @@ STUDY_CLAIMS = {
     "diversity": [_claim(
         "diversity", "Pretraining on more diverse domains makes a model generalize better to "
         "domains it never saw.", "Raventós et al. 2023: above a task-diversity threshold the "
-        "model matches the Bayes predictor for new tasks", diversity_rule, "loss_vs_M.png")],
-    "architecture": [_claim(
-        "architecture", "Architecture matters: self-attention, which can use the context, "
-        "generalizes to new domains better than models that cannot.", "issue 4 independent run: "
-        "2-layer 1.636 / 1-layer 1.923 / bag-of-tokens 1.980", architecture_rule,
-        "loss_vs_position.png")],
+        "model matches the Bayes predictor for new tasks", diversity_rule, "loss_vs_M.png",
+        ("000", "001", "002"))],
+    "architecture": [
+        _claim("architecture", "Architecture matters: self-attention, which can use the "
+               "context, generalizes to new domains better than models that cannot.",
+               "Olsson et al. 2022: in-context copying (induction heads) needs two attention "
+               "layers", architecture_rule, "loss_vs_position.png", ("000", "001")),
+        _claim("architecture", "Deeper transformers generalize better to new domains.",
+               "Olsson et al. 2022: induction heads form in 2-layer, not 1-layer, attention "
+               "models", depth_rule, "loss_vs_position.png", ("002",))],
     "finetune": [
         _claim("finetune", "Finetuning on a domain improves it, but over-finetuning on a narrow "
                "domain overfits and hurts out-of-domain performance.",
                "Biderman et al. 2024: finetuning forgets", finetune_rule,
-               "finetune_target_vs_heldout.png"),
+               "finetune_target_vs_heldout.png", ("000",)),
         _claim("finetune", "LoRA forgets less than full finetuning at a similar target loss.",
                "Biderman et al. 2024: LoRA learns less and forgets less", lora_forgetting_rule)],
     "fewshot": [
         _claim("fewshot", "Few-shot finetuning and domain-adaptive pretraining improve a target "
                "domain.", "Gururangan et al. 2020: DAPT helps (ChemProt F1 81.9 -> 84.2)",
-               fewshot_rule, "fewshot.png"),
+               fewshot_rule, "fewshot.png", ("001", "002")),
         _claim("fewshot", "Adaptive pretraining on an unrelated domain hurts the target domain.",
                "Gururangan et al. 2020: pretraining on an irrelevant domain hurts",
-               unrelated_genre_rule)],
+               unrelated_genre_rule),
+        _claim("fewshot", "Few-shot finetuning improves a new domain while preserving general "
+               "capabilities (domains it was not finetuned on).", "Biderman et al. 2024: "
+               "finetuning forgets the source domain", fewshot_keeps_general, "fewshot.png",
+               ("001",)),
+        _claim("fewshot", "Domain-adaptive pretraining improves transfer to domains never "
+               "trained on.", "Gururangan et al. 2020 test DAPT on the target domain only",
+               dapt_transfers, "fewshot.png", ("002",))],
     "continual": [_claim(
         "continual", "Continual learning (here: with replay) keeps broad knowledge across "
-        "domains.", "—", continual_rule, "continual.png")],
+        "domains.", "Ibrahim et al. 2024: replay limits forgetting in continual pretraining",
+        continual_rule, "continual.png", ("001",))],
 }
 CLAIMS_BY_STUDY = {study: claims[0] for study, claims in STUDY_CLAIMS.items()}
 CLAIMS = [claim for claims in STUDY_CLAIMS.values() for claim in claims]

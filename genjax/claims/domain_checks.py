@@ -5,10 +5,22 @@ here with their reasons; genjax/claims/domain.py holds the rules.
 
 import math
 
-from genjax import stats
-from genjax.claims.verdicts import NOT_MEASURED, Finding, Margin, ResultMissing
+import numpy as np
 
-CONFIDENCE = 0.95  # of every t interval over seeds
+from genjax import stats
+from genjax.claims.verdicts import (
+  CONFIDENCE,
+  CONTRADICTED,
+  INCONCLUSIVE,
+  MIN_SEEDS,
+  NOT_MEASURED,
+  SUPPORTED,
+  Finding,
+  Margin,
+  ResultMissing,
+  by_interval,
+)
+
 # Differences inside ±0.002 nats/token (0.1% of the ~2-nat losses) are too small to matter for
 # any of these claims, however many seeds pin them down.
 MIN_EFFECT_NATS = 0.002
@@ -16,7 +28,6 @@ MIN_EFFECT_NATS = 0.002
 # (log V = 2.079): an untrained transformer sits at uniform, and the in-context unigram, the
 # weakest use of the context, is 0.05 below it at L = 64.
 TRAINED_BELOW_UNIFORM = 0.02
-MIN_SEEDS = 2  # an interval needs a spread over seeds
 # A pretrained model has finished training when its training-domain loss (mean over seeds) fell
 # by less than this between its last two evaluations: 0.01 nats/token is 0.5% of the ~2-nat
 # losses and a tenth of the architecture and diversity effects judged here (0.1-1 nat), so a
@@ -28,14 +39,13 @@ def compare(a: dict, b: dict) -> dict:
   """a - b per seed (summaries with "seeds"): stats.compare plus "outcome" and "text"."""
   c = stats.compare(a["seeds"], b["seeds"], paired=True, confidence=CONFIDENCE)
   if c["high"] < -MIN_EFFECT_NATS:
-    outcome, flip = "lower", f"flips if the upper end reaches {-MIN_EFFECT_NATS:+.3f}"
+    outcome = "lower"
   elif c["low"] > MIN_EFFECT_NATS:
-    outcome, flip = "higher", f"flips if the lower end reaches {MIN_EFFECT_NATS:+.3f}"
+    outcome = "higher"
   else:
-    outcome, flip = "unclear", f"a verdict needs the interval beyond ±{MIN_EFFECT_NATS:.3f}"
+    outcome = "unclear"
   c["outcome"] = outcome
-  c["text"] = (f"{c['diff']:+.3f} ({outcome}; 95% t interval {c['low']:+.3f} to "
-               f"{c['high']:+.3f}, s.d. over {c['n']} seeds {c['sd']:.3f}; {flip})")
+  c["text"] = f"{stats.describe_compare(c, digits=3)} ({outcome})"
   return c
 
 
@@ -57,6 +67,56 @@ def deciding(named: dict) -> Margin:
   return margin(name, c, want)
 
 
+def verdict(name: str, c: dict, want: str) -> tuple[str, Margin]:
+  """One comparison read toward `want`: SUPPORTED beyond the band on that side, CONTRADICTED
+  when the interval rules that effect out, INCONCLUSIVE when it straddles the band's edge."""
+  m = margin(name, c, want)
+  return by_interval(m, "below" if want == "lower" else "above"), m
+
+
+def all_of(named: dict) -> tuple[str, Margin]:
+  """Every comparison ({name: (compare result, want)}) must go its way: SUPPORTED with the one
+  closest to flipping; else CONTRADICTED by the first ruled out, else INCONCLUSIVE by the
+  first that straddles."""
+  read = {name: verdict(name, c, want) for name, (c, want) in named.items()}
+  if all(v == SUPPORTED for v, _ in read.values()):
+    return SUPPORTED, deciding(named)
+  for wanted in (CONTRADICTED, INCONCLUSIVE):
+    for v, m in read.values():
+      if v == wanted:
+        return v, m
+  raise AssertionError(f"unreachable: {read}")
+
+
+def at_matched_target(curve: dict, target: dict) -> tuple[dict, int]:
+  """A finetuning run's held-out loss at another model's target loss, per seed: linear
+  interpolation along the run's steps T in (target, held-out) (curve: {T: {"target",
+  "heldout"}}; target: a summary with "seeds"). Matching the target loss compares forgetting at
+  equal learning (Biderman et al. 2024); the count of seeds whose target lies outside the run's
+  range (clamped there) comes back beside it."""
+  steps = sorted(curve, key=int)
+  matched, outside = [], 0
+  for s, wanted in enumerate(target["seeds"]):
+    points = sorted((curve[t]["target"]["seeds"][s], curve[t]["heldout"]["seeds"][s])
+                    for t in steps)
+    targets, heldouts = [p[0] for p in points], [p[1] for p in points]
+    outside += not targets[0] <= wanted <= targets[-1]
+    matched.append(float(np.interp(wanted, targets, heldouts)))
+  return {"seeds": matched}, outside
+
+
+def full_runs(methods: dict) -> list[str]:
+  return [n for n, m in methods.items() if m["kind"] == "full" and not n.startswith("replay")]
+
+
+def finetune_untrained(r: dict, names) -> Finding | None:
+  grid, methods = r["grid"], r["methods"]
+  first, last = str(grid[0]), str(grid[-1])
+  named = {f"pretrained (T={first}, held-out)": methods[names[0]]["curve"][first]["heldout"]}
+  named |= {f"{n} (T={last}, target)": methods[n]["curve"][last]["target"] for n in names}
+  return untrained(r, named)
+
+
 def get(container: dict, key, what: str):
   """container[key], or ResultMissing naming `what` when the results lack it."""
   if key not in container:
@@ -66,10 +126,10 @@ def get(container: dict, key, what: str):
 
 def untrained(results: dict, named: dict) -> Finding | None:
   """NOT_MEASURED if a seed's model in `named` ({label: summary on its training data}) is not
-  below uniform by TRAINED_BELOW_UNIFORM, or if there are too few seeds for an interval."""
+  below uniform by TRAINED_BELOW_UNIFORM; INCONCLUSIVE if there are too few seeds."""
   if results["num_seeds"] < MIN_SEEDS:
-    return Finding(NOT_MEASURED, f"{results['num_seeds']} seed: no interval (needs "
-                   f"{MIN_SEEDS})")
+    return Finding(INCONCLUSIVE, f"{results['num_seeds']} seed(s)", f"every rule needs "
+                   f"{MIN_SEEDS} seeds before its interval decides")
   bar = math.log(results["config"]["vocab"]) - TRAINED_BELOW_UNIFORM
   failed = [f"{label} {max(s['seeds']):.3f}" for label, s in named.items()
             if max(s["seeds"]) >= bar]

@@ -9,21 +9,22 @@ realism claim). Each verdict names its deciding number with its 95% Student-t in
 seeds (`stats.compare`) and the threshold that would flip it.
 """
 
+import dataclasses
 import math
-
-import numpy as np
 
 from genjax import stats
 from genjax.claims import gan_guard
 from genjax.claims.verdicts import (
-    DEPENDS,
-    NOT_MEASURED,
-    NOT_SUPPORTED,
-    SUPPORTED,
-    Claim,
-    Finding,
-    Margin,
-    ResultMissing,
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
+  NOT_MEASURED,
+  SUPPORTED,
+  Claim,
+  Finding,
+  Margin,
+  ResultMissing,
+  against,
 )
 from genjax.gan.step import Method, matched_control
 from genjax.metrics import coverage
@@ -78,27 +79,18 @@ def _require(results, names):
     raise ResultMissing(f"no {', '.join(missing)} run in {results['dataset']}")
 
 
-def _interval(values, threshold: float, name: str) -> Margin:
-  """t interval of mean(values) as a Margin against `threshold`."""
-  values = np.asarray(values, np.float64)
-  result = stats.compare(values, np.full_like(values, threshold), paired=True,
-                         confidence=CONFIDENCE)
-  return Margin(name, float(values.mean()), threshold + result["low"],
-                threshold + result["high"], threshold, len(values),
-                float(values.std(ddof=1)) if len(values) > 1 else float("nan"), CONFIDENCE)
+def _interval(values, threshold: float, name: str, bounds=(0.0, 1.0)) -> Margin:
+  """Cells, shares, precision and recall are bounded: their intervals are stated in range."""
+  return Margin.of_values(name, values, threshold, bounds=bounds)
 
 
 def _fmt(m: Margin, digits: int = 1) -> str:
-  if not math.isfinite(m.low):
-    return f"{m.value:.{digits}f} ({m.seeds} seed: no interval)"
-  return (f"{m.value:.{digits}f} (95% t interval {m.low:.{digits}f} to {m.high:.{digits}f}, "
-          f"s.d. {m.sd:.{digits}f}, {m.seeds} seeds)")
+  return m.describe(digits)
 
 
 def _nearest(m: Margin, thresholds) -> Margin:
   """The margin read against the threshold nearest its value (the one that would flip it)."""
-  nearest = min(thresholds, key=lambda t: abs(m.value - t))
-  return Margin(m.name, m.value, m.low, m.high, nearest, m.seeds, m.sd, m.confidence)
+  return dataclasses.replace(m, threshold=min(thresholds, key=lambda t: abs(m.value - t)))
 
 
 def _guarded(results, names) -> tuple[Finding | None, str]:
@@ -114,21 +106,35 @@ def collapse(results) -> Finding:
   k = results["num_modes"]
   threshold = COLLAPSED_FRACTION * k
   cells = _interval(_summary(results, VANILLA, "cells")["seeds"], threshold,
-                    "vanilla GAN occupied cells")
-  evidence = (f"{results['dataset']}: vanilla GAN occupies {_fmt(cells)} of {k} cells (>= "
+                    "vanilla GAN occupied cells", (0, k))
+  evidence = (f"{results['dataset']}: vanilla GAN occupies {_fmt(cells)} of {k} "
+              f"cells (>= "
               f"{100 * coverage.CELL_SHARE_OF_UNIFORM / k:.2f}% of its samples each), its "
               f"fullest cell holds {100 * _summary(results, VANILLA, 'top_share')['mean']:.0f}%, "
               f"sharp modes {_summary(results, VANILLA, 'modes')['mean']:.1f}; collapsed if the "
               f"interval stays <= {threshold:g} cells, no collapse if it stays >= "
-              f"{k - ALL_MODES_SLACK:g}. Guard: {guard}")
+              f"{k - ALL_MODES_SLACK:g}; {_where_the_mass_sits(results)}. Guard: {guard}")
   margin = _nearest(cells, (threshold, k - ALL_MODES_SLACK))
   if cells.high <= threshold:
     return Finding(SUPPORTED, evidence, margin=margin)
   if cells.low >= k - ALL_MODES_SLACK:
-    return Finding(NOT_SUPPORTED, evidence, margin=margin)
-  return Finding(DEPENDS, evidence, "partial collapse, or seeds disagree: the interval lies "
-                 f"between {threshold:g} and {k - ALL_MODES_SLACK:g} or straddles one of them",
+    return Finding(CONTRADICTED, evidence, margin=margin)
+  if cells.between(threshold, k - ALL_MODES_SLACK):
+    return Finding(CONDITIONAL, evidence, f"on what counts as few: a partial collapse, the "
+                   f"generator misses cells but keeps more than {threshold:g} of {k}",
+                   margin=margin)
+  return Finding(INCONCLUSIVE, evidence, f"the interval straddles {margin.threshold:g} cells",
                  margin=margin)
+
+
+def _where_the_mass_sits(results) -> str:
+  """On a mode or off the data: a collapse onto one real mode differs from a generator that
+  never reached the data (the realism rule's precision bar tells them apart)."""
+  precision = _summary(results, VANILLA, "precision")["mean"]
+  real = results["real_data"]["precision"]
+  place = ("on the data" if precision >= REALISTIC_PRECISION_RATIO * real
+           else "off the data")
+  return f"its samples sit {place} (precision {precision:.3f}, real data {real:.3f})"
 
 
 def _hop_fractions(results, name) -> tuple[list[float], list[str]]:
@@ -158,9 +164,9 @@ def persists_on_same_modes(results) -> Finding:
               f"{100 * SITS_ON_SHARE:g}% of the samples), per seed over {evals} evaluations "
               f"after step 0: {', '.join(texts)}")
   if len(fractions) * 2 <= results["num_seeds"]:
-    return Finding(DEPENDS, f"{per_seed}. Guard: {guard}", "most seeds do not sit on one cell "
-                   f"at {MIN_SITTING_PAIRS}+ consecutive evaluations: there is no collapse to "
-                   "persist")
+    return Finding(NOT_MEASURED, f"{per_seed}. Guard: {guard}. Most seeds do not sit on one "
+                   f"cell at {MIN_SITTING_PAIRS}+ consecutive evaluations: this run has no "
+                   "collapse whose persistence could be judged")
   hops = _interval(fractions, HOPS_MIN, "vanilla GAN share of intervals with a hop")
   evidence = (f"{per_seed}; share of intervals with a hop {_fmt(hops, 2)} over the "
               f"{len(fractions)} seeds that sit; the same cells if the interval stays <= "
@@ -169,10 +175,13 @@ def persists_on_same_modes(results) -> Finding:
   if hops.high <= PERSISTS_MAX_HOPS:
     return Finding(SUPPORTED, evidence, margin=margin)
   if hops.low >= HOPS_MIN:
-    return Finding(NOT_SUPPORTED, evidence + ": the collapsed generator hops from cell to cell",
+    return Finding(CONTRADICTED, evidence + ": the collapsed generator hops from cell to cell",
                    margin=margin)
-  return Finding(DEPENDS, evidence, "some intervals hop, some do not: the interval lies between "
-                 f"{PERSISTS_MAX_HOPS:g} and {HOPS_MIN:g} or straddles one of them", margin=margin)
+  if hops.between(PERSISTS_MAX_HOPS, HOPS_MIN):
+    return Finding(CONDITIONAL, evidence, "on the interval between evaluations: the generator "
+                   "stays on its cell in some and hops in others", margin=margin)
+  return Finding(INCONCLUSIVE, evidence, f"the interval straddles {margin.threshold:g}",
+                 margin=margin)
 
 
 def realistic_but_not_diverse(results) -> Finding:
@@ -193,15 +202,18 @@ def realistic_but_not_diverse(results) -> Finding:
               f"{threshold:.3f}){hq}; recall (diversity) {_fmt(recall, 3)} vs "
               f"{real['recall']:.3f} (not diverse if the interval stays < {recall_bar:.3f}). "
               f"Guard: {guard}")
+  if recall.low >= recall_bar:
+    return Finding(NOT_MEASURED, evidence + ": diversity is not lost in this run, so it has no "
+                   "collapse under which to judge realism")
   if recall.high >= recall_bar:
-    return Finding(DEPENDS, evidence, f"diversity is not clearly lost in this run (recall "
-                   f"interval reaches {recall_bar:.3f})", margin=recall)
+    return Finding(INCONCLUSIVE, evidence, f"whether diversity is lost: the recall interval "
+                   f"straddles {recall_bar:.3f}", margin=recall)
   if precision.low >= threshold:
     return Finding(SUPPORTED, evidence, margin=precision)
   if precision.high < threshold:
-    return Finding(NOT_SUPPORTED, evidence + ": the collapsed generator's samples are off the "
+    return Finding(CONTRADICTED, evidence + ": the collapsed generator's samples are off the "
                    "data too", margin=precision)
-  return Finding(DEPENDS, evidence, f"seeds disagree: the interval straddles {threshold:.3f}",
+  return Finding(INCONCLUSIVE, evidence, f"the precision interval straddles {threshold:.3f}",
                  margin=precision)
 
 
@@ -232,40 +244,55 @@ def remedies_restore_coverage(results) -> Finding:
   remedy_cells = _summary(results, best, "cells")
   diff = stats.compare(remedy_cells["seeds"], _summary(results, control, "cells")["seeds"],
                        paired=False, confidence=CONFIDENCE)  # Welch: only G's init is shared
-  all_cells = _interval(remedy_cells["seeds"], k - ALL_MODES_SLACK, f"{best} occupied cells")
+  all_cells = _interval(remedy_cells["seeds"], k - ALL_MODES_SLACK, f"{best} occupied cells",
+                        (0, k))
+  gain_margin = Margin.from_compare(f"{best} minus {control} occupied cells", diff, 0.0,
+                                    CONFIDENCE)
   evidence = (f"{best} (largest gain of {len(paired)} remedies with a matched control) occupies "
               f"{_fmt(all_cells)} of {k} cells (sharp modes "
               f"{_summary(results, best, 'modes')['mean']:.1f}, all sharp on "
               f"{_summary(results, best, 'seeds_all_modes')}/{results['num_seeds']} seeds) vs "
               f"{_summary(results, control, 'cells')['mean']:.1f} cells for its matched control "
               f"{control} ({methods[best]['samples_per_step']} samples per step): gain "
-              f"{diff['diff']:+.1f}, 95% Welch t interval {diff['low']:.1f} to {diff['high']:.1f} "
-              f"(t {diff['t_critical']:.2f}, {diff['dof']:.1f} dof; a gain needs the interval "
-              f"above 0; all cells needs the cell interval above {k - ALL_MODES_SLACK:g})"
-              f"{lacking_text}. Guard: {guard}")
-  gain_margin = Margin.from_compare(f"{best} minus {control} occupied cells", diff, 0.0,
-                                    CONFIDENCE)
+              f"{_gain_text(diff, gain_margin)} (a gain needs the interval above 0; all cells "
+              f"needs the cell interval above {k - ALL_MODES_SLACK:g}){lacking_text}. "
+              f"Guard: {guard}")
   if not diff["clear"] or diff["diff"] <= 0:
-    return Finding(NOT_SUPPORTED, evidence, margin=gain_margin)
+    return Finding(against(gain_margin), evidence, margin=gain_margin)
   if all_cells.low >= k - ALL_MODES_SLACK:
     return Finding(SUPPORTED, evidence, margin=all_cells)
-  return Finding(DEPENDS, evidence, "coverage improves over the matched control, but not to all "
-                 "cells on every seed at this budget", margin=all_cells)
+  if all_cells.straddles():
+    return Finding(INCONCLUSIVE, evidence, "coverage improves over the matched control; whether "
+                   "it reaches all cells is within the seed spread", margin=all_cells)
+  return Finding(CONDITIONAL, evidence, "on the budget: coverage improves over the matched "
+                 "control, but not to all cells at this budget", margin=all_cells)
+
+
+def _gain_text(diff: dict, margin: Margin) -> str:
+  """A Welch difference (unpaired: seeds share only G's init), in the report's dialect."""
+  if diff["sd"] == 0 or (math.isfinite(diff["se"]) and diff["se"] == 0):
+    return (f"{diff['diff']:+.1f} on every pair of seeds (Welch, unpaired: each side gives one "
+            f"value on all {diff['n']} seeds)")
+  return margin.describe(1, signed=True).replace("95% t", "95% Welch t")
 
 
 ANCHOR = ("PacGAN Table 1 (400k updates): ring GAN 6.3±0.5 modes, PacGAN2 7.9±0.1; grid GAN "
-          "17.3±0.8, PacGAN4 24.8±0.2; Stacked MNIST DCGAN 99, PacDCGAN2 1000 of 1000")
+          "17.3±0.8, PacGAN4 24.8±0.2. Stacked MNIST (PacGAN's Stacked MNIST tables; not run "
+          "here): DCGAN 99 of 1000, PacDCGAN2 1000")
 CLAIMS = [
     Claim("Q2", "A GAN can mode-collapse: its generator covers only a few modes of the data.",
           EXPERIMENT, ANCHOR, collapse, figure="mode_shares_over_training.png",
-          applies=is_mixture),
+          applies=is_mixture, sources=("000", "001", "002"), existential=True),
     Claim("Q2", "A collapsed generator keeps producing the same few modes (it does not move on "
           "to others).", EXPERIMENT, "Metz et al. 2017 (Unrolled GAN), Fig. 1: the vanilla GAN "
           "hops from mode to mode", persists_on_same_modes, figure="mode_shares_over_training.png",
-          applies=is_mixture),
+          applies=is_mixture, sources=("000", "002")),
     Claim("Q2", "Under mode collapse single samples can still look realistic while diversity "
           "suffers.", EXPERIMENT, "VEEGAN Table 1: GAN ring 1 mode at 99.3% high-quality",
-          realistic_but_not_diverse, figure="samples_over_training.png"),
+          realistic_but_not_diverse, figure="samples_over_training.png",
+          sources=("001", "002"), existential=True,
+          disputed="seed 000 says collapse harms quality as well as diversity"),
     Claim("Q2", "Remedies such as packing (PacGAN) restore mode coverage.", EXPERIMENT, ANCHOR,
-          remedies_restore_coverage, figure="modes_vs_step.png", applies=has_remedy),
+          remedies_restore_coverage, figure="modes_vs_step.png", applies=has_remedy,
+          sources=("ours",)),
 ]

@@ -19,9 +19,15 @@ from typing import Any
 
 import jax
 
-from genjax import identity, registry
+from genjax import identity, registry, stats
 from genjax.claims import combine
-from genjax.claims.verdicts import NOT_MEASURED, Claim, Finding, ResultMissing
+from genjax.claims.verdicts import (
+  NOT_MEASURED,
+  Claim,
+  Finding,
+  ResultMissing,
+  require_seeds,
+)
 from genjax.errors import UserError
 
 FIGURES = "figures"  # folder beside REPORT.md with each claim's deciding figure
@@ -109,7 +115,7 @@ def seconds(run: Run) -> float | None:
 
 def judge_one(claim: Claim, run: Run) -> Finding:
   try:
-    return claim.rule(run.results)
+    return require_seeds(claim.rule(run.results))
   except ResultMissing as e:  # the only exception that means "not measured"; others are bugs
     return Finding(NOT_MEASURED, f"the results lack what this rule reads: {e}")
 
@@ -124,7 +130,7 @@ def judge(runs: list[Run]) -> dict[str, list[combine.Judged]]:
         judged.findings.append((run, judge_one(claim, run)))
   sections = {q: [] for q in QUESTIONS}
   for judged in claims.values():
-    judged.combined = combine.combine(judged.findings)
+    judged.combined = combine.combine(judged.findings, judged.claim.existential)
     sections[judged.claim.question].append(judged)
   return sections
 
@@ -143,30 +149,6 @@ def environment(runs: list[Run], schedule: dict | None = None) -> dict:
   except ImportError:
     pass
   return env
-
-
-def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str]:
-  env = environment(runs, schedule)
-  lines = [f"- JAX {env['jax']}, backend {env['backend']}, {env['devices']} x "
-           f"{env['device_kind']}; Python {env['python']} on {env['machine']}"]
-  if "flax" in env:
-    lines.append(f"- flax {env['flax']}, optax {env['optax']}")
-  if schedule and all(run.wall_seconds is None for run in runs):
-    lines.append("- this report: every run reused from its workdir; the times below are each "
-                 "run's own, from the report that ran it")
-  elif schedule:
-    lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
-                 f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
-                 "turn), so the run times below overlap")
-  for run in runs:
-    if run.wall_seconds is not None:
-      wall = f"{run.wall_seconds:.0f} s"
-    elif run.recorded_seconds is not None:
-      wall = f"reused ({run.recorded_seconds:.0f} s when it ran)"
-    else:
-      wall = "reused from an earlier run"
-    lines.append(f"- {run.name}: {wall}")
-  return lines
 
 
 def copy_figure(claim: Claim, run: Run, report_dir: str) -> str | None:
@@ -188,58 +170,13 @@ def figures_of(judged: combine.Judged, report_dir: str) -> dict[str, str]:
   return {name: path for name, path in copied.items() if path}
 
 
-def verdict_cell(finding: Finding, cost: dict | None) -> str:
-  cell = f"**{finding.verdict}**" + (f": {finding.condition}" if finding.condition else "")
-  described = combine.describe_cost(cost)
-  return f"{cell}. {described}" if described else cell
-
-
-def claim_rows(judged: combine.Judged) -> list[str]:
-  """The claim's row; with several runs, the combined verdict and then one sub-row per run."""
-  claim, combined = judged.claim, judged.combined
-  if len(judged.findings) == 1:
-    run, finding = judged.findings[0]
-    cost = combine.decide_cost(finding, seconds(run))
-    return [f"| {claim.statement} | {claim.experiment}; `{run.name}` | {finding.evidence} "
-            f"| {claim.anchor} | {verdict_cell(finding, cost)} |"]
-  where = f"{len(judged.findings)} runs, combined" if judged.findings else "no run applies"
-  rows = [f"| {claim.statement} | {claim.experiment}; {where} | {combined.evidence} "
-          f"| {claim.anchor} | {verdict_cell(combined, None)} |"]
-  for run, finding in judged.findings:
-    cost = combine.decide_cost(finding, seconds(run))
-    rows.append(f"| ↳ on this run | `{run.name}` | {finding.evidence} | "
-                f"| {verdict_cell(finding, cost)} |")
-  return rows
-
-
-def write(path: str, runs: list[Run], sections, schedule: dict | None = None) -> str:
-  report_dir = os.path.dirname(os.path.abspath(path))
-  lines = ["# Claims report", "",
-           "Each claim from the seed texts, restated in our words, with the run it rests on, the "
-           "measured numbers (spread over seeds where the experiment trains several), the "
-           "published anchor and a verdict computed by the rules in `genjax/claims/` from those "
-           "numbers. A rule that finds its models unfinished says *not measured*. A claim judged "
-           "on several runs shows each run's finding under the combined verdict.", ""]
-  for question, title in QUESTIONS.items():
-    lines += [f"## {question}. {title}", ""]
-    if not sections[question]:
-      lines += ["Not run in this report.", ""]
-      continue
-    lines += ["| claim | run | measured | anchor | verdict |", "|---|---|---|---|---|"]
-    figures = []
-    for judged in sections[question]:
-      lines += claim_rows(judged)
-      figures += [f for f in figures_of(judged, report_dir).values() if f not in figures]
-    lines.append("")
-    lines += [f"![{os.path.basename(f)}]({f})" for f in figures]
-    lines += [""] if figures else []
-  lines += ["## Environment", "", *environment_lines(runs, schedule), "", "## Reproduce", ""]
-  lines += [f"- {run.name}: `{shlex.join(relative(run.command))}`" for run in runs]
-  lines += ["", f"This report: `{shlex.join(relative([sys.executable, *sys.argv]))}`", ""]
-  text = "\n".join(lines)
-  with open(path, "w") as f:
-    f.write(text)
-  return text
+def holm_family(sections) -> dict[int, tuple[float | None, bool | None]]:
+  """id(finding) -> (p, still clear after Holm over every run-level margin in the report)."""
+  findings = [f for judged_list in sections.values() for judged in judged_list
+              for _, f in judged.findings]
+  p_values = [f.margin.p_value() if f.margin else None for f in findings]
+  return {id(f): (p, h) for f, p, h in zip(findings, p_values, stats.holm(p_values),
+                                           strict=True)}
 
 
 def _read_json(path: str) -> dict | None:

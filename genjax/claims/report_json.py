@@ -1,7 +1,8 @@
 """REPORT.json beside REPORT.md (the verdicts as data), and what changed between two of them.
 
-Per claim: its question, statement, combined verdict, condition, evidence, margin (or null),
-figure, how many seeds would decide it, and the runs it rests on with each run's finding. Also
+Per claim: its question, statement, sources, combined verdict, condition, evidence, margin (or
+null, with its p-value and whether it stays clear after Holm over the report), figure, and the
+runs it rests on with each run's finding. Also
 the environment and each run's wall seconds. Non-finite numbers are written as null (strict
 JSON). `compare(old, new)` lists the verdicts that changed and how far each margin moved.
 """
@@ -13,6 +14,7 @@ import os
 
 from genjax.claims import combine, report
 from genjax.claims.verdicts import Finding, Margin
+from genjax.errors import UserError
 
 
 def _number(x):
@@ -25,32 +27,30 @@ def margin_json(margin: Margin | None) -> dict | None:
   return {k: _number(v) for k, v in dataclasses.asdict(margin).items()}
 
 
-def _finding_json(finding: Finding) -> dict:
+def _finding_json(finding: Finding, holm: dict) -> dict:
+  p, survives = holm.get(id(finding), (None, None))
   return {"verdict": finding.verdict, "condition": finding.condition,
-          "evidence": finding.evidence, "margin": margin_json(finding.margin)}
+          "evidence": finding.evidence, "margin": margin_json(finding.margin),
+          "p_value": _number(p) if p is not None else None, "clear_after_holm": survives}
 
 
-def claim_json(judged: combine.Judged, report_dir: str) -> dict:
+def claim_json(judged: combine.Judged, report_dir: str, holm: dict) -> dict:
   figures = report.figures_of(judged, report_dir)
-  runs = []
-  for run, finding in judged.findings:
-    cost = combine.decide_cost(finding, report.seconds(run))
-    runs.append({"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
-                 **_finding_json(finding), "seeds_to_decide": cost,
-                 "figure": figures.get(run.name)})
-  single = judged.findings[0] if len(judged.findings) == 1 else None
+  runs = [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
+           **_finding_json(finding, holm), "figure": figures.get(run.name)}
+          for run, finding in judged.findings]
   claim = judged.claim
   return {"question": claim.question, "statement": claim.statement,
-          "experiment": claim.experiment, "anchor": claim.anchor,
-          **_finding_json(judged.combined),
-          "seeds_to_decide": runs[0]["seeds_to_decide"] if single else None,
+          "sources": list(claim.sources) or ["ours"], "experiment": claim.experiment,
+          "anchor": claim.anchor, **_finding_json(judged.combined, holm),
           "figure": next(iter(figures.values()), None), "runs": runs}
 
 
 def to_json(runs: list[report.Run], sections, report_dir: str,
             schedule: dict | None = None) -> dict:
+  holm = report.holm_family(sections)
   return {
-      "claims": [claim_json(judged, report_dir) for question in report.QUESTIONS
+      "claims": [claim_json(judged, report_dir, holm) for question in report.QUESTIONS
                  for judged in sections[question]],
       "environment": report.environment(runs, schedule),
       "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
@@ -110,9 +110,21 @@ def compare(old: dict, new: dict) -> list[str]:
   return lines
 
 
+def load(path: str) -> dict:
+  """A REPORT.json, checked to be one: a UserError naming the file where it is not."""
+  try:
+    with open(path) as f:
+      data = json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise UserError(f"{path} is not a readable REPORT.json: {e}") from None
+  claims = data.get("claims") if isinstance(data, dict) else None
+  if not isinstance(claims, list) or not all(
+      isinstance(c, dict) and {"statement", "verdict", "question", "runs"} <= c.keys()
+      for c in claims):
+    raise UserError(f"{path} is not a REPORT.json (no list of claims with statement, verdict, "
+                    "question and runs)")
+  return data
+
+
 def compare_files(old_path: str, new_path: str) -> list[str]:
-  with open(old_path) as f:
-    old = json.load(f)
-  with open(new_path) as f:
-    new = json.load(f)
-  return compare(old, new)
+  return compare(load(old_path), load(new_path))

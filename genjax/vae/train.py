@@ -2,7 +2,9 @@
 
 Held-out data: a validation split carved from the train split (`config.validation_fraction`) is
 evaluated while training, every `config.eval_every` steps (the learning curve the Q3 rules'
-convergence guard reads); the test split is read only once, after training.
+convergence guard reads, and the score that selects each seed's checkpoint: selection.py); the
+test split is read only once, after training, at the selected checkpoint (and the final one's
+reconstruction NLL beside it).
 
 Seeds: every model trains `config.num_seeds` seeds side by side. The per-device step is vmapped
 over a leading seed axis of the state and of the key, and over axis 1 of the batch
@@ -28,6 +30,7 @@ from genjax.models.autoencoder import EncoderDecoder
 from genjax.models.classifier import train_classifier
 from genjax.vae import evaluate, objectives, report
 from genjax.vae.data import load_data
+from genjax.vae.selection import Selection
 
 # Tags of seeds.seed_keys: initial params, training noise, evaluation noise.
 INIT, TRAIN, EVAL = 0, 1, 2
@@ -131,7 +134,8 @@ def eval_points(config) -> list[int]:
 
 def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
   """Trains the seeds of one model (resuming from its checkpoints), measuring its learning curve
-  every config.eval_every steps; returns (model, params_S, curve)."""
+  every config.eval_every steps and keeping each seed's params at its best validation step
+  (selection.py); returns (model, final params_S, selected params_S, selected steps, curve)."""
   num_pixels = data["train"]["image"].shape[1]
   model = make_model(config, num_pixels)
   tx = optimizer(config)
@@ -154,7 +158,9 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
 
   streams = tuple(range(config.num_seeds))  # seed s reads batch stream s
   eval_steps = eval_points(config)
-  with Trainer(name, initial_state(config, model, tx, num_pixels), compiled_step(False),
+  initial = initial_state(config, model, tx, num_pixels)
+  selected = Selection(workdir, name, initial["params"], write=logs.is_main_process())
+  with Trainer(name, initial, compiled_step(False),
                log_step=compiled_step(True), devices=dp, workdir=workdir, config=config,
                key=seeds.seed_keys(config.seed, config.num_seeds, TRAIN),
                get_batch=lambda s: batching.seeds_batch_at_step(
@@ -163,9 +169,13 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
     for stop in eval_steps:
       trainer.train_to(stop)
       if trainer.should_evaluate(stop):  # not already evaluated before a restart
-        trainer.record_eval(stop, evaluate_curve(stop, trainer.device_state))
+        record = evaluate_curve(stop, trainer.device_state)
+        selected.update(stop, record["validation_reconstruction_nll"],
+                        trainer.host_state()["params"])
+        trainer.record_eval(stop, record)
     params_S = trainer.host_state()["params"]
-  return model, params_S, learning_curve(logs.read_evals(workdir, name), config)
+  return (model, params_S, selected.params_S(), selected.step_S.tolist(),
+          learning_curve(logs.read_evals(workdir, name), config))
 
 
 def learning_curve(evals: list[dict], config) -> dict:
@@ -220,27 +230,6 @@ def evaluate_model(config, model, params, stochastic, data, classifier, key) -> 
   return metrics, arrays
 
 
-# Per-model numbers that do not vary over seeds: kept as plain values.
-_CONSTANT = ("latents", "iwae_samples")
-
-
-def summarize_seeds(per_seed: list[dict]) -> dict:
-  """Per-seed metric dicts -> one dict of the same keys, each scalar a stats.summary."""
-  first = per_seed[0]
-  out = {}
-  for name, value in first.items():
-    values = [m[name] for m in per_seed]
-    if isinstance(value, dict):
-      out[name] = summarize_seeds(values)
-    elif name in _CONSTANT:
-      out[name] = value
-    elif isinstance(value, list):  # kl_per_dim: the mean over seeds of each dimension
-      out[name] = np.mean(np.asarray(values, np.float64), 0).round(4).tolist()
-    else:
-      out[name] = stats.summary(values)
-  return out
-
-
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Trains the AE and the beta sweep, evaluates them, writes results.md/results.json/figures."""
   validate(config)
@@ -272,17 +261,20 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   eval_keys_S = seeds.seed_keys(config.seed, config.num_seeds, EVAL)
   figures = {}
   for name, beta, stochastic in model_specs(config):
-    model, params_S, curve = train_model(config, name, beta, stochastic, data, workdir, dp,
-                                         writer)
-    per_seed = []
+    model, final_S, selected_S, selected_steps, curve = train_model(
+        config, name, beta, stochastic, data, workdir, dp, writer)
+    per_seed, final = [], []
     for s in range(config.num_seeds):
-      metrics, arrays = evaluate_model(config, model, seed_params(params_S, s), stochastic, data,
-                                       classifier, eval_keys_S[s])
+      metrics, arrays = evaluate_model(config, model, seed_params(selected_S, s), stochastic,
+                                       data, classifier, eval_keys_S[s])
       per_seed.append(metrics)
+      final.append(evaluate.final_reconstruction(config, model, seed_params(final_S, s), data))
       if s == 0:
         figures[name] = arrays  # the figures show seed 0
     results["models"][name] = {"beta": beta, "stochastic": stochastic,
-                               **summarize_seeds(per_seed), "curve": curve}
+                               **evaluate.summarize_seeds(per_seed),
+                               "selected_step": stats.summary(selected_steps),
+                               "final": evaluate.summarize_seeds(final), "curve": curve}
     logging.info("%s: %s", name, {k: round(v["mean"], 3) for k, v in results["models"][name].items()
                                   if isinstance(v, dict) and "mean" in v})
   writer.close()

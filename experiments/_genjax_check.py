@@ -1,0 +1,42 @@
+"""Stops an entry point in one line when `import genjax` finds a package that is not this one.
+
+PyPI's `genjax` (an unrelated probabilistic-programming package) has our import name; installed
+beside ours, or first on PYTHONPATH, it shadows ours, and the scripts would die in an ImportError
+traceback or, worse, run on a mix of both (the editable install's finder supplies the modules,
+like genjax.cli, that the other package lacks). So every script imports this module before
+anything from genjax; importing it is the check:
+
+  import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+
+It prints its own `error:` line (genjax.cli.fail is exactly what cannot be imported yet).
+"""
+
+import importlib
+import importlib.util
+import sys
+
+MARKER = "genjax-claims"  # genjax.DISTRIBUTION in this repository's genjax/__init__.py
+ADVICE = "pip uninstall genjax, then pip install -r requirements.txt"
+
+
+def _stop(message: str):
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(2)  # bad installation: a usage error, like cli.USAGE_ERROR
+
+
+def check() -> None:
+  spec = importlib.util.find_spec("genjax")  # where it is, without running its code yet
+  if spec is None:
+    _stop(f"no genjax package is installed; {ADVICE}")
+  where = list(spec.submodule_search_locations or [spec.origin])[0]
+  try:
+    ours = getattr(importlib.import_module("genjax"), "DISTRIBUTION", None) == MARKER
+    reason = f"it has no genjax.DISTRIBUTION = {MARKER!r}; PyPI's genjax is an unrelated package"
+  except Exception as e:  # another genjax whose own imports fail: the same answer
+    ours, reason = False, f"importing it failed: {type(e).__name__}: {' '.join(str(e).split())}"
+  if not ours:
+    _stop(f"the genjax package imported from {where} is not this repository's ({reason}); "
+          f"{ADVICE}")
+
+
+check()

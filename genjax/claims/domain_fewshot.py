@@ -1,0 +1,107 @@
+"""Q1 few-shot study rules: few-shot finetuning and domain-adaptive pretraining (DAPT) on a
+target domain, what they do to the target and to domains never trained on. Shared readers and
+guards: genjax/claims/domain_checks.py.
+"""
+
+from genjax.claims import domain_checks as checks
+from genjax.claims.verdicts import (
+  CONDITIONAL,
+  CONTRADICTED,
+  INCONCLUSIVE,
+  SUPPORTED,
+  Finding,
+  ResultMissing,
+)
+
+MIN_EFFECT_NATS = checks.MIN_EFFECT_NATS
+compare, deciding, verdict, all_of = checks.compare, checks.deciding, checks.verdict, checks.all_of
+
+
+def _fewshot_inputs(r: dict) -> tuple[dict, dict, list[str]]:
+  fs, dapt = r["fewshot"], r["dapt"]
+  sizes = sorted((n for n in fs if n != "0"), key=int)
+  if "0" not in fs or not sizes:
+    raise ResultMissing(f"the few-shot rules need the in-context model and a few-shot run, the "
+                        f"results have sizes {sorted(fs)}")
+  return fs, dapt, sizes
+
+
+def fewshot_rule(r: dict) -> Finding:
+  fs, dapt, sizes = _fewshot_inputs(r)
+  for variant in ("none", "dapt_target_genre"):
+    checks.get(dapt, variant, "DAPT variant")
+  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
+  if missing:
+    return missing
+  outcomes = {
+      f"few-shot finetuning ({sizes[-1]} sequences) vs in-context":
+          compare(fs[sizes[-1]]["target"], fs["0"]["target"]),
+      "DAPT alone vs none": compare(dapt["dapt_target_genre"]["before"]["target"],
+                                    dapt["none"]["before"]["target"]),
+      "DAPT then finetuning vs finetuning": compare(dapt["dapt_target_genre"]["after"]["target"],
+                                                    dapt["none"]["after"]["target"]),
+  }
+  evidence = "target loss, " + "; ".join(f"{k}: {c['text']}" for k, c in outcomes.items()) + "."
+  helps = [k.split(" vs")[0].split(" (")[0] for k, c in outcomes.items()
+           if c["outcome"] == "lower"]
+  names = [k.split(" vs")[0].split(" (")[0] for k in outcomes]
+  first_key, _, third_key = outcomes
+  # Supported needs the first and the third lower: the one of them closer to flipping decides.
+  decide = deciding({f"target loss, {k.replace(' vs ', ' - ')}": (outcomes[k], "lower")
+                     for k in (first_key, third_key)})
+  judged, m = all_of({f"target loss, {k.replace(' vs ', ' - ')}": (outcomes[k], "lower")
+                      for k in (first_key, third_key)})
+  if judged == SUPPORTED:
+    return Finding(SUPPORTED, evidence, margin=decide)
+  if judged == INCONCLUSIVE:
+    return Finding(INCONCLUSIVE, evidence, f"{m.name}: the interval straddles the "
+                   f"{MIN_EFFECT_NATS}-nat band's edge", margin=m)
+  if helps:
+    others = [n for n in names if n not in helps]
+    return Finding(CONDITIONAL, evidence, f"on the method; lower the target loss: "
+                   f"{', '.join(helps)}; do not: {', '.join(others)}", margin=m)
+  return Finding(CONTRADICTED, evidence, margin=m)
+
+
+def unrelated_genre_rule(r: dict) -> Finding:
+  """Gururangan et al. 2020: adaptive pretraining on an unrelated domain hurts the target."""
+  fs, dapt, _ = _fewshot_inputs(r)
+  unrelated, none = checks.get(dapt, "unrelated_genre", "DAPT variant"), checks.get(dapt, "none",
+                                                                         "DAPT variant")
+  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
+  if missing:
+    return missing
+  c = compare(unrelated["after"]["target"], none["after"]["target"])
+  judged, m = verdict("target loss after finetuning, unrelated genre - none", c, "higher")
+  return Finding(judged, f"target loss after finetuning, unrelated genre minus none: "
+                 f"{c['text']}.", margin=m)
+
+
+def fewshot_keeps_general(r: dict) -> Finding:
+  """Seed 001: few-shot finetuning improves the new task "while preserving general
+  capabilities": the held-out domains' loss must not rise by more than MIN_EFFECT_NATS (an
+  equivalence bound: supported when the whole interval lies below it)."""
+  fs, _, sizes = _fewshot_inputs(r)
+  if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
+    return missing
+  c = compare(checks.get(fs[sizes[-1]], "heldout", "few-shot held-out loss"), fs["0"]["heldout"])
+  m = checks.margin(f"held-out loss, few-shot ({sizes[-1]}) - in-context", c, "higher")
+  judged = {SUPPORTED: CONTRADICTED, CONTRADICTED: SUPPORTED}.get(
+      verdict(m.name, c, "higher")[0], INCONCLUSIVE)
+  return Finding(judged, f"held-out (never-trained) domains' loss after few-shot finetuning on "
+                 f"{sizes[-1]} sequences minus before: {c['text']}; kept if the interval stays "
+                 f"below +{MIN_EFFECT_NATS}.", margin=m)
+
+
+def dapt_transfers(r: dict) -> Finding:
+  """Seed 002: domain-adaptive pretraining improves transfer to unseen domains."""
+  fs, dapt, _ = _fewshot_inputs(r)
+  adapted, none = checks.get(dapt, "dapt_target_genre", "DAPT variant"), checks.get(
+      dapt, "none", "DAPT variant")
+  if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
+    return missing
+  c = compare(checks.get(adapted["after"], "heldout", "DAPT held-out loss"),
+              checks.get(none["after"], "heldout", "held-out loss without DAPT"))
+  judged, m = verdict("held-out loss after finetuning, DAPT - none", c, "lower")
+  return Finding(judged, f"held-out (never-trained) domains' loss after finetuning, DAPT minus "
+                 f"none: {c['text']}.", margin=m)

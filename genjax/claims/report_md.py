@@ -1,0 +1,183 @@
+"""REPORT.md: a one-screen summary (every claim, its verdict and deciding number), the methods
+once, then per claim its test, each run's numbers and its figure with a caption; the runs with
+their commands and protocols; the environment. The verdicts come from `report.judge`.
+"""
+
+import os
+import shlex
+import sys
+
+from genjax.claims import combine
+from genjax.claims.report import (
+  QUESTIONS,
+  Run,
+  environment,
+  figures_of,
+  holm_family,
+  relative,
+)
+from genjax.claims.verdicts import MIN_SEEDS, VERDICTS, Claim, Finding
+
+
+def deciding_number(finding: Finding) -> str:
+  margin = finding.margin
+  if margin is None:
+    return "—"
+  return f"{margin.name}: {margin.describe(3, signed=True)}; threshold {margin.threshold:+.3g}"
+
+
+def _holm_cell(finding: Finding, holm: dict) -> str:
+  p, survives = holm.get(id(finding), (None, None))
+  if p is None:
+    return "—"
+  return f"p {p:.2g}, {'clear' if survives else 'not clear'} after Holm"
+
+
+def _verdict(finding: Finding) -> str:
+  return f"**{finding.verdict}**" + (f" ({finding.condition})" if finding.condition else "")
+
+
+def _sources(claim: Claim) -> str:
+  if not claim.sources:
+    return "ours"
+  return ", ".join(s if s == "ours" else f"seed {s}" for s in claim.sources)
+
+
+def summary_rows(sections, holm) -> list[str]:
+  """One screen: every claim with its verdict and deciding number (one row per claim)."""
+  rows = ["| | claim | from | verdict | deciding number [95% interval] (seeds) | after Holm |",
+          "|---|---|---|---|---|---|"]
+  for question in QUESTIONS:
+    for judged in sections[question]:
+      deciding = _deciding_finding(judged)
+      rows.append(f"| {question} | {judged.claim.statement} | {_sources(judged.claim)} | "
+                  f"{judged.combined.verdict} | {deciding_number(deciding)} | "
+                  f"{_holm_cell(deciding, holm)} |")
+  return rows
+
+
+def _deciding_finding(judged: combine.Judged) -> Finding:
+  """The finding whose margin the summary shows: the combined one's, else the first run's that
+  gave the combined verdict (the run that supports a "can" claim)."""
+  combined = judged.combined
+  if combined.margin is not None:
+    return combined
+  same = [f for _, f in judged.findings if f.verdict == combined.verdict and f.margin]
+  return same[0] if same else combined
+
+
+def claim_lines(judged: combine.Judged, holm: dict, figures: dict[str, str]) -> list[str]:
+  """A claim's block: the test, the verdict, each run's numbers, its figure with a caption."""
+  claim, combined = judged.claim, judged.combined
+  lines = [f"**{claim.statement}** (from: {_sources(claim)}; anchor: {claim.anchor})", "",
+           f"- test: {claim.experiment}",
+           f"- verdict: {_verdict(combined)}" + (f"; {combined.evidence}"
+                                                 if len(judged.findings) != 1 else "")]
+  for run, finding in judged.findings:
+    lines.append(f"- `{run.name}`: {_verdict(finding)}. {finding.evidence.rstrip('.')}."
+                 + (f" Deciding: {deciding_number(finding)} ({_holm_cell(finding, holm)})."
+                    if finding.margin else ""))
+  if claim.disputed:
+    lines.append(f"- the seeds disagree: {claim.disputed}")
+  for name, figure in figures.items():
+    lines += ["", f"![{claim.statement} ({name})]({figure})",
+              f"*Figure: {claim.statement} — `{name}`, `{claim.figure}`.*"]
+  return lines + [""]
+
+
+METHODS = [
+    "## Methods",
+    "",
+    "- **Verdicts.** *supported*: the deciding interval lies on the claim's side of its "
+    "threshold; *contradicted*: it lies clearly on the other side; *conditional*: the claim "
+    "holds under a condition the data show (named in brackets) and fails outside it; "
+    "*inconclusive*: the interval straddles its threshold, or there are fewer than "
+    f"{MIN_SEEDS} seeds; *not measured*: a model did not finish (its guard, with the numbers) "
+    "or an input the rule reads is missing. Rules and thresholds: `genjax/claims/`; each "
+    "threshold is a named constant with its reason, set before the runs it judges.",
+    "- **Intervals.** Seed s of every model shares its data order and initialisation, so "
+    "models are compared on per-seed differences with a two-sided 95% Student-t interval "
+    "(`stats.compare`). Where every seed gives the same number the t interval has zero width; "
+    "the report then says so and gives the share of seeds that agree with its exact "
+    "(Clopper-Pearson) 95% interval. Intervals of bounded metrics (cells, precision, recall) "
+    "are clipped to the metric's range. Attention slopes carry a t interval over sequence "
+    "lengths (lengths - 2 degrees of freedom), not over seeds.",
+    "- **Multiplicity.** Each verdict reads its own interval at 95% (raw). The *after Holm* "
+    "column tests every deciding number of the report as one family (Holm's step-down, "
+    "α = 0.05, two-sided t p-values; a number that is equal on every seed gets the exact "
+    "sign-test p = 2 x 0.5^n): *not clear after Holm* marks a decision that the number of "
+    "tests in this report could explain.",
+    "- **Model selection.** Trained models are judged at a checkpoint chosen by a rule fixed "
+    "before the run and applied to every model alike; each experiment's results state it (Q3: "
+    "the evaluation step with the lowest validation reconstruction NLL, per seed; the final "
+    "checkpoint's numbers are shown beside it).",
+    "- **Combining runs.** A claim judged on several runs: the decided runs agree -> their "
+    "verdict; they disagree -> *conditional* on the run; a *can* claim is supported by one "
+    "run that supports it (`genjax/claims/combine.py`).",
+    "- **Sources.** *seed NNN* names the file in `shared/seeds/` whose answer makes the claim; "
+    "*ours* marks a row we added (a control or a finer reading of a seed claim).",
+    "",
+]
+
+
+def write(path: str, runs: list[Run], sections, schedule: dict | None = None) -> str:
+  report_dir = os.path.dirname(os.path.abspath(path))
+  holm = holm_family(sections)
+  counts = {v: sum(1 for q in sections.values() for j in q if j.combined.verdict == v)
+            for v in VERDICTS}
+  lines = ["# Claims report", "",
+           "Each claim from the seed texts, restated in our words, judged by the rules in "
+           "`genjax/claims/` on the runs below. " + ", ".join(
+               f"{n} {v}" for v, n in counts.items() if n) + ".", "",
+           *summary_rows(sections, holm), "", *METHODS]
+  for question, title in QUESTIONS.items():
+    lines += [f"## {question}. {title}", ""]
+    if not sections[question]:
+      lines += ["Not run in this report.", ""]
+      continue
+    for judged in sections[question]:
+      lines += claim_lines(judged, holm, figures_of(judged, report_dir))
+  lines += ["## Runs", ""]
+  lines += [f"- `{run.name}`: `{shlex.join(relative(run.command))}`; {protocol(run)}"
+            for run in runs]
+  lines += ["", "## Environment", "", *environment_lines(runs, schedule), "",
+            f"This report: `{shlex.join(relative([sys.executable, *sys.argv]))}`", ""]
+  text = "\n".join(lines)
+  with open(path, "w") as f:
+    f.write(text)
+  return text
+
+
+def protocol(run: Run) -> str:
+  """One line: the run's seeds, steps and data, from its results (what every experiment has)."""
+  r = run.results or {}
+  studies = r.get("studies")
+  if studies:  # domain: the studies share a workdir; this run's study is its config's
+    r = studies.get(getattr(run.config, "study", ""), r)
+  parts = [f"{r[k]} {label}" for k, label in (("num_seeds", "seeds"), ("num_steps", "steps"),
+                                               ("dataset", "data")) if k in r]
+  return ", ".join(parts) or "see its flagfile"
+
+
+def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str]:
+  env = environment(runs, schedule)
+  lines = [f"- JAX {env['jax']}, backend {env['backend']}, {env['devices']} x "
+           f"{env['device_kind']}; Python {env['python']} on {env['machine']}"]
+  if "flax" in env:
+    lines.append(f"- flax {env['flax']}, optax {env['optax']}")
+  if schedule and all(run.wall_seconds is None for run in runs):
+    lines.append("- this report: every run reused from its workdir; the times below are each "
+                 "run's own, from the report that ran it")
+  elif schedule:
+    lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
+                 f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
+                 "turn), so the run times below overlap")
+  for run in runs:
+    if run.wall_seconds is not None:
+      wall = f"{run.wall_seconds:.0f} s"
+    elif run.recorded_seconds is not None:
+      wall = f"reused ({run.recorded_seconds:.0f} s when it ran)"
+    else:
+      wall = "reused from an earlier run"
+    lines.append(f"- {run.name}: {wall}")
+  return lines

