@@ -189,6 +189,11 @@ def test_lora_forgetting_rule_compares_with_the_closest_target_loss():
   beyond = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.5,
                                                 lora_heldout_end=0.5))
   assert beyond.verdict == INCONCLUSIVE and "outside" in beyond.condition
+  # LoRA's target (-0.17) lies beyond lr 1e-4's end (-0.15) but on lr 1e-3's path: that run.
+  frontier = domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=-0.17,
+                                                  lora_heldout_end=0.5))
+  assert "minus full_lr0.001 interpolated" in frontier.evidence
+  assert frontier.verdict == SUPPORTED  # lr 1e-3 at -0.17: held-out 0.1 + 0.9 * 37/40 = 0.93
   with pytest.raises(ResultMissing, match="LoRA run"):
     domain.lora_forgetting_rule(finetune(-0.2, 1.0))
   assert domain.lora_forgetting_rule(finetune(-0.2, 1.0, lora_target=UNTRAINED,

