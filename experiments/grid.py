@@ -3,8 +3,9 @@
 python experiments/grid.py --experiment=vae --flagfile_base=experiments/flags/vae_digits.flags \
     --grid="config.betas=0.5;2" --grid="config.seed=0;1" --workdir=workdirs/grid_vae
 
-Finished runs (their workdir has results.json) are skipped, so rerunning the same line resumes a
-grid; grid.md tabulates the main numbers of every run's results.json (genjax/grid.py).
+Finished runs (their workdir has results.json made by the same config, as the report checks)
+are skipped, so rerunning the same line resumes a grid and a changed base flagfile runs again;
+grid.md tabulates the main numbers of every finished run's results.json (genjax/grid.py).
 --print_only prints the command lines (one per run) for a cluster scheduler instead.
 """
 
@@ -14,13 +15,15 @@ import _genjax_check  # noqa: F401  (first: one error line if another genjax sha
 from absl import flags
 
 from genjax import cli, grid
+from genjax.claims import schedule
 
 flags.DEFINE_string("experiment", "vae", "Script name under experiments/ (vae, gan, domain, ...).")
 flags.DEFINE_string("flagfile_base", None, "Flagfile every run starts from.")
 flags.DEFINE_multi_string("grid", [], "An axis: config.FIELD=v1;v2;... (repeat for more axes).")
 flags.DEFINE_multi_string("extra", [], "Flags added to every run, e.g. --extra=--config.seed=1")
 flags.DEFINE_string("workdir", "workdirs/grid", "Parent folder of the runs' workdirs.")
-flags.DEFINE_integer("processes", 2, "Runs at a time on this machine.")
+flags.DEFINE_integer("processes", 0, "Runs at a time on this machine (0: the report's rule, 2 "
+                     "on a CPU with 2+ cores, 1 on a GPU/TPU; genjax/claims/schedule.py).")
 flags.DEFINE_bool("print_only", False, "Print the command lines and exit.")
 FLAGS = flags.FLAGS
 
@@ -37,14 +40,21 @@ def main(argv):
     for cmd in commands.values():
       print(grid.shell_line(cmd))
     return
-  codes = grid.run_all(commands, workdirs, FLAGS.processes)
+  def finished():  # runs whose workdir holds results of their own config
+    return {name for name, point in points.items()
+            if grid.finished(FLAGS.experiment, FLAGS.flagfile_base, point, workdirs[name],
+                             FLAGS.extra)}
+
+  processes = FLAGS.processes or schedule.default_jobs()
+  codes = grid.run_all(commands, workdirs, processes, finished())
   failed = [name for name, code in codes.items() if code]
-  table = grid.collect(FLAGS.experiment, points, workdirs)
+  table = grid.collect(FLAGS.experiment, points, workdirs, finished())
   with open(os.path.join(FLAGS.workdir, "grid.md"), "w") as f:
     f.write(table)
   print(table)
   if failed:
-    cli.fail(f"{len(failed)} run(s) failed, see their run.log: {failed}", code=1)
+    logs = ", ".join(grid.log_path(workdirs[name]) for name in failed)
+    cli.fail(f"{len(failed)} run(s) failed, see their logs: {logs}", code=1)
 
 
 if __name__ == "__main__":

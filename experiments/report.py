@@ -11,7 +11,6 @@ runs again), unless --rerun is given. Bad input: one `error:` line, exit 2; a fa
 experiment: its command and the last lines of its stderr, exit 1.
 """
 
-import importlib
 import os
 import sys
 import time
@@ -23,7 +22,6 @@ from genjax import cli, registry
 from genjax.claims import report, report_json, report_md, schedule
 from genjax.errors import UserError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = registry.EXPERIMENTS
 
 flags.DEFINE_list("runs", report.QUICK_RUNS,
@@ -47,23 +45,17 @@ FLAGS = flags.FLAGS
 def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   if not os.path.exists(flagfile):
     raise UserError(f"--runs entry {spec!r}: no flagfile {flagfile}")
-  script, claims_module = EXPERIMENTS[name].script, EXPERIMENTS[name].claims
+  experiment = EXPERIMENTS[name]
   label = os.path.splitext(os.path.basename(flagfile))[0]
-  workdir = os.path.join(FLAGS.workdir, label)
-  claims = importlib.import_module(claims_module).CLAIMS
   config = cli.config_from_flagfile(name, flagfile)[0]
-  if name == "domain":
-    # The studies of one size share a workdir, so one pretrained model serves them all; the
-    # run is finished once its study's entry of results.json is there (identity.finished).
-    # domain_diversity_quick -> domain_quick, domain_diversity -> domain
-    workdir = os.path.join(FLAGS.workdir, label.replace(f"_{config.study}", "", 1))
-    claims = importlib.import_module(claims_module).STUDY_CLAIMS[config.study]
+  # Runs that share a workdir (the domain studies: one pretrained model) get the same one.
+  workdir = experiment.workdir(FLAGS.workdir, label, config)
   # --restart: the report runs it because the workdir holds no finished run of this config; a
   # run of another config there is moved aside (never deleted), a partial one of this resumes.
-  command = [sys.executable, os.path.join(ROOT, script), f"--flagfile={flagfile}",
+  command = [sys.executable, experiment.script_path, f"--flagfile={flagfile}",
              f"--workdir={workdir}", "--restart"]
-  return report.Run(label, command, workdir, claims, flagfile=flagfile, config=config,
-                    experiment=name)
+  return report.Run(label, command, workdir, experiment.claims_for(config), flagfile=flagfile,
+                    config=config, experiment=name)
 
 
 def plan(spec: str) -> report.Run:

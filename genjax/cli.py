@@ -2,7 +2,6 @@
 
 import contextlib
 import logging as std_logging
-import os
 import re
 import signal
 import sys
@@ -11,9 +10,8 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from genjax import registry
 from genjax.errors import UserError
-
-CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
 
 def define_flags(config_name: str, default_workdir: str):
@@ -24,7 +22,7 @@ def define_flags(config_name: str, default_workdir: str):
   """
   with _flag_errors_as_one_line():  # ml_collections reads sys.argv already here
     config = config_flags.DEFINE_config_file(
-        "config", os.path.join(CONFIG_DIR, f"{config_name}.py"),
+        "config", registry.EXPERIMENTS[config_name].config_path,
         "Experiment config file; override fields with --config.field=value.", lock_config=True)
   flags.DEFINE_string("workdir", default_workdir, "Where logs, checkpoints and results go.")
   flags.DEFINE_string("coordinator_address", None,
@@ -40,14 +38,15 @@ def define_flags(config_name: str, default_workdir: str):
   return config
 
 
-def config_from_flagfile(config_name: str, flagfile: str):
-  """The config and workdir a flagfile gives, without touching the global FLAGS (for tests)."""
+def config_from_flagfile(config_name: str, flagfile: str | None, overrides=()):
+  """The config and workdir a flagfile (or none) and `--config.FIELD=VALUE` overrides give,
+  without touching the global FLAGS (the report, the grid, tests)."""
   flag_values = flags.FlagValues()
-  argv = ["genjax", f"--flagfile={flagfile}"]
+  argv = ["genjax", *([f"--flagfile={flagfile}"] if flagfile else []), *overrides]
   saved, sys.argv = sys.argv, argv  # ml_collections reads overrides from sys.argv at definition
   try:
     config = config_flags.DEFINE_config_file(
-        "config", os.path.join(CONFIG_DIR, f"{config_name}.py"), flag_values=flag_values,
+        "config", registry.EXPERIMENTS[config_name].config_path, flag_values=flag_values,
         lock_config=True)
     flags.DEFINE_string("workdir", None, "", flag_values=flag_values)
     flag_values(argv)

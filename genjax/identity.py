@@ -8,18 +8,18 @@ moves the old run to `<workdir>.old-N` (never deletes it).
 
 `num_steps` is the one field a rerun may change: a longer run resumes from the checkpoints and
 trains on, as an uninterrupted run of the new length would (batches and keys depend on the step
-alone). It may not drop below the steps already trained, nor change at all when the learning-rate
-schedule depends on it (GAN decay_fraction > 0). When it changes, a results.json of the old
-length is moved to results.num_steps-<old>.json, so that results.json, when present, always comes
-from the recorded config.
+alone). It may not drop below the steps already trained, nor change at all when the
+learning-rate schedule depends on it (the registry entry's `extendable` says). When it changes,
+a results.json of the old length is moved to results.num_steps-<old>.json, so that
+results.json, when present, always comes from the recorded config.
 
-The domain studies share one workdir (one pretrained model serves them all, genjax/domain/fit.py
-names every training by a hash of the fields that define it). There the workdir's identity is the
-pretraining fields alone, and each study's full fingerprint is recorded under its name: a study
-rerun with other study fields stops, and --restart takes only that study's results out (its
-entry of results.json, which holds every study run there as {"studies": {study: results}}, and
-its losses_<study>.npz; the old results.json is kept as results.json.old-N). So a study's entry,
-when present, always comes from that study's recorded config (`finished`).
+Runs of an experiment whose registry entry has `shared` (the domain studies: one pretrained
+model serves them all) share one workdir. There the workdir's identity is the shared fields
+alone, and each run's full fingerprint is recorded under its entry's name: a run rerun with
+other fields stops, and --restart takes only that entry out (its part of results.json, which
+holds every entry as {"studies": {entry: results}}, and its entry files; the old results.json is
+kept as results.json.old-N). So an entry, when present, always comes from its recorded config
+(`finished`). Every experiment-specific fact comes from its `registry.Experiment`.
 
 One process writes a workdir at a time: see genjax/workdir_lock.py.
 """
@@ -30,17 +30,18 @@ from collections.abc import Mapping
 
 from absl import flags, logging
 
-from genjax.configs.domain import PRETRAIN_FIELDS
 from genjax.errors import UserError
+from genjax.registry import ENTRIES, Experiment, SharedWorkdir
 from genjax.workdir_lock import LOCK_FILE, held_by_this_process
 
 IDENTITY_FILE = "identity.json"
 RESULTS_FILE = "results.json"
 NUM_STEPS = "num_steps"
 
-# Fields that do not change a run's numbers, with the reason (a rerun may change them freely).
-# steps_per_call is not among them: scanned steps equal lone steps only to the last ulps, and GAN
-# training amplifies those into other per-seed numbers.
+# Fields of every experiment that do not change a run's numbers, with the reason (a rerun may
+# change them freely); each registry entry adds its own. steps_per_call is not among them:
+# scanned steps equal lone steps only to the last ulps, and GAN training amplifies those into
+# other per-seed numbers.
 NOT_IN_FINGERPRINT = {
     "log_every": "how often metrics are logged, not what is trained",
     "tensorboard": "whether logged scalars also go to TensorBoard",
@@ -49,10 +50,6 @@ NOT_IN_FINGERPRINT = {
     "keep_checkpoints": "how many checkpoints are kept on disk",
     "parallel": "how seeds or batches are placed on devices, not what is computed",
     "num_devices": "how many devices share the work, not what is computed",
-    "eval_chunk": "sequences per evaluation call (memory, not results)",
-    "iwae_chunk": "samples per chunk of the IWAE estimate (memory, not the result)",
-    "data_dir": "where TFDS keeps its files, not which data",
-    "study": "domain: which study of the shared workdir runs; each study has its own record",
 }
 
 
@@ -62,23 +59,19 @@ def _as_dict(config) -> dict:
   return json.loads(json.dumps(dict(config), default=str))
 
 
-def fingerprint(config) -> dict:
+def fingerprint(config, experiment: Experiment) -> dict:
   """The fields of `config` (a ConfigDict or its JSON dict) that change a run's numbers."""
-  return {k: v for k, v in sorted(_as_dict(config).items()) if k not in NOT_IN_FINGERPRINT}
+  skip = NOT_IN_FINGERPRINT.keys() | experiment.not_in_fingerprint.keys()
+  return {k: v for k, v in sorted(_as_dict(config).items()) if k not in skip}
 
 
-def _is_shared(fields: Mapping) -> bool:
-  """A domain config (its fingerprint or whole): several studies share its workdir."""
-  return "pretrain_steps" in fields
-
-
-def _workdir_fingerprint(fields: Mapping) -> dict:
-  if _is_shared(fields):
-    return {k: fields.get(k) for k in PRETRAIN_FIELDS}
+def _workdir_fingerprint(fields: Mapping, experiment: Experiment) -> dict:
+  if experiment.shared is not None:
+    return {k: fields.get(k) for k in experiment.shared.fields}
   return dict(fields)
 
 
-def _read_record(workdir: str) -> dict | None:
+def _read_record(workdir: str, experiment: Experiment) -> dict | None:
   """The recorded identity; for a workdir from before identity.json, its config.json."""
   path = os.path.join(workdir, IDENTITY_FILE)
   if os.path.exists(path):
@@ -92,10 +85,10 @@ def _read_record(workdir: str) -> dict | None:
   if os.path.exists(legacy):
     with open(legacy) as f:
       config = json.load(f)
-    fields = fingerprint(config)
-    record = {"fingerprint": _workdir_fingerprint(fields)}
-    if _is_shared(fields):
-      record["studies"] = {config.get("study"): fields}
+    fields = fingerprint(config, experiment)
+    record = {"fingerprint": _workdir_fingerprint(fields, experiment)}
+    if experiment.shared is not None:
+      record[ENTRIES] = {config.get(experiment.shared.entry_field): fields}
     return record
   return None
 
@@ -111,38 +104,37 @@ def _write_record(workdir: str, record: dict) -> None:
   write_json(os.path.join(workdir, IDENTITY_FILE), record, sort_keys=True)
 
 
-def matches(workdir: str, config) -> bool:
+def matches(workdir: str, config, experiment: Experiment) -> bool:
   """Whether `workdir`'s recorded fingerprint is this config's, num_steps included.
 
-  For a domain config it answers for the study's own record (see `finished` for its results).
+  In a shared workdir it answers for the entry's own record (see `finished` for its results).
   """
   try:
-    record = _read_record(str(workdir))
+    record = _read_record(str(workdir), experiment)
   except UserError:
     return False
   if record is None:
     return False
-  fields = fingerprint(config)
-  if record.get("fingerprint") != _workdir_fingerprint(fields):
+  fields = fingerprint(config, experiment)
+  if record.get("fingerprint") != _workdir_fingerprint(fields, experiment):
     return False
-  if _is_shared(fields):
-    return record.get("studies", {}).get(_as_dict(config)["study"]) == fields
+  if experiment.shared is not None:
+    return record.get(ENTRIES, {}).get(experiment.entry(config)) == fields
   return True
 
 
-def finished(workdir: str, config) -> bool:
+def finished(workdir: str, config, experiment: Experiment) -> bool:
   """Whether workdir/results.json holds the results of this config: made by it (`matches`)
-  and, in a workdir the domain studies share, holding its study's entry (a study's record is
-  written when it starts, its entry when it has finished)."""
+  and, in a shared workdir, holding its entry (an entry's record is written when its run
+  starts, its results when it has finished)."""
   path = os.path.join(str(workdir), RESULTS_FILE)
-  if not os.path.exists(path) or not matches(workdir, config):
+  if not os.path.exists(path) or not matches(workdir, config, experiment):
     return False
-  fields = _as_dict(config)
-  if not _is_shared(fields):
+  if experiment.shared is None:
     return True
   try:
     with open(path) as f:
-      return fields["study"] in json.load(f).get("studies", {})
+      return experiment.entry(config) in json.load(f).get(ENTRIES, {})
   except (OSError, json.JSONDecodeError):
     return False
 
@@ -166,11 +158,6 @@ def _trained_steps(workdir: str) -> int:
   return best
 
 
-def _extendable(fields: Mapping) -> bool:
-  """Whether the first steps of a run are the same whatever its num_steps."""
-  return not fields.get("decay_fraction")  # GAN: the learning rate decays over num_steps
-
-
 def _aside_name(path: str) -> str:
   n = 1
   while os.path.exists(f"{path}.old-{n}"):
@@ -181,25 +168,25 @@ def _aside_name(path: str) -> str:
 def _move_run_aside(workdir: str) -> str:
   """Renames the workdir to <workdir>.old-N and makes a fresh one; our lock comes back along."""
   aside = _aside_name(workdir)
+  ours = held_by_this_process(os.path.join(workdir, LOCK_FILE))
   os.rename(workdir, aside)
   os.makedirs(workdir)
-  if os.path.exists(os.path.join(aside, LOCK_FILE)) and held_by_this_process(os.path.join(aside,
-                                                                                    LOCK_FILE)):
+  if ours:  # the open descriptor holds the lock: the file comes back, still locked
     os.rename(os.path.join(aside, LOCK_FILE), os.path.join(workdir, LOCK_FILE))
   return aside
 
 
-def _take_study_out(workdir: str, study: str) -> list[str]:
-  """Moves the study's losses aside and drops its entry from results.json, after keeping the
-  whole file as results.json.old-N."""
-  moved = _move_files_aside(workdir, [f"losses_{study}.npz"])
+def _take_entry_out(workdir: str, entry: str, shared: SharedWorkdir) -> list[str]:
+  """Moves the entry's files aside and drops it from results.json, after keeping the whole file
+  as results.json.old-N."""
+  moved = _move_files_aside(workdir, [name.format(entry=entry) for name in shared.entry_files])
   path = os.path.join(workdir, RESULTS_FILE)
   if os.path.exists(path):
     with open(path) as f:
       results = json.load(f)
-    if study in results.get("studies", {}):
+    if entry in results.get(ENTRIES, {}):
       moved += _move_files_aside(workdir, [RESULTS_FILE])
-      del results["studies"][study]
+      del results[ENTRIES][entry]
       write_json(path, results)
   return moved
 
@@ -221,18 +208,18 @@ def restart_requested() -> bool:
   return bool(FLAGS.is_parsed() and "restart" in FLAGS and FLAGS.restart)
 
 
-def check_workdir(workdir: str, config, restart: bool = False) -> None:
+def check_workdir(workdir: str, config, experiment: Experiment, restart: bool = False) -> None:
   """Stops (UserError, one line) when `workdir` holds a run of another config; records this one.
 
   With `restart`, a run of another config is moved aside instead (see the module docstring).
   """
   workdir = str(workdir)
-  record = _read_record(workdir)
-  fields = fingerprint(config)
-  new = {"fingerprint": _workdir_fingerprint(fields)}
-  shared = _is_shared(fields)
+  record = _read_record(workdir, experiment)
+  fields = fingerprint(config, experiment)
+  new = {"fingerprint": _workdir_fingerprint(fields, experiment)}
+  shared = experiment.shared is not None
   if shared:
-    new["studies"] = dict((record or {}).get("studies", {}))
+    new[ENTRIES] = dict((record or {}).get(ENTRIES, {}))
   if record is not None:
     old = record.get("fingerprint", {})
     mismatch = {k for k in set(old) | set(new["fingerprint"])
@@ -243,7 +230,7 @@ def check_workdir(workdir: str, config, restart: bool = False) -> None:
       trained = _trained_steps(workdir)
       if fields[NUM_STEPS] < trained:
         extension, text = False, f"{text}, and it has trained {trained} steps"
-      elif not _extendable(fields):
+      elif not experiment.extendable(fields):
         extension, text = False, f"{text}, and its learning rate decays over num_steps"
     if extension:
       moved = _move_files_aside(workdir, [RESULTS_FILE])
@@ -256,18 +243,18 @@ def check_workdir(workdir: str, config, restart: bool = False) -> None:
       aside = _move_run_aside(workdir)
       logging.warning("--restart: moved the run of another config (%s) to %s", text, aside)
       if shared:
-        new["studies"] = {}
+        new[ENTRIES] = {}
   if shared:
-    study = _as_dict(config)["study"]
-    old_study = new["studies"].get(study)
-    if old_study is not None and old_study != fields:
-      text = _differences(old_study, fields)
+    entry = experiment.entry(config)
+    old_entry = new[ENTRIES].get(entry)
+    if old_entry is not None and old_entry != fields:
+      text = _differences(old_entry, fields)
       if not restart:
-        raise UserError(f"workdir {workdir} holds {study} results of another config ({text}); "
+        raise UserError(f"workdir {workdir} holds {entry} results of another config ({text}); "
                         "use a new --workdir, or --restart to move those results aside")
-      moved = _take_study_out(workdir, study)
-      logging.warning("--restart: moved the %s results of another config (%s) to %s", study,
+      moved = _take_entry_out(workdir, entry, experiment.shared)
+      logging.warning("--restart: moved the %s results of another config (%s) to %s", entry,
                       text, ", ".join(moved) or "(none were written)")
-    new["studies"][study] = fields
+    new[ENTRIES][entry] = fields
   os.makedirs(workdir, exist_ok=True)
   _write_record(workdir, new)

@@ -13,7 +13,6 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import identity, workdir_lock
 from genjax.errors import DiskFull, UserError
 
 
@@ -54,7 +53,8 @@ class MetricsWriter:
 
   With `tensorboard`, every numeric metric of `write` and `write_eval` also goes to TensorBoard
   under workdir/tensorboard; an array metric (one value per seed) is written as its mean, the
-  per-seed values stay in metrics.jsonl and evals/<name>.jsonl.
+  per-seed values stay in metrics.jsonl and evals/<name>.jsonl. A run opens it through
+  `genjax.workdir.Workdir.open`, which first locks the workdir and checks its identity.
   """
 
   def __init__(self, workdir: str, tensorboard: bool = False):
@@ -63,21 +63,13 @@ class MetricsWriter:
     self.enabled = is_main_process()
     self._file = None
     self._summary = None
-    self._lock = None
-    if self.enabled:
-      with writing(self.workdir):
-        if os.path.exists(self.workdir) and not os.path.isdir(self.workdir):
-          raise UserError(f"--workdir {self.workdir} is a file, not a folder; use another "
-                          "--workdir")
-        os.makedirs(self.workdir, exist_ok=True)
-        # The lock first: a second process must not even read the workdir as its own.
-        self._lock = workdir_lock.acquire_lock(self.workdir)
 
   def _open(self) -> None:
-    """Opens metrics.jsonl (and TensorBoard) on first use: after `write_config`'s check."""
+    """Opens metrics.jsonl (and TensorBoard) on first use."""
     if self._file is not None or not self.enabled:
       return
     with writing(os.path.join(self.workdir, "metrics.jsonl")):
+      os.makedirs(self.workdir, exist_ok=True)
       self._file = open(os.path.join(self.workdir, "metrics.jsonl"), "a")
     if self.tensorboard:
       # Imported here so that runs without TensorBoard never load it.
@@ -87,19 +79,6 @@ class MetricsWriter:
       # scalar, 20x fewer hand-offs to the writer thread. flush_secs: a killed run loses at most
       # this many seconds of curves (metrics.jsonl, flushed every write, keeps them all).
       self._summary = FileWriter(os.path.join(self.workdir, "tensorboard"), flush_secs=30)
-
-  def write_config(self, config: ConfigDict, restart: bool | None = None) -> None:
-    """Checks that the workdir holds no run of another config (genjax.identity), records this one.
-
-    `restart` None: the --restart flag when flags are parsed, else False.
-    """
-    if self.enabled:
-      restart = identity.restart_requested() if restart is None else restart
-      with writing(os.path.join(self.workdir, "config.json")):
-        identity.check_workdir(self.workdir, config, restart)
-        with open(os.path.join(self.workdir, "config.json"), "w") as f:
-          json.dump(config_to_dict(config), f, indent=2, sort_keys=True)
-      self._open()
 
   def write(self, step: int, metrics: Mapping) -> None:
     if self.enabled:
@@ -137,9 +116,6 @@ class MetricsWriter:
     if self._summary is not None:
       self._summary.close()
       self._summary = None
-    if self._lock is not None:
-      workdir_lock.release_lock(self._lock)
-      self._lock = None
 
 
 # errno values that mean "this file cannot be written here", not a bug: one line, no traceback.

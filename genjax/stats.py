@@ -23,6 +23,16 @@ def summary(values: Sequence[float]) -> dict:
           "seeds": x.tolist()}
 
 
+def spread(value, digits: int = 3) -> str:
+  """A `summary` as 'mean ± sd', a plain number as itself, None (absent) as a dash: the one way
+  every table writes a per-seed number."""
+  if value is None:
+    return "—"
+  if isinstance(value, dict):
+    return f"{value['mean']:.{digits}f} ± {value['sd']:.{digits}f}"
+  return f"{value:.{digits}f}"  # a string is a bug upstream: it raises here
+
+
 def t_critical(dof: float, confidence: float = 0.95) -> float:
   """Two-sided Student-t quantile: 4.30 for 2 degrees of freedom at 95%."""
   return float(scipy_stats.t.ppf(0.5 + confidence / 2, dof))

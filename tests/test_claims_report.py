@@ -33,14 +33,15 @@ def _run(tmp_path, name, finished, command=("python", "x.py"), config=THIS):
   workdir.mkdir()
   if finished:
     (workdir / "results.json").write_text(json.dumps({"x": 1}))
-  return report.Run(name, list(command), str(workdir), [_claim()], config=config)
+  return report.Run(name, list(command), str(workdir), [_claim()], config=config,
+                    experiment="vae")
 
 
 @pytest.fixture
 def made_by(monkeypatch):
   """Stands in for genjax.identity.matches: a workdir 'matches' when its run was made with
   config THIS (the fingerprint logic itself is tested with genjax/identity.py)."""
-  monkeypatch.setattr(identity, "matches", lambda workdir, config: config == THIS)
+  monkeypatch.setattr(identity, "matches", lambda workdir, config, experiment: config == THIS)
 
 
 def test_the_longest_run_finished_by_its_own_config_is_chosen(tmp_path, made_by):

@@ -271,3 +271,23 @@ def test_every_other_study_runs_end_to_end_and_judges_itself(tmp_path):
       finding = claim.rule({"studies": studies})
       assert finding.verdict == NOT_MEASURED and "not trained" in finding.evidence, finding
       assert finding.margin is None
+
+
+def test_a_training_is_named_by_every_field_that_defines_it():
+  base = get_config("quick")
+
+  def name(pretraining=False, **changes):
+    config = get_config("quick")
+    config.update(changes)
+    return fit.training_name("piece", config, pretraining)
+
+  assert name() == fit.training_name("piece", base)
+  # Any field that changes the numbers is a new training, including fields no list names.
+  for field, value in (("fewshot_lr", base.fewshot_lr * 2), ("lora_lr", base.lora_lr * 2),
+                       ("unigram_prior", base.unigram_prior * 2), ("width", base.width * 2)):
+    assert name(**{field: value}) != name(), field
+  # Logging, devices and which study runs do not change what a training computes.
+  assert name(log_every=7, parallel="none", study="continual") == name()
+  # A pretraining serves every study of the workdir: only the shared fields name it.
+  assert name(True, fewshot_lr=base.fewshot_lr * 2) == name(True)
+  assert name(True, width=base.width * 2) != name(True)

@@ -15,16 +15,18 @@ import jax
 import numpy as np
 import pytest
 
-from genjax import identity, logs, workdir_lock
+from genjax import identity, logs, registry, workdir_lock
 from genjax.checkpoint import Checkpointer
 from genjax.configs import domain as domain_config
 from genjax.configs import gan as gan_config
 from genjax.configs import vae as vae_config
 from genjax.data import images
 from genjax.errors import DiskFull, UserError
+from genjax.workdir import Workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "JAX_PLATFORMS": "cpu"}
+VAE, GAN, DOMAIN = (registry.EXPERIMENTS[name] for name in ("vae", "gan", "domain"))
 # Seconds an offline TFDS load may take to fail (it used to retry for minutes).
 OFFLINE_FAILURE_S = 10
 
@@ -38,34 +40,34 @@ def _vae(**overrides):
 # ---- a workdir belongs to one config ----
 
 def test_fingerprint_keeps_what_changes_the_numbers():
-  fields = identity.fingerprint(_vae())
+  fields = identity.fingerprint(_vae(), VAE)
   assert {"learning_rate", "num_steps", "seed", "betas"} <= set(fields)
-  assert not set(identity.NOT_IN_FINGERPRINT) & set(fields)
-  assert identity.fingerprint(_vae(log_every=7, make_plots=False)) == fields
+  assert not (set(identity.NOT_IN_FINGERPRINT) | set(VAE.not_in_fingerprint)) & set(fields)
+  assert identity.fingerprint(_vae(log_every=7, make_plots=False), VAE) == fields
 
 
 def test_a_changed_learning_rate_stops_with_one_line(tmp_path):
-  identity.check_workdir(tmp_path, _vae())
-  identity.check_workdir(tmp_path, _vae(log_every=3))  # not in the fingerprint: fine
+  identity.check_workdir(tmp_path, _vae(), VAE)
+  identity.check_workdir(tmp_path, _vae(log_every=3), VAE)  # not in the fingerprint: fine
   with pytest.raises(UserError) as error:
-    identity.check_workdir(tmp_path, _vae(learning_rate=0.01))
+    identity.check_workdir(tmp_path, _vae(learning_rate=0.01), VAE)
   message = str(error.value)
   assert "\n" not in message
   assert "learning_rate=0.001 there, 0.01 now" in message
   assert "--workdir" in message and "--restart" in message
-  assert identity.matches(tmp_path, _vae())
-  assert not identity.matches(tmp_path, _vae(learning_rate=0.01))
+  assert identity.matches(tmp_path, _vae(), VAE)
+  assert not identity.matches(tmp_path, _vae(learning_rate=0.01), VAE)
 
 
 def test_restart_moves_the_old_run_aside_never_deletes(tmp_path):
   workdir = tmp_path / "run"
-  identity.check_workdir(workdir, _vae())
+  identity.check_workdir(workdir, _vae(), VAE)
   (workdir / "results.json").write_text("{}")
-  identity.check_workdir(workdir, _vae(learning_rate=0.01), restart=True)
+  identity.check_workdir(workdir, _vae(learning_rate=0.01), VAE, restart=True)
   assert (tmp_path / "run.old-1" / "results.json").exists()
   assert not (workdir / "results.json").exists()
-  assert identity.matches(workdir, _vae(learning_rate=0.01))
-  identity.check_workdir(workdir, _vae(), restart=True)
+  assert identity.matches(workdir, _vae(learning_rate=0.01), VAE)
+  identity.check_workdir(workdir, _vae(), VAE, restart=True)
   assert (tmp_path / "run.old-2").is_dir()
 
 
@@ -74,33 +76,33 @@ def _fake_checkpoint(workdir, name, step):
 
 
 def test_num_steps_may_grow_but_not_shrink_below_what_was_trained(tmp_path):
-  identity.check_workdir(tmp_path, _vae(num_steps=200))
+  identity.check_workdir(tmp_path, _vae(num_steps=200), VAE)
   _fake_checkpoint(tmp_path, "vae_beta1", 200)
   (tmp_path / "results.json").write_text('{"num_steps": 200}')
   with pytest.raises(UserError, match=r"num_steps=200 there, 100 now, and it has trained 200"):
-    identity.check_workdir(tmp_path, _vae(num_steps=100))
-  identity.check_workdir(tmp_path, _vae(num_steps=400))
+    identity.check_workdir(tmp_path, _vae(num_steps=100), VAE)
+  identity.check_workdir(tmp_path, _vae(num_steps=400), VAE)
   # The 200-step results are kept under another name: results.json never belongs to another run.
   assert not (tmp_path / "results.json").exists()
   assert json.loads((tmp_path / "results.json.old-1").read_text()) == {"num_steps": 200}
-  assert identity.matches(tmp_path, _vae(num_steps=400))
-  assert not identity.matches(tmp_path, _vae(num_steps=200))
+  assert identity.matches(tmp_path, _vae(num_steps=400), VAE)
+  assert not identity.matches(tmp_path, _vae(num_steps=200), VAE)
 
 
 def test_num_steps_is_fixed_when_the_learning_rate_decays_over_it(tmp_path):
   config = gan_config.get_config("quick")
   config.decay_fraction = 0.5
-  identity.check_workdir(tmp_path, config)
+  identity.check_workdir(tmp_path, config, GAN)
   config.num_steps *= 2
   with pytest.raises(UserError, match="its learning rate decays over num_steps"):
-    identity.check_workdir(tmp_path, config)
+    identity.check_workdir(tmp_path, config, GAN)
 
 
 def test_a_workdir_from_before_identity_json_is_checked_against_its_config_json(tmp_path):
   (tmp_path / "config.json").write_text(json.dumps(logs.config_to_dict(_vae())))
-  assert identity.matches(tmp_path, _vae())
+  assert identity.matches(tmp_path, _vae(), VAE)
   with pytest.raises(UserError, match="learning_rate"):
-    identity.check_workdir(tmp_path, _vae(learning_rate=0.01))
+    identity.check_workdir(tmp_path, _vae(learning_rate=0.01), VAE)
 
 
 def _domain(study, **overrides):
@@ -111,51 +113,50 @@ def _domain(study, **overrides):
 
 
 def test_domain_studies_share_a_workdir_each_with_its_own_record(tmp_path):
-  identity.check_workdir(tmp_path, _domain("diversity"))
-  identity.check_workdir(tmp_path, _domain("fewshot"))
-  assert identity.matches(tmp_path, _domain("diversity"))
-  assert identity.matches(tmp_path, _domain("fewshot"))
-  assert not identity.matches(tmp_path, _domain("continual"))  # never ran here
+  identity.check_workdir(tmp_path, _domain("diversity"), DOMAIN)
+  identity.check_workdir(tmp_path, _domain("fewshot"), DOMAIN)
+  assert identity.matches(tmp_path, _domain("diversity"), DOMAIN)
+  assert identity.matches(tmp_path, _domain("fewshot"), DOMAIN)
+  assert not identity.matches(tmp_path, _domain("continual"), DOMAIN)  # never ran here
   both = {"studies": {"diversity": {"rows": [1]}, "fewshot": {"fewshot": {"0": 2}}}}
   (tmp_path / "results.json").write_text(json.dumps(both))
   (tmp_path / "losses_fewshot.npz").write_bytes(b"fewshot losses")
   with pytest.raises(UserError, match="holds fewshot results of another config .fewshot_steps"):
-    identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7))
-  identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7), restart=True)
+    identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7), DOMAIN)
+  identity.check_workdir(tmp_path, _domain("fewshot", fewshot_steps=7), DOMAIN, restart=True)
   # Only this study's results are taken out; the file as it was is kept beside it.
   assert json.loads((tmp_path / "results.json").read_text()) == {
       "studies": {"diversity": {"rows": [1]}}}
   assert json.loads((tmp_path / "results.json.old-1").read_text()) == both
   assert (tmp_path / "losses_fewshot.npz.old-1").read_bytes() == b"fewshot losses"
   assert not (tmp_path / "losses_fewshot.npz").exists()
-  assert identity.finished(tmp_path, _domain("diversity"))
-  assert not identity.finished(tmp_path, _domain("fewshot", fewshot_steps=7))
-  assert identity.matches(tmp_path, _domain("diversity"))
-  assert identity.matches(tmp_path, _domain("fewshot", fewshot_steps=7))
+  assert identity.finished(tmp_path, _domain("diversity"), DOMAIN)
+  assert not identity.finished(tmp_path, _domain("fewshot", fewshot_steps=7), DOMAIN)
+  assert identity.matches(tmp_path, _domain("diversity"), DOMAIN)
+  assert identity.matches(tmp_path, _domain("fewshot", fewshot_steps=7), DOMAIN)
   with pytest.raises(UserError, match="holds a run of another config .learning_rate"):
-    identity.check_workdir(tmp_path, _domain("diversity", learning_rate=0.01))
+    identity.check_workdir(tmp_path, _domain("diversity", learning_rate=0.01), DOMAIN)
 
 
 def test_a_run_is_finished_once_results_json_holds_its_results(tmp_path):
-  from genjax.domain import train
-
   vae_dir = tmp_path / "vae"
-  identity.check_workdir(vae_dir, _vae())
-  assert not identity.finished(vae_dir, _vae())  # started: recorded, no results yet
+  identity.check_workdir(vae_dir, _vae(), VAE)
+  assert not identity.finished(vae_dir, _vae(), VAE)  # started: recorded, no results yet
   (vae_dir / "results.json").write_text("{}")
-  assert identity.finished(vae_dir, _vae())
-  assert not identity.finished(vae_dir, _vae(learning_rate=0.01))
+  assert identity.finished(vae_dir, _vae(), VAE)
+  assert not identity.finished(vae_dir, _vae(learning_rate=0.01), VAE)
   # Domain studies share a workdir and its results.json: each is finished once its entry is in.
-  identity.check_workdir(tmp_path, _domain("diversity"))
-  identity.check_workdir(tmp_path, _domain("architecture"))
-  assert not identity.finished(tmp_path, _domain("diversity"))  # no results.json yet
-  train.write_study_results(str(tmp_path), "diversity", {"rows": [1]})
-  assert identity.finished(tmp_path, _domain("diversity"))
-  assert not identity.finished(tmp_path, _domain("architecture"))  # started, not finished
-  assert not identity.finished(tmp_path, _domain("diversity", learning_rate=0.01))
-  assert not identity.finished(tmp_path, _domain("continual"))  # never ran here
-  train.write_study_results(str(tmp_path), "architecture", {"rows": [2]})
-  assert identity.finished(tmp_path, _domain("architecture"))
+  identity.check_workdir(tmp_path, _domain("architecture"), DOMAIN)
+  with Workdir.open(tmp_path, _domain("diversity"), DOMAIN, restart=False) as wd:
+    assert not identity.finished(tmp_path, _domain("diversity"), DOMAIN)  # no results.json yet
+    wd.write_results({"rows": [1]})
+  assert identity.finished(tmp_path, _domain("diversity"), DOMAIN)
+  assert not identity.finished(tmp_path, _domain("architecture"), DOMAIN)  # started, not finished
+  assert not identity.finished(tmp_path, _domain("diversity", learning_rate=0.01), DOMAIN)
+  assert not identity.finished(tmp_path, _domain("continual"), DOMAIN)  # never ran here
+  with Workdir.open(tmp_path, _domain("architecture"), DOMAIN, restart=False) as wd:
+    wd.write_results({"rows": [2]})
+  assert identity.finished(tmp_path, _domain("architecture"), DOMAIN)
   assert json.loads((tmp_path / "results.json").read_text()) == {
       "studies": {"diversity": {"rows": [1]}, "architecture": {"rows": [2]}}}
   assert not (tmp_path / "results.json.tmp").exists()  # written whole, then renamed
@@ -163,29 +164,59 @@ def test_a_run_is_finished_once_results_json_holds_its_results(tmp_path):
 
 # ---- one writer per workdir ----
 
+def _hold_lock(workdir, seconds=60):
+  """Another process that takes the workdir's lock and keeps it; returns once it holds it."""
+  holder = subprocess.Popen(
+      [sys.executable, "-c", "import sys, time; from genjax import workdir_lock; "
+       "workdir_lock.acquire_lock(sys.argv[1]); print('held', flush=True); "
+       f"time.sleep({seconds})", str(workdir)], stdout=subprocess.PIPE, text=True, env=ENV)
+  assert holder.stdout.readline().strip() == "held"
+  return holder
+
+
 def test_a_live_holder_stops_a_second_writer(tmp_path):
-  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+  holder = _hold_lock(tmp_path)
   try:
-    (tmp_path / workdir_lock.LOCK_FILE).write_text(
-        json.dumps({"pid": holder.pid, "host": os.uname().nodename}))
-    with pytest.raises(UserError, match=f"in use by process {holder.pid}"):
-      logs.MetricsWriter(str(tmp_path))
+    with pytest.raises(UserError, match=f"in use by process {holder.pid} on {os.uname().nodename}"):
+      Workdir.open(str(tmp_path), _vae(), VAE, restart=False).__enter__()
   finally:
     holder.kill()
     holder.wait()
 
 
-def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, caplog):
-  dead = subprocess.Popen([sys.executable, "-c", "pass"])
-  dead.wait()
-  (tmp_path / workdir_lock.LOCK_FILE).write_text(
-      json.dumps({"pid": dead.pid, "host": os.uname().nodename}))
-  with caplog.at_level(logging.WARNING):
-    writer = logs.MetricsWriter(str(tmp_path))
-  assert any("no longer running" in r.getMessage() for r in caplog.records)
-  assert json.loads((tmp_path / workdir_lock.LOCK_FILE).read_text())["pid"] == os.getpid()
-  writer.close()
-  assert not (tmp_path / workdir_lock.LOCK_FILE).exists()
+def test_a_killed_holders_lock_is_taken_over_with_a_warning(tmp_path, caplog):
+  holder = _hold_lock(tmp_path)
+  holder.kill()  # SIGKILL: no atexit, no cleanup; the kernel releases its lock
+  holder.wait()
+  assert json.loads((tmp_path / workdir_lock.LOCK_FILE).read_text())["pid"] == holder.pid
+  with caplog.at_level(logging.WARNING), Workdir.open(str(tmp_path), _vae(), VAE, restart=False):
+    assert any(f"from process {holder.pid}" in r.getMessage() and "no longer running" in
+               r.getMessage() for r in caplog.records)
+    assert json.loads((tmp_path / workdir_lock.LOCK_FILE).read_text())["pid"] == os.getpid()
+  assert (tmp_path / workdir_lock.LOCK_FILE).read_text() == ""  # released: nobody to name
+
+
+def test_a_lock_file_naming_another_host_is_taken_when_nobody_holds_it(tmp_path):
+  # A cluster job killed on node A, requeued on node B: the file still names A, but A's lock
+  # died with A's process, so B takes the workdir (a PID file would have refused it).
+  (tmp_path / workdir_lock.LOCK_FILE).write_text(json.dumps({"pid": 1, "host": "node-a"}))
+  with Workdir.open(str(tmp_path), _vae(), VAE, restart=False) as wd:
+    wd.write_results({"x": 1})
+  assert identity.finished(tmp_path, _vae(), VAE)
+
+
+def test_the_lock_is_released_when_the_run_raises_inside_the_workdir(tmp_path):
+  with pytest.raises(RuntimeError, match="a bug in training"):
+    with Workdir.open(str(tmp_path), _vae(), VAE, restart=False) as wd:
+      assert workdir_lock.held_by_this_process(str(tmp_path / workdir_lock.LOCK_FILE))
+      wd.writer.write(1, {"loss": 1.0})
+      raise RuntimeError("a bug in training")
+  assert not workdir_lock.held_by_this_process(str(tmp_path / workdir_lock.LOCK_FILE))
+  assert not (tmp_path / "results.json").exists()  # nothing written for a run that failed
+  # The same process (a notebook that caught the error) can open it again.
+  with Workdir.open(str(tmp_path), _vae(), VAE, restart=False) as wd:
+    wd.write_results({"x": 1})
+  assert identity.finished(tmp_path, _vae(), VAE)
 
 
 # ---- files that cannot be written ----
@@ -194,7 +225,7 @@ def test_a_workdir_that_is_a_file_is_one_line(tmp_path):
   path = tmp_path / "file"
   path.write_text("x")
   with pytest.raises(UserError, match="is a file, not a folder"):
-    logs.MetricsWriter(str(path))
+    Workdir.open(str(path), _vae(), VAE, restart=False).__enter__()
 
 
 def test_a_read_only_workdir_is_one_line(tmp_path, monkeypatch):
@@ -204,7 +235,7 @@ def test_a_read_only_workdir_is_one_line(tmp_path, monkeypatch):
 
   monkeypatch.setattr(os, "makedirs", read_only)
   with pytest.raises(UserError, match=r"cannot write .*ro: Read-only file system"):
-    logs.MetricsWriter(str(tmp_path / "ro"))
+    Workdir.open(str(tmp_path / "ro"), _vae(), VAE, restart=False).__enter__()
 
 
 def test_a_full_disk_names_the_checkpoint_and_keeps_the_last_one(tmp_path, monkeypatch):
@@ -276,7 +307,7 @@ def test_a_flagfile_with_garbage_lines_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("args,text", [
     (["--experiment=nope", "--print_only"], "--experiment='nope' is not an experiment"),
-    (["--processes=0"], "--processes=0 must be at least 1"),
+    (["--processes=-1"], "--processes=-1 must be at least 1 (or 0: automatic)"),
     (["--grid=betas=1"], "grid axes are config fields"),
 ])
 def test_grid_bad_input_is_one_line(tmp_path, args, text):
@@ -315,10 +346,8 @@ def test_a_workdir_that_is_a_file_exits_2(tmp_path):
 
 
 def test_a_locked_workdir_exits_2(tmp_path):
-  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+  holder = _hold_lock(tmp_path, seconds=120)
   try:
-    (tmp_path / workdir_lock.LOCK_FILE).write_text(
-        json.dumps({"pid": holder.pid, "host": os.uname().nodename}))
     _one_line(_vae_run(tmp_path, "--config.num_steps=2"), 2, f"in use by process {holder.pid}")
   finally:
     holder.kill()

@@ -68,7 +68,7 @@ def test_every_report_flagfile_names_registered_experiments_and_existing_flagfil
 
 
 def test_a_domain_study_is_judged_on_its_entry_of_the_shared_results_json(tmp_path, monkeypatch):
-  from genjax import cli, identity
+  from genjax import cli, identity, registry
   from genjax.claims import domain
 
   monkeypatch.chdir(ROOT)  # flagfile paths resolve against the working directory
@@ -78,7 +78,7 @@ def test_a_domain_study_is_judged_on_its_entry_of_the_shared_results_json(tmp_pa
   # one pool size: its rule says what it lacks instead of a verdict (and the report reuses the
   # run instead of training for minutes).
   shared = tmp_path / "domain_quick"
-  identity.check_workdir(shared, config)
+  identity.check_workdir(shared, config, registry.EXPERIMENTS["domain"])
   results = {"studies": {"diversity": {"rows": [{"pool_size": 4}]}}}
   (shared / "results.json").write_text(json.dumps(results))
   done = _report(f"--runs=domain:{flagfile}", f"--workdir={tmp_path}")

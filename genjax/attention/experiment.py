@@ -6,15 +6,16 @@ results.csv, results.json, results.md, config.json, metrics.jsonl and PNG plots 
 """
 
 import math
-import os
 import time
 
 import jax
 from absl import logging
 
-from genjax import identity, logs, timing
+from genjax import timing
 from genjax.attention import slopes, sweeps, variants, writers
 from genjax.errors import UserError
+from genjax.registry import EXPERIMENTS
+from genjax.workdir import Workdir
 
 
 def sequence_lengths(n_min, n_max, per_octave, multiple):
@@ -99,43 +100,40 @@ def validate(config):
 def run_sweep(config, workdir):
   """The whole measurement: scaling sweep, crossover, long sequences; writes the reports."""
   ns = validate(config)
-  writer = logs.MetricsWriter(workdir)  # no TensorBoard: a sweep has no training curves
-  writer.write_config(config)
-  key = jax.random.key(config.seed)
-  start = time.perf_counter()
-  env = timing.environment()
-  logging.info("%s", timing.describe(env))
-  peak_fn, peak_flops = timing.matmul(2048)
-  peak = peak_flops / timing.best(timing.time_interleaved({"mm": peak_fn}, 5)["mm"])
-  logging.info("float32 matmul peak (2048^3, best of 5): %.1f GFLOP/s", peak / 1e9)
+  # No TensorBoard: a sweep has no training curves.
+  with Workdir.open(workdir, config, EXPERIMENTS["attention"]) as wd:
+    key = jax.random.key(config.seed)
+    start = time.perf_counter()
+    env = timing.environment()
+    logging.info("%s", timing.describe(env))
+    peak_fn, peak_flops = timing.matmul(2048)
+    peak = peak_flops / timing.best(timing.time_interleaved({"mm": peak_fn}, 5)["mm"])
+    logging.info("float32 matmul peak (2048^3, best of 5): %.1f GFLOP/s", peak / 1e9)
 
-  step = [0]
+    step = [0]
 
-  def log_point(row):
-    step[0] += 1
-    logging.info("%s %s %s n=%d d=%s: %s %s", row["section"], row["variant"],
-                 row.get("part", row["mode"]), row["n"], row.get("d"), row["status"],
-                 f"{row['time_s'] * 1e3:.1f} ms" if "time_s" in row else "")
-    writer.write(step[0], {k: v for k, v in row.items() if k != "times"})
+    def log_point(row):
+      step[0] += 1
+      logging.info("%s %s %s n=%d d=%s: %s %s", row["section"], row["variant"],
+                   row.get("part", row["mode"]), row["n"], row.get("d"), row["status"],
+                   f"{row['time_s'] * 1e3:.1f} ms" if "time_s" in row else "")
+      wd.writer.write(step[0], {k: v for k, v in row.items() if k != "times"})
 
-  rows, _ = sweeps.scaling_sweep(config, ns, jax.random.fold_in(key, 0), log_point)
-  rows += sweeps.crossover_sweep(config, jax.random.fold_in(key, 1), log_point)
-  rows += sweeps.long_sequence_check(config, jax.random.fold_in(key, 2), log_point)
-  summary = slopes.summarize(rows, config)
-  elapsed = time.perf_counter() - start
-  header = (f"{timing.describe(env)}; float32 matmul peak measured in this run: "
-            f"{peak / 1e9:.1f} GFLOP/s; {config.dtype}, batch {config.batch}, {config.heads} "
-            f"head(s) of dim {config.head_dim}, causal={config.causal}; {config.repeats} timed "
-            f"rounds per point ({config.crossover_repeats} in the crossover) after a warm-up; "
-            f"sweep took {elapsed:.0f} s.")
-  if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    writers.write_csv(rows, os.path.join(workdir, "results.csv"))
-    identity.write_json(os.path.join(workdir, identity.RESULTS_FILE),
-                        writers.summary_to_json(summary, peak, env, elapsed))
-    writers.write_markdown(summary, rows, config, header, os.path.join(workdir, "results.md"))
-    writers.write_plots(summary, rows, config, workdir)
-  writer.close()
+    rows, _ = sweeps.scaling_sweep(config, ns, jax.random.fold_in(key, 0), log_point)
+    rows += sweeps.crossover_sweep(config, jax.random.fold_in(key, 1), log_point)
+    rows += sweeps.long_sequence_check(config, jax.random.fold_in(key, 2), log_point)
+    summary = slopes.summarize(rows, config)
+    elapsed = time.perf_counter() - start
+    header = (f"{timing.describe(env)}; float32 matmul peak measured in this run: "
+              f"{peak / 1e9:.1f} GFLOP/s; {config.dtype}, batch {config.batch}, {config.heads} "
+              f"head(s) of dim {config.head_dim}, causal={config.causal}; {config.repeats} "
+              f"timed rounds per point ({config.crossover_repeats} in the crossover) after a "
+              f"warm-up; sweep took {elapsed:.0f} s.")
+    wd.write_results(writers.summary_to_json(summary, peak, env, elapsed))
+    if jax.process_index() == 0:
+      writers.write_csv(rows, wd.file("results.csv"))
+      writers.write_markdown(summary, rows, config, header, wd.file("results.md"))
+      writers.write_plots(summary, rows, config, workdir)
   for s in summary["slopes"]:
     logging.info("slope %s %s: time %s, load-corrected time %s, memory %s", s["variant"],
                  s["mode"], writers.fmt_fit(s["time"]), writers.fmt_fit(s["time_corrected"]),

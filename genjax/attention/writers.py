@@ -156,3 +156,13 @@ def summary_to_json(summary, matmul_peak_flops, environment, elapsed_s):
   }
 
 
+def _grid_slope(fit: dict | None) -> str:
+  return "n/a" if fit is None else f"{fit['slope']:.2f} [{fit['lo']:.2f}, {fit['hi']:.2f}]"
+
+
+def grid_table(r: dict):
+  """The grid's table of one run (genjax/grid.py): header, rows."""
+  header = ["variant", "mode", "time slope", "load-corrected time slope", "temp-memory slope"]
+  rows = [[s["variant"], s["mode"], _grid_slope(s["time"]), _grid_slope(s["time_corrected"]),
+           _grid_slope(s["memory"])] for s in r["slopes"]]
+  return header, rows

@@ -207,7 +207,7 @@ def _claim(study: str, statement: str, anchor: str, rule, figure: str = "",
                figure, sources=sources)
 
 
-# Each study's main claim first; experiments/report.py judges STUDY_CLAIMS[study].
+# Each study's main claim first; a run of a study is judged on STUDY_CLAIMS[study].
 STUDY_CLAIMS = {
     "diversity": [_claim(
         "diversity", "Pretraining on more diverse domains makes a model generalize better to "
@@ -250,3 +250,8 @@ STUDY_CLAIMS = {
 }
 CLAIMS_BY_STUDY = {study: claims[0] for study, claims in STUDY_CLAIMS.items()}
 CLAIMS = [claim for claims in STUDY_CLAIMS.values() for claim in claims]
+
+
+def claims_for(config) -> list:
+  """The claims a run of one study is judged on (registry hook)."""
+  return STUDY_CLAIMS[config.study]

@@ -26,7 +26,7 @@ from genjax.claims.verdicts import (
   ResultMissing,
   against,
 )
-from genjax.gan.step import Method, matched_control
+from genjax.gan.methods import Method, matched_control
 from genjax.metrics import coverage
 
 EXPERIMENT = "GAN mode coverage (experiments/gan.py)"

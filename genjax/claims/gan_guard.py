@@ -26,8 +26,8 @@ Without a witness, or with a trend, the rules say *not measured* with these numb
 import numpy as np
 
 from genjax import stats
+from genjax.claims.verdicts import CONFIDENCE  # of every interval a rule reads, stated once
 
-CONFIDENCE = 0.95  # of every t interval over seeds
 # Sharp on a 2D mixture: the typical seed's median nearest-center distance is within the HQ
 # radius (3 std), i.e. at least half its samples are high quality. Real data: 1.18 std; a
 # uniform blur over the ring's square or an untrained G: tens of std.

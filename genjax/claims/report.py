@@ -73,7 +73,7 @@ class Run:
 
 def finished(run: Run) -> bool:
   """Its results.json holds the results of this run's config (for a domain study: its entry)."""
-  return identity.finished(run.workdir, run.config)
+  return identity.finished(run.workdir, run.config, registry.EXPERIMENTS[run.experiment])
 
 
 def first_finished(alternatives: list[Run]) -> Run:

@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 
+from genjax import registry
 from genjax.claims import combine
 from genjax.claims.report import (
   QUESTIONS,
@@ -151,9 +152,9 @@ def write(path: str, runs: list[Run], sections, schedule: dict | None = None) ->
 def protocol(run: Run) -> str:
   """One line: the run's seeds, steps and data, from its results (what every experiment has)."""
   r = run.results or {}
-  studies = r.get("studies")
-  if studies:  # domain: the studies share a workdir; this run's study is its config's
-    r = studies.get(getattr(run.config, "study", ""), r)
+  entry = registry.EXPERIMENTS[run.experiment].entry(run.config) if run.experiment else None
+  if entry is not None:  # a shared workdir: this run's results are its entry's
+    r = r.get(registry.ENTRIES, {}).get(entry, r)
   parts = [f"{r[k]} {label}" for k, label in (("num_seeds", "seeds"), ("num_steps", "steps"),
                                                ("dataset", "data")) if k in r]
   return ", ".join(parts) or "see its flagfile"

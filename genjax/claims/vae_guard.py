@@ -2,6 +2,7 @@
 checkpoint it is judged at, and the results' numbers (per-seed summaries).
 """
 
+from genjax import stats
 from genjax.claims.verdicts import NOT_MEASURED, Finding, ResultMissing
 
 # Convergence guard of every rule: a model counts as trained when its held-out (validation
@@ -85,6 +86,4 @@ def _mean(metric) -> float:
 
 
 def _spread(metric, digits=2) -> str:
-  if isinstance(metric, dict):
-    return f"{metric['mean']:.{digits}f} ± {metric['sd']:.{digits}f}"
-  return f"{metric:.{digits}f}"
+  return stats.spread(metric, digits)

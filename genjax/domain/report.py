@@ -4,7 +4,7 @@ claims (`genjax.claims.domain`: paired 95% Student-t intervals over seeds). Figu
 import json
 import os
 
-from genjax import identity
+from genjax import identity, stats
 from genjax.claims.domain import CONFIDENCE, MIN_EFFECT_NATS, STUDY_CLAIMS
 from genjax.claims.verdicts import NOT_MEASURED, ResultMissing
 from genjax.domain.figures import m_name
@@ -22,8 +22,7 @@ ISSUE_REFERENCES = {"uniform": 2.0794, "unigram": 2.0205, "bayes_new_domain": 1.
                     "oracle": 1.2202, "target_bayes": 1.7350, "target_oracle": 1.3202}
 
 
-def fmt(s: dict, digits: int = 3) -> str:
-  return f"{s['mean']:.{digits}f} ± {s['sd']:.{digits}f}"
+fmt = stats.spread  # every table states a per-seed number one way
 
 
 # ---------------------------------------------------------------- per-study sections
@@ -188,3 +187,33 @@ def write_markdown(workdir: str) -> str:
   with open(os.path.join(workdir, "results.md"), "w") as f:
     f.write(text)
   return text
+
+
+def _domain_rows(study: str, r: dict) -> list[tuple[str, dict, dict]]:
+  """(model, loss on its training or target domain, held-out loss) of one study."""
+  if study == "diversity":
+    return [(f"M={row['pool_size'] or '∞'}", row["model_indist"], row["model_heldout"])
+            for row in r["rows"]]
+  if study == "architecture":
+    return [(row["arch"], row["indist_curve"][max(row["indist_curve"], key=int)],
+             row["heldout"]) for row in r["rows"]]
+  if study == "finetune":
+    last = str(r["grid"][-1])
+    return [(f"{name}, T={last}", m["curve"][last]["target"], m["curve"][last]["heldout"])
+            for name, m in r["methods"].items()]
+  if study == "fewshot":
+    return ([(f"{n} target sequences", v["target"], v["heldout"]) for n, v in r["fewshot"].items()]
+            + [(f"{name}, then finetuned", v["after"]["target"], v["after"]["heldout"])
+               for name, v in r["dapt"].items()])
+  newest = r["families"][-1]
+  return [(f"{name}, after stage {len(stages) - 1}", stages[-1][newest], stages[-1]["general"])
+          for name, stages in r["variants"].items()]
+
+
+def grid_table(r: dict):
+  """The grid's table of one run (genjax/grid.py): header, rows."""
+  header = ["study", "model", "training or target domain loss", "held-out loss"]
+  rows = [[study, model, stats.spread(trained), stats.spread(heldout)]
+          for study, entry in r["studies"].items()
+          for model, trained, heldout in _domain_rows(study, entry)]
+  return header, rows

@@ -4,25 +4,27 @@ Every training runs `config.num_seeds` seeds side by side: the state has a leadi
 compiled step vmaps over it and `genjax.seeds` shards it over the devices. Seed s has its own
 chains (pool, target A, genres), data and init, all derived from `config.seed`, so the spread
 over seeds includes the draw of the domains. The study (`config.study`) chooses which models are
-trained and evaluated: pretraining studies in `pretraining.py`, adaptation studies in
-`adaptation.py`; the pure step in `step.py`, scoring in `evaluate.py`, results.md in `report.py`.
+trained and evaluated: the five studies in `studies.py`, their trainings in `fit.py`; the pure
+step in `step.py`, scoring in `evaluate.py`, results.md in `report.py`.
 The studies of one size share a workdir (and its pretrained models), so its results.json holds
 every study run there: {"studies": {study: that study's results}}.
 """
 
-import functools
-import json
-import os
 
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import checks, identity, logs, seeds
-from genjax.domain import adaptation, figures, markov, pretraining, report
-from genjax.domain.fit import fit
+from genjax import checks, logs, seeds
+from genjax.domain import figures, markov, report, studies
+from genjax.domain.fit import Trainings
 from genjax.errors import UserError
+from genjax.registry import EXPERIMENTS
+from genjax.workdir import Workdir
 
-STUDIES = ("diversity", "architecture", "finetune", "fewshot", "continual")
+# config.study -> the study that runs (genjax/domain/studies.py)
+STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture,
+           "finetune": studies.finetune, "fewshot": studies.fewshot,
+           "continual": studies.continual}
 ARCHS = ("transformer", "transformer_1layer", "bag_mlp")
 
 
@@ -63,41 +65,18 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   returns the entry."""
   validate(config)
   sp = seeds.seed_parallel(config.num_seeds, config.parallel, config.num_devices)
-  os.makedirs(workdir, exist_ok=True)
-  writer = logs.MetricsWriter(workdir, tensorboard=config.tensorboard)
-  writer.write_config(config)
-  # Every training of the study: resumable, evaluated on its grid (workdir/evals/<name>.jsonl).
-  fit_fn = functools.partial(fit, config=config, workdir=workdir, sp=sp, writer=writer)
-  if config.study == "diversity":
-    results, losses = pretraining.diversity(fit_fn, config)
-  elif config.study == "architecture":
-    results, losses = pretraining.architecture(fit_fn, config)
-  elif config.study == "finetune":
-    results, losses = adaptation.finetune_study(fit_fn, config)
-  elif config.study == "fewshot":
-    results, losses = adaptation.fewshot_study(fit_fn, config)
-  else:
-    results, losses = adaptation.continual_study(fit_fn, config)
-  results = {"study": config.study, "num_seeds": config.num_seeds, "seq_len": config.seq_len,
-             "config": logs.config_to_dict(config), **results}
-  if logs.is_main_process():
-    write_study_results(workdir, config.study, results)
-    np.savez(os.path.join(workdir, f"losses_{config.study}.npz"),
-             **{k: np.asarray(v) for k, v in losses.items()})
-    report.write_markdown(workdir)
-    if config.make_plots:
-      figures.write_figures(config.study, results, losses, workdir)
-  writer.close()  # after results.json: the other studies' entries are read and written back
+  with Workdir.open(workdir, config, EXPERIMENTS["domain"], tensorboard=config.tensorboard) as wd:
+    # Every training of the study is a loop.Trainer in this workdir, resumable and evaluated on
+    # its grid (workdir/evals/<name>.jsonl); studies of one protocol share its pretraining.
+    trainings = Trainings(config, workdir, sp, wd.writer)
+    results, losses = STUDIES[config.study](trainings)
+    results = {"study": config.study, "num_seeds": config.num_seeds, "seq_len": config.seq_len,
+               "config": logs.config_to_dict(config), **results}
+    wd.write_results(results)  # this study's entry, beside the other studies' run here
+    if logs.is_main_process():
+      np.savez(wd.file(f"losses_{config.study}.npz"),
+               **{k: np.asarray(v) for k, v in losses.items()})
+      report.write_markdown(workdir)
+      if config.make_plots:
+        figures.write_figures(config.study, results, losses, workdir)
   return results
-
-
-def write_study_results(workdir: str, study: str, results: dict) -> None:
-  """Puts the study's results into workdir/results.json beside those of the other studies run
-  there (the workdir's lock is held: no other process writes it meanwhile)."""
-  path = os.path.join(workdir, identity.RESULTS_FILE)
-  everything = {"studies": {}}
-  if os.path.exists(path):
-    with open(path) as f:
-      everything = json.load(f)
-  everything["studies"][study] = results
-  identity.write_json(path, everything)

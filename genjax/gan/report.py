@@ -5,7 +5,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax import plots
+from genjax import plots, stats
 from genjax.gan import data, evaluate, hopping, step
 from genjax.metrics import coverage
 
@@ -201,3 +201,17 @@ def _image_tiles(ax, samples_NxF, image_shape) -> None:
     grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = np.clip(image, 0, 1)
   ax.imshow(grid)
   ax.axis("off")
+
+
+GAN_COLUMNS = (("modes", 1), ("reverse_kl", 3), ("precision", 3), ("recall", 3),
+               ("coverage", 3), ("ndb", 1))
+
+
+def grid_table(r: dict):
+  """The grid's table of one run (genjax/grid.py): header, rows."""
+  header = ["method", *(name for name, _ in GAN_COLUMNS), "seeds with all modes",
+            "wall time (s)"]
+  rows = [[name, *(stats.spread(m["summary"][k], d) for k, d in GAN_COLUMNS),
+           f"{m['summary']['seeds_all_modes']}/{r['num_seeds']}", f"{m['train_seconds']:.0f}"]
+          for name, m in r["methods"].items()]
+  return header, rows

@@ -6,16 +6,17 @@ results.md and the figures in `gan/report.py`.
 """
 
 import functools
-import os
 
 import jax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, identity, logs, seeds
+from genjax import checks, logs, seeds
 from genjax.errors import UserError
 from genjax.gan import data, evaluate, hopping, report, step
 from genjax.loop import Trainer
+from genjax.registry import EXPERIMENTS
+from genjax.workdir import Workdir
 
 
 def validate(config: ConfigDict) -> None:
@@ -96,28 +97,25 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   logging.info("%d seeds on %d %s device(s) (%s)", config.num_seeds, seed_parallel.num_devices,
                jax.devices()[0].platform, seed_parallel.mode)
   dataset = data.make_dataset(config)
-  writer = logs.MetricsWriter(workdir, tensorboard=config.tensorboard)
-  writer.write_config(config)
-  judge = evaluate.make_judge(config, dataset)
-  results = evaluate.reference_results(config, dataset, judge)
-  all_samples = {}
-  for name in step.method_names(config):
-    results["methods"][name], all_samples[name] = run_method(config, name, dataset, judge,
-                                                             workdir, seed_parallel, writer)
-    summary = results["methods"][name]["summary"]
-    logging.info("%s: modes %.2f ± %.2f (s.d.), rKL %.3f", name, summary["modes"]["mean"],
-                 summary["modes"]["sd"], summary["reverse_kl"]["mean"])
-  for name, result in results["methods"].items():
-    result["matched_control"] = step.matched_control(results["methods"], name)
-    if isinstance(dataset, data.Mixture):
-      result["mode_shares"] = hopping.mode_shares(
-          workdir, name, [h["step"] for h in result["history"]], dataset)
-  writer.close()
-  if logs.is_main_process():
-    identity.write_json(os.path.join(workdir, identity.RESULTS_FILE), results)
-    report.write_markdown(results, config, os.path.join(workdir, "results.md"))
-    report.write_samples(all_samples, dataset, judge.real_eval, judge,
-                         os.path.join(workdir, "samples.npz"))
-    if config.make_plots:
-      report.write_figures(results, dataset, workdir, config)
+  with Workdir.open(workdir, config, EXPERIMENTS["gan"], tensorboard=config.tensorboard) as wd:
+    judge = evaluate.make_judge(config, dataset)
+    results = evaluate.reference_results(config, dataset, judge)
+    all_samples = {}
+    for name in step.method_names(config):
+      results["methods"][name], all_samples[name] = run_method(config, name, dataset, judge,
+                                                               workdir, seed_parallel, wd.writer)
+      summary = results["methods"][name]["summary"]
+      logging.info("%s: modes %.2f ± %.2f (s.d.), rKL %.3f", name, summary["modes"]["mean"],
+                   summary["modes"]["sd"], summary["reverse_kl"]["mean"])
+    for name, result in results["methods"].items():
+      result["matched_control"] = step.matched_control(results["methods"], name)
+      if isinstance(dataset, data.Mixture):
+        result["mode_shares"] = hopping.mode_shares(
+            workdir, name, [h["step"] for h in result["history"]], dataset)
+    wd.write_results(results)
+    if logs.is_main_process():
+      report.write_markdown(results, config, wd.file("results.md"))
+      report.write_samples(all_samples, dataset, judge.real_eval, judge, wd.file("samples.npz"))
+      if config.make_plots:
+        report.write_figures(results, dataset, workdir, config)
   return results

@@ -5,7 +5,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from genjax import plots
+from genjax import plots, stats
 
 # An MI estimate this close to its log N ceiling is read as saturated: the estimator cannot tell
 # it from any larger value (the ceiling is reached as soon as codes of different images stop
@@ -14,12 +14,7 @@ MI_SATURATION_MARGIN = 0.1
 
 
 def _fmt(value, digits=2):
-  """A stats.summary as 'mean ± sd', a plain number as itself, None as a dash."""
-  if value is None:
-    return "—"
-  if isinstance(value, dict):
-    return f"{value['mean']:.{digits}f} ± {value['sd']:.{digits}f}"
-  return f"{value:.{digits}f}"
+  return stats.spread(value, digits)
 
 
 def _mi(value, ceiling: float) -> str:
@@ -175,3 +170,15 @@ def write_curves(results: dict, path: str) -> None:
   ax.set_title("mean ± sd over seeds", fontsize=8)
   ax.legend(fontsize=6)
   plots.save(fig, path)
+
+
+def grid_table(r: dict):
+  """The grid's table of one run (genjax/grid.py): header, rows."""
+  header = ["model", "beta", "recon NLL (z=mean)", "-ELBO", "IWAE NLL", "rate (KL)",
+            "active units", "FD prior samples"]
+  rows = [[name, f"{m['beta']:g}", *(stats.spread(m.get(k), 2) for k in (
+      "reconstruction_nll", "neg_elbo", "iwae_nll", "rate")),
+           f"{stats.spread(m['active_units'], 1)}/{m['latents']}",
+           stats.spread(m["prior_samples"]["frechet"], 2)]
+          for name, m in r["models"].items()]
+  return header, rows

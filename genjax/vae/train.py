@@ -13,7 +13,6 @@ as before). Seed s has its own initial params and its own batch order, and seed 
 model (AE and each beta) shares them, so model comparisons are paired by seed.
 """
 
-import os
 
 import jax
 import jax.numpy as jnp
@@ -22,15 +21,17 @@ import optax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, identity, logs, parallel, seeds, stats
+from genjax import checks, logs, parallel, seeds, stats
 from genjax.data import batching, images
 from genjax.errors import UserError
 from genjax.loop import Trainer
 from genjax.models.autoencoder import EncoderDecoder
 from genjax.models.classifier import train_classifier
+from genjax.registry import EXPERIMENTS
 from genjax.vae import evaluate, objectives, report
 from genjax.vae.data import load_data
 from genjax.vae.selection import Selection
+from genjax.workdir import Workdir
 
 # Tags of seeds.seed_keys: initial params, training noise, evaluation noise.
 INIT, TRAIN, EVAL = 0, 1, 2
@@ -237,53 +238,54 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   logging.info("data parallel: %s over %d device(s); %d seeds per model", dp.mode,
                dp.num_devices, config.num_seeds)
   data = load_data(config)
-  writer = logs.MetricsWriter(workdir, tensorboard=config.tensorboard)
-  writer.write_config(config)
-  key = jax.random.key(config.seed)
-  classifier = train_classifier(
-      data["train"]["binary"], data["train"]["label"], data["test"]["binary"],
-      data["test"]["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
-      steps=config.classifier_steps)
-  logging.info("judge classifier test accuracy: %.4f", classifier.test_accuracy)
-  num_eval = min(config.eval_examples or len(data["test"]["binary"]), len(data["test"]["binary"]))
-  results = {
-      "dataset": config.dataset, "seed": config.seed, "num_seeds": config.num_seeds,
-      "num_steps": config.num_steps, "train_examples": len(data["train"]["binary"]),
-      "validation_examples": len(data["validation"]["binary"]),
-      "test_examples": num_eval,
-      # The MI estimate uses the eval codes' mixture as q(z): it cannot exceed log N.
-      "mutual_information_ceiling": float(np.log(num_eval)),
-      "classifier_test_accuracy": classifier.test_accuracy,
-      "references": evaluate.reference_quality(classifier, data["train"]["binary"],
-                                               data["test"]["binary"], jax.random.fold_in(key, 7)),
-      "models": {},
-  }
-  eval_keys_S = seeds.seed_keys(config.seed, config.num_seeds, EVAL)
-  figures = {}
-  for name, beta, stochastic in model_specs(config):
-    model, final_S, selected_S, selected_steps, curve = train_model(
-        config, name, beta, stochastic, data, workdir, dp, writer)
-    per_seed, final = [], []
-    for s in range(config.num_seeds):
-      metrics, arrays = evaluate_model(config, model, seed_params(selected_S, s), stochastic,
-                                       data, classifier, eval_keys_S[s])
-      per_seed.append(metrics)
-      final.append(evaluate.final_reconstruction(config, model, seed_params(final_S, s), data))
-      if s == 0:
-        figures[name] = arrays  # the figures show seed 0
-    results["models"][name] = {"beta": beta, "stochastic": stochastic,
-                               **evaluate.summarize_seeds(per_seed),
-                               "selected_step": stats.summary(selected_steps),
-                               "final": evaluate.summarize_seeds(final), "curve": curve}
-    logging.info("%s: %s", name, {k: round(v["mean"], 3) for k, v in results["models"][name].items()
-                                  if isinstance(v, dict) and "mean" in v})
-  writer.close()
-  if logs.is_main_process():
-    identity.write_json(os.path.join(workdir, identity.RESULTS_FILE), results)
-    report.write_markdown(results, config, os.path.join(workdir, "results.md"))
-    if config.make_plots:
-      report.write_figures(figures, data, workdir, image_shape=data["image_shape"])
-      report.write_rate_distortion(results, os.path.join(workdir, "rate_distortion.png"))
-      report.write_curves(results, os.path.join(workdir, "learning_curves.png"))
+  with Workdir.open(workdir, config, EXPERIMENTS["vae"], tensorboard=config.tensorboard) as wd:
+    key = jax.random.key(config.seed)
+    classifier = train_classifier(
+        data["train"]["binary"], data["train"]["label"], data["test"]["binary"],
+        data["test"]["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
+        steps=config.classifier_steps)
+    logging.info("judge classifier test accuracy: %.4f", classifier.test_accuracy)
+    num_eval = min(config.eval_examples or len(data["test"]["binary"]),
+                   len(data["test"]["binary"]))
+    results = {
+        "dataset": config.dataset, "seed": config.seed, "num_seeds": config.num_seeds,
+        "num_steps": config.num_steps, "train_examples": len(data["train"]["binary"]),
+        "validation_examples": len(data["validation"]["binary"]),
+        "test_examples": num_eval,
+        # The MI estimate uses the eval codes' mixture as q(z): it cannot exceed log N.
+        "mutual_information_ceiling": float(np.log(num_eval)),
+        "classifier_test_accuracy": classifier.test_accuracy,
+        "references": evaluate.reference_quality(classifier, data["train"]["binary"],
+                                                 data["test"]["binary"],
+                                                 jax.random.fold_in(key, 7)),
+        "models": {},
+    }
+    eval_keys_S = seeds.seed_keys(config.seed, config.num_seeds, EVAL)
+    figures = {}
+    for name, beta, stochastic in model_specs(config):
+      model, final_S, selected_S, selected_steps, curve = train_model(
+          config, name, beta, stochastic, data, workdir, dp, wd.writer)
+      # Evaluated once, after training: each seed at its selected checkpoint, and its last.
+      per_seed, final = [], []
+      for s in range(config.num_seeds):
+        metrics, arrays = evaluate_model(config, model, seed_params(selected_S, s), stochastic,
+                                         data, classifier, eval_keys_S[s])
+        per_seed.append(metrics)
+        final.append(evaluate.final_reconstruction(config, model, seed_params(final_S, s), data))
+        if s == 0:
+          figures[name] = arrays  # the figures show seed 0
+      results["models"][name] = {"beta": beta, "stochastic": stochastic,
+                                 **evaluate.summarize_seeds(per_seed),
+                                 "selected_step": stats.summary(selected_steps),
+                                 "final": evaluate.summarize_seeds(final), "curve": curve}
+      logging.info("%s: %s", name, {k: round(v["mean"], 3) for k, v in
+                                    results["models"][name].items()
+                                    if isinstance(v, dict) and "mean" in v})
+    wd.write_results(results)
+    if logs.is_main_process():
+      report.write_markdown(results, config, wd.file("results.md"))
+      if config.make_plots:
+        report.write_figures(figures, data, workdir, image_shape=data["image_shape"])
+        report.write_rate_distortion(results, wd.file("rate_distortion.png"))
+        report.write_curves(results, wd.file("learning_curves.png"))
   return results
-
