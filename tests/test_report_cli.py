@@ -30,9 +30,11 @@ def _report(*args, cwd=ROOT):
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path):
   bad = _report("--runs=bogus:x.flags", f"--workdir={tmp_path}")
   assert bad.returncode == 2
+  from genjax import registry
+
   assert bad.stderr.strip().splitlines() == [
-      "error: --runs entry 'bogus:x.flags' must be NAME:FLAGFILE with NAME one of vae, gan, "
-      "attention, domain"]
+      "error: --runs entry 'bogus:x.flags' must be NAME:FLAGFILE with NAME one of "
+      + ", ".join(registry.EXPERIMENTS)]
 
 
 def test_compare_two_existing_reports_runs_nothing(tmp_path):
