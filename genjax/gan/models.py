@@ -1,4 +1,5 @@
-"""Generators and discriminators: the PacGAN architecture and small MLPs.
+"""Generators and discriminators: the PacGAN architecture, small MLPs, and a narrow DCGAN for
+stacked 28x28 digits.
 
 Packing changes only the input width of D's first layer (m samples concatenated); nothing else.
 Batch norm in the PacGAN generator always normalizes with the statistics of the current batch
@@ -30,10 +31,12 @@ class BatchNorm(nn.Module):
 
   @nn.compact
   def __call__(self, x_BxF):
+    """[B, F] (or [B, H, W, F]: statistics over batch and positions, per feature)."""
     scale = self.param("scale", nn.initializers.ones, (x_BxF.shape[-1],))
     bias = self.param("bias", nn.initializers.zeros, (x_BxF.shape[-1],))
-    mean = x_BxF.mean(0)
-    var = ((x_BxF - mean) ** 2).mean(0)
+    axes = tuple(range(x_BxF.ndim - 1))
+    mean = x_BxF.mean(axes)
+    var = ((x_BxF - mean) ** 2).mean(axes)
     return (x_BxF - mean) / jnp.sqrt(var + self.epsilon) * scale + bias
 
 
@@ -108,9 +111,62 @@ class Discriminator(nn.Module):
     return dense(1)(h)[:, 0]
 
 
-def make_networks(config, data_dim: int, output: str,
-                  mbstd: bool) -> tuple[Generator, Discriminator]:
-  """The (G, D) pair of config.arch for data of width `data_dim`."""
+class ConvGenerator(nn.Module):
+  """DCGAN's generator (Radford et al. 2016), narrow for a CPU: z -> 7x7x(2w) -> 14x14x(w) ->
+  28x28xC by 4x4 stride-2 transposed convolutions, batch norm and ReLU, sigmoid output; returns
+  flat channel-major images [B, C*H*W] (channel c is x[:, c*H*W:(c+1)*H*W])."""
+
+  width: int  # channels of the 14x14 layer; the 7x7 layer has twice as many
+  image_shape: tuple[int, int]  # (H, W), each divisible by 4
+  channels: int  # output channels (3 for stacked digits)
+
+  @nn.compact
+  def __call__(self, z_BxZ):
+    h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
+    x = nn.Dense(h * w * 2 * self.width)(z_BxZ).reshape(-1, h, w, 2 * self.width)
+    x = nn.relu(BatchNorm()(x))
+    x = nn.ConvTranspose(self.width, (4, 4), strides=(2, 2), padding="SAME")(x)
+    x = nn.relu(BatchNorm()(x))
+    x = nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding="SAME")(x)
+    x_BxCxHxW = nn.sigmoid(x).transpose(0, 3, 1, 2)
+    return x_BxCxHxW.reshape(len(x_BxCxHxW), -1)
+
+
+class ConvDiscriminator(nn.Module):
+  """DCGAN's discriminator, narrow: two 4x4 stride-2 convolutions (w, then 2w channels, the
+  second batch-normalized) with leaky ReLU 0.2, then one logit. A PacGAN pack of m samples
+  [B/m, m*C*H*W] is read as m*C input channels, so packing changes only the first
+  convolution's input width."""
+
+  width: int
+  image_shape: tuple[int, int]
+  channels: int
+  mbstd: bool = False
+
+  @nn.compact
+  def __call__(self, x_BxI):
+    height, width = self.image_shape
+    x = x_BxI.reshape(len(x_BxI), -1, height, width).transpose(0, 2, 3, 1)  # NHWC, m*C channels
+    x = nn.leaky_relu(nn.Conv(self.width, (4, 4), strides=(2, 2), padding="SAME")(x), 0.2)
+    x = nn.Conv(2 * self.width, (4, 4), strides=(2, 2), padding="SAME")(x)
+    x = nn.leaky_relu(BatchNorm()(x), 0.2)  # DCGAN: batch norm in D but after its first layer
+    h = x.reshape(len(x), -1)
+    if self.mbstd:
+      h = minibatch_stddev(h)
+    return nn.Dense(1)(h)[:, 0]
+
+
+def make_networks(config, data_dim: int, output: str, mbstd: bool,
+                  image_shape: tuple[int, int] | None = None) -> tuple[nn.Module, nn.Module]:
+  """The (G, D) pair of config.arch for data of width `data_dim` (images: of `image_shape`)."""
+  if config.arch == "dcgan":
+    if image_shape is None or output != "sigmoid":
+      raise UserError("config.arch=dcgan needs an image dataset (stacked digits)")
+    if image_shape[0] % 4 or image_shape[1] % 4:
+      raise UserError(f"config.arch=dcgan needs image sides divisible by 4; got {image_shape}")
+    channels = data_dim // (image_shape[0] * image_shape[1])
+    g = ConvGenerator(config.dcgan_width, tuple(image_shape), channels)
+    return g, ConvDiscriminator(config.dcgan_width, tuple(image_shape), channels, mbstd)
   if config.arch == "pacgan":
     g = Generator(tuple(config.pacgan_g_hidden), data_dim, batch_norm=True, output=output)
     d = Discriminator(tuple(config.pacgan_d_hidden), config.maxout_pieces, mbstd,

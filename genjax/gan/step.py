@@ -85,7 +85,8 @@ class Setup:
 
 def make_setup(config: ConfigDict, dataset, method: Method) -> Setup:
   output = "linear" if isinstance(dataset, data.Mixture) else "sigmoid"
-  g, d = models.make_networks(config, dataset.dim, output, method.mbstd)
+  g, d = models.make_networks(config, dataset.dim, output, method.mbstd,
+                              getattr(dataset, "image_shape", None))
   g_tx, d_tx = make_optimizers(config, d_steps(config, method))
   return Setup(method, g, d, g_tx, d_tx, dataset, config.latent_dim,
                samples_per_step(config, method), d_steps(config, method), config.gp_weight,

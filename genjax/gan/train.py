@@ -21,7 +21,7 @@ from genjax.workdir import Workdir
 
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", data.DATASETS)
-  checks.require_choice(config, "arch", ("small", "pacgan"))
+  checks.require_choice(config, "arch", ("small", "pacgan", "dcgan"))
   checks.require_choice(config, "batch_unit", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
   checks.require_choice(config, "g_loss", ("non_saturating", "saturating"))
