@@ -6,7 +6,8 @@ python experiments/grid.py --experiment=vae --flagfile_base=experiments/flags/va
 Finished runs (their workdir has results.json made by the same config, as the report checks)
 are skipped, so rerunning the same line resumes a grid and a changed base flagfile runs again;
 grid.md tabulates the main numbers of every finished run's results.json (genjax/grid.py).
---print_only prints the command lines (one per run) for a cluster scheduler instead.
+--print_only prints the command lines (one per run) for a cluster scheduler instead;
+--launcher=slurm runs each as a SLURM job (genjax/launch.py: --slurm_partition, --slurm_time, ...).
 """
 
 import os
@@ -14,7 +15,7 @@ import os
 import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
-from genjax import cli, grid
+from genjax import cli, grid, launch
 from genjax.claims import schedule
 
 flags.DEFINE_string("experiment", "vae", "Script name under experiments/ (vae, gan, domain, ...).")
@@ -25,12 +26,15 @@ flags.DEFINE_string("workdir", "workdirs/grid", "Parent folder of the runs' work
 flags.DEFINE_integer("processes", 0, "Runs at a time on this machine (0: the report's rule, 2 "
                      "on a CPU with 2+ cores, 1 on a GPU/TPU; genjax/claims/schedule.py).")
 flags.DEFINE_bool("print_only", False, "Print the command lines and exit.")
+launch.define_flags()
+flags.adopt_module_key_flags(launch)  # --help lists them
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   # Bad input raises UserError: cli.run prints it as one line and exits with status 2.
   grid.check_options(FLAGS.experiment, FLAGS.flagfile_base, FLAGS.processes)
+  slurm = None if FLAGS.print_only else launch.from_flags(FLAGS.workdir)
   axes = [grid.parse_axis(spec) for spec in FLAGS.grid]
   points = {grid.run_name(p): p for p in grid.expand(axes)}
   workdirs = {name: os.path.join(FLAGS.workdir, name) for name in points}
@@ -45,8 +49,15 @@ def main(argv):
             if grid.finished(FLAGS.experiment, FLAGS.flagfile_base, point, workdirs[name],
                              FLAGS.extra)}
 
-  processes = FLAGS.processes or schedule.default_jobs()
-  codes = grid.run_all(commands, workdirs, processes, finished())
+  if slurm:  # the first failed job ends the grid with one line naming it and its log
+    done = finished()
+    slurm.run_all([launch.Task(name, commands[name], workdirs[name],
+                               log=grid.log_path(workdirs[name])) for name in points],
+                  reuse=lambda task: task.name in done)
+    codes = {}
+  else:
+    processes = FLAGS.processes or schedule.default_jobs()
+    codes = grid.run_all(commands, workdirs, processes, finished())
   failed = [name for name, code in codes.items() if code]
   table = grid.collect(FLAGS.experiment, points, workdirs, finished())
   with open(os.path.join(FLAGS.workdir, "grid.md"), "w") as f:

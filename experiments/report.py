@@ -5,6 +5,7 @@ python experiments/report.py                      # every claim, quick protocols
 python experiments/report.py --flagfile=experiments/flags/report_full.flags
 python experiments/report.py --compare=OLD/REPORT.json                   # then what changed
 python experiments/report.py --compare=OLD/REPORT.json --against=NEW/REPORT.json  # runs nothing
+python experiments/report.py --launcher=slurm --slurm_partition=gpu  # one SLURM job per run
 
 A finished run is reused only when its workdir's results were made by the same config (else it
 runs again), unless --rerun is given. Bad input: one `error:` line, exit 2; a failed
@@ -18,7 +19,7 @@ import time
 import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 from absl import flags
 
-from genjax import cli, registry
+from genjax import cli, identity, launch, registry
 from genjax.claims import report, report_json, report_md, schedule
 from genjax.errors import UserError
 
@@ -39,6 +40,8 @@ flags.DEFINE_string("compare", None, "An earlier REPORT.json: list the verdicts 
                     "how far the margins moved.")
 flags.DEFINE_string("against", None, "With --compare: compare with this REPORT.json instead of "
                     "running the report.")
+launch.define_flags()
+flags.adopt_module_key_flags(launch)  # --help lists them
 FLAGS = flags.FLAGS
 
 
@@ -83,6 +86,27 @@ def execute(run: report.Run) -> str:
   return f"ran in {run.wall_seconds:.0f} s"
 
 
+def execute_on_slurm(slurm: launch.Slurm, runs: list[report.Run]) -> int:
+  """Runs (or reuses) every run as a SLURM job, then loads their results; returns the most
+  jobs that could run at once (every lane and timed run)."""
+  tasks = [launch.Task(run.name, run.command, run.workdir, EXPERIMENTS[run.experiment].timed)
+           for run in runs]
+  by_name = {run.name: run for run in runs}
+  seconds = slurm.run_all(tasks, reuse=lambda task: not FLAGS.rerun
+                          and report.finished(by_name[task.name]))
+  for run in runs:
+    if not report.finished(run):  # the job ended well, yet its workdir holds no such results
+      raise report.RunFailed(f"run {run.name}: its job ended, but {run.workdir} holds no "
+                             "finished run of its config")
+    if seconds.get(run.name) is not None:
+      times = os.path.join(run.workdir, report.TIMES_FILE)
+      recorded = report.read_json(times) or {}
+      identity.write_json(times, recorded | {run.name: seconds[run.name]})
+    report.execute(run, rerun=False)  # loads its results (and its recorded time)
+    run.wall_seconds = seconds.get(run.name)
+  return len({task.name if task.timed else os.path.abspath(task.lane) for task in tasks})
+
+
 def main(argv):
   if FLAGS.against:
     if not FLAGS.compare:
@@ -93,13 +117,17 @@ def main(argv):
     raise UserError(f"no report {FLAGS.compare} to compare")
   if FLAGS.jobs < 0:
     raise UserError(f"--jobs={FLAGS.jobs}: give a number of runs at a time, or 0 for automatic")
+  slurm = launch.from_flags(FLAGS.workdir)
   runs = [plan(spec) for spec in FLAGS.runs]
   os.makedirs(FLAGS.workdir, exist_ok=True)
-  jobs = FLAGS.jobs or schedule.default_jobs()
   start = time.perf_counter()
-  schedule.execute_all(runs, execute,
-                       timed=lambda run: EXPERIMENTS[run.experiment].timed, jobs=jobs,
-                       announce=lambda line: print(line, flush=True))
+  if slurm:
+    jobs = execute_on_slurm(slurm, runs)
+  else:
+    jobs = FLAGS.jobs or schedule.default_jobs()
+    schedule.execute_all(runs, execute,
+                         timed=lambda run: EXPERIMENTS[run.experiment].timed, jobs=jobs,
+                         announce=lambda line: print(line, flush=True))
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
   sections = report.judge(runs)
   path = os.path.join(FLAGS.workdir, "REPORT.md")

@@ -123,6 +123,12 @@ for _experiment in (
                # The studies of one protocol share its pretrained model, so their workdir's
                # identity is the fields that define that model.
                shared=SharedWorkdir(PRETRAIN_FIELDS, "study", ("losses_{entry}.npz",))),
+    Experiment("text", "experiments/text.py", "genjax.text.train", "genjax.claims.text",
+               "genjax.text.report:grid_table",
+               not_in_fingerprint={
+                   "eval_chunk": "windows per evaluation call (memory, not results)"},
+               # The learning rate decays over num_steps: a longer run is another run.
+               extendable=lambda fields: False),
 ):
   register(_experiment)
 

@@ -2,12 +2,13 @@
 (tests/made_up_experiment.py, registered from the tests alone) runs through the flagfile checks,
 the claims report and the grid, with no other file of the project edited."""
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 
-import made_up_experiment
+import pytest
 import test_flagfiles
 
 from genjax import registry
@@ -20,8 +21,18 @@ ENV = {**os.environ, "JAX_PLATFORMS": "cpu", registry.PLUGINS: "made_up_experime
        "PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])}
 
 
+@pytest.fixture
+def made_up_experiment(monkeypatch):
+  """The made-up experiment, registered in this process for one test only (the registry is a
+  copy, restored afterwards), so no other test sees a sixth experiment."""
+  monkeypatch.setattr(registry, "EXPERIMENTS", dict(registry.EXPERIMENTS))
+  module = importlib.import_module("made_up_experiment")
+  registry.register(module.EXPERIMENT)  # again, if an earlier test imported the module
+  return module
+
+
 def _flagfile(tmp_path, bias: float) -> str:
-  path = str(tmp_path / f"{made_up_experiment.NAME}_quick.flags")
+  path = str(tmp_path / "coinflip_quick.flags")
   with open(path, "w") as f:
     f.write(test_flagfiles.header_of(path) + "\n")
     f.write(f"--workdir={tmp_path / 'coinflip'}\n--config.bias={bias}\n--config.draws=200\n")
@@ -33,14 +44,14 @@ def _script(name, *args):
                         capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=300)
 
 
-def test_the_made_up_experiment_passes_the_flagfile_checks(tmp_path):
+def test_the_made_up_experiment_passes_the_flagfile_checks(tmp_path, made_up_experiment):
   assert registry.EXPERIMENTS[made_up_experiment.NAME] is made_up_experiment.EXPERIMENT
   flagfile = _flagfile(tmp_path, 0.7)
   test_flagfiles.check_flagfile(flagfile)
   test_flagfiles.check_report_runs(f"{made_up_experiment.NAME}:{flagfile}")
 
 
-def test_the_report_runs_judges_and_reuses_the_made_up_experiment(tmp_path):
+def test_the_report_runs_judges_and_reuses_the_made_up_experiment(tmp_path, made_up_experiment):
   flagfile = _flagfile(tmp_path, 0.7)
   args = [f"--runs={made_up_experiment.NAME}:{flagfile}", f"--workdir={tmp_path / 'report'}"]
   first = _script("report.py", *args)
@@ -63,7 +74,7 @@ def test_the_report_runs_judges_and_reuses_the_made_up_experiment(tmp_path):
   assert verdict["verdict"] == "contradicted", verdict
 
 
-def test_the_grid_runs_tabulates_and_reuses_by_fingerprint(tmp_path):
+def test_the_grid_runs_tabulates_and_reuses_by_fingerprint(tmp_path, made_up_experiment):
   flagfile = _flagfile(tmp_path, 0.7)
   args = [f"--experiment={made_up_experiment.NAME}", f"--flagfile_base={flagfile}",
           "--grid=config.bias=0.25;0.75", f"--workdir={tmp_path / 'grid'}"]

@@ -98,13 +98,13 @@ def execute(run: Run, rerun: bool) -> Run:
       raise RunFailed(f"run {run.name} failed (exit {completed.returncode}): "
                       f"{shlex.join(run.command)}\n{tail}")
     run.wall_seconds = time.perf_counter() - start
-    times = _read_json(times_path) or {}
+    times = read_json(times_path) or {}
     identity.write_json(times_path, times | {run.name: run.wall_seconds})
   with open(path) as f:
     run.results = json.load(f)
   if run.wall_seconds is None:
     # Only a report times a run (a run made by hand, or resumed, has no one time): unknown else.
-    run.recorded_seconds = (_read_json(times_path) or {}).get(run.name)
+    run.recorded_seconds = (read_json(times_path) or {}).get(run.name)
   return run
 
 
@@ -179,7 +179,7 @@ def holm_family(sections) -> dict[int, tuple[float | None, bool | None]]:
                                            strict=True)}
 
 
-def _read_json(path: str) -> dict | None:
+def read_json(path: str) -> dict | None:
   if not os.path.exists(path):
     return None
   with open(path) as f:

@@ -1,0 +1,28 @@
+"""Q1 on real text: byte-level language models across four registers (issue 35).
+
+python experiments/text.py --flagfile=experiments/flags/text_diversity_quick.flags
+"""
+
+import os
+
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import jax
+from absl import flags
+
+from genjax import cli
+from genjax.text.train import train_and_evaluate
+
+CONFIG = cli.define_flags("text", default_workdir="workdirs/text")
+flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
+
+
+def main(argv):
+  del argv
+  # A resumed run reads its compiled steps and evaluations back from a persistent cache.
+  jax.config.update("jax_compilation_cache_dir",
+                    os.path.join(flags.FLAGS.workdir, "jax_compilation_cache"))
+  train_and_evaluate(CONFIG.value, flags.FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,74 @@
+"""Q1 on real text: byte-level transformers across four registers (issue 35).
+
+Run one study (each has its own workdir; results.md beside results.json):
+  python experiments/text.py --flagfile=experiments/flags/text_diversity_quick.flags
+Time and expected results: at the top of each flagfile (experiments/flags/text_*.flags). The
+text pack (genjax/data/text.py) is fetched by the set-up command, pip install -r requirements.txt.
+
+The defaults are the full protocol (every domain held out in turn: four single-domain models and
+four mixes, 6,000 steps of 48 windows each); it has not been run to its end yet. At the rates
+measured on 2 shared CPU cores (4-5 steps/s for 3 seeds of the 2-layer model at 24 windows of
+64 bytes) it would take hours there, so it is meant for an accelerator. `quick` is what fits in
+about 4 CPU minutes per study, and its models do not finish (see its flagfiles).
+"""
+
+from ml_collections import ConfigDict
+
+
+def get_config(variant: str | None = None) -> ConfigDict:
+  config = ConfigDict()
+  config.study = "diversity"  # diversity | architecture
+  config.seed = 0  # every random number (batches, evaluation windows, init) derives from this
+  config.num_seeds = 3  # seeds trained side by side in one compiled program (vmap)
+  config.parallel = "auto"  # auto | none | shard_map: the seed axis over the devices (genjax.seeds)
+  config.num_devices = 0  # devices to shard the seeds over (0: as many as divide num_seeds)
+  # ---- domains (genjax.data.text: split by document, bytes, vocabulary 256) ----
+  config.domains = ("shakespeare", "bible", "licences", "news")  # the registers trained on
+  # Domains held out in turn: each is judged after pretraining on the others (the architecture
+  # study holds out the first only).
+  config.heldout = ("shakespeare", "bible", "licences", "news")
+  # Diversity study: the single domains pretrained on, each alone ("one other domain"); every
+  # held-out domain is compared with each of these that is not itself. Empty: every domain.
+  config.specialists = ()
+  config.context = 64  # bytes a model reads; it predicts bytes 1..context of each window
+  # ---- models (genjax.domain.model: the causal transformer of the Markov study, on bytes) ----
+  config.model = "transformer"  # the model of the diversity study
+  # The models the architecture study compares (one training each, on the same mix).
+  config.architecture_models = ("transformer", "transformer_1layer", "bag_mlp")
+  config.num_layers = 2  # transformer layers ("transformer_1layer" has one)
+  config.width = 64  # model width d (the bag MLP's hidden layers are 4 d)
+  config.num_heads = 2  # attention heads
+  config.positions = "learned"  # learned | rotary
+  # ---- training (every model: equal bytes seen = num_steps x batch_size x (context + 1)) ----
+  config.num_steps = 6000  # Adam steps per model
+  config.batch_size = 48  # windows per step and seed; a mix of k domains takes batch_size / k each
+  config.learning_rate = 3e-3  # peak Adam learning rate (linear warmup, cosine decay to 10%)
+  config.warmup_steps = 200  # steps of linear warmup
+  config.grad_clip = 1.0  # global gradient-norm clip
+  config.num_evals = 4  # evaluations along training, evenly spaced (a multiple of 4: the
+  #                       plateau guard reads the last quarter)
+  # ---- evaluation (per seed: its own windows of each domain's held-out documents) ----
+  config.eval_windows = 256  # windows per domain, split and seed (context bytes scored each)
+  config.eval_chunk = 256  # windows per evaluation call (memory, not results)
+  config.ngram_orders = (2, 5, 7)  # Kneser-Ney byte n-gram references fitted on training text
+  # ---- logging, checkpoints, plots ----
+  config.log_every = 200  # steps between metrics.jsonl records
+  config.tensorboard = True  # also write logged scalars as TensorBoard events (workdir/tensorboard)
+  config.checkpoint_every = 1000  # steps between checkpoints (the last step always saves)
+  config.keep_checkpoints = 2  # checkpoints kept per training
+  config.make_plots = True  # write the PNG figures
+
+  if variant == "quick":  # one held-out domain and what fits in ~4 CPU minutes per study
+    config.heldout = ("bible",)
+    config.specialists = ("shakespeare",)
+    config.num_steps = 500  # the diversity study's; the architecture flagfile sets 400
+    config.batch_size = 24
+    config.warmup_steps = 50
+    config.eval_windows = 128
+    config.eval_chunk = 128
+    config.ngram_orders = (2, 5)
+    config.log_every = 50
+    config.checkpoint_every = 300
+  elif variant not in (None, ""):
+    raise ValueError(f"unknown variant {variant!r} of the text config; use 'quick' or none")
+  return config

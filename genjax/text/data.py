@@ -1,0 +1,65 @@
+"""Bytes of the real-text pack as training batches and evaluation windows, per seed.
+
+Every array has a leading seed axis S. Seed s draws its batches, its evaluation windows and its
+init from `fold_in(fold_in(key(config.seed), stream), s)`, so the spread over seeds includes the
+draw of the held-out windows; two models of one seed are scored on the same windows (paired).
+Batches are a pure function of (seed, step): a resumed run replays what an uninterrupted one saw.
+A batch of a mix of k domains takes batch_size / k windows of each (exact fractions), so a mix
+and a single domain see the same number of bytes per step.
+"""
+
+import jax
+import numpy as np
+
+from genjax import seeds
+from genjax.data import byte_references, text
+
+# Random streams (tags of seeds.seed_keys), disjoint by construction.
+INIT = 1  # model initialization
+TRAIN_DATA = 2  # training batches
+EVAL = 3  # evaluation windows; + 10 * (domain index) + (split index)
+LOG2 = float(np.log(2.0))  # nats -> bits
+
+
+def stream_keys(config, stream: int) -> jax.Array:
+  return seeds.seed_keys(config.seed, config.num_seeds, stream)
+
+
+def arrays(domain: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """The split's documents end to end (uint8) and their offsets (genjax.data.text.as_array;
+  `text.splits` caches the pack per cache folder, so this is a copy of a few MB, not a read)."""
+  return text.as_array(text.splits(domain)[split])
+
+
+def make_sampler(config, domains: tuple[str, ...]):
+  """step -> {"tokens": S x B x (context + 1)}: each seed's batch takes B / k windows of each of
+  the k `domains`, each window inside one training document."""
+  per_domain = config.batch_size // len(domains)
+  keys = stream_keys(config, TRAIN_DATA)
+  sources = [arrays(d, "train") for d in domains]
+
+  def sample(step: int) -> dict:
+    batches = []
+    for s in range(config.num_seeds):
+      key = jax.random.fold_in(keys[s], step)
+      batches.append(np.concatenate([
+          text.sample_windows(jax.random.fold_in(key, i), data_N, offsets, per_domain,
+                              config.context)
+          for i, (data_N, offsets) in enumerate(sources)]))
+    return {"tokens": np.stack(batches)}
+
+  return sample
+
+
+def eval_windows(config, domain: str, split: str) -> np.ndarray:
+  """S x N x (context + 1) windows of the held-out `split` of `domain`, seed s its own."""
+  tag = EVAL + 10 * (1 + text.DOMAINS.index(domain)) + text.SPLITS.index(split)
+  data_N, offsets = arrays(domain, split)
+  return np.stack([text.sample_windows(k, data_N, offsets, config.eval_windows, config.context)
+                   for k in stream_keys(config, tag)])
+
+
+def references(config, domains) -> dict[str, dict[str, float]]:
+  """Bits per byte of uniform, zlib, bz2, lzma and Kneser-Ney n-grams on each domain's test
+  documents (whole documents, genjax.data.byte_references)."""
+  return {d: byte_references.references(d, "test", tuple(config.ngram_orders)) for d in domains}

@@ -1,0 +1,114 @@
+"""One model trained on one mix of domains, evaluated along the way (a `loop.Trainer`).
+
+The pure step, optimizer and models are the Markov study's (`genjax.domain.step`, `.model`):
+here on bytes (vocabulary 256). A training is named by its model and domains; the workdir holds
+one config (genjax/identity.py), so a rerun resumes it and reads its evaluations back from
+workdir/evals/<name>.jsonl instead of recomputing them.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+from ml_collections import ConfigDict
+
+from genjax import logs, seeds, stats
+from genjax.domain import evaluate, step
+from genjax.domain.model import make_model
+from genjax.loop import Trainer
+from genjax.text import data
+
+VOCAB = 256  # bytes
+
+
+def model(config, arch: str):
+  return make_model(arch, vocab=VOCAB, width=config.width, num_heads=config.num_heads,
+                    max_len=config.context, positions=config.positions,
+                    num_layers=config.num_layers)
+
+
+def training_name(arch: str, domains) -> str:
+  return f"{arch}_on_{'-'.join(domains)}"  # TensorBoard-legal: no '+'
+
+
+def eval_grid(config) -> list[int]:
+  return np.linspace(0, config.num_steps, config.num_evals + 1).astype(int)[1:].tolist()
+
+
+def bits(per_position_SxT) -> dict:
+  """{"mean", "sd", "se", "seeds"} of the per-seed bits per byte (mean over positions)."""
+  return stats.summary(np.asarray(per_position_SxT).mean(-1) / data.LOG2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trainings:
+  """Where a study's models train: `loop.Trainer`s over the seeds (`devices`) in `workdir`."""
+
+  config: ConfigDict
+  workdir: str
+  devices: seeds.SeedParallel
+  writer: logs.MetricsWriter
+
+  def fit(self, arch: str, domains: tuple[str, ...], test_domains) -> dict:
+    """Trains `arch` from scratch on equal parts of `domains`; evaluates the validation windows
+    of `domains` and the test windows of `test_domains` at every step of the grid.
+
+    Returns {step: {set name: S x context nats per position}}.
+    """
+    config = self.config
+    net = model(config, arch)
+    params_S = jax.vmap(lambda k: net.init(k, jnp.zeros((1, config.context), jnp.int32)))(
+        data.stream_keys(config, data.INIT))
+    schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
+    tx = step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
+    train_step = step.compiled_step(self.devices, net, step.full_params, config.grad_clip,
+                                    schedule)
+    sets = {f"validation/{d}": data.eval_windows(config, d, "validation") for d in domains}
+    sets |= {f"test/{d}": data.eval_windows(config, d, "test") for d in test_domains}
+    name = training_name(arch, domains)
+
+    def losses_at(t, device_state) -> dict:
+      params = jax.device_get(device_state)["trainable"]
+      losses = evaluate.model_losses(net, params, sets, config.eval_chunk)
+      logging.info("%s step %d bits/byte: %s", name, t,
+                   {s: f"{v.mean() / data.LOG2:.3f}" for s, v in losses.items()})
+      return {s: v.tolist() for s, v in losses.items()}
+
+    grid = eval_grid(config)
+    with Trainer(name, step.new_state(params_S, {}, tx), train_step, devices=self.devices,
+                 get_batch=data.make_sampler(config, domains), workdir=self.workdir,
+                 key=seeds.seed_keys(config.seed, config.num_seeds), config=config,
+                 num_steps=grid[-1], eval_steps=grid, writer=self.writer) as trainer:
+      for t in grid:
+        trainer.train_to(t)
+        if trainer.should_evaluate(t):  # not already evaluated before a restart
+          trainer.record_eval(t, losses_at(t, trainer.device_state))
+    return {r["step"]: {s: np.asarray(r[s], np.float32) for s in sets}
+            for r in logs.read_evals(self.workdir, name) if r["step"] in grid}
+
+
+def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:
+  """A model's row of results.json: its held-out bits per domain at the last step, the
+  training-domain validation curve (equal parts of its domains), and its own held-out text
+  beside bz2 on the same documents (the guard's two inputs)."""
+  last = max(evals)
+  final = evals[last]
+  tests = sorted(k.split("/", 1)[1] for k in final if k.startswith("test/"))
+
+  def own(at, split):  # equal parts of the training domains, per seed and position
+    return np.mean([at[f"{split}/{d}"] for d in domains], axis=0)
+
+  return {
+      "arch": arch, "domains": list(domains), "steps": last,
+      "test": {d: bits(final[f"test/{d}"]) for d in tests},
+      "own_test": bits(own(final, "test")),
+      "own_bz2": float(np.mean([refs[d]["bz2"] for d in domains])),
+      "train_curve": {str(t): bits(own(evals[t], "validation")) for t in sorted(evals)},
+  }
+
+
+def position_curve(evals: dict, domain: str) -> list[list[float]]:
+  """S x context bits per byte at each position of the held-out windows, at the last step."""
+  return (evals[max(evals)][f"test/{domain}"] / data.LOG2).tolist()

@@ -1,0 +1,136 @@
+"""results.md and the figure of a real-text study, and the grid's table. Every number is bits per
+byte, mean ± s.d. over seeds (`stats.spread`), beside the byte references on the same held-out
+documents (genjax/data/byte_references.py)."""
+
+import os
+
+import numpy as np
+
+from genjax import stats
+from genjax.claims.text import STUDY_CLAIMS
+from genjax.claims.verdicts import ResultMissing
+
+fmt = stats.spread
+REFERENCES = ("zlib", "bz2", "lzma")  # then the Kneser-Ney n-grams, "kn<order>"
+
+
+def _reference_names(r: dict) -> list[str]:
+  first = next(iter(r["references"].values()))
+  return [*REFERENCES, *sorted((k for k in first if k.startswith("kn")), key=lambda k: int(k[2:]))]
+
+
+def bits_table(r: dict) -> list[str]:
+  """One row per model and one per reference: bits per byte on each domain's test documents."""
+  domains = list(r["references"])
+  lines = ["| model | trained on | " + " | ".join(domains) + " | own text − bz2 |",
+           "|---|---|" + "---|" * len(domains) + "---|"]
+  for row in r["models"].values():
+    cells = [fmt(row["test"].get(d)) + (" (held out)" if d not in row["domains"] else "")
+             for d in domains]
+    lines.append(f"| {row['arch']} | {'+'.join(row['domains'])} | " + " | ".join(cells)
+                 + f" | {row['own_test']['mean'] - row['own_bz2']:+.3f} |")
+  for ref in _reference_names(r):
+    lines.append(f"| *{ref}* | " + ("training split" if ref.startswith("kn") else "each document")
+                 + " | " + " | ".join(f"{r['references'][d][ref]:.3f}" for d in domains) + " | |")
+  return lines
+
+
+def curve_table(r: dict) -> list[str]:
+  """Training-domain validation bits per byte at each evaluation (the plateau guard's input)."""
+  steps = sorted(next(iter(r["models"].values()))["train_curve"], key=int)
+  lines = ["| model | trained on | " + " | ".join(f"step {s}" for s in steps) + " |",
+           "|---|---|" + "---|" * len(steps)]
+  for row in r["models"].values():
+    lines.append(f"| {row['arch']} | {'+'.join(row['domains'])} | "
+                 + " | ".join(fmt(row["train_curve"][s]) for s in steps) + " |")
+  return lines
+
+
+def data_cards(r: dict) -> list[str]:
+  lines = ["| domain | package | licence | document | train docs / bytes | test docs / bytes |",
+           "|---|---|---|---|---|---|"]
+  for d, c in r["data_cards"].items():
+    lines.append(f"| {d} | {c['package']} {c['version']} | {c.get('licence', '')} "
+                 f"| {c['document']} | {c['train']['documents']} / {c['train']['bytes']:,} "
+                 f"| {c['test']['documents']} / {c['test']['bytes']:,} |")
+  return lines
+
+
+def judge(claim, results: dict) -> str:
+  try:
+    finding = claim.rule(results)
+  except ResultMissing as e:
+    return f"not measured ({e})"
+  return f"{finding.verdict} — {finding.evidence}" + (
+      f" ({finding.condition})" if finding.condition else "")
+
+
+def write_markdown(r: dict, workdir: str) -> str:
+  c = r["config"]
+  held = ", ".join(h["domain"] for h in r["heldout"])
+  lines = [f"# Q1 on real text: {r['study']} study", "",
+           f"{r['num_seeds']} seeds; byte-level models read {r['context']} bytes; "
+           f"{c['num_steps']} Adam steps of {c['batch_size']} windows each "
+           f"({c['num_steps'] * c['batch_size'] * (r['context'] + 1):,} bytes seen per model); "
+           f"held out: {held}. Scored on {c['eval_windows']} windows per domain and seed of the "
+           "test documents (every position of a window, so early bytes see little context); "
+           "references on the whole test documents.", "", "## Bits per byte (test documents)",
+           "", *bits_table(r), "", "## Training-domain validation bits per byte", "",
+           *curve_table(r), "", "## Data", "", *data_cards(r), "", "## Verdicts", ""]
+  for claim in STUDY_CLAIMS[r["study"]]:
+    lines += [f"Claim: {claim.statement} Verdict: {judge(claim, r)}", ""]
+  text = "\n".join(lines)
+  with open(os.path.join(workdir, "results.md"), "w") as f:
+    f.write(text)
+  return text
+
+
+def write_figure(r: dict, workdir: str) -> None:
+  """bits_per_byte.png (every model on every domain) or, for the architecture study,
+  loss_vs_position.png on the held-out domain (bands: mean ± s.d. over seeds)."""
+  import matplotlib.pyplot as plt
+
+  from genjax import plots
+
+  fig, ax = plt.subplots(figsize=(7, 4))
+  if r["study"] == "architecture":
+    held = r["heldout"][0]["domain"]
+    for name, curve in r["position_curves"].items():
+      values = np.asarray(curve)
+      x = np.arange(1, values.shape[1] + 1)
+      line, = ax.plot(x, values.mean(0), label=r["models"][name]["arch"])
+      ax.fill_between(x, values.mean(0) - values.std(0), values.mean(0) + values.std(0),
+                      alpha=0.2, color=line.get_color())
+    for ref, style in (("bz2", "--"), ("kn5", ":")):
+      if ref in r["references"][held]:
+        ax.axhline(r["references"][held][ref], color="gray", linestyle=style, label=ref)
+    ax.set_xlabel(f"position in the window ({held}, never trained on)")
+    ax.set_ylabel("bits / byte (each point: windows x seeds at one position, noisy)")
+    name = "loss_vs_position.png"
+  else:
+    domains = list(r["references"])
+    width = 0.8 / (len(r["models"]) + 1)
+    for i, row in enumerate(r["models"].values()):
+      ax.bar(np.arange(len(domains)) + i * width, [row["test"][d]["mean"] for d in domains],
+             width, yerr=[row["test"][d]["sd"] for d in domains],
+             label="+".join(row["domains"]))
+    ax.scatter(np.arange(len(domains)) + 0.4 - width, [r["references"][d]["bz2"] for d in domains],
+               color="black", marker="_", s=300, label="bz2", zorder=3)
+    ax.set_xticks(np.arange(len(domains)) + 0.4 - width, domains)
+    ax.set_ylabel("bits / byte on test documents")
+    name = "bits_per_byte.png"
+  ax.legend(fontsize=7)
+  plots.save(fig, os.path.join(workdir, name))
+
+
+def grid_table(r: dict):
+  """The grid's table of one run (genjax/grid.py): header, rows."""
+  header = ["model", "trained on", "own text bits/byte", "bz2 there",
+            "held-out domain", "held-out bits/byte"]
+  rows = []
+  for h in r["heldout"]:
+    for name in [h["mix"], *h["specialists"]] if "mix" in h else h["models"]:
+      row = r["models"][name]
+      rows.append([row["arch"], "+".join(row["domains"]), fmt(row["own_test"]),
+                   f"{row['own_bz2']:.3f}", h["domain"], fmt(row["test"][h["domain"]])])
+  return header, rows

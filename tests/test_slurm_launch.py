@@ -1,0 +1,200 @@
+"""--launcher=slurm on a real one-node SLURM started by the tests (tests/slurm_cluster.py): the
+report and the grid give what the local launcher gives, a cancelled job is one error line, a
+rerun reuses finished runs and attaches to queued jobs, a requeued job resumes and finishes, runs
+of one workdir go in turn and a timed run gets its node alone. Without SLURM (or root) the
+cluster tests skip with the reason; the bad-input tests need no cluster."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import made_up_experiment
+import pytest
+import slurm_cluster
+
+from genjax import launch, registry
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# The made-up experiment (seconds long) joins every process through GENJAX_EXPERIMENTS.
+PLUGIN = {"JAX_PLATFORMS": "cpu", registry.PLUGINS: "made_up_experiment", "GENJAX_SLURM_POLL": "1",
+          "PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.fixture(scope="session")
+def cluster():
+  try:
+    started = slurm_cluster.start()
+  except slurm_cluster.Unavailable as e:
+    pytest.skip(f"no one-node SLURM on this machine: {e}")
+  yield started
+  started.stop()
+
+
+def _flagfile(tmp_path, name: str, bias: float) -> str:
+  path = tmp_path / f"{made_up_experiment.NAME}_{name}.flags"
+  path.write_text(f"--config.bias={bias}\n--config.draws=200\n")
+  return str(path)
+
+
+def _script(name, *args, env=None):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "experiments", name), *args],
+                        capture_output=True, text=True, env={**(env or os.environ), **PLUGIN},
+                        cwd=ROOT, timeout=600)
+
+
+def _start(name, *args, env):
+  return subprocess.Popen([sys.executable, os.path.join(ROOT, "experiments", name), *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**env, **PLUGIN}, cwd=ROOT)
+
+
+def _until(condition, seconds=120):
+  deadline = time.monotonic() + seconds
+  while not condition():
+    assert time.monotonic() < deadline, "timed out"
+    time.sleep(0.5)
+
+
+def _claims(path):  # verdicts and numbers, without where the runs' workdirs were
+  claims = json.loads(path.read_text())["claims"]
+  for claim in claims:
+    for run in claim["runs"]:
+      del run["workdir"]
+  return claims
+
+
+@pytest.mark.slow
+def test_the_report_on_slurm_equals_the_local_one_and_a_rerun_reuses_its_runs(cluster, tmp_path):
+  runs = (f"--runs={made_up_experiment.NAME}:{_flagfile(tmp_path, 'quick', 0.7)},"
+          f"{made_up_experiment.NAME}:{_flagfile(tmp_path, 'fair', 0.5)}")
+  local = _script("report.py", runs, f"--workdir={tmp_path / 'local'}")
+  assert local.returncode == 0, local.stderr[-3000:]
+  args = [runs, f"--workdir={tmp_path / 'slurm'}", "--launcher=slurm"]
+  on_slurm = _script("report.py", *args, env=cluster.env)
+  assert on_slurm.returncode == 0, on_slurm.stderr[-3000:]
+  assert on_slurm.stdout.count("submitted as SLURM job") == 2, on_slurm.stdout
+  assert _claims(tmp_path / "slurm" / "REPORT.json") == _claims(tmp_path / "local" / "REPORT.json")
+  ran = {name for _, name, state in cluster.jobs() if state == "COMPLETED"}
+  assert {"coinflip_quick", "coinflip_fair"} <= ran
+  jobs_before = len(cluster.jobs())
+  again = _script("report.py", *args, env=cluster.env)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "submitted" not in again.stdout and again.stdout.count("reused") == 2, again.stdout
+  assert len(cluster.jobs()) == jobs_before
+  assert all(run["reused"] for run in json.loads(
+      (tmp_path / "slurm" / "REPORT.json").read_text())["runs"])
+
+
+@pytest.mark.slow
+def test_a_two_point_grid_on_slurm_equals_the_local_grid(cluster, tmp_path):
+  args = [f"--experiment={made_up_experiment.NAME}",
+          f"--flagfile_base={_flagfile(tmp_path, 'quick', 0.7)}", "--grid=config.bias=0.25;0.75"]
+  local = _script("grid.py", *args, f"--workdir={tmp_path / 'local'}")
+  assert local.returncode == 0, local.stderr[-3000:]
+  on_slurm = _script("grid.py", *args, f"--workdir={tmp_path / 'slurm'}", "--launcher=slurm",
+                     env=cluster.env)
+  assert on_slurm.returncode == 0, on_slurm.stderr[-3000:]
+  table = (tmp_path / "slurm" / "grid.md").read_text()
+  assert table == (tmp_path / "local" / "grid.md").read_text()
+  assert len(table.splitlines()) == 4
+  assert (tmp_path / "slurm" / "bias=0.25.log").exists()  # each run's output, as locally
+
+
+@pytest.mark.slow
+def test_a_cancelled_job_is_one_error_line_with_its_id_and_log(cluster, tmp_path):
+  workdir = tmp_path / "report"
+  started = _start("report.py", f"--runs=coinflip:{_flagfile(tmp_path, 'quick', 0.7)}",
+                   f"--workdir={workdir}", "--launcher=slurm",
+                   "--slurm_additional=begin=now+600", env=cluster.env)  # stays queued
+  _until(lambda: (workdir / launch.RECORD).exists())
+  job_id = json.loads((workdir / launch.RECORD).read_text())["coinflip_quick"]["job_id"]
+  cluster.run("scancel", job_id)
+  out, err = started.communicate(timeout=120)
+  assert started.returncode == 1, err
+  assert err.strip().splitlines() == [
+      f"error: run coinflip_quick failed (SLURM job {job_id} ended CANCELLED without a result); "
+      f"its log: {workdir / 'slurm' / f'{job_id}_0_log.err'}"]
+
+
+@pytest.mark.slow
+def test_a_rerun_attaches_to_its_job_still_queued_instead_of_submitting_again(cluster, tmp_path):
+  workdir = tmp_path / "report"
+  args = [f"--runs=coinflip:{_flagfile(tmp_path, 'quick', 0.7)}", f"--workdir={workdir}",
+          "--launcher=slurm"]
+  first = _start("report.py", *args, "--slurm_additional=begin=now+8", env=cluster.env)
+  _until(lambda: (workdir / launch.RECORD).exists())
+  first.kill()  # the report goes away; its job stays queued
+  first.communicate()
+  job_id = json.loads((workdir / launch.RECORD).read_text())["coinflip_quick"]["job_id"]
+  again = _script("report.py", *args, env=cluster.env)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert f"coinflip_quick: attached to SLURM job {job_id} (PENDING)" in again.stdout
+  assert "submitted" not in again.stdout
+  assert [j for j in cluster.jobs() if j[1] == "coinflip_quick" and j[0] == job_id]
+
+
+@pytest.mark.slow
+def test_a_requeued_job_resumes_from_its_checkpoint_and_finishes(cluster, tmp_path):
+  workdir = tmp_path / "grid"
+  steps = ["--extra=--config.num_steps=2000", "--extra=--config.checkpoint_every=100",
+           "--extra=--config.log_every=100", "--extra=--config.eval_every=1000"]
+  started = _start("grid.py", "--experiment=vae",
+                   f"--flagfile_base={ROOT}/notebooks/vae_smoke.flags", *steps,
+                   f"--workdir={workdir}", "--launcher=slurm", env=cluster.env)
+  log = workdir / "base.log"
+  _until(lambda: log.exists() and "step 100/2000" in log.read_text(), 300)
+  job_id = json.loads((workdir / launch.RECORD).read_text())["base"]["job_id"]
+  cluster.run("scontrol", "requeue", job_id)
+  out, err = started.communicate(timeout=600)
+  assert started.returncode == 0, err[-3000:]
+  text = log.read_text()
+  assert "checkpoint saved, exiting" in text and "resumed from step" in text, text[-3000:]
+  assert "Restarts=1" in cluster.run("scontrol", "show", "job", job_id)
+  assert out.count("submitted as SLURM job") == 1  # requeued, not submitted again
+  assert len((workdir / "grid.md").read_text().splitlines()) == 4  # ae and vae_beta1
+
+
+@pytest.mark.slow
+def test_runs_of_one_workdir_go_in_turn_and_a_timed_run_gets_its_node_alone(
+    cluster, tmp_path, monkeypatch):
+  monkeypatch.setenv("SLURM_CONF", cluster.conf)
+  monkeypatch.setattr(launch, "POLL_SECONDS", 1)
+  stamp = ("import sys, time; f = open(sys.argv[1], 'a'); f.write(f'{time.time()} start\\n'); "
+           "f.flush(); time.sleep(1); f.write(f'{time.time()} end\\n')")
+
+  def task(name, lane, timed=False):
+    return launch.Task(name, [sys.executable, "-c", stamp, str(tmp_path / f"{name}.txt")],
+                       str(tmp_path / lane), timed)
+
+  lines = []
+  slurm = launch.Slurm(str(tmp_path), str(tmp_path / "slurm"), {"time": 5}, lines.append)
+  tasks = [task("a1", "a"), task("a2", "a"), task("b", "b"), task("t", "t", timed=True)]
+  seconds = slurm.run_all(tasks, reuse=lambda t: False)
+  assert set(seconds) == {"a1", "a2", "b", "t"} and all(s >= 1 for s in seconds.values())
+  times = {t.name: [float(line.split()[0]) for line in
+                    (tmp_path / f"{t.name}.txt").read_text().splitlines()] for t in tasks}
+  assert times["a2"][0] >= times["a1"][1]  # a2 started after a1 ended
+  record = json.loads((tmp_path / launch.RECORD).read_text())
+  scripts = {n: (tmp_path / "slurm" / f"{record[n]['job_id']}_submission.sh").read_text()
+             for n in record}
+  assert "#SBATCH --exclusive" in scripts["t"] and "--exclusive" not in scripts["a1"]
+  assert all("#SBATCH --requeue" in script for script in scripts.values())
+
+
+@pytest.mark.parametrize("script", ["report.py", "grid.py"])
+@pytest.mark.parametrize("args, says", [
+    (["--launcher=nope"], "--launcher"),
+    (["--launcher=slurm", "--slurm_additional==x"], "--slurm_additional"),
+    (["--launcher=slurm", "--slurm_time=0"], "--slurm_time"),
+    (["--launcher=slurm"], "no sbatch on PATH"),
+])
+def test_bad_launcher_input_is_one_error_line(script, args, says, tmp_path):
+  env = {**os.environ, "PATH": os.path.dirname(sys.executable)}  # no sbatch on it
+  done = _script(script, *args, f"--workdir={tmp_path / 'w'}", env=env)
+  assert done.returncode == 2, done.stderr[-2000:]
+  lines = done.stderr.strip().splitlines()  # the grid logs its JAX devices first
+  [line] = [line for line in lines if line.startswith("error: ")]
+  assert line == lines[-1] and says in line, done.stderr
