@@ -1,8 +1,14 @@
 """Run logs, written by process 0 only: workdir/config.json, workdir/metrics.jsonl, the
 evaluation records workdir/evals/<name>.jsonl and, optionally, TensorBoard event files under
 workdir/tensorboard (through tensorboardX, which needs no TensorFlow).
+
+TensorBoard gets one folder per model (`tensorboard/<model>/`, from the metric's name
+`<model>/<key>`) with plain tags (`loss`, `eval/modes`), as the flax examples write one run per
+folder: AE and VAE, or GAN and PacGAN, are runs of one chart that TensorBoard overlays. Each
+folder also holds the run's config as hyperparameters.
 """
 
+import collections
 import contextlib
 import errno
 import json
@@ -48,6 +54,13 @@ def config_to_dict(config: ConfigDict) -> dict:
   return json.loads(config.to_json_best_effort())
 
 
+def _hparams(config: ConfigDict) -> dict:
+  """The config as TensorBoard hyperparameters: numbers, bools and strings as they are, the
+  rest (tuples, None) as text."""
+  return {k: v if isinstance(v, (bool, int, float, str)) else json.dumps(v)
+          for k, v in sorted(config_to_dict(config).items())}
+
+
 class MetricsWriter:
   """Appends one JSON object per logged step; a no-op on processes other than 0.
 
@@ -57,28 +70,38 @@ class MetricsWriter:
   `genjax.workdir.Workdir.open`, which first locks the workdir and checks its identity.
   """
 
-  def __init__(self, workdir: str, tensorboard: bool = False):
+  def __init__(self, workdir: str, tensorboard: bool = False, config: ConfigDict | None = None):
     self.workdir = str(workdir)
     self.tensorboard = tensorboard
     self.enabled = is_main_process()
     self._file = None
-    self._summary = None
+    self._summaries = {}  # model -> its TensorBoard FileWriter
+    self._hparams = _hparams(config) if config is not None else {}
 
   def _open(self) -> None:
-    """Opens metrics.jsonl (and TensorBoard) on first use."""
+    """Opens metrics.jsonl on first use."""
     if self._file is not None or not self.enabled:
       return
     with writing(os.path.join(self.workdir, "metrics.jsonl")):
       os.makedirs(self.workdir, exist_ok=True)
       self._file = open(os.path.join(self.workdir, "metrics.jsonl"), "a")
-    if self.tensorboard:
+
+  def _summary(self, model: str):
+    """The model's TensorBoard writer, made (with the config as hyperparameters) on first use."""
+    if model not in self._summaries:
       # Imported here so that runs without TensorBoard never load it.
       from tensorboardX import FileWriter
+      from tensorboardX.summary import hparams
 
       # FileWriter, not SummaryWriter.add_scalar: one event per logged step instead of one per
       # scalar, 20x fewer hand-offs to the writer thread. flush_secs: a killed run loses at most
       # this many seconds of curves (metrics.jsonl, flushed every write, keeps them all).
-      self._summary = FileWriter(os.path.join(self.workdir, "tensorboard"), flush_secs=30)
+      writer = FileWriter(os.path.join(self.workdir, "tensorboard", model), flush_secs=30)
+      if self._hparams:
+        for summary in hparams(self._hparams, {}):
+          writer.add_summary(summary)
+      self._summaries[model] = writer
+    return self._summaries[model]
 
   def write(self, step: int, metrics: Mapping) -> None:
     if self.enabled:
@@ -90,32 +113,36 @@ class MetricsWriter:
       self._write_scalars(step, metrics)
 
   def write_eval(self, name: str, step: int, record: Mapping) -> None:
-    """Puts one evaluation record (see `append_eval`) on TensorBoard as `<name>/eval/<key>`."""
+    """Puts one evaluation record (see `append_eval`) on TensorBoard: `eval/<key>` in the
+    folder of model `name`."""
     if self.enabled:
       self._open()
       self._write_scalars(step, {f"{name}/eval/{k}": v for k, v in record.items()
                                  if k != "step"})
 
   def _write_scalars(self, step: int, metrics: Mapping) -> None:
-    if self._summary is None:
+    """`<model>/<tag>` goes to the model's folder as `<tag>` (a name without a model: "run")."""
+    if not self.tensorboard:
       return
     from tensorboardX import summary
 
-    values = []
-    for tag, value in metrics.items():
+    values = collections.defaultdict(list)
+    for name, value in metrics.items():
       number = _scalar(value)
       if number is not None:
-        values.extend(summary.scalar(tag, number).value)
-    if values:
-      self._summary.add_summary(summary.Summary(value=values), global_step=int(step))
+        model, _, tag = name.partition("/") if "/" in name else ("run", "", name)
+        values[model].extend(summary.scalar(tag, number).value)
+    for model, model_values in values.items():
+      self._summary(model).add_summary(summary.Summary(value=model_values),
+                                       global_step=int(step))
 
   def close(self) -> None:
     if self._file is not None:
       self._file.close()
       self._file = None
-    if self._summary is not None:
-      self._summary.close()
-      self._summary = None
+    for writer in self._summaries.values():
+      writer.close()
+    self._summaries = {}
 
 
 # errno values that mean "this file cannot be written here", not a bug: one line, no traceback.

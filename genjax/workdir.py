@@ -45,7 +45,7 @@ class Workdir:
           identity.check_workdir(path, config, experiment, restart)  # may move an old run aside
           with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(logs.config_to_dict(config), f, indent=2, sort_keys=True)
-      writer = logs.MetricsWriter(path, tensorboard=tensorboard)
+      writer = logs.MetricsWriter(path, tensorboard=tensorboard, config=config)
       try:
         yield cls(path, config, experiment, writer)
       finally:

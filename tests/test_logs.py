@@ -20,21 +20,28 @@ from genjax.loop import Trainer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _read_scalars(workdir) -> dict:
-  """{tag: [(step, value)]} from the TFRecord event files under workdir/tensorboard."""
+def _events(path):
   from tensorboardX.proto import event_pb2
 
+  with open(path, "rb") as f:
+    data = f.read()
+  offset = 0
+  while offset < len(data):
+    (length,) = struct.unpack("<Q", data[offset:offset + 8])
+    yield event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+    offset += 12 + length + 4  # length, its crc, the record, its crc
+
+
+def _read_scalars(workdir) -> dict:
+  """{"<model folder>/<tag>": [(step, value)]} from the event files of
+  workdir/tensorboard/<model>/ (hyperparameter summaries, which have no scalar, left out)."""
   scalars = {}
-  for path in sorted(glob.glob(os.path.join(str(workdir), "tensorboard", "events.out.*"))):
-    with open(path, "rb") as f:
-      data = f.read()
-    offset = 0
-    while offset < len(data):
-      (length,) = struct.unpack("<Q", data[offset:offset + 8])
-      event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
-      offset += 12 + length + 4  # length, its crc, the record, its crc
+  for path in sorted(glob.glob(os.path.join(str(workdir), "tensorboard", "*", "events.out.*"))):
+    model = os.path.basename(os.path.dirname(path))
+    for event in _events(path):
       for value in event.summary.value:
-        scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+        if not value.tag.startswith("_hparams_"):
+          scalars.setdefault(f"{model}/{value.tag}", []).append((event.step, value.simple_value))
   return scalars
 
 
@@ -79,7 +86,8 @@ def test_the_trainer_puts_its_evaluations_on_tensorboard(tmp_path):
   def step(state, batch, key):
     return {"w": state["w"] + 1.0}, {"loss": state["w"]}
 
-  writer = logs.MetricsWriter(tmp_path, tensorboard=True)
+  writer = logs.MetricsWriter(tmp_path, tensorboard=True,
+                              config=ConfigDict({"lr": 0.1, "widths": (2, 3), "name": "x"}))
   with Trainer("toy", {"w": jnp.zeros(())}, dp.compile(step), devices=dp, key=jax.random.key(0),
                workdir=str(tmp_path), config=ConfigDict({"log_every": 3, "checkpoint_every": 6}),
                num_steps=6, eval_steps=(0, 3, 6), writer=writer) as trainer:
@@ -90,6 +98,26 @@ def test_the_trainer_puts_its_evaluations_on_tensorboard(tmp_path):
   scalars = _read_scalars(tmp_path)
   assert scalars["toy/eval/w"] == [(0, 0.0), (3, 3.0), (6, 6.0)]
   assert scalars["toy/loss"] == [(3, 2.0), (6, 5.0)]
+  # One folder per model with plain tags, and the config as its hyperparameters.
+  assert os.listdir(tmp_path / "tensorboard") == ["toy"]
+  [events] = glob.glob(str(tmp_path / "tensorboard" / "toy" / "events.out.*"))
+  tags = {v.tag for event in _events(events) for v in event.summary.value}
+  assert {"loss", "eval/w", "_hparams_/experiment", "_hparams_/session_start_info"} <= tags
+  start = next(v for event in _events(events) for v in event.summary.value
+               if v.tag == "_hparams_/session_start_info")
+  content = start.metadata.plugin_data.content
+  assert b"widths" in content and b"[2, 3]" in content
+
+
+def test_each_model_gets_its_own_tensorboard_folder_so_the_charts_overlay(tmp_path):
+  writer = logs.MetricsWriter(tmp_path, tensorboard=True)
+  writer.write(1, {"ae/loss": 2.0, "vae_beta1/loss": 3.0, "steps_per_sec": 9.0})
+  writer.write_eval("vae_beta1", 1, {"step": 1, "nll": 4.0})
+  writer.close()
+  assert sorted(os.listdir(tmp_path / "tensorboard")) == ["ae", "run", "vae_beta1"]
+  assert _read_scalars(tmp_path) == {"ae/loss": [(1, 2.0)], "vae_beta1/loss": [(1, 3.0)],
+                                     "run/steps_per_sec": [(1, 9.0)],
+                                     "vae_beta1/eval/nll": [(1, 4.0)]}
 
 
 def test_off_writes_no_events_and_other_processes_write_nothing(tmp_path, monkeypatch):
@@ -123,4 +151,4 @@ def test_tensorboard_loads_neither_tensorflow_nor_itself_when_off(tmp_path):
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT}
   result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
   assert result.returncode == 0, result.stderr[-2000:]
-  assert glob.glob(str(tmp_path / "on" / "tensorboard" / "events.out.*"))
+  assert glob.glob(str(tmp_path / "on" / "tensorboard" / "run" / "events.out.*"))

@@ -7,6 +7,7 @@ and one sub-row per run. REPORT.json (`report_json`) holds the same as data.
 """
 
 import dataclasses
+import importlib
 import json
 import os
 import platform
@@ -135,19 +136,36 @@ def judge(runs: list[Run]) -> dict[str, list[combine.Judged]]:
   return sections
 
 
-def environment(runs: list[Run], schedule: dict | None = None) -> dict:
-  """Versions and devices; with `schedule` ({"jobs", "wall_seconds"}) how the runs were run."""
-  devices = jax.devices()
-  env = {"jax": jax.__version__, "backend": jax.default_backend(), "devices": len(devices),
-         "device_kind": devices[0].device_kind, "python": platform.python_version(),
-         "machine": platform.machine(), **(schedule or {})}
+def cpu_model() -> str:
+  """The CPU's model name (Linux /proc/cpuinfo; else what platform says): GAN numbers move with
+  the CPU model and core count (XLA sums in another order), so a report records both."""
   try:
-    import flax  # optional: judging needs neither training library
-    import optax
-
-    env |= {"flax": flax.__version__, "optax": optax.__version__}
-  except ImportError:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
     pass
+  return platform.processor() or "unknown"
+
+
+def environment(runs: list[Run], schedule: dict | None = None) -> dict:
+  """Versions, devices and the machine; with `schedule` ({"jobs", "wall_seconds"}) how the runs
+  were run. Everything the trained numbers may depend on: `requirements-lock.txt` pins the
+  versions behind the committed reports."""
+  import numpy
+
+  devices = jax.devices()
+  env = {"jax": jax.__version__, "jaxlib": jax.lib.__version__, "numpy": numpy.__version__,
+         "backend": jax.default_backend(), "devices": len(devices),
+         "device_kind": devices[0].device_kind, "python": platform.python_version(),
+         "machine": platform.machine(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
+         "xla_flags": os.environ.get("XLA_FLAGS", ""), **(schedule or {})}
+  for name in ("flax", "optax", "orbax.checkpoint"):  # optional: judging needs none of them
+    try:
+      env[name.split(".")[0]] = importlib.import_module(name).__version__
+    except (ImportError, AttributeError):
+      pass
   return env
 
 

@@ -162,10 +162,13 @@ def protocol(run: Run) -> str:
 
 def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str]:
   env = environment(runs, schedule)
-  lines = [f"- JAX {env['jax']}, backend {env['backend']}, {env['devices']} x "
-           f"{env['device_kind']}; Python {env['python']} on {env['machine']}"]
-  if "flax" in env:
-    lines.append(f"- flax {env['flax']}, optax {env['optax']}")
+  lines = [f"- JAX {env['jax']} (jaxlib {env['jaxlib']}), numpy {env['numpy']}, backend "
+           f"{env['backend']}, {env['devices']} x {env['device_kind']}; Python {env['python']} "
+           f"on {env['machine']}, {env['cpu_model']}, {env['cpu_count']} cores; XLA_FLAGS "
+           f"{env['xla_flags'] or '(unset)'}"]
+  libraries = [f"{name} {env[name]}" for name in ("flax", "optax", "orbax") if name in env]
+  if libraries:
+    lines.append("- " + ", ".join(libraries))
   if schedule and all(run.wall_seconds is None for run in runs):
     lines.append("- this report: every run reused from its workdir; the times below are each "
                  "run's own, from the report that ran it")
