@@ -20,6 +20,7 @@ import _genjax_check  # noqa: F401  (first: one error line if another genjax sha
 from absl import flags
 
 from genjax import cli, identity, launch, registry
+from genjax.claims import plan as run_plan
 from genjax.claims import report, report_json, report_md, schedule
 from genjax.errors import UserError
 
@@ -120,15 +121,23 @@ def main(argv):
   slurm = launch.from_flags(FLAGS.workdir)
   runs = [plan(spec) for spec in FLAGS.runs]
   os.makedirs(FLAGS.workdir, exist_ok=True)
+  timed = lambda run: EXPERIMENTS[run.experiment].timed  # noqa: E731
+  reused = {run.name: not FLAGS.rerun and report.finished(run) for run in runs}
+  local_jobs = FLAGS.jobs or schedule.default_jobs()
+  lines, expected = run_plan.describe(runs, reused, timed, local_jobs)
+  print("\n".join(lines), flush=True)
   start = time.perf_counter()
   if slurm:
     jobs = execute_on_slurm(slurm, runs)
   else:
-    jobs = FLAGS.jobs or schedule.default_jobs()
-    schedule.execute_all(runs, execute,
-                         timed=lambda run: EXPERIMENTS[run.experiment].timed, jobs=jobs,
-                         announce=lambda line: print(line, flush=True))
+    jobs = local_jobs
+    schedule.execute_all(runs, execute, timed=timed, jobs=jobs,
+                         announce=lambda line: print(run_plan.progress(
+                             line, time.perf_counter() - start, expected), flush=True))
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
+  if not slurm and not all(reused.values()):
+    print(f"wall time {how['wall_seconds']:.0f} s against an estimate of {expected:.0f} s",
+          flush=True)
   sections = report.judge(runs)
   path = os.path.join(FLAGS.workdir, "REPORT.md")
   report_md.write(path, runs, sections, how)

@@ -56,6 +56,12 @@ def test_the_report_runs_judges_and_reuses_the_made_up_experiment(tmp_path, made
   args = [f"--runs={made_up_experiment.NAME}:{flagfile}", f"--workdir={tmp_path / 'report'}"]
   first = _script("report.py", *args)
   assert first.returncode == 0, first.stderr[-3000:]
+  # It says what it will do, reports progress, and ends with the wall time against its plan.
+  out = first.stdout.splitlines()
+  assert out[0].startswith("plan: 1 runs, 0 reused, ")
+  assert out[1] == "  coinflip_quick: runs; no estimate"
+  assert any(line.startswith("coinflip_quick: ran in ") and "elapsed" in line for line in out)
+  assert any(line.startswith("wall time ") and "against an estimate" in line for line in out)
   written = json.loads((tmp_path / "report" / "REPORT.json").read_text())
   [run] = written["runs"]
   assert (run["name"], run["reused"]) == ("coinflip_quick", False)
@@ -65,6 +71,7 @@ def test_the_report_runs_judges_and_reuses_the_made_up_experiment(tmp_path, made
   # Run again: the finished run of the same config is reused, not trained again.
   again = _script("report.py", *args)
   assert again.returncode == 0, again.stderr[-3000:]
+  assert again.stdout.startswith("plan: 1 runs, 1 reused, ")
   assert json.loads((tmp_path / "report" / "REPORT.json").read_text())["runs"][0]["reused"]
   # A fair coin says the opposite: the rule, not the fixture, decides.
   fair = _script("report.py", f"--runs={made_up_experiment.NAME}:{_flagfile(tmp_path, 0.2)}",

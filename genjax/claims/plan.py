@@ -1,0 +1,92 @@
+"""What the report will do, said before it starts: each run, whether it is reused, and how long
+it should take; then the elapsed and remaining time as runs end, and the wall time against the
+estimate at the end.
+
+A run's expected seconds come from the best measurement at hand, named beside the number:
+  1. "this machine": the time the report recorded in the run's own workdir when it last ran
+     this config (report.TIMES_FILE), i.e. measured here;
+  2. "reports/quick" or "reports/full": the time of the run of that name in a committed
+     REPORT.json, measured on 2 AMD EPYC cores;
+  3. none: the plan says "no estimate", and the total counts it as 0 (and says so).
+The expected wall time replays the schedule (genjax/claims/schedule.py): timed runs one after
+another first, then each lane's runs in turn, a lane starting on the first free worker.
+"""
+
+import heapq
+import json
+import os
+
+from genjax.claims import report, schedule
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COMMITTED = ("reports/quick", "reports/full")  # REPORT.jsons whose run times serve as estimates
+
+
+def committed_seconds() -> dict[str, tuple[float, str]]:
+  """Run name -> (wall seconds, which committed report), from the committed REPORT.jsons."""
+  found = {}
+  for folder in COMMITTED:
+    path = os.path.join(ROOT, folder, "REPORT.json")
+    if not os.path.exists(path):
+      continue
+    with open(path) as f:
+      for run in json.load(f).get("runs", []):
+        if run.get("wall_seconds") and run["name"] not in found:
+          found[run["name"]] = (float(run["wall_seconds"]), folder)
+  return found
+
+
+def expected_seconds(run: report.Run, committed: dict) -> tuple[float | None, str]:
+  """(seconds, where the number comes from) for one run that has to run."""
+  recorded = (report.read_json(os.path.join(run.workdir, report.TIMES_FILE)) or {}).get(run.name)
+  if recorded is not None:
+    return float(recorded), "this machine"
+  if run.name in committed:
+    return committed[run.name]
+  return None, ""
+
+
+def expected_wall(runs: list, seconds: dict[str, float], timed, jobs: int) -> float:
+  """The schedule replayed with `seconds` per run (0 for reused or unknown ones)."""
+  alone, lanes = schedule.lanes(runs, timed)
+  wall = sum(seconds.get(run.name, 0.0) for run in alone)
+  workers = [wall] * max(1, jobs)
+  heapq.heapify(workers)
+  for lane in lanes:  # in order: the next lane starts on the first free worker
+    start = heapq.heappop(workers)
+    heapq.heappush(workers, start + sum(seconds.get(run.name, 0.0) for run in lane))
+  return max(workers)
+
+
+def describe(runs: list, reused: dict[str, bool], timed, jobs: int) -> tuple[list[str], float]:
+  """The plan's lines and the expected wall seconds."""
+  committed = committed_seconds()
+  seconds, lines, unknown = {}, [], 0
+  for run in runs:
+    if reused[run.name]:
+      lines.append(f"  {run.name}: reused (finished with this config in {run.workdir})")
+      continue
+    value, source = expected_seconds(run, committed)
+    if value is None:
+      unknown += 1
+      lines.append(f"  {run.name}: runs; no estimate")
+    else:
+      seconds[run.name] = value
+      lines.append(f"  {run.name}: runs, about {_minutes(value)} (measured on {source})")
+  wall = expected_wall(runs, seconds, timed, jobs)
+  head = (f"plan: {len(runs)} runs, {sum(reused.values())} reused, {jobs} at a time (timed runs "
+          f"alone, first); expected wall time about {_minutes(wall)}")
+  if unknown:
+    head += f", not counting {unknown} run(s) with no estimate"
+  return [head, *lines], wall
+
+
+def progress(line: str, elapsed: float, expected: float) -> str:
+  """A run's start or end line with the elapsed and (by the estimate) remaining time."""
+  left = f", about {_minutes(expected - elapsed)} left" if expected > elapsed else ""
+  return f"{line} [{_minutes(elapsed)} elapsed{left}]"
+
+
+def _minutes(seconds: float) -> str:
+  seconds = max(0.0, seconds)
+  return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"

@@ -1,0 +1,61 @@
+"""The report's plan: expected times from the best measurement at hand, the schedule replayed."""
+
+import json
+
+import pytest
+
+from genjax.claims import plan, report
+
+
+def _run(tmp_path, name, lane=None):
+  workdir = tmp_path / (lane or name)
+  workdir.mkdir(exist_ok=True)
+  return report.Run(name, ["python"], str(workdir), [])
+
+
+def test_expected_wall_replays_timed_runs_first_then_lanes_on_free_workers(tmp_path):
+  timed = _run(tmp_path, "timed")
+  a1, a2 = _run(tmp_path, "a1", "lane_a"), _run(tmp_path, "a2", "lane_a")
+  b, c = _run(tmp_path, "b"), _run(tmp_path, "c")
+  runs = [timed, a1, a2, b, c]
+  seconds = {"timed": 100.0, "a1": 300.0, "a2": 200.0, "b": 150.0, "c": 120.0}
+  is_timed = lambda run: run.name == "timed"  # noqa: E731
+  # 2 workers after the timed 100 s: lane a (500 s) on one, b (150) then c (120) on the other.
+  assert plan.expected_wall(runs, seconds, is_timed, jobs=2) == 100 + 500
+  assert plan.expected_wall(runs, seconds, is_timed, jobs=1) == 100 + 500 + 150 + 120
+  # Lanes start in the order given: c after b on the worker that frees first.
+  seconds["c"] = 400.0
+  assert plan.expected_wall(runs, seconds, is_timed, jobs=2) == 100 + 150 + 400
+  assert plan.expected_wall(runs, {}, is_timed, jobs=2) == 0  # reused or unknown: 0
+
+
+def test_a_runs_estimate_is_its_own_record_then_a_committed_report_then_none(tmp_path):
+  run = _run(tmp_path, "gan_ring_metz_appendix_quick")
+  committed = plan.committed_seconds()
+  assert committed["gan_ring_metz_appendix_quick"][1] == "reports/quick"  # the committed report
+  assert plan.expected_seconds(run, committed) == committed["gan_ring_metz_appendix_quick"]
+  (tmp_path / run.name / report.TIMES_FILE).write_text(json.dumps({run.name: 42.0}))
+  assert plan.expected_seconds(run, committed) == (42.0, "this machine")
+  assert plan.expected_seconds(_run(tmp_path, "never_ran_anywhere"), committed) == (None, "")
+
+
+def test_the_plan_names_each_run_reuse_and_estimate(tmp_path):
+  done, known, unknown = (_run(tmp_path, n) for n in ("done", "known", "unknown"))
+  (tmp_path / "known" / report.TIMES_FILE).write_text(json.dumps({"known": 600.0}))
+  lines, wall = plan.describe([done, known, unknown],
+                              {"done": True, "known": False, "unknown": False},
+                              lambda run: False, jobs=2)
+  assert wall == 600.0
+  assert lines[0] == ("plan: 3 runs, 1 reused, 2 at a time (timed runs alone, first); expected "
+                      "wall time about 10 min, not counting 1 run(s) with no estimate")
+  assert lines[1].startswith("  done: reused")
+  assert lines[2] == "  known: runs, about 10 min (measured on this machine)"
+  assert lines[3] == "  unknown: runs; no estimate"
+
+
+@pytest.mark.parametrize("elapsed,expected,text", [
+    (30, 600, "x: ran in 30 s [30 s elapsed, about 10 min left]"),
+    (700, 600, "x: ran in 30 s [12 min elapsed]"),  # past the estimate: no negative time left
+])
+def test_progress_lines_say_elapsed_and_remaining(elapsed, expected, text):
+  assert plan.progress("x: ran in 30 s", elapsed, expected) == text
