@@ -24,6 +24,7 @@ class Workdir:
   config: object
   experiment: Experiment
   writer: logs.MetricsWriter
+  written: bool = False  # results.json written by this run
 
   @classmethod
   @contextlib.contextmanager
@@ -46,10 +47,14 @@ class Workdir:
           with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(logs.config_to_dict(config), f, indent=2, sort_keys=True)
       writer = logs.MetricsWriter(path, tensorboard=tensorboard, config=config)
+      workdir = cls(path, config, experiment, writer)
       try:
-        yield cls(path, config, experiment, writer)
+        yield workdir
       finally:
         writer.close()
+      if workdir.written:  # the run ended well: say where its results are
+        print(f"results: {os.path.abspath(path)} (results.json, results.md, figures)",
+              flush=True)
     finally:
       if lock is not None:
         workdir_lock.release_lock(lock)
@@ -73,3 +78,4 @@ class Workdir:
       results = everything
     with logs.writing(path):
       identity.write_json(path, results)
+    self.written = True

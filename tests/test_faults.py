@@ -205,7 +205,7 @@ def test_a_lock_file_naming_another_host_is_taken_when_nobody_holds_it(tmp_path)
   assert identity.finished(tmp_path, _vae(), VAE)
 
 
-def test_the_lock_is_released_when_the_run_raises_inside_the_workdir(tmp_path):
+def test_the_lock_is_released_when_the_run_raises_inside_the_workdir(tmp_path, capsys):
   with pytest.raises(RuntimeError, match="a bug in training"):
     with Workdir.open(str(tmp_path), _vae(), VAE, restart=False) as wd:
       assert workdir_lock.held_by_this_process(str(tmp_path / workdir_lock.LOCK_FILE))
@@ -213,10 +213,12 @@ def test_the_lock_is_released_when_the_run_raises_inside_the_workdir(tmp_path):
       raise RuntimeError("a bug in training")
   assert not workdir_lock.held_by_this_process(str(tmp_path / workdir_lock.LOCK_FILE))
   assert not (tmp_path / "results.json").exists()  # nothing written for a run that failed
+  assert "results:" not in capsys.readouterr().out
   # The same process (a notebook that caught the error) can open it again.
   with Workdir.open(str(tmp_path), _vae(), VAE, restart=False) as wd:
     wd.write_results({"x": 1})
   assert identity.finished(tmp_path, _vae(), VAE)
+  assert capsys.readouterr().out == f"results: {tmp_path} (results.json, results.md, figures)\n"
 
 
 # ---- files that cannot be written ----
