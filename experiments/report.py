@@ -124,7 +124,7 @@ def main(argv):
   timed = lambda run: EXPERIMENTS[run.experiment].timed  # noqa: E731
   reused = {run.name: not FLAGS.rerun and report.finished(run) for run in runs}
   local_jobs = FLAGS.jobs or schedule.default_jobs()
-  lines, expected = run_plan.describe(runs, reused, timed, local_jobs)
+  lines, expected = run_plan.describe(runs, reused, timed, local_jobs, slurm=bool(slurm))
   print("\n".join(lines), flush=True)
   start = time.perf_counter()
   if slurm:

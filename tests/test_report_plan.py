@@ -59,3 +59,13 @@ def test_the_plan_names_each_run_reuse_and_estimate(tmp_path):
 ])
 def test_progress_lines_say_elapsed_and_remaining(elapsed, expected, text):
   assert plan.progress("x: ran in 30 s", elapsed, expected) == text
+
+
+def test_on_slurm_the_plan_counts_each_lane_as_its_own_job(tmp_path):
+  a, b = _run(tmp_path, "a"), _run(tmp_path, "b")
+  for run, seconds in ((a, 300.0), (b, 200.0)):
+    (tmp_path / run.name / report.TIMES_FILE).write_text(json.dumps({run.name: seconds}))
+  lines, wall = plan.describe([a, b], {"a": False, "b": False}, lambda run: False, jobs=1,
+                              slurm=True)
+  assert wall == 300.0  # side by side on the cluster, not one after another as on 1 worker
+  assert "one SLURM job each" in lines[0]

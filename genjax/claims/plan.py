@@ -58,8 +58,10 @@ def expected_wall(runs: list, seconds: dict[str, float], timed, jobs: int) -> fl
   return max(workers)
 
 
-def describe(runs: list, reused: dict[str, bool], timed, jobs: int) -> tuple[list[str], float]:
-  """The plan's lines and the expected wall seconds."""
+def describe(runs: list, reused: dict[str, bool], timed, jobs: int,
+             slurm: bool = False) -> tuple[list[str], float]:
+  """The plan's lines and the expected wall seconds (on SLURM: the runs' own times, summed per
+  lane, since the cluster decides how many run at once)."""
   committed = committed_seconds()
   seconds, lines, unknown = {}, [], 0
   for run in runs:
@@ -73,9 +75,11 @@ def describe(runs: list, reused: dict[str, bool], timed, jobs: int) -> tuple[lis
     else:
       seconds[run.name] = value
       lines.append(f"  {run.name}: runs, about {_minutes(value)} (measured on {source})")
-  wall = expected_wall(runs, seconds, timed, jobs)
-  head = (f"plan: {len(runs)} runs, {sum(reused.values())} reused, {jobs} at a time (timed runs "
-          f"alone, first); expected wall time about {_minutes(wall)}")
+  wall = expected_wall(runs, seconds, timed, len(runs) if slurm else jobs)
+  how = ("one SLURM job each (timed runs on a node of their own)" if slurm
+         else f"{jobs} at a time (timed runs alone, first)")
+  head = (f"plan: {len(runs)} runs, {sum(reused.values())} reused, {how}; expected wall time "
+          f"about {_minutes(wall)}")
   if unknown:
     head += f", not counting {unknown} run(s) with no estimate"
   return [head, *lines], wall
