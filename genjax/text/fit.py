@@ -6,18 +6,14 @@ one config (genjax/identity.py), so a rerun resumes it and reads its evaluations
 workdir/evals/<name>.jsonl instead of recomputing them.
 """
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import logging
-from ml_collections import ConfigDict
 
-from genjax import logs, seeds, stats
-from genjax.domain import evaluate, step
+from genjax import stats
+from genjax.domain import fit as domain_fit
+from genjax.domain import step
 from genjax.domain.model import make_model
-from genjax.loop import Trainer
 from genjax.text import data
 
 VOCAB = 256  # bytes
@@ -42,16 +38,11 @@ def bits(per_position_SxT) -> dict:
   return stats.summary(np.asarray(per_position_SxT).mean(-1) / data.LOG2)
 
 
-@dataclasses.dataclass(frozen=True)
-class Trainings:
-  """Where a study's models train: `loop.Trainer`s over the seeds (`devices`) in `workdir`."""
+class Trainings(domain_fit.Trainings):
+  """Where a study's models train: the Markov study's `Trainings` (a `loop.Trainer` over the
+  seeds per training, evaluated on its grid, resumable), fed byte windows."""
 
-  config: ConfigDict
-  workdir: str
-  devices: seeds.SeedParallel
-  writer: logs.MetricsWriter
-
-  def fit(self, arch: str, domains: tuple[str, ...], test_domains) -> dict:
+  def fit_bytes(self, arch: str, domains: tuple[str, ...], test_domains) -> dict:
     """Trains `arch` from scratch on equal parts of `domains`; evaluates the validation windows
     of `domains` and the test windows of `test_domains` at every step of the grid.
 
@@ -63,30 +54,12 @@ class Trainings:
         data.stream_keys(config, data.INIT))
     schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
     tx = step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
-    train_step = step.compiled_step(self.devices, net, step.full_params, config.grad_clip,
-                                    schedule)
     sets = {f"validation/{d}": data.eval_windows(config, d, "validation") for d in domains}
     sets |= {f"test/{d}": data.eval_windows(config, d, "test") for d in test_domains}
-    name = training_name(arch, domains)
-
-    def losses_at(t, device_state) -> dict:
-      params = jax.device_get(device_state)["trainable"]
-      losses = evaluate.model_losses(net, params, sets, config.eval_chunk)
-      logging.info("%s step %d bits/byte: %s", name, t,
-                   {s: f"{v.mean() / data.LOG2:.3f}" for s, v in losses.items()})
-      return {s: v.tolist() for s, v in losses.items()}
-
-    grid = eval_grid(config)
-    with Trainer(name, step.new_state(params_S, {}, tx), train_step, devices=self.devices,
-                 get_batch=data.make_sampler(config, domains), workdir=self.workdir,
-                 key=seeds.seed_keys(config.seed, config.num_seeds), config=config,
-                 num_steps=grid[-1], eval_steps=grid, writer=self.writer) as trainer:
-      for t in grid:
-        trainer.train_to(t)
-        if trainer.should_evaluate(t):  # not already evaluated before a restart
-          trainer.record_eval(t, losses_at(t, trainer.device_state))
-    return {r["step"]: {s: np.asarray(r[s], np.float32) for s in sets}
-            for r in logs.read_evals(self.workdir, name) if r["step"] in grid}
+    _, evals = self.fit(training_name(arch, domains), net, step.new_state(params_S, {}, tx),
+                        step.full_params, schedule, data.make_sampler(config, domains),
+                        eval_grid(config), sets)
+    return evals
 
 
 def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:

@@ -31,7 +31,7 @@ def diversity(trainings: Trainings, refs: dict) -> dict:
   def train(domains):
     name = training_name(config.model, domains)
     if name not in models:
-      evals = trainings.fit(config.model, domains, tests)
+      evals = trainings.fit_bytes(config.model, domains, tests)
       models[name] = summarise(config.model, domains, evals, refs)
     return name
 
@@ -48,7 +48,7 @@ def architecture(trainings: Trainings, refs: dict) -> dict:
   domains = others(config, held)
   models, curves = {}, {}
   for arch in config.architecture_models:
-    evals = trainings.fit(arch, domains, tuple(config.domains))
+    evals = trainings.fit_bytes(arch, domains, tuple(config.domains))
     name = training_name(arch, domains)
     models[name] = summarise(arch, domains, evals, refs)
     curves[name] = position_curve(evals, held)
