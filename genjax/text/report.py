@@ -8,7 +8,7 @@ import numpy as np
 
 from genjax import stats
 from genjax.claims.text import STUDY_CLAIMS
-from genjax.claims.verdicts import ResultMissing
+from genjax.domain.report import judge  # one way to state a claim's verdict in results.md
 
 fmt = stats.spread
 REFERENCES = ("zlib", "bz2", "lzma")  # then the Kneser-Ney n-grams, "kn<order>"
@@ -54,15 +54,6 @@ def data_cards(r: dict) -> list[str]:
                  f"| {c['document']} | {c['train']['documents']} / {c['train']['bytes']:,} "
                  f"| {c['test']['documents']} / {c['test']['bytes']:,} |")
   return lines
-
-
-def judge(claim, results: dict) -> str:
-  try:
-    finding = claim.rule(results)
-  except ResultMissing as e:
-    return f"not measured ({e})"
-  return f"{finding.verdict} — {finding.evidence}" + (
-      f" ({finding.condition})" if finding.condition else "")
 
 
 def write_markdown(r: dict, workdir: str) -> str:
