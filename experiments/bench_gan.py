@@ -1,19 +1,24 @@
-"""Speed of the GAN train step: seed-steps/s for S seeds vmapped, as a share of the matmul peak.
+"""Speed of the GAN train step: seed-steps/s for S seeds in one program, as a share of the peak.
 
 python experiments/bench_gan.py --config.arch=small --config.methods=gan,pacgan2
 python experiments/bench_gan.py --config.arch=pacgan --config.dataset=grid --config.latent_dim=2 \
     --config.methods=gan,pacgan2
+python experiments/bench_gan.py --flagfile=experiments/flags/gan_stacked_mnist_full.flags \
+    --seeds=1,3 --steps=10 --rounds=3
 Time:    about a minute per (arch, method) on 2 CPU cores.
-Expect:  S = 10 at least as many seed-steps/s as S = 1 (many times more on a GPU, where one
-         small step leaves the device idle), and config.steps_per_call steps per compiled call
-         (what training runs) faster than one; the share of the float32 matmul peak is printed.
-         On a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core)
-         shards the seeds over the cores, as training with config.parallel=auto does.
+Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many times more on a
+         GPU, where one small step leaves the device idle), and config.steps_per_call steps per
+         compiled call (what training runs) faster than one; the largest S is also timed with the
+         other seed map (config.seed_map): for the DCGAN nets the loop over seeds runs 2-3x the
+         seed-steps/s of vmap on 2 CPU cores, for the MLP nets vmap is the faster. On a CPU,
+         XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core) shards the
+         seeds over the cores, as training with config.parallel=auto does.
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the step's matmul
-FLOPs (2 M N K of every dot_general in its jaxpr, the seed axis and the unrolled/critic steps
-included), as bench_vae counts them: elementwise work (Adam, activations, batch norm) is free.
+and convolution FLOPs (2 x multiply-adds of every dot_general and conv_general_dilated in one
+seed's jaxpr, times S, the unrolled/critic steps included), as bench_vae counts matmuls:
+elementwise work (Adam, activations, batch norm) is free.
 """
 
 import math
@@ -37,13 +42,19 @@ PEAK_SIZE = 2048  # the float32 matmul that measures the machine's peak: PEAK_SI
 
 
 def jaxpr_matmul_flops(jaxpr) -> int:
-  """2 * prod(out) * prod(contracted) over every dot_general, into sub-jaxprs and scans."""
+  """2 * prod(out) * prod(contracted) over every dot_general and convolution (a convolution
+  contracts its kernel's input features and window), into sub-jaxprs and scans."""
   total = 0
   for eqn in jaxpr.eqns:
     if eqn.primitive.name == "dot_general":
       (lhs_contract, _), _ = eqn.params["dimension_numbers"]
       lhs_shape = eqn.invars[0].aval.shape
       contracted = math.prod(lhs_shape[d] for d in lhs_contract)
+      total += 2 * math.prod(eqn.outvars[0].aval.shape) * contracted
+    elif eqn.primitive.name == "conv_general_dilated":
+      rhs_spec = eqn.params["dimension_numbers"].rhs_spec  # (out features, in features, window)
+      rhs_shape = eqn.invars[1].aval.shape
+      contracted = math.prod(rhs_shape[d] for d in rhs_spec[1:])
       total += 2 * math.prod(eqn.outvars[0].aval.shape) * contracted
     repeats = eqn.params.get("length", 1) if eqn.primitive.name == "scan" else 1
     for value in eqn.params.values():
@@ -55,21 +66,22 @@ def jaxpr_matmul_flops(jaxpr) -> int:
   return total
 
 
-def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int):
+def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int,
+              seed_map: str):
   """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
-  devices of config.parallel, `steps_per_call` steps per compiled call), and the matmul FLOPs
-  of one step."""
+  devices of config.parallel, mapped by `seed_map`, `steps_per_call` steps per compiled call),
+  and the matmul FLOPs of one step."""
   config = config.copy_and_resolve_references()
   config.num_seeds = num_seeds
   setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
   keys_S = step.seed_keys(config)
-  seed_parallel = seeds.seed_parallel(num_seeds, config.parallel)
+  seed_parallel = seeds.seed_parallel(num_seeds, config.parallel, seed_map=seed_map)
   host_state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
   state = [seed_parallel.put_state(host_state)]
   train_step = step.compile_seeds_step(setup, seed_parallel, steps_per_call)
   per_seed = step.make_train_step(setup)
-  flops = jaxpr_matmul_flops(jax.make_jaxpr(jax.vmap(per_seed, in_axes=(0, None, 0)))(
-      host_state, {}, keys_S).jaxpr)
+  flops = num_seeds * jaxpr_matmul_flops(jax.make_jaxpr(per_seed)(
+      jax.tree.map(lambda x: x[0], host_state), {}, keys_S[0]).jaxpr)
 
   def call():
     for _ in range(steps // steps_per_call):
@@ -88,25 +100,30 @@ def main(argv):
     raise UserError(f"--steps={steps} must be a multiple of config.steps_per_call={per_call}")
   logging.info("devices: %s", jax.devices())
   print(timing.describe(timing.environment()), flush=True)
-  # What training runs (steps_per_call per call) for every S, and the largest S one step a call.
-  candidates = {f"S={s}": (s, per_call) for s in seed_counts}
+  # What training runs (steps_per_call per call, its seed map) for every S; the largest S one
+  # step a call, and with the other seed map.
+  trained_map = step.seed_map(config)
+  candidates = {f"S={s}": (s, per_call, trained_map) for s in seed_counts}
   if per_call > 1:
-    candidates[f"S={seed_counts[-1]}, 1 step/call"] = (seed_counts[-1], 1)
+    candidates[f"S={seed_counts[-1]}, 1 step/call"] = (seed_counts[-1], 1, trained_map)
+  other_map = next(m for m in seeds.SEED_MAPS if m != trained_map)
+  candidates[f"S={seed_counts[-1]}, seeds by {other_map}"] = (seed_counts[-1], per_call,
+                                                              other_map)
   for method in step.method_names(config):
     calls, flops = {}, {}
-    for name, (s, k) in candidates.items():
-      calls[name], step_flops = make_call(config, method, s, steps, k)
+    for name, (s, k, how) in candidates.items():
+      calls[name], step_flops = make_call(config, method, s, steps, k, how)
       flops[name] = steps * step_flops
     calls["peak"], flops["peak"] = timing.matmul(PEAK_SIZE)
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
     peak = flops["peak"] / timing.median(times["peak"])
     print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
-          f"{per_call} steps per call, "
+          f"{per_call} steps per call, seeds by {trained_map}, "
           f"{seeds.seed_parallel(seed_counts[-1], config.parallel).num_devices}"
           f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
           f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}):",
           flush=True)
-    for name, (s, _) in candidates.items():
+    for name, (s, _, _) in candidates.items():
       share = timing.median(timing.per_round_ratio(times["peak"], times[name])) * (
           flops[name] / flops["peak"])
       rate = s * steps / timing.median(times[name])

@@ -28,6 +28,34 @@ from genjax.errors import UserError
 
 AXIS = "seeds"
 MODES = ("auto", "none", "shard_map")
+# How one device runs its seeds: "vmap" batches them into each op (a seed axis on every array:
+# wide matmuls for small nets); "loop" writes the per-seed program out once per seed in the one
+# compiled program (unrolled, not lax.map: XLA:CPU ran a while loop's convolutions at half the
+# speed of the same ones outside it), for ops whose batched form is slow. A convolution with
+# per-seed weights vmaps into a grouped convolution, which XLA:CPU runs slower per seed than S
+# plain ones (experiments/bench_gan.py on the DCGAN nets).
+SEED_MAPS = ("vmap", "loop")
+
+
+def map_seeds(fn, how: str = "vmap", in_axes=0):
+  """fn mapped over a leading seed axis of the arguments whose `in_axes` entry is 0 (None: shared
+  by every seed), by vmap or by a loop over the seeds written out at trace time. The same
+  numbers either way up to float reassociation inside the batched ops."""
+  if how == "vmap":
+    return jax.vmap(fn, in_axes=in_axes)
+  if how != "loop":
+    raise UserError(f"unknown seed map {how!r}; choose from {SEED_MAPS}")
+
+  def looped(*args):
+    axes = in_axes if isinstance(in_axes, tuple | list) else (in_axes,) * len(args)
+    num_seeds = next(len(jax.tree.leaves(a)[0]) for a, axis in zip(args, axes, strict=True)
+                     if axis == 0)
+    outs = [fn(*(jax.tree.map(lambda x, s=s: x[s], a) if axis == 0 else a
+                 for a, axis in zip(args, axes, strict=True)))
+            for s in range(num_seeds)]
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
+
+  return looped
 
 
 def seed_keys(seed: int, num_seeds: int, tag: int | None = None) -> jax.Array:
@@ -45,6 +73,7 @@ class SeedParallel:
   mode: str  # "none" (one device) or "shard_map"
   devices: tuple
   num_seeds: int
+  seed_map: str = "vmap"  # how a device runs its seeds: one of SEED_MAPS
 
   @property
   def num_devices(self) -> int:
@@ -76,7 +105,7 @@ class SeedParallel:
       # Keys made on the host are committed to one device; place them like the state.
       return lambda state, batch, keys: jitted(state, batch, self.put_keys(keys))
 
-    return CompiledStep(jax.vmap(per_seed_step, in_axes=(0, batch_axis, 0)), mapped)
+    return CompiledStep(map_seeds(per_seed_step, self.seed_map, (0, batch_axis, 0)), mapped)
 
   def put_keys(self, keys):
     if self.mode == "none":
@@ -106,13 +135,16 @@ class SeedParallel:
 
 
 def seed_parallel(num_seeds: int, mode: str = "auto",
-                  num_devices: int | None = None) -> SeedParallel:
-  """Uses the most devices (up to num_devices; 0 or None: all) that divide num_seeds evenly."""
+                  num_devices: int | None = None, seed_map: str = "vmap") -> SeedParallel:
+  """Uses the most devices (up to num_devices; 0 or None: all) that divide num_seeds evenly;
+  each runs its seeds by `seed_map` (SEED_MAPS)."""
   devices.check_mode(mode, MODES, " for a seeds experiment")
+  if seed_map not in SEED_MAPS:
+    raise UserError(f"unknown seed map {seed_map!r}; choose from {', '.join(SEED_MAPS)}")
   if num_seeds < 1:
     raise UserError(f"config.num_seeds must be >= 1, got {num_seeds}")
   visible = devices.visible(num_devices)
   used = max(n for n in range(1, len(visible) + 1) if num_seeds % n == 0)
   if mode == "none" or (mode == "auto" and used == 1):
-    return SeedParallel("none", tuple(visible[:1]), num_seeds)
-  return SeedParallel("shard_map", tuple(visible[:used]), num_seeds)
+    return SeedParallel("none", tuple(visible[:1]), num_seeds, seed_map)
+  return SeedParallel("shard_map", tuple(visible[:used]), num_seeds, seed_map)

@@ -185,6 +185,22 @@ def test_sliding_window_work_is_linear_in_n():
   assert 3 < flops(4096) / flops(1024) < 5  # a masked dense n x n matrix would give 16
 
 
+def test_xla_counts_of_naive_attention_grow_with_n_squared_and_their_slope_is_exact():
+  def costs(n):
+    x = jax.ShapeDtypeStruct((1, n, 1, 64), jnp.float32)
+    return measure.xla_costs(jax.jit(variants.naive).lower(x, x, x).compile())
+
+  ns = [512, 1024, 2048]
+  flops, nbytes = zip(*(costs(n) for n in ns), strict=True)
+  assert 3.9 < flops[-1] / flops[-2] < 4.1  # 4 n² d matmul FLOPs dominate
+  assert 3 < nbytes[-1] / nbytes[-2] < 4.1  # the n x n scores dominate the traffic
+  assert slopes.count_slope(ns, flops, use=ns) == pytest.approx(2.0, abs=0.05)
+  assert slopes.count_slope(ns, [8.0, 16.0, 32.0], use=ns) == pytest.approx(1.0)
+  # Only the n in the window count, and one point is no slope; loop variants' nan is skipped.
+  assert slopes.count_slope(ns, [8.0, 16.0, 999.0], use=ns[:2]) == pytest.approx(1.0)
+  assert slopes.count_slope(ns, [8.0, float("nan"), float("nan")], use=ns) is None
+
+
 def test_encoder_layer_takes_any_variant_and_causal_layer_ignores_the_future():
   x = jax.random.normal(jax.random.key(0), (2, 37, 32))
   layers = {name: encoder.EncoderLayer(num_heads=4, attend=fn, causal=True)

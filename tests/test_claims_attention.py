@@ -51,6 +51,22 @@ def test_quadratic_time_every_outcome():
   assert rule(_results(1.0)).verdict == CONTRADICTED
 
 
+def test_xla_counts_show_beside_the_times_and_never_decide():
+  results = _results(2.0)
+  plain = attention.quadratic_time(results)
+  assert "XLA counts" not in plain.evidence  # results from before the counts were recorded
+  for entry in results["slopes"]:
+    entry["xla_flops"], entry["xla_bytes"] = 2.0, 1.9
+  counted = attention.quadratic_time(results)
+  assert "forward 2.00 [1.90, 2.10] (n 1024-8192) (XLA counts: FLOPs 2.00, bytes 1.90)" in (
+      counted.evidence)
+  assert counted.verdict == plain.verdict and counted.margin == plain.margin
+  for entry in results["slopes"]:
+    entry["xla_flops"] = 1.0  # a count that disagrees with the time still does not decide
+  assert attention.quadratic_time(results).verdict == SUPPORTED
+  assert "performer time" in attention.efficient_variants_scale_better(results).evidence
+
+
 def test_near_two_edges_tolerance_and_interval_width():
   rule = attention.quadratic_time
   tol = attention.SLOPE_TOLERANCE

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -62,3 +63,26 @@ def test_both_share_the_device_checks():
     parallel.data_parallel("seeds")
   with pytest.raises(UserError, match="none, shard_map for a seeds experiment; got 'pmap'"):
     seeds.seed_parallel(4, "pmap")
+
+
+def test_a_loop_over_seeds_gives_what_vmap_gives():
+  """seed_map="loop" writes the per-seed program out once per seed; the numbers are vmap's."""
+  def step(state, batch, key):
+    w = state["w"] + batch["x"] @ state["m"] + jax.random.normal(key, (3,))
+    return {"w": w, "m": state["m"] * 0.5}, {"loss": (w ** 2).sum()}
+
+  state = {"w": jnp.arange(6.0).reshape(2, 3), "m": jnp.ones((2, 4, 3))}
+  keys = seeds.seed_keys(0, 2)
+  for batch_axis, batch in ((None, {"x": jnp.ones((4,))}),
+                            (0, {"x": jnp.arange(8.0).reshape(2, 4)})):
+    outs = {}
+    for how in seeds.SEED_MAPS:
+      sp = seeds.seed_parallel(2, "none", seed_map=how)
+      compiled = sp.compile(step, batch_axis=batch_axis, donate=False)
+      outs[how] = compiled(sp.put_state(state), batch, keys)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), outs["vmap"],
+                 outs["loop"])
+  shared = seeds.map_seeds(lambda a, b: a * b, "loop", in_axes=(0, None))
+  np.testing.assert_array_equal(shared(jnp.arange(3.0), 2.0), [0.0, 2.0, 4.0])
+  with pytest.raises(UserError, match="unknown seed map 'scan'"):
+    seeds.seed_parallel(2, "none", seed_map="scan")

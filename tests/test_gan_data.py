@@ -75,6 +75,28 @@ def test_stacked_digits_have_three_channels_and_label_triples():
     assert stacked.labels_N[row] == (m[0] // divisor) % 10
 
 
+def test_single_digits_have_one_channel_and_ten_modes(monkeypatch):
+  digits = data.make_dataset(_config(dataset="digits"))
+  assert digits.channels == 1 and digits.num_modes == 10 and digits.dim == 64
+  x, m = digits.sample_with_modes(jax.random.key(2), 2000)
+  x, m = np.asarray(x), np.asarray(m)
+  assert x.shape == (2000, 64) and set(m.tolist()) == set(range(10))
+  row = np.argmin(((digits.images_NxP - x[7]) ** 2).sum(1))
+  np.testing.assert_array_equal(digits.images_NxP[row], x[7])
+  assert digits.labels_N[row] == m[7]  # the mode is the digit's own label
+  assert data.split_channels(x, digits.channels).shape == (2000, 1, 64)
+  # mnist_full reads the full MNIST pool (a small made-up one here) with one channel.
+  fake = {"image": np.random.default_rng(0).random((30, 28, 28, 1), np.float32),
+          "label": np.arange(30) % 10}
+  calls = []
+  monkeypatch.setattr(data.images, "load", lambda name, split, data_dir=None: (
+      calls.append((name, split)), fake)[1])
+  mnist = data.make_dataset(_config(dataset="mnist_full"))
+  assert calls == [(data.images.MNIST_FULL, "train")]
+  assert mnist.dim == 784 and mnist.image_shape == (28, 28) and mnist.num_modes == 10
+  assert data.classifier_dataset("mnist_full") == data.images.MNIST_FULL
+
+
 def test_hq_ceiling_is_98_9_percent():
   assert abs(data.hq_ceiling() - 0.98889) < 1e-4
 

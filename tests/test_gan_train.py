@@ -228,6 +228,25 @@ def test_seeds_sharded_over_four_devices_equal_one_device():
     _assert_seed_equal(sharded, s, jax.tree.map(lambda x, s=s: x[s], one_device))
 
 
+@pytest.mark.slow
+def test_dcgan_seeds_run_in_a_loop_that_ends_where_vmap_ends():
+  """config.seed_map=auto loops over the seeds of the conv nets (their vmapped convolutions are
+  grouped ones, slow on a CPU); the trained weights are vmap's up to float reassociation."""
+  config = _config(num_seeds=2, methods="pacgan2", dataset="stacked_digits", arch="dcgan",
+                   dcgan_width=4, latent_dim=8)
+  assert step.seed_map(config) == "loop"
+  assert step.seed_map(_config()) == "vmap"  # the MLP nets
+  setup = _setup(config, "pacgan2")
+  looped, _, compiled = _run_seeds_together(setup, config, 3,
+                                            seeds.seed_parallel(2, "none", seed_map="loop"))
+  assert compiled.num_traces() == 1
+  vmapped, _, _ = _run_seeds_together(setup, config, 3, seeds.seed_parallel(2, "none"))
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5),
+               looped["g_params"], vmapped["g_params"])
+  assert not np.allclose(looped["g_params"]["params"]["Dense_0"]["kernel"][0],
+                         looped["g_params"]["params"]["Dense_0"]["kernel"][1])  # seeds differ
+
+
 @pytest.mark.parametrize("name", ["gan", "pacgan2+mbstd", "unrolled2+r1", "wgan_gp"])
 def test_steps_per_call_equals_one_step_per_call(name):
   """Training's lax.scan of 5 steps per call ends where 5 separate calls end, up to the last ulps
@@ -336,6 +355,20 @@ def test_stacked_digits_end_to_end(tmp_path):
   saved = np.load(os.path.join(tmp_path, "samples.npz"))
   assert saved["samples/gan"].dtype == np.uint8 and saved["modes/gan"].shape == (2, 600)
   assert os.path.exists(os.path.join(tmp_path, "mode_histogram.png"))
+
+
+@pytest.mark.slow
+def test_single_digits_dcgan_end_to_end_draws_grey_digits(tmp_path):
+  """The conv nets on one-channel digits (10 modes), seeds in a loop, through the figures."""
+  config = _config(dataset="digits", arch="dcgan", dcgan_width=4, methods="gan", num_steps=20,
+                   eval_every=20, eval_samples=300, prdc_samples=300, ndb_bins=10,
+                   classifier_steps=300, latent_dim=8)
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert results["num_modes"] == 10 and results["real_data"]["modes"] == 10
+  assert results["classifier_test_accuracy"] > 0.8
+  saved = np.load(os.path.join(tmp_path, "samples.npz"))
+  assert saved["samples/gan"].shape == (2, 300, 64) and saved["modes/gan"].max() < 10
+  assert os.path.exists(os.path.join(tmp_path, "samples_over_training.png"))
 
 
 def test_mode_hops_count_changes_of_the_mode_a_seed_sits_on():

@@ -99,11 +99,22 @@ def memory_of(compiled):
   return temp, total, ("zero-reported (fused library call?)" if temp == 0 else "memory_analysis")
 
 
-def xla_flops(compiled):
+def xla_costs(compiled):
+  """XLA's own count of what the compiled program asks of the hardware: (FLOPs, bytes accessed).
+
+  Deterministic (a property of the program, not of the machine's load), so a reader can set the
+  timed slopes beside what the hardware was asked to do.
+  """
   cost = compiled.cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0] if cost else {}
-  return float((cost or {}).get("flops", float("nan")))
+  cost = cost or {}
+  return (float(cost.get("flops", float("nan"))),
+          float(cost.get("bytes accessed", float("nan"))))
+
+
+def xla_flops(compiled):
+  return xla_costs(compiled)[0]
 
 
 def normal(rng, shape, dtype=np.float32, scale=1.0):

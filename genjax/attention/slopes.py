@@ -85,6 +85,17 @@ def fit_slope(ns, values_per_n, use=None):
              min(medians[n][1] for n in use), float(icept), float(se * math.sqrt(len(use))))
 
 
+def count_slope(ns, counts, use):
+  """Log-log slope of a deterministic count (XLA's FLOPs or bytes) over the n in `use`; None
+  when fewer than 2 of them have a count. No interval: the same program gives the same count."""
+  pts = [(n, c) for n, c in zip(ns, counts, strict=True)
+         if n in use and c > 0 and math.isfinite(c)]
+  if len(pts) < 2:
+    return None
+  x, y = np.log(np.array(pts, float)).T
+  return float(np.polyfit(x, y, 1)[0])
+
+
 def crossover(ns, ratio):
   """First n where ratio (attention / other) crosses 1, log-log interpolated; None if never."""
   pts = [(n, r) for n, r in zip(ns, ratio, strict=True) if r > 0 and np.isfinite(r)]
@@ -130,12 +141,17 @@ def summarize(rows, config):
       nfit = fit_slope(ns, corrected, use)
       mem = [r for r in pts if r["memory_source"] == "memory_analysis"]
       mfit = fit_slope([r["n"] for r in mem], [[r["temp_bytes"]] for r in mem], use)
+      counts = {what: count_slope(ns, [float(r.get(what, math.nan)) for r in pts], use)
+                for what in ("xla_flops", "xla_bytes")}
       points = [dict(n=r["n"], time_s=t, time_min_s=min(ts),
                      time_over_reference=float(np.median(c)), temp_bytes=r["temp_bytes"],
-                     in_fit=r["n"] in use)
+                     xla_flops=float(r.get("xla_flops", math.nan)),
+                     xla_bytes=float(r.get("xla_bytes", math.nan)), in_fit=r["n"] in use)
                 for r, t, ts, c in zip(pts, raw, times, corrected, strict=True)]
       out["slopes"].append(dict(variant=name, mode=mode, time=tfit, time_corrected=nfit,
-                                memory=mfit, expected=EXPECTED_SLOPE[name], probe_n=config.probe_n,
+                                memory=mfit, xla_flops=counts["xla_flops"],
+                                xla_bytes=counts["xla_bytes"],
+                                expected=EXPECTED_SLOPE[name], probe_n=config.probe_n,
                                 probe_time_s=probe_s, points=points))
       errs = [(r["n"], r["rel_error"]) for r in pts if "rel_error" in r]
       if errs:

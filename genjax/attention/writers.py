@@ -17,6 +17,10 @@ def fmt_fit(fit):
           f"{fit.points} n x {fit.repeats})")
 
 
+def fmt_count(slope):
+  return "n/a" if slope is None else f"{slope:.2f}"
+
+
 def fmt_n(n):
   return "not reached" if n is None else f"{n:,.0f}"
 
@@ -37,11 +41,16 @@ def write_markdown(summary, rows, config, header, path):
            "Time slopes from raw seconds and from seconds / a 2048^3 matmul timed in the same "
            "round (load-corrected: cancels slowdowns from other processes on a shared machine). "
            f"Fit: {slopes.FIT_METHOD}.",
-           "", "| variant | mode | time slope | load-corrected time slope | expected | "
-           "temp-memory slope | expected |", "|---|---|---|---|---|---|---|"]
+           " XLA's FLOP and byte counts of the same programs over the same n are deterministic "
+           "(what the hardware was asked to do); loop variants have none (XLA counts a loop "
+           "body once).",
+           "", "| variant | mode | time slope | load-corrected time slope | XLA FLOPs slope | "
+           "XLA bytes slope | expected | temp-memory slope | expected |",
+           "|---|---|---|---|---|---|---|---|---|"]
   for s in summary["slopes"]:
     lines.append(f"| {s['variant']} | {s['mode']} | {fmt_fit(s['time'])} | "
-                 f"{fmt_fit(s['time_corrected'])} | {s['expected'][0]} "
+                 f"{fmt_fit(s['time_corrected'])} | {fmt_count(s.get('xla_flops'))} | "
+                 f"{fmt_count(s.get('xla_bytes'))} | {s['expected'][0]} "
                  f"| {fmt_fit(s['memory'])} | {s['expected'][1]} |")
   lines += ["", f"Fit window: the n whose fastest round is at least {slopes.OVERHEAD_FACTOR:g}x "
             f"the same program's at n = {config.probe_n} (fixed costs under "
@@ -50,11 +59,13 @@ def write_markdown(summary, rows, config, header, path):
     lines += ["", f"### {s['variant']} {s['mode']}: per-n medians (probe n = {s['probe_n']}, "
               "fastest round: "
               f"{s['probe_time_s'] * 1e3:.3g} ms)", "",
-              "| n | median time (ms) | time / reference matmul | XLA temp memory (MiB) |",
-              "|---|---|---|---|"]
+              "| n | median time (ms) | time / reference matmul | XLA temp memory (MiB) | "
+              "XLA GFLOP | XLA MiB accessed |", "|---|---|---|---|---|---|"]
     for p in s["points"]:
       lines.append(f"| {p['n']}{' *' if p['in_fit'] else ''} | {p['time_s'] * 1e3:.4g} | "
-                   f"{p['time_over_reference']:.4g} | {p['temp_bytes'] * 2 ** -20:.4g} |")
+                   f"{p['time_over_reference']:.4g} | {p['temp_bytes'] * 2 ** -20:.4g} | "
+                   f"{p.get('xla_flops', float('nan')) / 1e9:.4g} | "
+                   f"{p.get('xla_bytes', float('nan')) * 2 ** -20:.4g} |")
   if summary["errors"]:
     lines += ["", "## Relative error vs exact attention (forward, ||o - o_exact|| / ||o_exact||)",
               ""]

@@ -63,6 +63,17 @@ def _fmt(fit) -> str:
   return f"{fit['slope']:.2f} [{fit['lo']:.2f}, {fit['hi']:.2f}] (n {fit['n_lo']}-{fit['n_hi']})"
 
 
+def _counts(results, variant, mode) -> str:
+  """XLA's FLOP and byte-count slopes of the program timed (deterministic), for the evidence;
+  empty where the sweep has none (loop variants, or results from before they were recorded)."""
+  entry = next((e for e in results["slopes"] if e["variant"] == variant and e["mode"] == mode),
+               {})
+  flops, nbytes = entry.get("xla_flops"), entry.get("xla_bytes")
+  if flops is None or nbytes is None:
+    return ""
+  return f" (XLA counts: FLOPs {flops:.2f}, bytes {nbytes:.2f})"
+
+
 def _margin(name, fit, threshold) -> Margin:
   """A slope as a margin: its interval rests on `points` n (one median each), not on seeds."""
   return Margin(name, fit["slope"], fit["lo"], fit["hi"], threshold, fit["points"],
@@ -126,8 +137,9 @@ def _finding(verdict, evidence, margin_text, margin, condition="") -> Finding:
 def quadratic_time(results) -> Finding:
   fwd = _slope(results, "naive", "forward", "time_corrected")
   both = _slope(results, "naive", "forward_backward", "time_corrected")
-  evidence = (f"naive attention log-log time slope: forward {_fmt(fwd)}, forward+backward "
-              f"{_fmt(both)} (load-corrected)")
+  evidence = (f"naive attention log-log time slope (load-corrected): forward {_fmt(fwd)}"
+              f"{_counts(results, 'naive', 'forward')}, forward+backward {_fmt(both)}"
+              f"{_counts(results, 'naive', 'forward_backward')}")
   text = (f"{_near_rule(2)}; both ~2 gives supported; a slope not ~2 whose interval lies "
           "above 2 counts as super-quadratic (memory bound), below 2 as sub-quadratic")
   # The deciding slope: the one not ~2 if there is one (it denies support), else the one whose
@@ -224,7 +236,8 @@ def efficient_variants_scale_better(results) -> Finding:
   for name in EFFICIENT:
     time = _slope(results, name, "forward", "time_corrected")
     memory = _slope(results, name, "forward", "memory")
-    parts.append(f"{name} time {_fmt(time)}, memory {memory['slope']:.2f}")
+    parts.append(f"{name} time {_fmt(time)}{_counts(results, name, 'forward')}, memory "
+                 f"{memory['slope']:.2f}")
     slopes += [(f"{name} forward time slope (load-corrected)", time),
                (f"{name} forward temp-memory slope", memory)]
     both = {_linear_status(time), _linear_status(memory)}

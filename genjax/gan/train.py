@@ -24,6 +24,7 @@ def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "arch", ("small", "pacgan", "dcgan"))
   checks.require_choice(config, "batch_unit", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
+  checks.require_choice(config, "seed_map", ("auto", *seeds.SEED_MAPS))
   checks.require_choice(config, "g_loss", ("non_saturating", "saturating"))
   checks.require_positive(config, "ring_modes", "ring_radius", "ring_std", "grid_side",
                           "grid_spacing", "grid_std", "latent_dim", "small_hidden",
@@ -71,7 +72,7 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
   keys_S = step.seed_keys(config)
   state = jax.vmap(functools.partial(step.init_state, setup))(keys_S)
   train_keys_S = jax.vmap(lambda k: jax.random.fold_in(k, step.TRAIN_TAG))(keys_S)
-  sample = evaluate.make_sampler(setup, config)
+  sample = evaluate.make_sampler(setup, config, seed_parallel.seed_map)
   train_step = step.compile_seeds_step(setup, seed_parallel, config.steps_per_call)
   eval_steps = evaluate.eval_points(config)
   with Trainer(evaluate.slug(name), state, train_step, devices=seed_parallel, key=train_keys_S,
@@ -93,9 +94,11 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Trains every method of config.methods on S seeds, evaluates, writes results and figures."""
   validate(config)
-  seed_parallel = seeds.seed_parallel(config.num_seeds, config.parallel)
-  logging.info("%d seeds on %d %s device(s) (%s)", config.num_seeds, seed_parallel.num_devices,
-               jax.devices()[0].platform, seed_parallel.mode)
+  seed_parallel = seeds.seed_parallel(config.num_seeds, config.parallel,
+                                      seed_map=step.seed_map(config))
+  logging.info("%d seeds on %d %s device(s) (%s, %s)", config.num_seeds,
+               seed_parallel.num_devices, jax.devices()[0].platform, seed_parallel.mode,
+               seed_parallel.seed_map)
   dataset = data.make_dataset(config)
   with Workdir.open(workdir, config, EXPERIMENTS["gan"], tensorboard=config.tensorboard) as wd:
     judge = evaluate.make_judge(config, dataset)
