@@ -1,11 +1,11 @@
 """Many seeds of one experiment in one program, spread over devices: seed keys and `SeedParallel`.
 
 A per-seed step `(state, batch, key) -> (state, metrics)` is written for one seed.
-`seed_parallel(S)` returns a `SeedParallel` whose `compile` vmaps it over a leading seed axis of
-the state and of the key and shards that axis over a `seeds` device mesh, so 8 TPU cores train 8
-or 16 seeds at once and one CPU trains them all in one program. Seeds never communicate: a seed's
-numbers do not depend on how many devices share the work (up to float reassociation in batched
-matmuls).
+`seed_parallel(S)` returns a `SeedParallel` whose `compile` maps it over a leading seed axis of
+the state and of the key (vmap, or a loop: `SEED_MAPS`) and shards that axis over a `seeds` device
+mesh, so 8 TPU cores train 8 or 16 seeds at once and one CPU trains them all in one program.
+Seeds never communicate: a seed's numbers do not depend on how many devices share the work (up to
+float reassociation in batched matmuls).
 
 `SeedParallel` implements `genjax.devices.Devices`, so `genjax.loop.Trainer` runs it as it runs
 `parallel.DataParallel` (one model, its batch split over devices; `genjax.devices` says when to
@@ -30,10 +30,10 @@ AXIS = "seeds"
 MODES = ("auto", "none", "shard_map")
 # How one device runs its seeds: "vmap" batches them into each op (a seed axis on every array:
 # wide matmuls for small nets); "loop" writes the per-seed program out once per seed in the one
-# compiled program (unrolled, not lax.map: XLA:CPU ran a while loop's convolutions at half the
-# speed of the same ones outside it), for ops whose batched form is slow. A convolution with
-# per-seed weights vmaps into a grouped convolution, which XLA:CPU runs slower per seed than S
-# plain ones (experiments/bench_gan.py on the DCGAN nets).
+# compiled program (unrolled: as a lax.map the DCGAN step made 9 seed-steps/s against the
+# unrolled loop's 39 in experiments/bench_gan.py), for ops whose batched form is slow. A
+# convolution with per-seed weights vmaps into a grouped convolution, which XLA:CPU runs slower per
+# seed than S plain ones (13 seed-steps/s at S = 3 on the DCGAN nets).
 SEED_MAPS = ("vmap", "loop")
 
 
