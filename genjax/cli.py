@@ -50,6 +50,12 @@ def config_from_flagfile(config_name: str, flagfile: str | None, overrides=()):
         lock_config=True)
     flags.DEFINE_string("workdir", None, "", flag_values=flag_values)
     flag_values(argv)
+  except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
+    # A misspelt field or a value of the wrong type in a flagfile: one line, not a traceback.
+    where = f"flagfile {flagfile}" if flagfile else "the overrides"
+    detail = " ".join(str(e).replace("\\n", " ").replace("\\", "").replace("'", "")
+                      .strip('"').split())
+    raise UserError(f"{where} ({config_name}): {detail}") from None
   finally:
     sys.argv = saved
   return config.value, flag_values.workdir

@@ -56,6 +56,9 @@ class Experiment:
   shared: SharedWorkdir | None = None  # runs that share a workdir, else None
   # Whether a run's first steps are the same whatever its num_steps (so a rerun may train on).
   extendable: Callable[[Mapping], bool] = _always
+  # "module:function": results.json -> markdown lines REPORT.md shows under the run (tables a
+  # reader needs beside the verdicts, e.g. the references and data cards); "" for none.
+  details: str = ""
 
   @property
   def config_path(self) -> str:
@@ -84,6 +87,9 @@ class Experiment:
 
   def results_table(self, results: dict) -> tuple[list[str], list[list[str]]]:
     return _load(self.table)(results)
+
+  def details_lines(self, results: dict) -> list[str]:
+    return _load(self.details)(results) if self.details else []
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -128,7 +134,7 @@ for _experiment in (
                not_in_fingerprint={
                    "eval_chunk": "windows per evaluation call (memory, not results)"},
                # The learning rate decays over num_steps: a longer run is another run.
-               extendable=lambda fields: False),
+               extendable=lambda fields: False, details="genjax.text.report:details"),
 ):
   register(_experiment)
 

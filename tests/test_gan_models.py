@@ -173,6 +173,22 @@ def test_dcgan_packing_changes_only_the_first_convolution():
   assert shapes[1][changed[0]][2] == 3 and shapes[4][changed[0]][2] == 12  # m x 3 channels in
 
 
+def test_dcgan_d_width_shrinks_only_the_discriminator():
+  def channels(d_width):
+    config = _dcgan_config()
+    config.dcgan_d_width = d_width
+    g, d = models.make_networks(config, 3 * 28 * 28, "sigmoid", False, (28, 28))
+    g_params = g.init(jax.random.key(0), jnp.zeros((2, config.latent_dim)))
+    d_params = d.init(jax.random.key(0), jnp.zeros((2, 3 * 28 * 28)))["params"]
+    return (jax.tree.map(jnp.shape, g_params), d_params["Conv_0"]["kernel"].shape[-1],
+            d_params["Conv_1"]["kernel"].shape[-1])
+
+  g_full, *d_full = channels(0)
+  g_quarter, *d_quarter = channels(_dcgan_config().dcgan_width // 4)
+  assert d_full == [_dcgan_config().dcgan_width, 2 * _dcgan_config().dcgan_width]
+  assert d_quarter == [d // 4 for d in d_full] and g_quarter == g_full
+
+
 def test_dcgan_needs_an_image_dataset_with_sides_divisible_by_4():
   with pytest.raises(UserError, match="needs an image dataset"):
     models.make_networks(_dcgan_config(), 2, "linear", False)

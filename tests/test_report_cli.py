@@ -39,6 +39,15 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path):
       f"error: --runs entry 'bogus:x.flags' must be NAME:FLAGFILE with NAME one of {names}"]
 
 
+def test_a_misspelt_config_field_in_a_flagfile_is_one_error_line(tmp_path):
+  flagfile = tmp_path / "typo.flags"
+  flagfile.write_text("--config.num_stepz=40\n")
+  bad = _report(f"--runs=domain:{flagfile}", f"--workdir={tmp_path / 'w'}")
+  assert bad.returncode == 2
+  [line] = bad.stderr.strip().splitlines()
+  assert line.startswith(f"error: flagfile {flagfile} (domain): num_stepz")
+
+
 def test_compare_two_existing_reports_runs_nothing(tmp_path):
   def made_up(verdict):
     return {"claims": [{"question": "Q4", "statement": "Quadratic.", "verdict": verdict,

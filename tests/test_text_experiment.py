@@ -14,6 +14,8 @@ import pytest
 
 from genjax import registry, seeds
 from genjax.claims import domain as markov_claims
+from genjax.claims import report as claims_report
+from genjax.claims import report_md
 from genjax.claims import text as rules
 from genjax.claims.verdicts import (
   CONDITIONAL,
@@ -123,7 +125,8 @@ def row(arch, domains, test, own=-0.3, curve=None):
   """A model row: test bits per domain (offsets), own held-out text `own` below bz2 (2.9)."""
   return {"arch": arch, "domains": list(domains), "steps": 600,
           "test": {d: s(*v) if isinstance(v, tuple) else s(v) for d, v in test.items()},
-          "own_test": s(2.9 + own - BASE[0]), "own_bz2": 2.9, "train_curve": curve or FLAT}
+          "own_test": s(2.9 + own - BASE[0]), "own_refs": {"bz2": 2.9, "kn2": 3.5},
+          "train_curve": curve or FLAT}
 
 
 def diversity_results(gap_by_domain, num_seeds=3, **kw):
@@ -200,17 +203,33 @@ def test_architecture_and_depth_rules_every_verdict():
   deep = judge(0, "architecture", architecture_results(0.1, -0.4))
   assert deep.verdict == CONDITIONAL and "depth" in deep.condition
   assert judge(0, "architecture", architecture_results(0.0, 0.0, "1")).verdict == INCONCLUSIVE
-  unfinished = judge(0, "architecture", architecture_results(-0.5, -0.1, own=0.4))
+  unfinished = judge(0, "architecture", architecture_results(-0.5, -0.1, own=0.7))
   assert unfinished.verdict == NOT_MEASURED and "bag" in unfinished.evidence
   assert judge(1, "architecture", architecture_results(-0.5, -0.1)).verdict == SUPPORTED
   assert judge(1, "architecture", architecture_results(-0.5, 0.1)).verdict == CONTRADICTED
   assert judge(1, "architecture", architecture_results(-0.5, 0.0, "2")).verdict == INCONCLUSIVE
   # Depth compares the two transformers only: an unfinished bag does not stop it.
-  assert judge(1, "architecture", architecture_results(-0.5, -0.1, own=0.4)).verdict == SUPPORTED
+  assert judge(1, "architecture", architecture_results(-0.5, -0.1, own=0.7)).verdict == SUPPORTED
   short = architecture_results(-0.5, -0.1)
   short["heldout"][0]["models"] = ["2", "bag"]
   with pytest.raises(ResultMissing):
     judge(1, "architecture", short)
+
+
+def test_the_bag_is_held_to_the_bigram_not_to_bz2():
+  # bz2 2.9 < the bag's 3.2 < kn2 3.5: trained as far as a model blind to order goes.
+  assert judge(0, "architecture", architecture_results(-0.5, -0.1, own=0.3)).verdict == SUPPORTED
+  above = judge(0, "architecture", architecture_results(-0.5, -0.1, own=0.7))
+  assert above.verdict == NOT_MEASURED and "not below kn2's 3.500" in above.evidence
+  # A transformer at the bag's 3.2 is held to bz2: not measured.
+  slow = architecture_results(-0.5, -0.1)
+  slow["models"]["1"] = row("transformer_1layer", ["shakespeare", "licences", "news"],
+                            {"bible": -0.5}, own=0.3)
+  assert judge(0, "architecture", slow).verdict == NOT_MEASURED
+  no_bigram = architecture_results(-0.5, -0.1)
+  del no_bigram["models"]["bag"]["own_refs"]["kn2"]
+  with pytest.raises(ResultMissing, match="kn2"):
+    judge(0, "architecture", no_bigram)
 
 
 def test_report_tables_read_made_up_results(tmp_path):
@@ -221,6 +240,22 @@ def test_report_tables_read_made_up_results(tmp_path):
   assert header[0] == "model" and len(rows) == 2 and rows[0][4] == "bible"
   lines = report.bits_table(r)
   assert lines[-1].startswith("| *kn2* |") and "(held out)" in lines[2]
+  assert lines[3].endswith("| -0.243 (bz2) |")  # own text 2.657 (mean) against bz2 2.9
+
+
+def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_path):
+  r = diversity_results({"bible": -0.2})
+  r["references"] = {d: {"uniform": 8.0, "zlib": 3.0, "bz2": 2.5, "lzma": 2.8, "kn2": 3.5}
+                     for d in DOMAINS}
+  card = {"package": "made-up", "version": "0.1", "licence": "CC0", "document": "a page",
+          "train": {"documents": 3, "bytes": 1200}, "test": {"documents": 1, "bytes": 400}}
+  r["data_cards"] = {d: card for d in DOMAINS}
+  run = claims_report.Run("text_run", ["python"], str(tmp_path), rules.CLAIMS, results=r,
+                          experiment="text")
+  text_md = report_md.write(str(tmp_path / "REPORT.md"), [run], claims_report.judge([run]))
+  below = text_md.split("### `text_run`", 1)[1]
+  assert "| *bz2* | each document | 2.500 | 2.500 | 2.500 | 2.500 | |" in below
+  assert "| bible | made-up 0.1 | CC0 | a page | 3 / 1,200 | 1 / 400 |" in below
 
 
 # ---------------------------------------------------------------- configs and the pack
@@ -230,8 +265,9 @@ def test_bad_config_is_a_one_line_user_error():
                               ("heldout", ("poetry",), "distinct domains"),
                               ("batch_size", 7, "split evenly"),
                               ("num_evals", 3, "multiple of 4"),
-                              ("specialists", ("bible",), "no domain other")):
-    config = tiny_config()
+                              ("specialists", ("bible",), "no domain other"),
+                              ("ngram_orders", (5,), "must include 2")):
+    config = tiny_config("architecture" if field == "ngram_orders" else "diversity")
     config[field] = value
     with pytest.raises(UserError, match=match):
       train.validate(config)

@@ -141,6 +141,11 @@ def write(path: str, runs: list[Run], sections, schedule: dict | None = None) ->
   lines += ["## Runs", ""]
   lines += [f"- `{run.name}`: `{shlex.join(relative(run.command))}`; {protocol(run)}"
             for run in runs]
+  for run in runs:  # the tables an experiment shows beside its verdicts (registry `details`)
+    shown = (registry.EXPERIMENTS[run.experiment].details_lines(run.results)
+             if run.experiment and run.results else [])
+    if shown:
+      lines += ["", f"### `{run.name}`", "", *shown]
   lines += ["", "## Environment", "", *environment_lines(runs, schedule), "",
             f"This report: `{shlex.join(relative([sys.executable, *sys.argv]))}`", ""]
   text = "\n".join(lines)

@@ -51,6 +51,9 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.maxout_pieces = 5  # pieces per maxout unit in the PacGAN D
   config.dcgan_width = 16  # dcgan arch (stacked 28x28 digits): channels of G's 14x14 layer and
   #                          D's first convolution; the next layer has twice as many
+  # D's first-convolution channels in the dcgan arch; 0: dcgan_width (as wide as G). Metz et al.
+  # 2017 (Table 2) and PacGAN (Table 3) shrink D to 1/4 and 1/2 of G to provoke collapse.
+  config.dcgan_d_width = 0
   # ---- methods ----
   config.methods = "gan,pacgan2"  # comma-separated method names (see the module docstring)
   config.batch_unit = "packs"  # packs: batch_size packs of m samples | samples: batch_size samples

@@ -62,6 +62,9 @@ def get_config(variant: str | None = None) -> ConfigDict:
     config.heldout = ("bible",)
     config.specialists = ("shakespeare",)
     config.num_steps = 500  # the diversity study's; the architecture flagfile sets 400
+    # Short runs gain from a higher peak rate: at 500 steps, own held-out text 3.25 / 3.17 bits
+    # per byte (mix / Shakespeare alone) at 1e-2 against 3.40 / 3.27 at 3e-3.
+    config.learning_rate = 1e-2
     config.batch_size = 24
     config.warmup_steps = 50
     config.eval_windows = 128

@@ -166,7 +166,8 @@ def make_networks(config, data_dim: int, output: str, mbstd: bool,
       raise UserError(f"config.arch=dcgan needs image sides divisible by 4; got {image_shape}")
     channels = data_dim // (image_shape[0] * image_shape[1])
     g = ConvGenerator(config.dcgan_width, tuple(image_shape), channels)
-    return g, ConvDiscriminator(config.dcgan_width, tuple(image_shape), channels, mbstd)
+    d_width = config.get("dcgan_d_width", 0) or config.dcgan_width
+    return g, ConvDiscriminator(d_width, tuple(image_shape), channels, mbstd)
   if config.arch == "pacgan":
     g = Generator(tuple(config.pacgan_g_hidden), data_dim, batch_norm=True, output=output)
     d = Discriminator(tuple(config.pacgan_d_hidden), config.maxout_pieces, mbstd,

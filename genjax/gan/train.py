@@ -36,7 +36,7 @@ def validate(config: ConfigDict) -> None:
                           "ndb_bins", "ndb_alpha", "snapshot_samples", "classifier_steps",
                           "d_input_scale", "small_d_hidden", "steps_per_call")
   checks.require_non_negative(config, "gp_weight", "r1_gamma", "adam_eps_root", "decay_fraction",
-                              "g_ema_decay")
+                              "g_ema_decay", "dcgan_d_width")
   if config.decay_fraction > 1:
     raise UserError(f"config.decay_fraction must be in [0, 1], got {config.decay_fraction}")
   if config.g_ema_decay >= 1:

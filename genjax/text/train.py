@@ -62,6 +62,10 @@ def validate(config: ConfigDict) -> None:
   if config.eval_windows % min(config.eval_chunk, config.eval_windows):
     raise UserError(f"config.eval_windows={config.eval_windows} must be a multiple of "
                     f"config.eval_chunk={config.eval_chunk}")
+  if config.study == "architecture" and "bag_mlp" in config.architecture_models and (
+      2 not in config.ngram_orders):
+    raise UserError("config.ngram_orders must include 2: the bigram is the bar a bag_mlp model "
+                    "has to beat (genjax/claims/text.py BAR)")
   for field, arch in [("model", config.model),
                       *(("architecture_models", a) for a in config.architecture_models)]:
     if arch not in ARCHS:
