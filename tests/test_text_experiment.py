@@ -26,6 +26,7 @@ from genjax.claims.verdicts import (
   ResultMissing,
 )
 from genjax.configs.text import get_config
+from genjax.configs.text_finetune import get_config as get_finetune_config
 from genjax.data import fetch, text, wheels
 from genjax.domain import step
 from genjax.errors import UserError
@@ -44,6 +45,14 @@ def tiny_config(study: str = "diversity"):
   config.ngram_orders = (2,)
   config.log_every, config.checkpoint_every = 2, 4
   config.make_plots, config.tensorboard = True, False
+  return config
+
+
+def tiny_finetune_config():
+  config = get_finetune_config("quick")
+  for field, value in tiny_config("finetune").items():
+    config[field] = value
+  config.finetune_step_grid, config.target_bytes = (2, 4), 2000
   return config
 
 
@@ -148,7 +157,7 @@ def judge(claim_index, study, results):
 
 
 def test_the_claims_are_the_markov_studys_statements():
-  for study in ("diversity", "architecture"):
+  for study in ("diversity", "architecture", "finetune"):
     ours = [c.statement for c in rules.STUDY_CLAIMS[study]]
     theirs = [c.statement for c in markov_claims.STUDY_CLAIMS[study]]
     assert ours == theirs[:len(ours)]
@@ -232,6 +241,69 @@ def test_the_bag_is_held_to_the_bigram_not_to_bz2():
     judge(0, "architecture", no_bigram)
 
 
+def point(target, others, spread=(0.0, 0.0, 0.0)):
+  """One step of a finetuning run: target (test and validation) and other-domain offsets."""
+  return {"target": s(target), "target_valid": s(target), "others": s(others, spread),
+          "domains": {"shakespeare": s(others, spread)}}
+
+
+def finetune_results(others_rise=0.1, spread=(0.0, 0.0, 0.0), lora=(-0.1, -0.05), **guard):
+  """The full run's target falls 0.15 per step of the grid (T = 0, 50, 100) while its other
+  domains stay level to T = 50, then move by `others_rise`; LoRA ends at `lora` (target, others)
+  offsets from the pretrained model."""
+  full = {"0": point(0.0, 0.0), "50": point(-0.15, 0.0),
+          "100": point(-0.3, others_rise, spread)}
+  lora_curve = {"0": point(0.0, 0.0), "50": point(lora[0] / 2, lora[1] / 2),
+                "100": point(*lora)}
+  rest = ["shakespeare", "licences", "news"]
+  return {"study": "finetune", "num_seeds": 3, "context": 64, "target": "bible",
+          "target_bytes": 40_000, "grid": [0, 50, 100], "base": "base",
+          "models": {"base": row("transformer", rest, {"bible": 0.0}, **guard)},
+          "heldout": [{"domain": "bible", "models": ["base"]}],
+          "methods": {"full_lr0.001": {"kind": "full", "lr": 1e-3, "rank": 0, "curve": full},
+                      "lora_r4": {"kind": "lora", "lr": 3e-3, "rank": 4, "curve": lora_curve}}}
+
+
+def test_finetune_rule_every_verdict():
+  found = judge(0, "finetune", finetune_results(0.1))
+  assert found.verdict == SUPPORTED and "still falling at T=100" in found.evidence
+  assert found.margin.value == pytest.approx(0.1)  # the other domains, the closer to flipping
+  assert judge(0, "finetune", finetune_results(-0.1)).verdict == CONTRADICTED
+  assert judge(0, "finetune", finetune_results(0.0, NOISE)).verdict == INCONCLUSIVE
+  unfinished = judge(0, "finetune", finetune_results(0.1, own=0.05))
+  assert unfinished.verdict == NOT_MEASURED and "base" in unfinished.evidence
+  short = finetune_results(0.1)
+  short["grid"] = [0, 100]
+  with pytest.raises(ResultMissing, match="two steps"):
+    judge(0, "finetune", short)
+
+
+def test_lora_rule_every_verdict():
+  # LoRA's target (-0.1) is met by the full run between T = 0 and 50, where its other domains
+  # are level (0.0): LoRA's -0.05 there forgets less, +0.05 more.
+  assert judge(1, "finetune", finetune_results(lora=(-0.1, -0.05))).verdict == SUPPORTED
+  assert judge(1, "finetune", finetune_results(lora=(-0.1, 0.05))).verdict == CONTRADICTED
+  outside = judge(1, "finetune", finetune_results(lora=(-0.5, -0.05)))
+  assert outside.verdict == INCONCLUSIVE and "outside" in outside.condition
+  idle = judge(1, "finetune", finetune_results(lora=(0.0, -0.05)))
+  assert idle.verdict == NOT_MEASURED and "did not learn" in idle.evidence
+  assert judge(1, "finetune", finetune_results(own=0.05)).verdict == NOT_MEASURED
+  no_lora = finetune_results()
+  del no_lora["methods"]["lora_r4"]
+  with pytest.raises(ResultMissing, match="LoRA"):
+    judge(1, "finetune", no_lora)
+
+
+def test_the_target_set_is_the_first_training_bytes(monkeypatch):
+  docs = {"a": b"x" * 30, "b": b"y" * 30, "c": b"z" * 30}
+  monkeypatch.setattr(data, "arrays", lambda domain, split: (
+      text.as_array(docs) if split == "train" else pytest.fail("read a held-out split")))
+  config = tiny_config()
+  config.target_bytes = 45
+  data_N, offsets = data.target_set(config, "bible")
+  assert bytes(data_N) == b"x" * 30 + b"y" * 15 and offsets.tolist() == [0, 30, 45]
+
+
 def test_report_tables_read_made_up_results(tmp_path):
   r = diversity_results({"bible": -0.2})
   r["references"] = {d: {"uniform": 8.0, "zlib": 3.0, "bz2": 2.5, "lzma": 2.8, "kn2": 3.5}
@@ -261,13 +333,26 @@ def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_
 # ---------------------------------------------------------------- configs and the pack
 
 def test_bad_config_is_a_one_line_user_error():
-  for field, value, match in (("study", "finetune", "study"),
+  for field, value, match in (("study", "continual", "study"),
                               ("heldout", ("poetry",), "distinct domains"),
                               ("batch_size", 7, "split evenly"),
                               ("num_evals", 3, "multiple of 4"),
                               ("specialists", ("bible",), "no domain other"),
                               ("ngram_orders", (5,), "must include 2")):
     config = tiny_config("architecture" if field == "ngram_orders" else "diversity")
+    config[field] = value
+    with pytest.raises(UserError, match=match):
+      train.validate(config)
+
+
+def test_bad_finetune_config_is_a_one_line_user_error():
+  with pytest.raises(UserError, match="text_finetune.py"):
+    train.validate(tiny_config("finetune"))  # the plain text config lacks the fields
+  for field, value, match in (("finetune_step_grid", (50, 50), "two or more"),
+                              ("finetune_lrs", (), "empty"),
+                              ("lora_ranks", (0,), "lora_ranks"),
+                              ("target_bytes", 16, "must exceed")):
+    config = tiny_finetune_config()
     config[field] = value
     with pytest.raises(UserError, match=match):
       train.validate(config)
@@ -289,9 +374,9 @@ def test_a_missing_pack_is_one_error_line(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not pack_cached(), reason="the text pack is not cached "
                     "(pip install -r requirements.txt fetches it)")
-@pytest.mark.parametrize("study", ["diversity", "architecture"])
+@pytest.mark.parametrize("study", ["diversity", "architecture", "finetune"])
 def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
-  config = tiny_config(study)
+  config = tiny_finetune_config() if study == "finetune" else tiny_config(study)
   results = train.train_and_evaluate(config, str(tmp_path))
   saved = json.loads((tmp_path / "results.json").read_text())
   assert saved["study"] == study and set(saved["references"]) == set(DOMAINS)
@@ -299,12 +384,16 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
   for model in saved["models"].values():
     assert set(model["test"]) == set(DOMAINS) and len(model["train_curve"]) == 4
     assert 6.0 < model["own_test"]["mean"] < 9.0  # eight steps: near uniform
-  figure = "loss_vs_position.png" if study == "architecture" else "bits_per_byte.png"
+  figure = {"architecture": "loss_vs_position.png", "finetune": "finetune.png"}.get(
+      study, "bits_per_byte.png")
   assert (tmp_path / figure).exists() and "## Verdicts" in (tmp_path / "results.md").read_text()
   experiment = registry.EXPERIMENTS["text"]
   for claim in experiment.claims_for(config):  # eight steps cannot finish: not measured
     assert claim.rule(saved).verdict == NOT_MEASURED
   header, rows = experiment.results_table(saved)
-  assert len(rows) == (2 if study == "diversity" else 3)
+  assert len(rows) == {"diversity": 2, "architecture": 3, "finetune": 1}[study]
+  if study == "finetune":  # T = 0 (the pretrained model) and the grid, for every run
+    assert [list(m["curve"]) for m in saved["methods"].values()] == [["0", "2", "4"]] * 3
+    assert saved["target_bytes"] == 2000 and saved["target"] == "bible"
   again = train.train_and_evaluate(config, str(tmp_path))  # resumed: evaluations read back
   assert again["models"] == results["models"]

@@ -6,111 +6,35 @@ one seed are scored on that seed's windows of the same held-out documents, so tw
 compared on per-seed differences (`stats.compare(paired=True)`: a 95% Student-t interval, 4.30
 s.e. at 3 seeds). A difference counts when its whole interval lies beyond MIN_EFFECT_BITS.
 
-Guard, before any comparison: every compared model has finished, i.e. on its own training text
-(equal parts of its domains, their held-out test documents) its worst seed beats its bar (BAR:
-bz2, or the bigram for a model blind to order) on the same documents, and its training-domain
-validation loss fell by less than PLATEAU_FRACTION over the last quarter of training; else *not
-measured*, with the numbers.
+Every rule first runs the guard (genjax/claims/text_checks.py: every compared model has
+finished); the finetune study's rules are in genjax/claims/text_finetune.py.
 """
-
-import numpy as np
 
 from genjax import stats
 from genjax.claims import domain as markov
+from genjax.claims import text_finetune
+from genjax.claims.text_checks import (  # noqa: F401  (BAR, DEFAULT_BAR, MIN_EFFECT_BITS:
+  BAR,  #                                             the report and tests read them here)
+  BLIND,
+  DEFAULT_BAR,
+  EXPERIMENT,
+  MIN_EFFECT_BITS,
+  ONE_LAYER,
+  compare,
+  mean_of,
+  model,
+  unfinished,
+  verdict,
+)
 from genjax.claims.verdicts import (
   CONDITIONAL,
-  CONFIDENCE,
   CONTRADICTED,
   INCONCLUSIVE,
-  MIN_SEEDS,
-  NOT_MEASURED,
   SUPPORTED,
   Claim,
   Finding,
-  Margin,
   ResultMissing,
-  by_interval,
 )
-
-EXPERIMENT = "real text, four registers, byte-level models (experiments/text.py)"
-# Differences inside ±0.01 bits per byte are too small to matter for these claims: 0.3-0.5% of
-# the 2-4 bits per byte the models score, and a fiftieth of the smallest gap between zlib and
-# bz2 on any domain (licences, 0.19).
-MIN_EFFECT_BITS = 0.01
-# A model has finished when its training-domain validation loss (mean over seeds) fell by less
-# than this fraction over the last quarter of training: 1% is 0.02-0.04 bits per byte, a few
-# times MIN_EFFECT_BITS and a tenth of the diversity and architecture effects the Markov study
-# measures (0.2-1 nat), so a model still falling faster could close such a gap by training on.
-PLATEAU_FRACTION = 0.01
-ONE_LAYER, BLIND = "transformer_1layer", "bag_mlp"
-# The reference a model must beat on its own held-out text to count as trained. bz2 reads the
-# order of the bytes (Burrows-Wheeler sorts contexts), so a model that cannot read order has a
-# ceiling above it: the bag of bytes levelled off at 3.63 bits/byte against bz2's 3.07 on its own
-# text (BUILD_NOTES, Q1 on real text). Its matched bar is the Kneser-Ney bigram fitted on the
-# training split ("kn2"): it sees what the bag sees of order, the current byte, and nothing of the
-# rest of the context, so a bag that has learned its inputs beats it by what the byte frequencies
-# of the window add. Set before any run judged with it.
-BAR = {BLIND: "kn2"}
-DEFAULT_BAR = "bz2"
-
-
-def compare(a: dict, b: dict) -> dict:
-  """a - b per seed (summaries with "seeds"): stats.compare plus "text"."""
-  c = stats.compare(a["seeds"], b["seeds"], paired=True, confidence=CONFIDENCE)
-  c["text"] = stats.describe_compare(c, digits=3)
-  return c
-
-
-def verdict(name: str, c: dict, want: str = "lower") -> tuple[str, Margin]:
-  """SUPPORTED when the interval lies beyond the band on `want`'s side, CONTRADICTED when it
-  lies beyond the band's edge on the other side, INCONCLUSIVE when it straddles that edge."""
-  threshold = -MIN_EFFECT_BITS if want == "lower" else MIN_EFFECT_BITS
-  m = Margin.from_compare(name, c, threshold, CONFIDENCE)
-  return by_interval(m, "below" if want == "lower" else "above"), m
-
-
-def _model(r: dict, name: str) -> dict:
-  if name not in r.get("models", {}):
-    raise ResultMissing(f"the results have no model {name!r}")
-  return r["models"][name]
-
-
-def unfinished(r: dict, names) -> Finding | None:
-  """NOT_MEASURED (with the numbers) unless every named model beat bz2 on its own held-out text
-  on every seed and levelled off; INCONCLUSIVE with fewer than MIN_SEEDS seeds."""
-  if r["num_seeds"] < MIN_SEEDS:
-    return Finding(INCONCLUSIVE, f"{r['num_seeds']} seed(s)", f"every rule needs {MIN_SEEDS} "
-                   "seeds before its interval decides")
-  problems = []
-  for name in names:
-    row = _model(r, name)
-    bar = BAR.get(row["arch"], DEFAULT_BAR)
-    if bar not in row.get("own_refs", {}):
-      raise ResultMissing(f"{name}: the guard's bar {bar!r} is not among the results' references "
-                          f"{sorted(row.get('own_refs', {}))} (config.ngram_orders needs 2 for "
-                          f"the {BLIND} model)")
-    worst = max(row["own_test"]["seeds"])
-    if worst >= row["own_refs"][bar]:
-      problems.append(f"{name} {worst:.3f} bits/byte on its own held-out text (worst seed), "
-                      f"not below {bar}'s {row['own_refs'][bar]:.3f}")
-    curve = row["train_curve"]
-    steps = sorted(curve, key=int)
-    quarter = [s for s in steps if int(s) <= 0.75 * int(steps[-1])]
-    if not quarter:
-      raise ResultMissing(f"{name}: the plateau guard needs an evaluation at 3/4 of training, "
-                          f"the results have steps {steps}")
-    before, last = curve[quarter[-1]]["mean"], curve[steps[-1]]["mean"]
-    if before - last > PLATEAU_FRACTION * before:
-      problems.append(f"{name} still falling: {before:.3f} -> {last:.3f} bits/byte over steps "
-                      f"{quarter[-1]}-{steps[-1]} ({(before - last) / before:.1%} > "
-                      f"{PLATEAU_FRACTION:.0%})")
-  if problems:
-    return Finding(NOT_MEASURED, "not finished: " + "; ".join(problems))
-  return None
-
-
-def _mean_of(summaries: list[dict]) -> dict:
-  return {"seeds": np.mean([s["seeds"] for s in summaries], axis=0).tolist()}
 
 
 def diversity_rule(r: dict) -> Finding:
@@ -126,18 +50,18 @@ def diversity_rule(r: dict) -> Finding:
   per_domain, parts, trade = {}, [], []
   for h in rows:
     held = h["domain"]
-    mix = _model(r, h["mix"])
-    singles = [_model(r, n)["test"][held] for n in h["specialists"]]
-    c = compare(mix["test"][held], _mean_of(singles))
+    mix = model(r, h["mix"])
+    singles = [model(r, n)["test"][held] for n in h["specialists"]]
+    c = compare(mix["test"][held], mean_of(singles))
     per_domain[held] = (c, verdict(f"{held} held out", c)[0])
     parts.append(f"{held} held out: mix {stats.spread(mix['test'][held])} minus "
-                 f"{'+'.join(_model(r, n)['domains'][0] for n in h['specialists'])} alone "
+                 f"{'+'.join(model(r, n)['domains'][0] for n in h['specialists'])} alone "
                  f"{c['text']}")
     for n in h["specialists"]:  # the other side of the trade: each specialist at home
-      own = _model(r, n)["domains"][0]
-      trade.append(f"{own} {compare(_model(r, n)['test'][own], mix['test'][own])['text']}")
-  pooled_mix = _mean_of([_model(r, h["mix"])["test"][h["domain"]] for h in rows])
-  pooled_single = _mean_of([_mean_of([_model(r, n)["test"][h["domain"]]
+      own = model(r, n)["domains"][0]
+      trade.append(f"{own} {compare(model(r, n)['test'][own], mix['test'][own])['text']}")
+  pooled_mix = mean_of([model(r, h["mix"])["test"][h["domain"]] for h in rows])
+  pooled_single = mean_of([mean_of([model(r, n)["test"][h["domain"]]
                                       for n in h["specialists"]]) for h in rows])
   c = compare(pooled_mix, pooled_single)
   judged, m = verdict("held-out bits/byte, mix of the other domains - one of them alone", c)
@@ -154,7 +78,7 @@ def diversity_rule(r: dict) -> Finding:
 
 def _by_arch(r: dict, needed) -> dict:
   names = r["heldout"][0]["models"] if r.get("heldout") else []
-  by_arch = {_model(r, n)["arch"]: n for n in names}
+  by_arch = {model(r, n)["arch"]: n for n in names}
   if not set(needed) <= set(by_arch):
     raise ResultMissing(f"the rule needs {', '.join(needed)}; the results have "
                         f"{sorted(by_arch)}")
@@ -168,7 +92,7 @@ def architecture_rule(r: dict) -> Finding:
   if missing := unfinished(r, by_arch.values()):
     return missing
   held = r["heldout"][0]["domain"]
-  test = {a: _model(r, n)["test"][held] for a, n in by_arch.items()}
+  test = {a: model(r, n)["test"][held] for a, n in by_arch.items()}
   alone, deep = compare(test[ONE_LAYER], test[BLIND]), compare(test["transformer"], test[BLIND])
   evidence = (f"{held} never trained on; bits/byte 2-layer {stats.spread(test['transformer'])}, "
               f"1-layer {stats.spread(test[ONE_LAYER])}, {BLIND} {stats.spread(test[BLIND])}; "
@@ -187,7 +111,7 @@ def depth_rule(r: dict) -> Finding:
   if missing := unfinished(r, named):
     return missing
   held = r["heldout"][0]["domain"]
-  c = compare(_model(r, named[0])["test"][held], _model(r, named[1])["test"][held])
+  c = compare(model(r, named[0])["test"][held], model(r, named[1])["test"][held])
   judged, m = verdict(f"{held} bits/byte 2-layer - 1-layer", c)
   return Finding(judged, f"{held} never trained on; bits/byte 2-layer minus 1-layer "
                  f"transformer: {c['text']}.", margin=m)
@@ -220,6 +144,12 @@ STUDY_CLAIMS = {
                "loss_vs_position.png"),
         _claim(markov.STUDY_CLAIMS["architecture"][1], "architecture", "Olsson et al. 2022: "
                "induction heads need two attention layers", depth_rule, "loss_vs_position.png")],
+    "finetune": [
+        _claim(markov.STUDY_CLAIMS["finetune"][0], "finetune", "Biderman et al. 2024: "
+               "finetuning forgets the source domain; Hernandez et al. 2021: ossification",
+               text_finetune.finetune_rule, "finetune.png"),
+        _claim(markov.STUDY_CLAIMS["finetune"][1], "finetune", "Biderman et al. 2024: LoRA "
+               "learns less and forgets less", text_finetune.lora_rule, "finetune.png")],
 }
 CLAIMS = [claim for claims in STUDY_CLAIMS.values() for claim in claims]
 

@@ -98,16 +98,21 @@ class Trainings:
                eval_sets: dict, data_keys, lora_rank: int = 0):
     """Full finetuning (or LoRA of rank `lora_rank`) at a constant rate on mixed `sources`."""
     config = self.config
-    tx = step.make_tx(config.grad_clip, learning_rate)
-    if lora_rank:
-      adapters = jax.vmap(lambda k, p: lora.init(k, p, lora_rank))(
-          data.stream_keys(config, data.LORA), params_S)
-      state, to_params = step.new_state(adapters, params_S, tx), step.lora_params
-    else:
-      state, to_params = step.new_state(params_S, {}, tx), step.full_params
+    state, to_params = finetune_state(config.grad_clip, learning_rate, params_S, lora_rank,
+                                      data.stream_keys(config, data.LORA))
     sampler = data.make_sampler(data_keys, sources, fractions, config.batch_size,
                                 config.seq_len)
     return self.fit(name, net, state, to_params, None, sampler, grid, eval_sets)
+
+
+def finetune_state(grad_clip: float, learning_rate: float, params_S, lora_rank: int, lora_keys_S):
+  """(state, to_params) of a finetuning at a constant rate from `params_S`: every weight
+  trained, or rank-`lora_rank` adapters (initialized from `lora_keys_S`) on frozen weights."""
+  tx = step.make_tx(grad_clip, learning_rate)
+  if lora_rank:
+    adapters_S = jax.vmap(lambda k, p: lora.init(k, p, lora_rank))(lora_keys_S, params_S)
+    return step.new_state(adapters_S, params_S, tx), step.lora_params
+  return step.new_state(params_S, {}, tx), step.full_params
 
 
 def model(config, arch: str):

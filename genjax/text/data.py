@@ -18,6 +18,8 @@ from genjax.data import byte_references, text
 INIT = 1  # model initialization
 TRAIN_DATA = 2  # training batches
 EVAL = 3  # evaluation windows; + 10 * (domain index) + (split index)
+LORA = 4  # LoRA adapters' init (finetune study)
+FINETUNE_DATA = 5  # finetuning batches (finetune study)
 LOG2 = float(np.log(2.0))  # nats -> bits
 
 
@@ -34,21 +36,35 @@ def arrays(domain: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 def make_sampler(config, domains: tuple[str, ...]):
   """step -> {"tokens": S x B x (context + 1)}: each seed's batch takes B / k windows of each of
   the k `domains`, each window inside one training document."""
-  per_domain = config.batch_size // len(domains)
-  keys = stream_keys(config, TRAIN_DATA)
-  sources = [arrays(d, "train") for d in domains]
+  return window_sampler(config, [arrays(d, "train") for d in domains], TRAIN_DATA)
+
+
+def window_sampler(config, sources: list[tuple[np.ndarray, np.ndarray]], stream: int):
+  """step -> {"tokens": S x B x (context + 1)}, B / k windows of each of the k (bytes, offsets)
+  `sources`, drawn with the keys of `stream`."""
+  per_source = config.batch_size // len(sources)
+  keys = stream_keys(config, stream)
 
   def sample(step: int) -> dict:
     batches = []
     for s in range(config.num_seeds):
       key = jax.random.fold_in(keys[s], step)
       batches.append(np.concatenate([
-          text.sample_windows(jax.random.fold_in(key, i), data_N, offsets, per_domain,
+          text.sample_windows(jax.random.fold_in(key, i), data_N, offsets, per_source,
                               config.context)
           for i, (data_N, offsets) in enumerate(sources)]))
     return {"tokens": np.stack(batches)}
 
   return sample
+
+
+def target_set(config, domain: str) -> tuple[np.ndarray, np.ndarray]:
+  """The finetune study's narrow target set: the first config.target_bytes of `domain`'s training
+  documents in split order (the last one cut there), as (bytes, offsets). Training text only, so
+  the target's validation and test documents stay unseen."""
+  data_N, offsets = arrays(domain, "train")
+  n = min(config.target_bytes, len(data_N))
+  return data_N[:n], np.append(offsets[offsets < n], n)
 
 
 def eval_windows(config, domain: str, split: str) -> np.ndarray:

@@ -42,11 +42,11 @@ class Trainings(domain_fit.Trainings):
   """Where a study's models train: the Markov study's `Trainings` (a `loop.Trainer` over the
   seeds per training, evaluated on its grid, resumable), fed byte windows."""
 
-  def fit_bytes(self, arch: str, domains: tuple[str, ...], test_domains) -> dict:
+  def fit_bytes(self, arch: str, domains: tuple[str, ...], test_domains) -> tuple:
     """Trains `arch` from scratch on equal parts of `domains`; evaluates the validation windows
     of `domains` and the test windows of `test_domains` at every step of the grid.
 
-    Returns {step: {set name: S x context nats per position}}.
+    Returns (model, trained params S x ..., {step: {set name: S x context nats per position}}).
     """
     config = self.config
     net = model(config, arch)
@@ -56,9 +56,20 @@ class Trainings(domain_fit.Trainings):
     tx = step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
     sets = {f"validation/{d}": data.eval_windows(config, d, "validation") for d in domains}
     sets |= {f"test/{d}": data.eval_windows(config, d, "test") for d in test_domains}
-    _, evals = self.fit(training_name(arch, domains), net, step.new_state(params_S, {}, tx),
-                        step.full_params, schedule, data.make_sampler(config, domains),
-                        eval_grid(config), sets)
+    state, evals = self.fit(training_name(arch, domains), net,
+                            step.new_state(params_S, {}, tx), step.full_params, schedule,
+                            data.make_sampler(config, domains), eval_grid(config), sets)
+    return net, state["trainable"], evals
+
+  def finetune_bytes(self, net, params_S, name: str, learning_rate: float, lora_rank: int,
+                     source, grid, eval_sets: dict) -> dict:
+    """Full finetuning (or LoRA of rank `lora_rank`) of `params_S` at a constant rate on the
+    (bytes, offsets) `source`, evaluated at every step of `grid`; returns the evaluations."""
+    config = self.config
+    state, to_params = domain_fit.finetune_state(config.grad_clip, learning_rate, params_S,
+                                                 lora_rank, data.stream_keys(config, data.LORA))
+    sampler = data.window_sampler(config, [source], data.FINETUNE_DATA)
+    _, evals = self.fit(name, net, state, to_params, None, sampler, grid, eval_sets)
     return evals
 
 

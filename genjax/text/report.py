@@ -57,11 +57,26 @@ def data_cards(r: dict) -> list[str]:
   return lines
 
 
+def finetune_table(r: dict) -> list[str]:
+  """The finetune study: every run at every step T (T = 0: the pretrained model)."""
+  others = list(next(iter(r["methods"].values()))["curve"]["0"]["domains"])
+  lines = [f"| run | T | {r['target']} test | {r['target']} validation | other domains | "
+           + " | ".join(others) + " |", "|---|---|---|---|---|" + "---|" * len(others)]
+  for name, m in r["methods"].items():
+    for t, p in m["curve"].items():
+      lines.append(f"| {name} | {t} | {fmt(p['target'])} | {fmt(p['target_valid'])} | "
+                   f"{fmt(p['others'])} | " + " | ".join(fmt(p["domains"][d]) for d in others)
+                   + " |")
+  return lines
+
+
 def details(r: dict) -> list[str]:
-  """What REPORT.md shows under a real-text run: bits per byte beside the references, and the
-  data cards."""
+  """What REPORT.md shows under a real-text run: bits per byte beside the references (and the
+  finetuning runs), and the data cards."""
+  runs = ([f"Finetuning on {r['target_bytes']:,} bytes of {r['target']}, bits per byte:", "",
+           *finetune_table(r), ""] if r["study"] == "finetune" else [])
   return ["Bits per byte on the test documents, mean ± s.d. over seeds:", "", *bits_table(r), "",
-          "Data:", "", *data_cards(r)]
+          *runs, "Data:", "", *data_cards(r)]
 
 
 def write_markdown(r: dict, workdir: str) -> str:
@@ -75,7 +90,13 @@ def write_markdown(r: dict, workdir: str) -> str:
            "test documents (every position of a window, so early bytes see little context); "
            "references on the whole test documents.", "", "## Bits per byte (test documents)",
            "", *bits_table(r), "", "## Training-domain validation bits per byte", "",
-           *curve_table(r), "", "## Data", "", *data_cards(r), "", "## Verdicts", ""]
+           *curve_table(r), ""]
+  if r["study"] == "finetune":
+    lines += [f"## Finetuning on {r['target_bytes']:,} bytes of {r['target']}", "",
+              "Constant-rate Adam from the pretrained model above (T = 0); bits per byte on the "
+              "target's validation and test documents and the other domains' test documents.",
+              "", *finetune_table(r), ""]
+  lines += ["## Data", "", *data_cards(r), "", "## Verdicts", ""]
   for claim in STUDY_CLAIMS[r["study"]]:
     lines += [f"Claim: {claim.statement} Verdict: {judge(claim, r)}", ""]
   text = "\n".join(lines)
@@ -91,6 +112,9 @@ def write_figure(r: dict, workdir: str) -> None:
 
   from genjax import plots
 
+  if r["study"] == "finetune":
+    write_finetune_figure(r, workdir)
+    return
   fig, ax = plt.subplots(figsize=(7, 4))
   if r["study"] == "architecture":
     held = r["heldout"][0]["domain"]
@@ -120,6 +144,34 @@ def write_figure(r: dict, workdir: str) -> None:
     name = "bits_per_byte.png"
   ax.legend(fontsize=7)
   plots.save(fig, os.path.join(workdir, name))
+
+
+def write_finetune_figure(r: dict, workdir: str) -> None:
+  """finetune.png: target bits per byte (test solid, validation dashed) and the other domains'
+  against finetuning steps, one colour per run (bands: mean ± s.d. over seeds)."""
+  import matplotlib.pyplot as plt
+
+  from genjax import plots
+
+  fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+  for name, m in r["methods"].items():
+    steps = [int(t) for t in m["curve"]]
+    x = [max(t, 1) for t in steps]  # T = 0 drawn at 1 on the log axis
+    for ax, key, style in ((left, "target", "-"), (left, "target_valid", "--"),
+                           (right, "others", "-")):
+      mean = np.array([p[key]["mean"] for p in m["curve"].values()])
+      sd = np.array([p[key]["sd"] for p in m["curve"].values()])
+      line, = ax.plot(x, mean, style, label=name if style == "-" else None,
+                      color=None if key != "target_valid" else left.lines[-1].get_color())
+      ax.fill_between(x, mean - sd, mean + sd, alpha=0.15, color=line.get_color())
+  left.set_title(f"{r['target']} (target): test solid, validation dashed")
+  right.set_title("other domains (forgetting)")
+  for ax in (left, right):
+    ax.set_xscale("log")
+    ax.set_xlabel("finetuning steps T (T = 0 drawn at 1)")
+    ax.set_ylabel("bits / byte")
+    ax.legend(fontsize=7)
+  plots.save(fig, os.path.join(workdir, "finetune.png"))
 
 
 def grid_table(r: dict):

@@ -19,7 +19,8 @@ from genjax.text import data, report, studies
 from genjax.text.fit import Trainings
 from genjax.workdir import Workdir
 
-STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture}
+STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture,
+           "finetune": studies.finetune}
 ARCHS = ("transformer", "transformer_1layer", "bag_mlp")
 
 
@@ -66,10 +67,28 @@ def validate(config: ConfigDict) -> None:
       2 not in config.ngram_orders):
     raise UserError("config.ngram_orders must include 2: the bigram is the bar a bag_mlp model "
                     "has to beat (genjax/claims/text.py BAR)")
+  if config.study == "finetune":
+    _validate_finetune(config)
   for field, arch in [("model", config.model),
                       *(("architecture_models", a) for a in config.architecture_models)]:
     if arch not in ARCHS:
       raise UserError(f"config.{field} has unknown architecture {arch!r}; use {', '.join(ARCHS)}")
+
+
+def _validate_finetune(config: ConfigDict) -> None:
+  if "finetune_step_grid" not in config:
+    raise UserError("the finetune study's fields are in genjax/configs/text_finetune.py: use "
+                    "--config=genjax/configs/text_finetune.py")
+  checks.require_positive(config, "target_bytes", "finetune_step_grid", "finetune_lrs",
+                          "lora_ranks", "lora_lr")
+  if len(set(config.finetune_step_grid)) < 2:
+    raise UserError(f"config.finetune_step_grid={tuple(config.finetune_step_grid)} needs two or "
+                    "more steps: over-finetuning is read between its first and last")
+  if not config.finetune_lrs:
+    raise UserError("config.finetune_lrs is empty: every rule reads a full finetuning run")
+  if config.target_bytes <= config.context:
+    raise UserError(f"config.target_bytes={config.target_bytes} must exceed "
+                    f"config.context={config.context}: a window is context + 1 bytes")
 
 
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
