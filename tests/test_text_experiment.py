@@ -247,17 +247,24 @@ def point(target, others, spread=(0.0, 0.0, 0.0)):
           "domains": {"shakespeare": s(others, spread)}}
 
 
-def finetune_results(others_rise=0.1, spread=(0.0, 0.0, 0.0), lora=(-0.1, -0.05), **guard):
-  """The full run's target falls 0.15 per step of the grid (T = 0, 50, 100) while its other
-  domains stay level to T = 50, then move by `others_rise`; LoRA ends at `lora` (target, others)
-  offsets from the pretrained model."""
-  full = {"0": point(0.0, 0.0), "50": point(-0.15, 0.0),
-          "100": point(-0.3, others_rise, spread)}
+def finetune_results(others_rise=0.1, spread=(0.0, 0.0, 0.0), lora=(-0.1, -0.05), grid=200,
+                     **guard):
+  """The full run's target falls 0.15 per step of the grid to T = 100 (its selected step; T = 0,
+  50, 100, 200), then climbs back 0.1 by T = 200 while its other domains, level to T = 100, move
+  by `others_rise`. LoRA reaches `lora` (target, others) offsets from the pretrained model at
+  T = 100, its selected step, and overfits after. grid=100 ends the grid at the selected step."""
+  full = {"0": point(0.0, 0.0), "50": point(-0.15, 0.0), "100": point(-0.3, 0.0),
+          "200": point(-0.2, others_rise, spread)}
   lora_curve = {"0": point(0.0, 0.0), "50": point(lora[0] / 2, lora[1] / 2),
-                "100": point(*lora)}
+                "100": point(*lora), "200": point(lora[0] / 2, 2 * lora[1])}
+  steps = [0, 50, 100, 200][:[0, 50, 100, 200].index(grid) + 1]
+  for curve in (full, lora_curve):
+    for t in list(curve):
+      if int(t) not in steps:
+        del curve[t]
   rest = ["shakespeare", "licences", "news"]
   return {"study": "finetune", "num_seeds": 3, "context": 64, "target": "bible",
-          "target_bytes": 40_000, "grid": [0, 50, 100], "base": "base",
+          "target_bytes": 40_000, "grid": steps, "base": "base",
           "models": {"base": row("transformer", rest, {"bible": 0.0}, **guard)},
           "heldout": [{"domain": "bible", "models": ["base"]}],
           "methods": {"full_lr0.001": {"kind": "full", "lr": 1e-3, "rank": 0, "curve": full},
@@ -266,21 +273,22 @@ def finetune_results(others_rise=0.1, spread=(0.0, 0.0, 0.0), lora=(-0.1, -0.05)
 
 def test_finetune_rule_every_verdict():
   found = judge(0, "finetune", finetune_results(0.1))
-  assert found.verdict == SUPPORTED and "still falling at T=100" in found.evidence
+  assert found.verdict == SUPPORTED and "T*=100" in found.evidence
   assert found.margin.value == pytest.approx(0.1)  # the other domains, the closer to flipping
   assert judge(0, "finetune", finetune_results(-0.1)).verdict == CONTRADICTED
   assert judge(0, "finetune", finetune_results(0.0, NOISE)).verdict == INCONCLUSIVE
+  short = judge(0, "finetune", finetune_results(0.1, grid=100))  # ends at its best step
+  assert short.verdict == INCONCLUSIVE and "over-finetuning" in short.condition
   unfinished = judge(0, "finetune", finetune_results(0.1, own=0.05))
   assert unfinished.verdict == NOT_MEASURED and "base" in unfinished.evidence
-  short = finetune_results(0.1)
-  short["grid"] = [0, 100]
   with pytest.raises(ResultMissing, match="two steps"):
-    judge(0, "finetune", short)
+    judge(0, "finetune", finetune_results(0.1, grid=50))
 
 
 def test_lora_rule_every_verdict():
-  # LoRA's target (-0.1) is met by the full run between T = 0 and 50, where its other domains
-  # are level (0.0): LoRA's -0.05 there forgets less, +0.05 more.
+  # LoRA's target (-0.1 at its selected T = 100) is met by the full run between T = 0 and 50,
+  # on its way down, where its other domains are level (0.0): LoRA's -0.05 there forgets less,
+  # +0.05 more. The full run's climb after T = 100 is not read.
   assert judge(1, "finetune", finetune_results(lora=(-0.1, -0.05))).verdict == SUPPORTED
   assert judge(1, "finetune", finetune_results(lora=(-0.1, 0.05))).verdict == CONTRADICTED
   outside = judge(1, "finetune", finetune_results(lora=(-0.5, -0.05)))

@@ -17,10 +17,17 @@ def _runs(r: dict, kind: str) -> list[str]:
   return [n for n, m in r.get("methods", {}).items() if m["kind"] == kind]
 
 
+def selected(curve: dict) -> str:
+  """The step T > 0 of a run with the lowest target validation bits (mean over seeds): the
+  checkpoint a user would keep. Selected on validation documents, judged on test documents."""
+  return min((t for t in curve if t != "0"), key=lambda t: curve[t]["target_valid"]["mean"])
+
+
 def finetune_rule(r: dict) -> Finding:
-  """The first full run (config.finetune_lrs[0]): its target bits at the last step below the
-  pretrained model's (finetuning helps) and the other domains' bits at the last step above those
-  at the first step of the grid (finetuning on past it hurts out of domain)."""
+  """The first full run (config.finetune_lrs[0]) at its selected step T*: target bits below the
+  pretrained model's (finetuning helps), and the other domains' bits at the last step above
+  those at T* (finetuning on past T* hurts out of domain). A grid that ends at T* never reached
+  over-finetuning: inconclusive."""
   full, steps = _runs(r, "full"), [str(t) for t in r.get("grid", [])]
   if not full or len(steps) < 3:
     raise ResultMissing(f"the finetune rule needs a full run and T = 0 plus two steps; the "
@@ -28,56 +35,66 @@ def finetune_rule(r: dict) -> Finding:
   if missing := unfinished(r, [r["base"]]):
     return missing
   name, curve = full[0], r["methods"][full[0]]["curve"]
-  base, first, last = curve["0"], curve[steps[1]], curve[steps[-1]]
-  gain = compare(last["target"], base["target"])
-  hurt = compare(last["others"], first["others"])
-  judged, m = all_of({
-      f"{name} target bits/byte T={steps[-1]} - pretrained": (gain, "lower"),
-      f"{name} other domains' bits/byte T={steps[-1]} - T={steps[1]}": (hurt, "higher")})
-  valid = {t: curve[t]["target_valid"]["mean"] for t in steps}
-  lowest = min(valid, key=valid.get)
-  turn = (f"target validation bits/byte lowest at T={lowest} ({valid[lowest]:.3f}), "
-          f"{valid[steps[-1]]:.3f} at T={steps[-1]}" if lowest != steps[-1] else
-          f"target validation bits/byte still falling at T={steps[-1]} ({valid[lowest]:.3f})")
-  return Finding(judged, f"{name} on {r['target_bytes']:,} bytes of {r['target']}: target test "
-                 f"bits/byte T={steps[-1]} minus the pretrained model {gain['text']}; the other "
-                 f"domains T={steps[-1]} minus T={steps[1]} {hurt['text']} (minus the pretrained "
-                 f"model {compare(last['others'], base['others'])['text']}); {turn}.", margin=m)
+  best, last = selected(curve), steps[-1]
+  gain = compare(curve[best]["target"], curve["0"]["target"])
+  evidence = (f"{name} on {r['target_bytes']:,} bytes of {r['target']}, selected at T*={best} "
+              f"(lowest target validation bits/byte): target test bits/byte minus the pretrained "
+              f"model {gain['text']}")
+  if best == last:
+    judged, m = verdict(f"{name} target bits/byte T*={best} - pretrained", gain)
+    return Finding(INCONCLUSIVE if judged == SUPPORTED else judged, evidence + ".",
+                   f"the target still improves at the grid's last step T={last}: the grid does "
+                   "not reach over-finetuning" if judged == SUPPORTED else "", margin=m)
+  hurt = compare(curve[last]["others"], curve[best]["others"])
+  overfit = compare(curve[last]["target"], curve[best]["target"])
+  judged, m = all_of({f"{name} target bits/byte T*={best} - pretrained": (gain, "lower"),
+                      f"{name} other domains' bits/byte T={last} - T*={best}": (hurt, "higher")})
+  return Finding(judged, f"{evidence}; at T={last} the target is {overfit['text']} from T* and "
+                 f"the other domains {hurt['text']} (at T* they are "
+                 f"{compare(curve[best]['others'], curve['0']['others'])['text']} from the "
+                 "pretrained model).", margin=m)
 
 
 def lora_rule(r: dict) -> Finding:
-  """LoRA at its last step against a full run read along its steps at LoRA's target bits (per
-  seed, interpolated; the full run whose target range holds LoRA's), on the other domains."""
+  """LoRA at its selected step against a full run read at LoRA's target bits along its steps up
+  to its own selected step (where it still learns the target), per seed, on the other domains;
+  the full run is the one whose range there holds LoRA's target bits."""
   loras, full = _runs(r, "lora"), _runs(r, "full")
   if not loras or not full:
     raise ResultMissing(f"the LoRA rule needs a LoRA run and a full run; the results have "
                         f"{sorted(r.get('methods', {}))}")
   if missing := unfinished(r, [r["base"]]):
     return missing
-  methods, last = r["methods"], str(r["grid"][-1])
-  lora_end = methods[loras[0]]["curve"][last]
-  learned = compare(lora_end["target"], methods[loras[0]]["curve"]["0"]["target"])
+  methods = r["methods"]
+  lora_curve = methods[loras[0]]["curve"]
+  best = selected(lora_curve)
+  lora_best = lora_curve[best]
+  learned = compare(lora_best["target"], lora_curve["0"]["target"])
   if verdict("", learned)[0] != SUPPORTED:
-    return Finding(NOT_MEASURED, f"{loras[0]} did not learn the target: its target bits/byte at "
-                   f"T={last} minus the pretrained model {learned['text']}, so forgetting at its "
-                   "target loss would read the pretrained model")
-  wanted = lora_end["target"]["mean"]
+    return Finding(NOT_MEASURED, f"{loras[0]} did not learn the target: at its selected step "
+                   f"T*={best} its target bits/byte minus the pretrained model {learned['text']}, "
+                   "so forgetting at its target loss would read the pretrained model")
+  wanted = lora_best["target"]["mean"]
+
+  def learning(n):  # the run's steps up to its own selected one
+    curve = methods[n]["curve"]
+    return {t: curve[t] for t in curve if int(t) <= int(selected(curve))}
 
   def passes(n):
-    targets = [p["target"]["mean"] for p in methods[n]["curve"].values()]
+    targets = [p["target"]["mean"] for p in learning(n).values()]
     return min(targets) <= wanted <= max(targets)
 
   match = min([n for n in full if passes(n)] or full,
-              key=lambda n: abs(methods[n]["curve"][last]["target"]["mean"] - wanted))
-  along = {t: {"target": p["target"], "heldout": p["others"]}
-           for t, p in methods[match]["curve"].items()}
-  matched, outside = at_matched_target(along, lora_end["target"])
-  c = compare(lora_end["others"], matched)
+              key=lambda n: abs(min(p["target"]["mean"] for p in learning(n).values()) - wanted))
+  along = {t: {"target": p["target"], "heldout": p["others"]} for t, p in learning(match).items()}
+  matched, outside = at_matched_target(along, lora_best["target"])
+  c = compare(lora_best["others"], matched)
   judged, m = verdict(f"other domains' bits/byte {loras[0]} - {match} at LoRA's target bits/byte",
                       c)
-  evidence = (f"{loras[0]} at T={last} (target {wanted:.3f} bits/byte, minus the pretrained model "
-              f"{learned['text']}) minus {match} read along its steps at LoRA's target bits/byte, "
-              f"per seed: the other domains {c['text']}.")
+  evidence = (f"{loras[0]} at its selected step T*={best} (target {wanted:.3f} bits/byte, minus "
+              f"the pretrained model {learned['text']}) minus {match} read at LoRA's target "
+              f"bits/byte along its steps up to its own T*, per seed: the other domains "
+              f"{c['text']}.")
   if outside:
     return Finding(INCONCLUSIVE, evidence, f"LoRA's target bits/byte lie outside {match}'s range "
                    f"on {outside} seed(s): a longer or faster full run would decide it", margin=m)
