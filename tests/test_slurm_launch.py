@@ -125,7 +125,9 @@ def test_a_rerun_attaches_to_its_job_still_queued_instead_of_submitting_again(cl
   workdir = tmp_path / "report"
   args = [f"--runs=coinflip:{_flagfile(tmp_path, 'quick', 0.7)}", f"--workdir={workdir}",
           "--launcher=slurm"]
-  first = _start("report.py", *args, "--slurm_additional=begin=now+8", env=cluster.env)
+  # The job may start 30 s after submission: long enough that it is still queued when the rerun
+  # asks, even on a loaded machine (at now+8 a load of 7 on 2 cores let it start first).
+  first = _start("report.py", *args, "--slurm_additional=begin=now+30", env=cluster.env)
   _until(lambda: (workdir / launch.RECORD).exists())
   first.kill()  # the report goes away; its job stays queued
   first.communicate()

@@ -401,7 +401,7 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
   header, rows = experiment.results_table(saved)
   assert len(rows) == {"diversity": 2, "architecture": 3, "finetune": 1}[study]
   if study == "finetune":  # T = 0 (the pretrained model) and the grid, for every run
-    assert [list(m["curve"]) for m in saved["methods"].values()] == [["0", "2", "4"]] * 3
+    assert [list(m["curve"]) for m in saved["methods"].values()] == [["0", "2", "4"]] * 4
     assert saved["target_bytes"] == 2000 and saved["target"] == "bible"
   again = train.train_and_evaluate(config, str(tmp_path))  # resumed: evaluations read back
   assert again["models"] == results["models"]
