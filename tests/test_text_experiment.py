@@ -184,6 +184,12 @@ def test_diversity_rule_every_verdict():
 def test_the_guard_wants_bz2_beaten_and_a_plateau():
   above = judge(0, "diversity", diversity_results({"bible": -0.2}, own=0.05))
   assert above.verdict == NOT_MEASURED and "not below bz2's 2.900" in above.evidence
+  # The comparison it refuses to judge is shown, marked as such, with its deciding number.
+  shown = above.evidence.split("Not judged (unfinished models), for orientation only: ")[1]
+  assert above.margin is None and "Deciding, were they finished: held-out bits/byte" in shown
+  assert "-0.200 on every seed" in shown
+  few = judge(0, "diversity", diversity_results({"bible": -0.2}, num_seeds=2, own=0.05))
+  assert few.verdict == INCONCLUSIVE and "Not judged" not in few.evidence
   falling = {"150": s(0.9), "300": s(0.5), "450": s(0.2), "600": s(0.0)}
   still = judge(0, "diversity", diversity_results({"bible": -0.2}, curve=falling))
   assert still.verdict == NOT_MEASURED and "still falling" in still.evidence
@@ -293,6 +299,9 @@ def test_lora_rule_every_verdict():
   assert judge(1, "finetune", finetune_results(lora=(-0.1, 0.05))).verdict == CONTRADICTED
   outside = judge(1, "finetune", finetune_results(lora=(-0.5, -0.05)))
   assert outside.verdict == INCONCLUSIVE and "outside" in outside.condition
+  unfinished = judge(1, "finetune", finetune_results(own=0.05))
+  assert "Not judged" in unfinished.evidence
+  assert "lora_r4 at its selected step" in unfinished.evidence
   idle = judge(1, "finetune", finetune_results(lora=(0.0, -0.05)))
   assert idle.verdict == NOT_MEASURED and "did not learn" in idle.evidence
   assert judge(1, "finetune", finetune_results(own=0.05)).verdict == NOT_MEASURED

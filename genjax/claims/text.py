@@ -21,9 +21,9 @@ from genjax.claims.text_checks import (  # noqa: F401  (BAR, DEFAULT_BAR, MIN_EF
   MIN_EFFECT_BITS,
   ONE_LAYER,
   compare,
+  guarded,
   mean_of,
   model,
-  unfinished,
   verdict,
 )
 from genjax.claims.verdicts import (
@@ -45,8 +45,10 @@ def diversity_rule(r: dict) -> Finding:
   if not rows:
     raise ResultMissing("the diversity rule needs a held-out domain with a single-domain model")
   names = sorted({n for h in rows for n in [h["mix"], *h["specialists"]]})
-  if missing := unfinished(r, names):
-    return missing
+  return guarded(r, names, lambda: _diversity(r, rows))
+
+
+def _diversity(r: dict, rows: list) -> Finding:
   per_domain, parts, trade = {}, [], []
   for h in rows:
     held = h["domain"]
@@ -89,8 +91,10 @@ def architecture_rule(r: dict) -> Finding:
   """Attention itself: the 1-layer transformer against the bag-of-bytes MLP on the unseen domain
   (the 2-layer model's gain is depth as well; its own row is depth_rule)."""
   by_arch = _by_arch(r, ("transformer", ONE_LAYER, BLIND))
-  if missing := unfinished(r, by_arch.values()):
-    return missing
+  return guarded(r, by_arch.values(), lambda: _architecture(r, by_arch))
+
+
+def _architecture(r: dict, by_arch: dict) -> Finding:
   held = r["heldout"][0]["domain"]
   test = {a: model(r, n)["test"][held] for a, n in by_arch.items()}
   alone, deep = compare(test[ONE_LAYER], test[BLIND]), compare(test["transformer"], test[BLIND])
@@ -108,8 +112,10 @@ def architecture_rule(r: dict) -> Finding:
 def depth_rule(r: dict) -> Finding:
   by_arch = _by_arch(r, ("transformer", ONE_LAYER))
   named = [by_arch["transformer"], by_arch[ONE_LAYER]]
-  if missing := unfinished(r, named):
-    return missing
+  return guarded(r, named, lambda: _depth(r, named))
+
+
+def _depth(r: dict, named: list) -> Finding:
   held = r["heldout"][0]["domain"]
   c = compare(model(r, named[0])["test"][held], model(r, named[1])["test"][held])
   judged, m = verdict(f"{held} bits/byte 2-layer - 1-layer", c)

@@ -14,6 +14,8 @@ validation loss fell by less than PLATEAU_FRACTION over the last quarter of trai
 measured*, with the numbers.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
 from genjax import stats
@@ -105,6 +107,22 @@ def unfinished(r: dict, names) -> Finding | None:
   if problems:
     return Finding(NOT_MEASURED, "not finished: " + "; ".join(problems))
   return None
+
+
+def guarded(r: dict, names, rule: Callable[[], Finding]) -> Finding:
+  """rule() once every named model has finished. Otherwise *not measured*, with the guard's
+  numbers and, marked as not judged, the comparison rule() would read: a reader sees how far the
+  unfinished models are from deciding, and every number quoted of them comes from this report."""
+  missing = unfinished(r, names)
+  if missing is None:
+    return rule()
+  if missing.verdict != NOT_MEASURED:  # too few seeds: no interval to show
+    return missing
+  shown = rule()
+  deciding = "" if shown.margin is None else (
+      f" Deciding, were they finished: {shown.margin.name} {shown.margin.describe(3, True)}.")
+  return Finding(NOT_MEASURED, f"{missing.evidence}. Not judged (unfinished models), for "
+                 f"orientation only: {shown.evidence}{deciding}")
 
 
 

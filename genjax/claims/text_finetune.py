@@ -9,7 +9,7 @@ pretraining.
 """
 
 from genjax.claims.domain_checks import at_matched_target
-from genjax.claims.text_checks import all_of, compare, unfinished, verdict
+from genjax.claims.text_checks import all_of, compare, guarded, verdict
 from genjax.claims.verdicts import INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Finding, ResultMissing
 
 
@@ -32,9 +32,11 @@ def finetune_rule(r: dict) -> Finding:
   if not full or len(steps) < 3:
     raise ResultMissing(f"the finetune rule needs a full run and T = 0 plus two steps; the "
                         f"results have runs {sorted(r.get('methods', {}))} and T in {steps}")
-  if missing := unfinished(r, [r["base"]]):
-    return missing
-  name, curve = full[0], r["methods"][full[0]]["curve"]
+  return guarded(r, [r["base"]], lambda: _finetune(r, full[0], steps))
+
+
+def _finetune(r: dict, name: str, steps: list) -> Finding:
+  curve = r["methods"][name]["curve"]
   best, last = selected(curve), steps[-1]
   gain = compare(curve[best]["target"], curve["0"]["target"])
   evidence = (f"{name} on {r['target_bytes']:,} bytes of {r['target']}, selected at T*={best} "
@@ -63,15 +65,17 @@ def lora_rule(r: dict) -> Finding:
   if not loras or not full:
     raise ResultMissing(f"the LoRA rule needs a LoRA run and a full run; the results have "
                         f"{sorted(r.get('methods', {}))}")
-  if missing := unfinished(r, [r["base"]]):
-    return missing
+  return guarded(r, [r["base"]], lambda: _lora(r, loras[0], full))
+
+
+def _lora(r: dict, lora: str, full: list) -> Finding:
   methods = r["methods"]
-  lora_curve = methods[loras[0]]["curve"]
+  lora_curve = methods[lora]["curve"]
   best = selected(lora_curve)
   lora_best = lora_curve[best]
   learned = compare(lora_best["target"], lora_curve["0"]["target"])
   if verdict("", learned)[0] != SUPPORTED:
-    return Finding(NOT_MEASURED, f"{loras[0]} did not learn the target: at its selected step "
+    return Finding(NOT_MEASURED, f"{lora} did not learn the target: at its selected step "
                    f"T*={best} its target bits/byte minus the pretrained model {learned['text']}, "
                    "so forgetting at its target loss would read the pretrained model")
   wanted = lora_best["target"]["mean"]
@@ -89,9 +93,9 @@ def lora_rule(r: dict) -> Finding:
   along = {t: {"target": p["target"], "heldout": p["others"]} for t, p in learning(match).items()}
   matched, outside = at_matched_target(along, lora_best["target"])
   c = compare(lora_best["others"], matched)
-  judged, m = verdict(f"other domains' bits/byte {loras[0]} - {match} at LoRA's target bits/byte",
+  judged, m = verdict(f"other domains' bits/byte {lora} - {match} at LoRA's target bits/byte",
                       c)
-  evidence = (f"{loras[0]} at its selected step T*={best} (target {wanted:.3f} bits/byte, minus "
+  evidence = (f"{lora} at its selected step T*={best} (target {wanted:.3f} bits/byte, minus "
               f"the pretrained model {learned['text']}) minus {match} read at LoRA's target "
               f"bits/byte along its steps up to its own T*, per seed: the other domains "
               f"{c['text']}.")
