@@ -30,10 +30,11 @@ def test_nearest_matches_brute_force_across_chunks():
 
 
 def test_copies_fresh_draws_and_far_samples_read_apart():
-  train, test = _points(0, 400), _points(1, 400)
-  copies = memorization.memorization(train[:100], train, test)
-  fresh = memorization.memorization(_points(2, 400), train, test)
-  far = memorization.memorization(_points(3, 400) * 3.0 + 5.0, train, test)
+  train = _points(0, 400)
+  test_d = memorization.test_distances(_points(1, 400), train)
+  copies = memorization.memorization(train[:100], train, test_d)
+  fresh = memorization.memorization(_points(2, 400), train, test_d)
+  far = memorization.memorization(_points(3, 400) * 3.0 + 5.0, train, test_d)
   assert copies["near_copy_share"] == 1.0 and copies["median_ratio"] < 0.01
   np.testing.assert_array_equal(copies["nearest_index"], np.arange(100))
   # Fresh draws from the data's own distribution are near copies about as often as test points.

@@ -60,7 +60,9 @@ def check_run(workdir: str, samples_per_seed: int = 2500) -> dict:
   test_KxP = test["image"].reshape(len(test["image"]), -1).astype(np.float32)
   classifier = evaluate.load_classifier(config)
   train_features = classifier.features(pool.images_NxP)
-  test_features = classifier.features(test_KxP)
+  test_d = {"pixels": memorization.test_distances(test_KxP, pool.images_NxP),
+            "features": memorization.test_distances(classifier.features(test_KxP),
+                                                    train_features)}
   results = {"workdir": workdir, "dataset": config.dataset, "train_digits": len(pool.images_NxP),
              "test_digits": len(test_KxP), "samples_per_seed": samples_per_seed,
              "near_copy_quantile": memorization.NEAR_COPY_QUANTILE, "methods": {}}
@@ -69,9 +71,9 @@ def check_run(workdir: str, samples_per_seed: int = 2500) -> dict:
     per_space = {"pixels": [], "features": []}
     for seed, samples_NxF in enumerate(arrays[f"samples/{name}"]):
       digits_NxP = sample_digits(samples_NxF, pool.channels, samples_per_seed)
-      pixels = memorization.memorization(digits_NxP, pool.images_NxP, test_KxP)
+      pixels = memorization.memorization(digits_NxP, pool.images_NxP, test_d["pixels"])
       features = memorization.memorization(classifier.features(digits_NxP), train_features,
-                                           test_features)
+                                           test_d["features"])
       per_space["pixels"].append(pixels)
       per_space["features"].append(features)
       if seed == 0:

@@ -33,14 +33,20 @@ def nearest(query_NxD, reference_MxD, chunk: int = 512) -> tuple[np.ndarray, np.
   return np.concatenate(distances), np.concatenate(indices)
 
 
-def memorization(samples_NxD, train_MxD, test_KxD, quantile: float = NEAR_COPY_QUANTILE) -> dict:
+def test_distances(test_KxD, train_MxD) -> np.ndarray:
+  """Each unseen real image's distance to its nearest training image: the reference every set
+  of samples is read against (computed once per run, not per method and seed)."""
+  return nearest(test_KxD, train_MxD)[0]
+
+
+def memorization(samples_NxD, train_MxD, test_d_K, quantile: float = NEAR_COPY_QUANTILE) -> dict:
   """Near-copy share and median distance ratio of samples against unseen real images.
 
-  Returns the near-copy threshold (the test -> train distance quantile), the share of samples
-  under it (test images: `quantile` by construction), the medians of both distances and their
-  ratio, and each sample's nearest training index (for the figure)."""
+  `test_d_K`: test_distances(test, train). Returns the near-copy threshold (the test -> train
+  distance quantile), the share of samples under it (test images: `quantile` by construction),
+  the medians of both distances and their ratio, and each sample's nearest training index (for
+  the figure)."""
   sample_d_N, sample_index_N = nearest(samples_NxD, train_MxD)
-  test_d_K, _ = nearest(test_KxD, train_MxD)
   threshold = float(np.quantile(test_d_K, quantile))
   median_sample, median_test = float(np.median(sample_d_N)), float(np.median(test_d_K))
   return {"near_copy_threshold": threshold,
