@@ -1,5 +1,9 @@
 """random_fused draws exactly what jax.random draws, and falls back to it where it cannot."""
 
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,3 +57,11 @@ def test_normals_look_standard():
   z = np.asarray(random_fused.normal(KEYS[0], (200_000,)))
   assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
   assert np.isfinite(z).all()
+
+
+def test_benchmark_reports_the_same_numbers_for_every_case():
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run([sys.executable, os.path.join(root, "experiments", "bench_random.py"),
+                           "--rounds=1", "--calls=1"], capture_output=True, text=True, check=True)
+  rows = [line for line in result.stdout.splitlines() if "per draw" in line]
+  assert len(rows) == 3 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
