@@ -12,7 +12,9 @@ Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many ti
          other seed map (config.seed_map): for the DCGAN nets the loop over seeds runs 2-3x the
          seed-steps/s of vmap on 2 CPU cores, for the MLP nets vmap is the faster. On a CPU,
          XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core) shards the
-         seeds over the cores, as training with config.parallel=auto does.
+         seeds over the cores, as training with config.parallel=auto does. The largest S once
+         more with its noise drawn by jax.random's own (on CPU rolled) threefry, the same numbers:
+         on the ring flagfile at S = 3, random_fused's draw is the faster on CPU.
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the step's matmul
@@ -21,6 +23,7 @@ seed's jaxpr, times S, the unrolled/critic steps included), as bench_vae counts 
 elementwise work (Adam, activations, batch norm) is free.
 """
 
+import contextlib
 import math
 
 import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
@@ -28,7 +31,7 @@ import jax
 from absl import flags, logging
 from jax.extend import core
 
-from genjax import cli, seeds, timing
+from genjax import cli, random_fused, seeds, timing
 from genjax.errors import UserError
 from genjax.gan import data, step
 
@@ -67,10 +70,11 @@ def jaxpr_matmul_flops(jaxpr) -> int:
 
 
 def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int,
-              seed_map: str):
+              seed_map: str, fused: bool = True):
   """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
   devices of config.parallel, mapped by `seed_map`, `steps_per_call` steps per compiled call),
-  and the matmul FLOPs of one step."""
+  and the matmul FLOPs of one step. fused=False: its noise drawn by jax.random's own lowering
+  (genjax.random_fused.unfused; the same numbers), the before of random_fused."""
   config = config.copy_and_resolve_references()
   config.num_seeds = num_seeds
   setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
@@ -79,6 +83,8 @@ def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_ca
   host_state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
   state = [seed_parallel.put_state(host_state)]
   train_step = step.compile_seeds_step(setup, seed_parallel, steps_per_call)
+  with contextlib.nullcontext() if fused else random_fused.unfused():
+    state[0], _ = train_step(state[0], {}, keys_S)  # traced and compiled here, in that mode
   per_seed = step.make_train_step(setup)
   flops = num_seeds * jaxpr_matmul_flops(jax.make_jaxpr(per_seed)(
       jax.tree.map(lambda x: x[0], host_state), {}, keys_S[0]).jaxpr)
@@ -109,10 +115,13 @@ def main(argv):
   other_map = next(m for m in seeds.SEED_MAPS if m != trained_map)
   candidates[f"S={seed_counts[-1]}, seeds by {other_map}"] = (seed_counts[-1], per_call,
                                                               other_map)
+  # The same program drawing its noise with jax.random's rolled threefry: before random_fused.
+  candidates[f"S={seed_counts[-1]}, noise by jax.random"] = (seed_counts[-1], per_call,
+                                                             trained_map, False)
   for method in step.method_names(config):
     calls, flops = {}, {}
-    for name, (s, k, how) in candidates.items():
-      calls[name], step_flops = make_call(config, method, s, steps, k, how)
+    for name, (s, k, how, *fused) in candidates.items():
+      calls[name], step_flops = make_call(config, method, s, steps, k, how, *fused)
       flops[name] = steps * step_flops
     calls["peak"], flops["peak"] = timing.matmul(PEAK_SIZE)
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
@@ -123,7 +132,7 @@ def main(argv):
           f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
           f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}):",
           flush=True)
-    for name, (s, _, _) in candidates.items():
+    for name, (s, *_) in candidates.items():
       share = timing.median(timing.per_round_ratio(times["peak"], times[name])) * (
           flops[name] / flops["peak"])
       rate = s * steps / timing.median(times[name])

@@ -12,6 +12,7 @@ reproduced; any other key or setting falls back to `jax.random` itself, so a cal
 exactly what `jax.random` would have given.
 """
 
+import contextlib
 import functools
 import math
 
@@ -42,19 +43,56 @@ def threefry2x32(k1, k2, x1, x2):
   return x
 
 
-def _reproducible(key, shape) -> bool:
-  """Whether `bits` below gives what jax.random would: a threefry key, partitionable counters
+# Benchmarks switch this off (`unfused`) to time jax.random's own lowering, same numbers.
+_ENABLED = [True]
+
+
+@contextlib.contextmanager
+def unfused():
+  """Within it every function here calls jax.random itself: the before of a benchmark."""
+  _ENABLED[0] = False
+  try:
+    yield
+  finally:
+    _ENABLED[0] = True
+
+
+def _fused(key, shape) -> bool:
+  """Whether the fused hash gives what jax.random would: a threefry key, partitionable counters
   (JAX's default) and fewer than 2^32 draws (the counters' high words then all 0)."""
-  return (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+  return (_ENABLED[0] and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
           and str(jax.random.key_impl(key)) == "threefry2x32"
           and jax.config.jax_threefry_partitionable and math.prod(shape) < 2**32)
 
 
-@functools.partial(jax.jit, static_argnames="shape")  # jitted as jax.random's: the same fusion
 def bits(key, shape):
-  """uint32 random bits: `jax.random.bits(key, shape)` for a threefry key."""
-  if not _reproducible(key, shape):
-    return jax.random.bits(key, shape)
+  """uint32 random bits: `jax.random.bits(key, shape)`."""
+  return _bits(key, tuple(shape)) if _fused(key, shape) else jax.random.bits(key, shape)
+
+
+def uniform(key, shape, minval=0.0, maxval=1.0):
+  """float32 in [minval, maxval): `jax.random.uniform(key, shape, float32, minval, maxval)`."""
+  if not _fused(key, shape):
+    return jax.random.uniform(key, shape, np.float32, minval, maxval)
+  return _uniform(key, tuple(shape), minval, maxval)
+
+
+def normal(key, shape):
+  """float32 standard normals: `jax.random.normal(key, shape)`."""
+  return _normal(key, tuple(shape)) if _fused(key, shape) else jax.random.normal(key, shape)
+
+
+def bernoulli(key, p):
+  """Booleans that are True with probability p: `jax.random.bernoulli(key, p)`."""
+  p = jnp.asarray(p)
+  if p.dtype != np.float32 or not _fused(key, p.shape):
+    return jax.random.bernoulli(key, p)
+  return _uniform(key, p.shape, 0.0, 1.0) < p
+
+
+# Jitted as jax.random's own functions are, so the float arithmetic fuses the same way.
+@functools.partial(jax.jit, static_argnames="shape")
+def _bits(key, shape):
   k1, k2 = jax.random.key_data(key)
   counts = lax.iota(np.uint32, math.prod(shape)).reshape(shape)
   x1, x2 = threefry2x32(k1, k2, jnp.zeros(shape, np.uint32), counts)
@@ -62,30 +100,16 @@ def bits(key, shape):
 
 
 @functools.partial(jax.jit, static_argnames="shape")
-def uniform(key, shape, minval=0.0, maxval=1.0):
-  """float32 in [minval, maxval): `jax.random.uniform(key, shape, float32, minval, maxval)`."""
-  if not _reproducible(key, shape):
-    return jax.random.uniform(key, shape, np.float32, minval, maxval)
+def _uniform(key, shape, minval, maxval):
   minval, maxval = jnp.asarray(minval, np.float32), jnp.asarray(maxval, np.float32)
   # 23 random mantissa bits under exponent 0 give a float in [1, 2); minus 1, [0, 1).
-  mantissa = lax.shift_right_logical(bits(key, shape), np.uint32(32 - 23))
+  mantissa = lax.shift_right_logical(_bits(key, shape), np.uint32(32 - 23))
   floats = lax.bitcast_convert_type(mantissa | np.uint32(0x3F800000), np.float32) - np.float32(1)
   return lax.max(minval, floats * (maxval - minval) + minval)
 
 
 @functools.partial(jax.jit, static_argnames="shape")
-def normal(key, shape):
-  """float32 standard normals: `jax.random.normal(key, shape)` (erfinv of an open uniform)."""
-  if not _reproducible(key, shape):
-    return jax.random.normal(key, shape)
+def _normal(key, shape):
+  # jax.random.normal: sqrt(2) erfinv(u) of a uniform on the open interval (-1, 1).
   low = np.nextafter(np.float32(-1), np.float32(0), dtype=np.float32)
-  return np.float32(np.sqrt(2)) * lax.erf_inv(uniform(key, shape, low, 1.0))
-
-
-@jax.jit
-def bernoulli(key, p):
-  """Booleans that are True with probability p: `jax.random.bernoulli(key, p)` for float32 p."""
-  p = jnp.asarray(p)
-  if p.dtype != np.float32:
-    return jax.random.bernoulli(key, p)
-  return uniform(key, p.shape) < p
+  return np.float32(np.sqrt(2)) * lax.erf_inv(_uniform(key, shape, low, 1.0))

@@ -53,6 +53,17 @@ def test_other_generators_and_settings_fall_back_to_jax_random():
   assert not same_bits(expected, jax.random.normal(KEYS[0], (32,)))  # the fallback mattered
 
 
+def test_unfused_switches_to_jax_randoms_own_hash_with_the_same_numbers():
+  def program():
+    return str(jax.make_jaxpr(lambda k: random_fused.normal(k, (8,)))(KEYS[0]))
+
+  assert "random_bits" not in program()  # the hash as plain integer ops XLA can fuse
+  with random_fused.unfused():
+    assert "random_bits" in program()  # jax.random's primitive (a rolled loop on CPU)
+    before = random_fused.normal(KEYS[1], (8,))
+  assert same_bits(before, random_fused.normal(KEYS[1], (8,)))
+
+
 def test_normals_look_standard():
   z = np.asarray(random_fused.normal(KEYS[0], (200_000,)))
   assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
