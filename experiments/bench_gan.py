@@ -13,8 +13,8 @@ Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many ti
          seed-steps/s of vmap on 2 CPU cores, for the MLP nets vmap is the faster. On a CPU,
          XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core) shards the
          seeds over the cores, as training with config.parallel=auto does. The largest S once
-         more with its noise drawn by jax.random's own (on CPU rolled) threefry, the same numbers:
-         on the ring flagfile at S = 3, random_fused's draw is the faster on CPU.
+         more compiled with JAX's own rolled threefry loop (the same numbers): on the ring
+         flagfile at S = 3 on CPU, genjax's unrolled lowering (random_fused) is the faster.
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the step's matmul
@@ -73,7 +73,7 @@ def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_ca
               seed_map: str, fused: bool = True):
   """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
   devices of config.parallel, mapped by `seed_map`, `steps_per_call` steps per compiled call),
-  and the matmul FLOPs of one step. fused=False: its noise drawn by jax.random's own lowering
+  and the matmul FLOPs of one step. fused=False: compiled with JAX's own rolled threefry loop
   (genjax.random_fused.unfused; the same numbers), the before of random_fused."""
   config = config.copy_and_resolve_references()
   config.num_seeds = num_seeds
@@ -115,8 +115,8 @@ def main(argv):
   other_map = next(m for m in seeds.SEED_MAPS if m != trained_map)
   candidates[f"S={seed_counts[-1]}, seeds by {other_map}"] = (seed_counts[-1], per_call,
                                                               other_map)
-  # The same program drawing its noise with jax.random's rolled threefry: before random_fused.
-  candidates[f"S={seed_counts[-1]}, noise by jax.random"] = (seed_counts[-1], per_call,
+  # The same program with JAX's own rolled threefry loop: before random_fused.
+  candidates[f"S={seed_counts[-1]}, rolled threefry"] = (seed_counts[-1], per_call,
                                                              trained_map, False)
   for method in step.method_names(config):
     calls, flops = {}, {}

@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genjax import random_fused
 from genjax.data import images
 from genjax.errors import UserError
 
@@ -71,7 +70,7 @@ class Mixture:
   def sample_with_modes(self, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array]:
     mode_key, noise_key = jax.random.split(key)
     modes_N = jax.random.randint(mode_key, (num,), 0, self.num_modes)
-    noise_NxD = random_fused.normal(noise_key, (num, self.dim))
+    noise_NxD = jax.random.normal(noise_key, (num, self.dim))
     return jnp.asarray(self.centers)[modes_N] + self.std * noise_NxD, modes_N
 
   def box(self) -> tuple[float, float]:

@@ -8,8 +8,6 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from genjax import random_fused
-
 
 def pack(x_BxD, m: int):
   """Consecutive groups of m samples concatenated into one discriminator input."""
@@ -41,7 +39,7 @@ def wgan_g_loss(fake_scores):
 
 def gradient_penalty(d_fn, real_PxI, fake_PxI, key):
   """WGAN-GP: E (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake packs."""
-  eps = random_fused.uniform(key, (real_PxI.shape[0], 1))
+  eps = jax.random.uniform(key, (real_PxI.shape[0], 1))
   x_hat = eps * real_PxI + (1 - eps) * fake_PxI
   grads = jax.grad(lambda x: d_fn(x).sum())(x_hat)
   norms = jnp.sqrt((grads ** 2).sum(-1) + 1e-12)

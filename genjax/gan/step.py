@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 from ml_collections import ConfigDict
 
-from genjax import devices, random_fused, seeds
+from genjax import devices, seeds
 from genjax.gan import data, losses, models
 from genjax.gan.methods import Method, matched_control, parse_method  # noqa: F401 (re-exported)
 
@@ -123,7 +123,7 @@ def eval_params(setup: Setup, state):
 
 
 def generate(setup: Setup, g_params, key, num: int):
-  return setup.g.apply(g_params, random_fused.normal(key, (num, setup.latent_dim)))
+  return setup.g.apply(g_params, jax.random.normal(key, (num, setup.latent_dim)))
 
 
 def d_step_key(step_key, i: int):

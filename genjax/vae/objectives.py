@@ -11,8 +11,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from genjax import random_fused
-
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -34,7 +32,7 @@ def example_loss(model, params, x_P, key, *, beta: float, stochastic: bool):
   """The training loss for one example: reconstruction NLL + beta * KL."""
   mean_Z, logvar_Z = model.apply(params, x_P, method=model.encode)
   if stochastic:
-    z_Z = mean_Z + jnp.exp(0.5 * logvar_Z) * random_fused.normal(key, mean_Z.shape)
+    z_Z = mean_Z + jnp.exp(0.5 * logvar_Z) * jax.random.normal(key, mean_Z.shape)
   else:
     z_Z = mean_Z
   reconstruction = -bernoulli_log_likelihood(model.apply(params, z_Z, method=model.decode), x_P)
@@ -55,7 +53,7 @@ def importance_weighted_log_likelihood(model, params, x_P, key, *, num_samples: 
     raise ValueError(f"num_samples {num_samples} must be a multiple of chunk {chunk}")
   mean_Z, logvar_Z = model.apply(params, x_P, method=model.encode)
 
-  eps_NxCxZ = random_fused.normal(key, (num_samples // chunk, chunk, mean_Z.shape[-1]))
+  eps_NxCxZ = jax.random.normal(key, (num_samples // chunk, chunk, mean_Z.shape[-1]))
 
   def chunk_log_weights(eps_CxZ):
     z_CxZ = mean_Z + jnp.exp(0.5 * logvar_Z) * eps_CxZ

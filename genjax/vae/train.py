@@ -21,7 +21,7 @@ import optax
 from absl import logging
 from ml_collections import ConfigDict
 
-from genjax import checks, logs, parallel, random_fused, seeds, stats
+from genjax import checks, logs, parallel, seeds, stats
 from genjax.data import batching, images
 from genjax.errors import UserError
 from genjax.loop import Trainer
@@ -84,7 +84,7 @@ def make_train_step(model, tx, dp: parallel.DataParallel, *, beta: float, stocha
     x_BxP = batch["image"]
     keys_B = dp.example_keys(key, x_BxP.shape[0])
     if dynamic_binarization:
-      x_BxP = jax.vmap(lambda k, x: random_fused.bernoulli(jax.random.fold_in(k, 1), x))(
+      x_BxP = jax.vmap(lambda k, x: jax.random.bernoulli(jax.random.fold_in(k, 1), x))(
           keys_B, x_BxP).astype(jnp.float32)
 
     def loss_fn(params):
