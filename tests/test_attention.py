@@ -133,6 +133,32 @@ def test_performer_converges_as_features_grow():
   assert errs[2] < errs[0] / 4 and errs[2] < 0.05, errs
 
 
+@pytest.mark.parametrize("name", attention_config.VARIANTS)
+def test_every_variant_runs_forward_and_backward_in_bfloat16(name):
+  # The 'gpu' config times bfloat16; a variant with an op that has no bfloat16 kernel (the
+  # Performer's QR did) would fail there only. cuDNN needs a GPU: XLA's attention stands in.
+  config = attention_config.get_config("gpu")
+  config.implementation = ""
+  config.head_dim = D
+  fn = measure.variant_fn(name, config, jax.random.key(0))
+  q, k, v, _ = _qkv(n=256)
+  q16, k16, v16 = (x.astype(jnp.bfloat16) for x in (q, k, v))
+  out, grads = jax.jit(measure.attention_program(fn, "forward_backward", False))(
+      q16, k16, v16, jnp.ones_like(q16))
+  assert out.dtype == jnp.bfloat16 and all(g.dtype == jnp.bfloat16 for g in grads)
+  assert np.isfinite(np.asarray(out, np.float32)).all()
+  if name in ("naive", "dot_product", "blocked", "chunked"):  # exact: bfloat16 rounding only
+    ref = variants.naive(q, k, v)
+    assert float(jnp.linalg.norm(out.astype(jnp.float32) - ref) / jnp.linalg.norm(ref)) < 0.02
+
+
+def test_performer_features_in_bfloat16_are_the_float32_features_rounded():
+  w32 = variants.orthogonal_features(jax.random.key(1), 64, D)
+  w16 = variants.orthogonal_features(jax.random.key(1), 64, D, jnp.bfloat16)
+  assert w16.dtype == jnp.bfloat16
+  np.testing.assert_array_equal(np.asarray(w16), np.asarray(w32.astype(jnp.bfloat16)))
+
+
 def test_lsh_converges_as_hashing_rounds_grow_and_is_exact_with_one_chunk():
   q, k, v, _ = _qkv()
   errs = [_error(functools.partial(variants.lsh, num_buckets=4, num_hashes=r, chunk=8,

@@ -321,12 +321,14 @@ def orthogonal_features(key, num_features, d, dtype=jnp.float32):
   """FAVOR+ projection [M, D]: blocks of orthogonal rows with chi-distributed norms."""
   num_blocks = -(-num_features // d)
   kq, kn = jax.random.split(key)
-  qmat, rmat = jnp.linalg.qr(jax.random.normal(kq, (num_blocks, d, d), dtype))  # batched QR
+  # Drawn and factored in float32 whatever `dtype` is: QR has no bfloat16 kernel, and a
+  # bfloat16 run then uses the float32 run's features, rounded.
+  qmat, rmat = jnp.linalg.qr(jax.random.normal(kq, (num_blocks, d, d), jnp.float32))  # batched
   # The sign fix makes each Q Haar-distributed; without it the estimator is biased.
   qmat = qmat * jnp.sign(jnp.diagonal(rmat, axis1=-2, axis2=-1))[:, None, :]
   w_MxD = qmat.transpose(0, 2, 1).reshape(num_blocks * d, d)[:num_features]
-  norms_M = jnp.linalg.norm(jax.random.normal(kn, (num_features, d), dtype), axis=1)
-  return w_MxD * norms_M[:, None]
+  norms_M = jnp.linalg.norm(jax.random.normal(kn, (num_features, d), jnp.float32), axis=1)
+  return (w_MxD * norms_M[:, None]).astype(dtype)
 
 
 def performer(q_BxTxHxD, k_BxSxHxD, v_BxSxHxD, *, mask=None, causal=False, num_features=256,
