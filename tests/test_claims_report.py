@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+import jax
 import pytest
 
 from genjax import identity
@@ -68,14 +69,19 @@ def test_a_run_of_another_config_is_run_again(tmp_path, made_by, monkeypatch):
   assert run.results == {"x": 2} and run.wall_seconds is not None
   recorded = json.loads((tmp_path / "other" / report.TIMES_FILE).read_text())
   assert recorded == {"other": run.wall_seconds}  # by run: the domain studies share a workdir
+  machines = json.loads((tmp_path / "other" / report.MACHINES_FILE).read_text())
+  assert machines == {"other": report.machine_line()} and run.machine == report.machine_line()
+  assert "cpu (" in run.machine and f"JAX {jax.__version__}" in run.machine
 
 
 def test_a_run_of_this_config_is_reused_with_its_recorded_time(tmp_path, made_by):
   fails = [sys.executable, "-c", "raise SystemExit(3)"]  # would fail if it were run
   run = _run(tmp_path, "same", True, command=fails)
   (tmp_path / "same" / report.TIMES_FILE).write_text(json.dumps({"same": 42.0, "x": 7.0}))
+  (tmp_path / "same" / report.MACHINES_FILE).write_text(json.dumps({"same": "tpu (v5e)"}))
   report.execute(run, rerun=False)
   assert run.results == {"x": 1} and run.wall_seconds is None and run.recorded_seconds == 42.0
+  assert run.machine == "tpu (v5e)"
 
 
 def test_a_failed_run_names_its_command_and_stderr(tmp_path, made_by):
@@ -206,6 +212,14 @@ def test_environment_gives_the_wall_time_only_when_something_ran(tmp_path):
   lines = report_md.environment_lines([ran, reused], how)
   assert "- this report: 200 s wall, up to 2 runs at a time" in "\n".join(lines)
   assert "- gan: reused (900 s when it ran)" in lines and "- vae: 180 s" in lines
+  gpu = "gpu (NVIDIA H200), JAX 0.11.2, x, 16 cores"
+  elsewhere = report.Run("gpu_run", ["python"], str(tmp_path), [], results={},
+                         recorded_seconds=436.0, machine=gpu)
+  here = report.Run("here_run", ["python"], str(tmp_path), [], results={},
+                    recorded_seconds=12.0, machine=report.machine_line())
+  lines = report_md.environment_lines([elsewhere, here], how)
+  assert f"- gpu_run: reused (436 s when it ran on {gpu})" in lines
+  assert "- here_run: reused (12 s when it ran)" in lines  # this machine: nothing to say
   lines = report_md.environment_lines([reused], {"jobs": 2, "wall_seconds": 0.4})
   assert not any("0 s wall" in line for line in lines)
   assert any("every run reused from its workdir" in line for line in lines)

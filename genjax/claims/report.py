@@ -50,6 +50,9 @@ QUICK_RUNS = [
 # The report's own record, in each workdir it ran, of how long each run took, so a reused run
 # can still show its time and price more seeds.
 TIMES_FILE = "report_wall_seconds.json"  # {run name: seconds}
+# {run name: machine_line() where the report ran it}: a reused run's numbers belong to that machine
+# (GAN numbers move with the CPU model; a GPU box runs its own JAX), not to the one reporting.
+MACHINES_FILE = "report_machines.json"
 
 
 class RunFailed(UserError):
@@ -71,6 +74,7 @@ class Run:
   flagfile: str = ""  # the flagfile it runs
   config: Any = None  # the config that flagfile gives; a finished run is reused only if equal
   recorded_seconds: float | None = None  # a reused run's time, where known
+  machine: str | None = None  # machine_line() of where it ran, where known
   experiment: str = ""  # its registry.EXPERIMENTS name
 
 
@@ -92,6 +96,7 @@ def execute(run: Run, rerun: bool) -> Run:
   """Runs the experiment unless it finished with this config (and rerun is off); loads results."""
   path = os.path.join(run.workdir, identity.RESULTS_FILE)
   times_path = os.path.join(run.workdir, TIMES_FILE)
+  machines_path = os.path.join(run.workdir, MACHINES_FILE)
   run.wall_seconds = run.recorded_seconds = None
   if rerun or not finished(run):
     start = time.perf_counter()
@@ -103,8 +108,11 @@ def execute(run: Run, rerun: bool) -> Run:
     run.wall_seconds = time.perf_counter() - start
     times = read_json(times_path) or {}
     identity.write_json(times_path, times | {run.name: run.wall_seconds})
+    identity.write_json(machines_path, (read_json(machines_path) or {}) |
+                        {run.name: machine_line()})
   with open(path) as f:
     run.results = json.load(f)
+  run.machine = (read_json(machines_path) or {}).get(run.name)
   if run.wall_seconds is None:
     # Only a report times a run (a run made by hand, or resumed, has no one time): unknown else.
     run.recorded_seconds = (read_json(times_path) or {}).get(run.name)
@@ -149,6 +157,12 @@ def cpu_model() -> str:
   except OSError:
     pass
   return platform.processor() or "unknown"
+
+
+def machine_line() -> str:
+  """Where runs run now, in one line: backend and device, JAX, CPU model and cores."""
+  return (f"{jax.default_backend()} ({jax.devices()[0].device_kind}), JAX {jax.__version__}, "
+          f"{cpu_model()}, {os.cpu_count()} cores")
 
 
 def environment(runs: list[Run], schedule: dict | None = None) -> dict:

@@ -55,7 +55,7 @@ def to_json(runs: list[report.Run], sections, report_dir: str,
       "environment": report.environment(runs, schedule),
       "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
                 "command": report.relative(run.command), "reused": run.wall_seconds is None,
-                "wall_seconds": report.seconds(run)} for run in runs],
+                "wall_seconds": report.seconds(run), "machine": run.machine} for run in runs],
   }
 
 

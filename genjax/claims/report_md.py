@@ -15,6 +15,7 @@ from genjax.claims.report import (
   environment,
   figures_of,
   holm_family,
+  machine_line,
   relative,
 )
 from genjax.claims.verdicts import MIN_SEEDS, VERDICTS, Claim, Finding
@@ -181,12 +182,15 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
     lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
                  f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
                  "turn), so the run times below overlap")
+  here = machine_line()
   for run in runs:
+    # A run reused from another machine says which: its numbers are that machine's.
+    where = f" on {run.machine}" if run.machine and run.machine != here else ""
     if run.wall_seconds is not None:
       wall = f"{run.wall_seconds:.0f} s"
     elif run.recorded_seconds is not None:
-      wall = f"reused ({run.recorded_seconds:.0f} s when it ran)"
+      wall = f"reused ({run.recorded_seconds:.0f} s when it ran{where})"
     else:
-      wall = "reused from an earlier run"
+      wall = f"reused from an earlier run{where}"
     lines.append(f"- {run.name}: {wall}")
   return lines
