@@ -111,3 +111,18 @@ def test_cells_count_where_the_mass_sits_sharp_or_not():
   assert coverage.cell_occupancy(counts) == {"cells": 2, "top_cell": 2, "top_share": 1401 / 1600}
   labels = coverage.label_coverage(np.array([5] * 90 + [7] * 10), num_modes=10)
   assert labels["cells"] == 2 and labels["top_cell"] == 5 and labels["top_share"] == 0.9
+
+
+@pytest.mark.parametrize("n,k,d", [(3000, 8, 2), (500, 100, 192), (200, 100, 2352)])
+def test_nearest_centers_equal_the_direct_differences(n, k, d, monkeypatch):
+  # The ranking goes through one matmul; the direct N x K x D differences are the definition.
+  rng = np.random.default_rng(d)
+  x_NxD, c_KxD = rng.random((n, d)), rng.random((k, d))
+  c_KxD[3] = c_KxD[1]  # identical centers: the first index, as argmin gives
+  d2_NxK = ((x_NxD[:, None, :] - c_KxD[None]) ** 2).sum(-1)
+  want = d2_NxK.argmin(1)
+  monkeypatch.setattr(coverage, "CHUNK_FLOATS", 64 * (k + d))  # several chunks
+  index_N, distance_N = coverage.nearest_centers(x_NxD, c_KxD)
+  np.testing.assert_array_equal(index_N, want)
+  np.testing.assert_array_equal(distance_N, np.sqrt(d2_NxK[np.arange(n), want]))
+  assert 3 not in index_N

@@ -33,23 +33,29 @@ OCCUPIED_SHARE = 0.05
 CELL_SHARE_OF_UNIFORM = 0.5
 
 
-# Floats in one chunk's N x K x D difference array (256 MiB): a fixed 8,192 samples would need
-# 15 GB for stacked MNIST (D = 2352) against 100 NDB bins.
+# Floats in one chunk's N x K score array and N x D slice: bounds memory for any N.
 CHUNK_FLOATS = 32 * 2**20
 
 
 def nearest_centers(samples_NxD, centers_KxD) -> tuple[np.ndarray, np.ndarray]:
-  """Index of and Euclidean distance to the nearest center, for every sample."""
+  """Index of and Euclidean distance to the nearest center, for every sample.
+
+  Centers are ranked by |c|^2 - 2 x.c (|x - c|^2 less the row's constant |x|^2): one matmul
+  instead of an N x K x D difference array, which took 36 s for Stacked MNIST's 52,000 real and
+  generated points (D = 2,352) against 100 NDB bins on 2 cores. The distance to the chosen
+  center is then computed directly, so only an exact tie (to float64 rounding) could rank
+  otherwise; identical centers keep the first index, as argmin does.
+  """
   samples_NxD = np.asarray(samples_NxD, np.float64)
   centers_KxD = np.asarray(centers_KxD, np.float64)
-  chunk = max(1, CHUNK_FLOATS // max(1, centers_KxD.size))
+  c2_K = (centers_KxD ** 2).sum(1)
+  chunk = max(1, CHUNK_FLOATS // max(1, len(centers_KxD) + centers_KxD.shape[1]))
   index, distance = [], []
   for start in range(0, len(samples_NxD), chunk):
-    x = samples_NxD[start:start + chunk]
-    d2_NxK = ((x[:, None, :] - centers_KxD[None]) ** 2).sum(-1)
-    nearest = d2_NxK.argmin(1)
-    index.append(nearest)
-    distance.append(np.sqrt(d2_NxK[np.arange(len(x)), nearest]))
+    x_NxD = samples_NxD[start:start + chunk]
+    nearest_N = (c2_K[None] - 2 * x_NxD @ centers_KxD.T).argmin(1)
+    index.append(nearest_N)
+    distance.append(np.sqrt(((x_NxD - centers_KxD[nearest_N]) ** 2).sum(-1)))
   return np.concatenate(index), np.concatenate(distance)
 
 
