@@ -41,10 +41,11 @@ QUICK_RUNS = [
     "gan:experiments/flags/gan_ring_metz_appendix_quick.flags",
     *(f"domain:experiments/flags/domain_{study}_quick.flags"
       for study in ("diversity", "architecture", "finetune", "fewshot", "continual")),
-    "vae:experiments/flags/vae_digits_long.flags",
-    "gan:experiments/flags/gan_stacked_digits_quick.flags",
     *(f"text:experiments/flags/text_{study}_quick.flags"
       for study in ("diversity", "architecture")),
+    "gan:experiments/flags/gan_mnist_quick.flags",
+    "vae:experiments/flags/vae_digits_long.flags",
+    "gan:experiments/flags/gan_stacked_digits_quick.flags",
     "attention:experiments/flags/attention_cpu_quick.flags",
 ]
 # The report's own record, in each workdir it ran, of how long each run took, so a reused run

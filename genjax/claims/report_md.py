@@ -161,8 +161,8 @@ def protocol(run: Run) -> str:
   entry = registry.EXPERIMENTS[run.experiment].entry(run.config) if run.experiment else None
   if entry is not None:  # a shared workdir: this run's results are its entry's
     r = r.get(registry.ENTRIES, {}).get(entry, r)
-  parts = [f"{r[k]} {label}" for k, label in (("num_seeds", "seeds"), ("num_steps", "steps"),
-                                               ("dataset", "data")) if k in r]
+  parts = [f"{r[k]} {label[:-1] if r[k] == 1 else label}" for k, label in (
+      ("num_seeds", "seeds"), ("num_steps", "steps"), ("dataset", "data")) if k in r]
   return ", ".join(parts) or "see its flagfile"
 
 
