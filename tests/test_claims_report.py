@@ -1,6 +1,7 @@
 """REPORT.md: which run(s) each verdict rests on, reuse of finished runs, errors that are bugs."""
 
 import json
+import math
 import os
 import sys
 
@@ -197,6 +198,13 @@ def test_fewer_than_the_minimum_seeds_never_decide(tmp_path):
   run = report.Run("vae", ["python"], str(tmp_path), [claim], results={})
   (judged,) = report.judge([run])["Q3"]
   assert judged.combined.verdict == INCONCLUSIVE and "needs 3" in judged.combined.condition
+  one_seed = Margin("recall", 0.5, math.nan, math.nan, 0.4, seeds=1)  # a rule's own inconclusive
+  claim = Claim("Q2", "One seed.", "gan", "—",
+                lambda results: Finding(INCONCLUSIVE, "recall 0.5", "the interval straddles 0.4",
+                                        margin=one_seed))
+  (judged,) = report.judge([report.Run("gan", ["python"], str(tmp_path), [claim],
+                                       results={})])["Q2"]
+  assert judged.combined.condition.startswith("1 seed(s): every rule needs 3")
   slope = Margin("slope", 2.0, 1.9, 2.1, 1.75, seeds=2, unit="lengths")
   lengths = Claim("Q4", "A slope.", "attention", "—",
                   lambda results: Finding(SUPPORTED, "slope", margin=slope))

@@ -149,10 +149,11 @@ def against(margin: Margin | None) -> str:
 
 
 def require_seeds(finding: Finding) -> Finding:
-  """A decided finding over fewer than MIN_SEEDS seeds becomes INCONCLUSIVE (every rule)."""
+  """A finding over fewer than MIN_SEEDS seeds is INCONCLUSIVE (every rule), and says so: a rule
+  that already found it inconclusive names the interval, which so few seeds cannot give."""
   margin = finding.margin
-  if (finding.verdict in DECIDED and margin is not None and margin.unit == "seeds"
-      and margin.seeds < MIN_SEEDS):
+  if (finding.verdict in (*DECIDED, INCONCLUSIVE) and margin is not None
+      and margin.unit == "seeds" and margin.seeds < MIN_SEEDS):
     return Finding(INCONCLUSIVE, finding.evidence, f"{margin.seeds} seed(s): every rule needs "
                    f"{MIN_SEEDS} before its interval decides", margin)
   return finding
