@@ -1,6 +1,9 @@
 """Mode coverage, HQ and reverse KL on hand-made samplers."""
 
 import math
+import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -126,3 +129,12 @@ def test_nearest_centers_equal_the_direct_differences(n, k, d, monkeypatch):
   np.testing.assert_array_equal(index_N, want)
   np.testing.assert_array_equal(distance_N, np.sqrt(d2_NxK[np.arange(n), want]))
   assert 3 not in index_N
+
+
+def test_benchmark_reports_the_same_numbers_for_every_case():
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run([sys.executable, os.path.join(root, "experiments", "bench_metrics.py"),
+                           "--rounds=1", "--scale=0.01"], capture_output=True, text=True,
+                          check=True)
+  rows = [line for line in result.stdout.splitlines() if "faster" in line]
+  assert len(rows) == 3 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
