@@ -201,3 +201,35 @@ def test_batch_norm_of_feature_maps_normalizes_each_channel_over_batch_and_posit
   y = models.BatchNorm().apply({"params": {"scale": jnp.ones(2), "bias": jnp.zeros(2)}}, x)
   np.testing.assert_allclose(y.mean((0, 1, 2)), 0.0, atol=1e-5)
   np.testing.assert_allclose(y.std((0, 1, 2)), 1.0, atol=1e-3)
+
+
+def _metz_config(d_width):
+  config = gan_config.get_config()
+  config.arch, config.dcgan_d_width, config.latent_dim = "metz_dcgan", d_width, 256
+  return config
+
+
+def test_metz_nets_have_the_published_layer_shapes_and_d_at_a_quarter_or_half():
+  """PacGAN's code for Metz et al.'s Stacked MNIST: G 4x4x64 -> 7x7x32 -> 14x14x16 -> 28x28x8 ->
+  3 channels (3x3 kernels); D 3x3 stride-2 convolutions of 2, 4, 8 (1/4) or 4, 8, 16 (1/2)."""
+  g, d = models.make_networks(_metz_config(2), 3 * 28 * 28, "sigmoid", False, (28, 28))
+  g_params = g.init(jax.random.key(0), jnp.zeros((2, 256)))
+  x = g.apply(g_params, jax.random.normal(jax.random.key(1), (6, 256)))
+  assert x.shape == (6, 3 * 28 * 28) and 0.0 <= float(x.min()) <= float(x.max()) <= 1.0
+  assert [k.shape for k in _kernels(g_params)] == [  # flattened in key order
+      (3, 3, 64, 32), (3, 3, 32, 16), (3, 3, 16, 8), (3, 3, 8, 3), (256, 1024)]
+  for width, channels in ((2, (2, 4, 8)), (4, (4, 8, 16))):
+    _, d = models.make_networks(_metz_config(width), 3 * 28 * 28, "sigmoid", False, (28, 28))
+    for m in (1, 2):  # a pack of m samples is m*3 input channels
+      d_params = d.init(jax.random.key(0), jnp.zeros((2, m * 3 * 28 * 28)))
+      kernels = [k.shape for k in _kernels(d_params)]
+      assert [k[-1] for k in kernels[:3]] == list(channels) and kernels[0][2] == 3 * m
+      assert kernels[3] == (4 * 4 * channels[2], 1)  # 28 -> 14 -> 7 -> 4
+      assert d.apply(d_params, jnp.zeros((5, m * 3 * 28 * 28))).shape == (5,)
+
+
+def test_metz_nets_need_their_discriminator_width_and_28x28_digits():
+  with pytest.raises(UserError, match="needs config.dcgan_d_width: 2"):
+    models.make_networks(_metz_config(0), 3 * 28 * 28, "sigmoid", False, (28, 28))
+  with pytest.raises(UserError, match="draws 28x28 digits"):
+    models.make_networks(_metz_config(2), 3 * 8 * 8, "sigmoid", False, (8, 8))

@@ -78,6 +78,10 @@ def test_validate_rejects_bad_configs():
     train.validate(_config(methods="gan,gan"))
   with pytest.raises(UserError, match="g_loss"):
     train.validate(_config(g_loss="minimax"))
+  with pytest.raises(UserError, match="config.classifier must be one of mlp, conv"):
+    train.validate(_config(dataset="digits", classifier="resnet"))
+  with pytest.raises(UserError, match="prdc_space=features needs a digit dataset"):
+    train.validate(_config(dataset="ring", prdc_space="features"))
 
 
 def test_samples_per_step_and_matched_controls():
@@ -369,6 +373,59 @@ def test_single_digits_dcgan_end_to_end_draws_grey_digits(tmp_path):
   saved = np.load(os.path.join(tmp_path, "samples.npz"))
   assert saved["samples/gan"].shape == (2, 300, 64) and saved["modes/gan"].max() < 10
   assert os.path.exists(os.path.join(tmp_path, "samples_over_training.png"))
+
+
+@pytest.mark.slow
+def test_conv_classifier_judges_stacked_digits_in_its_feature_space(tmp_path):
+  """classifier=conv, prdc_space=features: modes read by the conv net, precision and recall in
+  its features (3 channels x 128), FD floor from a second real draw far below an untrained G's."""
+  config = _config(dataset="stacked_digits", methods="gan", num_steps=10, eval_every=10,
+                   eval_samples=600, prdc_samples=300, ndb_bins=10, classifier="conv",
+                   classifier_steps=400, prdc_space="features", latent_dim=8)
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert results["prdc_space"] == "features"
+  assert results["classifier_test_accuracy"] > 0.8
+  real, gan = results["real_data"], results["methods"]["gan"]["summary"]
+  assert real["precision"] > 0.5 and real["recall"] > 0.5
+  assert 0 <= real["frechet"] < 0.2 * gan["frechet"]["mean"]
+  with open(os.path.join(tmp_path, "results.md")) as f:
+    table = f.read()
+  assert "FD (features)" in table and "the classifier's feature layer" in table
+
+
+@pytest.mark.slow
+def test_metz_stacked_mnist_protocol_trains_packs_end_to_end(tmp_path, monkeypatch):
+  """arch=metz_dcgan with D at 1/4 on a made-up 28x28 pool: gan and pacgan2 train, are counted
+  by the conv classifier and scored in its features."""
+  rng = np.random.default_rng(0)
+  pool = {"image": rng.random((200, 28, 28, 1), np.float32), "label": np.arange(200) % 10}
+  monkeypatch.setattr(data.images, "load", lambda name, split, data_dir=None: pool)
+  config = _config(dataset="stacked_mnist_full", arch="metz_dcgan", dcgan_d_width=2,
+                   latent_dim=16, methods="gan,pacgan2", num_steps=4, eval_every=2,
+                   log_every=2, checkpoint_every=2, batch_size=8, eval_samples=300,
+                   prdc_samples=200, ndb_bins=5, classifier="conv", classifier_steps=5,
+                   prdc_space="features", snapshot_samples=4, steps_per_call=1,
+                   make_plots=False)
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert step.seed_map(config) == "loop"
+  for name in ("gan", "pacgan2"):
+    summary = results["methods"][name]["summary"]
+    assert results["methods"][name]["g_updates"] == 4
+    assert 1 <= summary["modes"]["mean"] <= 300 and np.isfinite(summary["frechet"]["mean"])
+  assert results["methods"]["pacgan2"]["samples_per_step"] == 16  # 8 packs of 2
+
+
+def test_judge_features_concatenate_the_channels_and_score_real_data_against_itself():
+  config = _config(dataset="stacked_digits", classifier="conv", classifier_steps=20,
+                   prdc_space="features", eval_samples=200, prdc_samples=200, ndb_bins=5)
+  dataset = data.make_dataset(config)
+  judge = evaluate.make_judge(config, dataset)
+  assert judge.real_features.shape == (200, 3 * 128)
+  one_channel = judge.classifier.features(data.split_channels(judge.real_eval[:4])[:, 1])
+  np.testing.assert_array_equal(judge.features(judge.real_eval[:4])[:, 128:256], one_channel)
+  itself = judge.all_metrics(judge.real_eval)
+  assert itself["precision"] == itself["recall"] == itself["coverage"] == 1.0
+  assert itself["frechet"] < 1e-6
 
 
 def test_mode_hops_count_changes_of_the_mode_a_seed_sits_on():

@@ -197,7 +197,10 @@ def realistic_but_not_diverse(results) -> Finding:
                      "vanilla GAN recall")
   hq = (f", {100 * _summary(results, VANILLA, 'hq')['mean']:.1f}% HQ (real data "
         f"{100 * real['hq']:.1f}%)" if "hq" in real else "")
-  evidence = (f"{results['dataset']}: vanilla GAN precision (sample quality) {_fmt(precision, 3)} "
+  space = {"features": ", in classifier features", "pixels": ", in pixels"}.get(
+      results.get("prdc_space"), "")  # results.json before prdc_space: pixels or 2D
+  evidence = (f"{results['dataset']}: vanilla GAN precision (sample quality{space}) "
+              f"{_fmt(precision, 3)} "
               f"vs {real['precision']:.3f} for real data (realistic if the interval stays >= "
               f"{threshold:.3f}){hq}; recall (diversity) {_fmt(recall, 3)} vs "
               f"{real['recall']:.3f} (not diverse if the interval stays < {recall_bar:.3f}). "

@@ -39,6 +39,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # ---- models ----
   config.arch = "small"  # small: MLPs of small_hidden (VEEGAN / Unrolled GAN demo) | pacgan |
   #                        dcgan: convolutional G and D for stacked 28x28 digits (DCGAN, narrow)
+  #                        | metz_dcgan: Metz et al.'s Stacked MNIST nets (set dcgan_d_width)
   config.latent_dim = 2  # size of z ~ N(0, I)
   config.small_hidden = (128, 128)  # hidden widths of G and of D in the small arch
   config.small_activation = "relu"  # relu | tanh (the Unrolled GAN demo notebook): small arch
@@ -52,7 +53,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.dcgan_width = 16  # dcgan arch (stacked 28x28 digits): channels of G's 14x14 layer and
   #                          D's first convolution; the next layer has twice as many
   # D's first-convolution channels in the dcgan arch; 0: dcgan_width (as wide as G). Metz et al.
-  # 2017 (Table 2) and PacGAN (Table 3) shrink D to 1/4 and 1/2 of G to provoke collapse.
+  # 2017 (Table 2) and PacGAN (Table 3) shrink D to 1/4 and 1/2 of G to provoke collapse; in
+  # metz_dcgan, their D: 2 is "D = 1/4 G", 4 is "D = 1/2 G" (required there)
   config.dcgan_d_width = 0
   # ---- methods ----
   config.methods = "gan,pacgan2"  # comma-separated method names (see the module docstring)
@@ -108,7 +110,11 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.ndb_bins = 100  # k-means bins for NDB on stacked digits (2D uses the true modes)
   config.ndb_alpha = 0.05  # significance of each NDB bin test
   config.snapshot_samples = 500  # samples per seed kept at each eval point for the figures
-  config.classifier_hidden = (256, 128)  # per-channel digit classifier for stacked digits
+  config.classifier = "mlp"  # digit classifier (modes, features): "mlp" or "conv" (28x28 digits)
+  config.classifier_hidden = (256, 128)  # its hidden widths (conv: the last is its feature layer)
+  # Where precision/recall/density/coverage compare samples with real data on digits: "pixels",
+  # or "features" (the classifier's feature layer, per channel, concatenated; as FID's Inception)
+  config.prdc_space = "pixels"
   config.classifier_steps = 3000  # its training steps
   config.make_plots = True  # write the PNG figures
 

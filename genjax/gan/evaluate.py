@@ -17,14 +17,15 @@ from ml_collections import ConfigDict
 from genjax import seeds, stats
 from genjax.data import images
 from genjax.gan import data, step
-from genjax.metrics import coverage, ndb, prdc
+from genjax.metrics import coverage, frechet, ndb, prdc
 from genjax.models.classifier import train_classifier
 
 # fold_in tags of the base key for the shared real evaluation sets.
 REAL_EVAL_TAG, REAL_REFERENCE_TAG, BLUR_TAG = 1000, 1001, 1002
 # Per-seed scalars kept in eval records and summaries (2D only: hq and the distance columns).
 SCALARS = ("modes", "cells", "top_share", "hq", "median_distance_std", "beyond_10_std",
-           "reverse_kl", "precision", "recall", "density", "coverage", "ndb", "ndb_fraction")
+           "reverse_kl", "precision", "recall", "density", "coverage", "ndb", "ndb_fraction",
+           "frechet")
 
 
 class Judge:
@@ -39,12 +40,19 @@ class Judge:
     real_prdc = self.real_eval[:config.prdc_samples]
     self.bins = dataset.centers if self.is_2d else ndb.kmeans_bins(real_prdc, config.ndb_bins,
                                                                    config.seed)
+    self.real_features = None if classifier is None else self.features(self.real_eval)
 
   def modes(self, samples):
     """Classifier mode ids of digit images (one label per channel)."""
     channels = data.split_channels(np.asarray(samples), self.dataset.channels)
     labels = self.classifier.logits(channels.reshape(-1, channels.shape[-1])).argmax(-1)
     return np.asarray(data.mode_ids(labels.reshape(len(samples), -1)))
+
+  def features(self, samples):
+    """The classifier's feature layer of each channel, concatenated: [N, channels * width]."""
+    channels = data.split_channels(np.asarray(samples), self.dataset.channels)
+    features = self.classifier.features(channels.reshape(-1, channels.shape[-1]))
+    return features.reshape(len(samples), -1)
 
   def coverage(self, samples) -> dict:
     if self.is_2d:
@@ -60,8 +68,14 @@ class Judge:
   def all_metrics(self, samples) -> dict:
     p = self.config.prdc_samples
     result = self.coverage(samples)
-    result.update(prdc.prdc(self.real_eval[:p], np.asarray(samples)[:p],
-                            self.config.k_precision_recall, self.config.k_density_coverage))
+    if self.config.prdc_space == "features":
+      real, fake = self.real_features[:p], self.features(np.asarray(samples)[:p])
+    else:
+      real, fake = self.real_eval[:p], np.asarray(samples)[:p]
+    result.update(prdc.prdc(real, fake, self.config.k_precision_recall,
+                            self.config.k_density_coverage))
+    if self.classifier is not None:  # FID's recipe with this classifier's features
+      result["frechet"] = frechet.frechet_distance(self.real_features, self.features(samples))
     result.update(ndb.ndb(self.real_eval, samples, self.bins, self.config.ndb_alpha))
     return result
 
@@ -140,8 +154,9 @@ def load_classifier(config: ConfigDict):
   test = images.load(name, "test", config.data_dir)
   flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
   return train_classifier(flat(train["image"]), train["label"], flat(test["image"]),
-                          test["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
-                          steps=config.classifier_steps)
+                          test["label"], seed=config.seed,
+                          kind=config.get("classifier", "mlp"),  # runs from before the field
+                          hidden=tuple(config.classifier_hidden), steps=config.classifier_steps)
 
 
 def make_judge(config: ConfigDict, dataset) -> Judge:
@@ -156,6 +171,7 @@ def reference_results(config: ConfigDict, dataset, judge: Judge) -> dict:
   """results.json without methods: sizes, the real-data and blur rows, floors and ceilings."""
   base = jax.random.key(config.seed)
   results = {"dataset": config.dataset, "num_seeds": config.num_seeds,
+             "prdc_space": config.prdc_space if judge.classifier is not None else "data",
              "eval_samples": config.eval_samples, "num_modes": dataset.num_modes, "methods": {}}
   if judge.classifier is not None:
     results["classifier_test_accuracy"] = judge.classifier.test_accuracy

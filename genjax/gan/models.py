@@ -156,6 +156,49 @@ class ConvDiscriminator(nn.Module):
     return nn.Dense(1)(h)[:, 0]
 
 
+class MetzGenerator(nn.Module):
+  """The Stacked MNIST generator of Metz et al. 2017 (Table 2) as PacGAN's code builds it: z ->
+  4x4x64 -> 7x7x32 -> 14x14x16 -> 28x28x8 by 3x3 stride-2 transposed convolutions, each with
+  batch norm and ReLU, then a 3x3 convolution to C channels. Sigmoid output on data in [0, 1]
+  (theirs: tanh on [-1, 1], the same family rescaled). Flat channel-major images [B, C*H*W]."""
+
+  channels: int
+
+  @nn.compact
+  def __call__(self, z_BxZ):
+    x = nn.Dense(4 * 4 * 64)(z_BxZ).reshape(-1, 4, 4, 64)
+    x = nn.relu(BatchNorm()(x))
+    # 4 -> 7 needs one pixel of padding each side of the dilated input; 7 -> 14 -> 28 are SAME.
+    for width, padding in ((32, ((1, 1), (1, 1))), (16, "SAME"), (8, "SAME")):
+      x = nn.ConvTranspose(width, (3, 3), strides=(2, 2), padding=padding)(x)
+      x = nn.relu(BatchNorm()(x))
+    x = nn.Conv(self.channels, (3, 3), padding="SAME")(x)
+    x_BxCxHxW = nn.sigmoid(x).transpose(0, 3, 1, 2)
+    return x_BxCxHxW.reshape(len(x_BxCxHxW), -1)
+
+
+class MetzDiscriminator(nn.Module):
+  """Its discriminator: three 3x3 stride-2 convolutions of w, 2w and 4w channels, each batch-
+  normalized, leaky ReLU 0.3, then one logit. PacGAN's code sets w = 2 for "D = 1/4 G" and w = 4
+  for "D = 1/2 G". Packs are read as m*C input channels, as in ConvDiscriminator."""
+
+  width: int
+  image_shape: tuple[int, int]
+  mbstd: bool = False
+
+  @nn.compact
+  def __call__(self, x_BxI):
+    height, width = self.image_shape
+    x = x_BxI.reshape(len(x_BxI), -1, height, width).transpose(0, 2, 3, 1)
+    for k in range(3):
+      x = nn.Conv(self.width * 2 ** k, (3, 3), strides=(2, 2), padding="SAME")(x)
+      x = nn.leaky_relu(BatchNorm()(x), 0.3)
+    h = x.reshape(len(x), -1)
+    if self.mbstd:
+      h = minibatch_stddev(h)
+    return nn.Dense(1)(h)[:, 0]
+
+
 def make_networks(config, data_dim: int, output: str, mbstd: bool,
                   image_shape: tuple[int, int] | None = None) -> tuple[nn.Module, nn.Module]:
   """The (G, D) pair of config.arch for data of width `data_dim` (images: of `image_shape`)."""
@@ -168,6 +211,15 @@ def make_networks(config, data_dim: int, output: str, mbstd: bool,
     g = ConvGenerator(config.dcgan_width, tuple(image_shape), channels)
     d_width = config.get("dcgan_d_width", 0) or config.dcgan_width
     return g, ConvDiscriminator(d_width, tuple(image_shape), channels, mbstd)
+  if config.arch == "metz_dcgan":
+    if image_shape != (28, 28) or output != "sigmoid":
+      raise UserError(f"config.arch=metz_dcgan draws 28x28 digits; got {image_shape}")
+    if not config.get("dcgan_d_width"):
+      raise UserError("config.arch=metz_dcgan needs config.dcgan_d_width: 2 (D at 1/4 of G) or "
+                      "4 (1/2)")
+    channels = data_dim // (28 * 28)
+    return (MetzGenerator(channels),
+            MetzDiscriminator(config.dcgan_d_width, (28, 28), mbstd))
   if config.arch == "pacgan":
     g = Generator(tuple(config.pacgan_g_hidden), data_dim, batch_norm=True, output=output)
     d = Discriminator(tuple(config.pacgan_d_hidden), config.maxout_pieces, mbstd,

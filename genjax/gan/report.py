@@ -15,15 +15,18 @@ _COLUMNS = (("modes", "modes", 1, 1.0), ("cells", "cells", 1, 1.0),
             ("beyond_10_std", "% > 10 std", 1, 100.0),
             ("reverse_kl", "reverse KL", 3, 1.0), ("precision", "precision", 3, 1.0),
             ("recall", "recall", 3, 1.0), ("density", "density", 3, 1.0),
-            ("coverage", "coverage", 3, 1.0), ("ndb", "NDB", 1, 1.0))
+            ("coverage", "coverage", 3, 1.0), ("ndb", "NDB", 1, 1.0),
+            ("frechet", "FD (features)", 2, 1.0))
 _TWO_D_ONLY = ("hq", "median_distance_std", "beyond_10_std")
+_DIGITS_ONLY = ("frechet",)  # needs the digit classifier's features
 def _cell(stat: dict, digits: int, scale: float) -> str:
   mean, sd, se = (scale * stat[k] for k in ("mean", "sd", "se"))
   return f"{mean:.{digits}f} ± {sd:.{digits}f} ({se:.{digits}f})"
 
 
 def _columns(is_2d: bool):
-  return [c for c in _COLUMNS if is_2d or c[0] not in _TWO_D_ONLY]
+  return [c for c in _COLUMNS
+          if c[0] not in (_DIGITS_ONLY if is_2d else _TWO_D_ONLY)]
 
 
 def _control_cell(methods: dict, name: str) -> str:
@@ -100,8 +103,14 @@ def write_markdown(results: dict, config, path: str) -> None:
       "of a uniform share), and '% top cell' is the fullest cell's share; "
       + ("a mode is covered by >= 1 HQ sample (within 3 std of its center)." if is_2d else
          "a mode (label triple) is covered by >= 1 sample that the per-channel digit classifier "
-         "assigns to it; classifier test accuracy "
-         f"{results.get('classifier_test_accuracy', float('nan')):.4f}."),
+         f"assigns to it; classifier ({config.get('classifier', 'mlp')}) test accuracy "
+         f"{results.get('classifier_test_accuracy', float('nan')):.4f}. Precision, recall, "
+         f"density and coverage compare samples with real data in "
+         + ("the classifier's feature layer (each channel's, concatenated)"
+            if results.get("prdc_space") == "features" else "pixels")
+         + "; FD is the Fréchet distance between Gaussians fitted to the classifier's features "
+         "of all evaluation samples and of real data (FID's recipe, another network), whose "
+         "'real data' row is the sampling floor."),
       "",
       ("Where the non-HQ samples are: 'median dist' is the median distance to the nearest "
        "center in std (a 2D Gaussian's is 1.18), '% > 10 std' the share on no mode at all. "

@@ -15,17 +15,23 @@ from genjax import checks, logs, seeds
 from genjax.errors import UserError
 from genjax.gan import data, evaluate, hopping, report, step
 from genjax.loop import Trainer
+from genjax.models import classifier
 from genjax.registry import EXPERIMENTS
 from genjax.workdir import Workdir
 
 
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", data.DATASETS)
-  checks.require_choice(config, "arch", ("small", "pacgan", "dcgan"))
+  checks.require_choice(config, "arch", ("small", "pacgan", *step.CONV_ARCHS))
   checks.require_choice(config, "batch_unit", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
   checks.require_choice(config, "seed_map", ("auto", *seeds.SEED_MAPS))
   checks.require_choice(config, "g_loss", ("non_saturating", "saturating"))
+  checks.require_choice(config, "classifier", classifier.KINDS)
+  checks.require_choice(config, "prdc_space", ("pixels", "features"))
+  if config.prdc_space == "features" and config.dataset not in data.DIGIT_SOURCES:
+    raise UserError(f"config.prdc_space=features needs a digit dataset (a classifier to read "
+                    f"features); {config.dataset!r} is compared in its own coordinates")
   checks.require_positive(config, "ring_modes", "ring_radius", "ring_std", "grid_side",
                           "grid_spacing", "grid_std", "latent_dim", "small_hidden",
                           "pacgan_g_hidden", "pacgan_d_hidden", "maxout_pieces", "wgan_gp_d_steps",

@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,12 +11,52 @@ import optax
 
 from genjax.models.mlp import MLP
 
+KINDS = ("mlp", "conv")
+
+
+class ConvNet(nn.Module):
+  """Strided 5x5 convolutions, one hidden dense layer (the features) and the class logits, on
+  square one-channel images given flat. Strided rather than pooled: about 1.8 MFLOP a 28x28 image
+  forward, so training it costs seconds on 2 CPU cores."""
+
+  side: int  # images are side x side
+  channels: tuple = (16, 32)  # per convolution, each halving the side
+  hidden: int = 128  # the feature layer
+  num_classes: int = 10
+
+  def setup(self):
+    self.convs = [nn.Conv(c, (5, 5), strides=2, name=f"conv_{i}")
+                  for i, c in enumerate(self.channels)]
+    self.hidden_layer = nn.Dense(self.hidden)
+    self.head = nn.Dense(self.num_classes)
+
+  def features(self, x_BxP):
+    x_BxHxWxC = x_BxP.reshape(-1, self.side, self.side, 1)
+    for conv in self.convs:
+      x_BxHxWxC = nn.relu(conv(x_BxHxWxC))
+    return nn.relu(self.hidden_layer(x_BxHxWxC.reshape(len(x_BxHxWxC), -1)))
+
+  def __call__(self, x_BxP):
+    return self.head(self.features(x_BxP))
+
+
+def make_net(kind: str, num_pixels: int, hidden=(256, 128), num_classes: int = 10):
+  """The classifier network: an MLP of `hidden` widths, or the ConvNet (its last hidden width)."""
+  if kind == "mlp":
+    return MLP((*hidden, num_classes))  # a tuple: the jitted functions hash the model
+  if kind == "conv":
+    side = int(round(num_pixels ** 0.5))
+    if side * side != num_pixels:
+      raise ValueError(f"the conv classifier needs square images; got {num_pixels} pixels")
+    return ConvNet(side, hidden=hidden[-1], num_classes=num_classes)
+  raise ValueError(f"unknown classifier kind {kind!r}; kinds: {', '.join(KINDS)}")
+
 
 @dataclasses.dataclass
 class Classifier:
-  """Trained MLP: `logits(x)` and `features(x)` (the last hidden layer) on flat images."""
+  """Trained network: `logits(x)` and `features(x)` (the last hidden layer) on flat images."""
 
-  model: MLP
+  model: nn.Module
   params: dict
   test_accuracy: float
 
@@ -36,6 +77,8 @@ def _logits(model, params, x_BxP):
 @functools.partial(jax.jit, static_argnums=0)
 def _features(model, params, x_BxP):
   """The last hidden layer's activations."""
+  if isinstance(model, ConvNet):
+    return model.apply(params, x_BxP, method=ConvNet.features)
   _, state = model.apply(params, x_BxP, capture_intermediates=True)
   last_hidden = f"dense_{len(model.features) - 2}"
   return jax.nn.relu(state["intermediates"][last_hidden]["__call__"][0])
@@ -46,10 +89,11 @@ def _batched(fn, x, batch=4096):
 
 
 def train_classifier(train_x, train_y, test_x, test_y, *, seed: int, hidden=(256, 128),
-                     num_classes: int = 10, steps: int = 2000, batch_size: int = 128,
-                     learning_rate: float = 1e-3, weight_decay: float = 1e-4) -> Classifier:
+                     kind: str = "mlp", num_classes: int = 10, steps: int = 2000,
+                     batch_size: int = 128, learning_rate: float = 1e-3,
+                     weight_decay: float = 1e-4) -> Classifier:
   """Trains on flat images with label smoothing-free cross-entropy; reports test accuracy."""
-  model = MLP((*hidden, num_classes))  # a tuple: the jitted functions hash the model
+  model = make_net(kind, train_x.shape[-1], tuple(hidden), num_classes)
   key = jax.random.key(seed)
   params = model.init(key, train_x[:1])
   tx = optax.adamw(learning_rate, weight_decay=weight_decay)
@@ -58,19 +102,24 @@ def train_classifier(train_x, train_y, test_x, test_y, *, seed: int, hidden=(256
   def loss_fn(params, x, y):
     return optax.softmax_cross_entropy_with_integer_labels(model.apply(params, x), y).mean()
 
-  @jax.jit
-  def run(params):
-    def step(carry, i):
-      params, opt_state = carry
-      rows = jax.random.randint(jax.random.fold_in(key, i), (batch_size,), 0, len(train_y))
-      grads = jax.grad(loss_fn)(params, train_x[rows], train_y[rows])
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state), None
+  def step(carry, i):
+    params, opt_state = carry
+    rows = jax.random.randint(jax.random.fold_in(key, i), (batch_size,), 0, len(train_y))
+    grads = jax.grad(loss_fn)(params, train_x[rows], train_y[rows])
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), None
 
-    (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), jnp.arange(steps))
-    return params
-
-  params = run(params)
+  if isinstance(model, ConvNet):
+    # XLA:CPU runs a convolution inside a loop (scan) about 11x slower than the same step called
+    # from Python (99 against 9 ms a step of 128 28x28 digits): one compiled step per call.
+    one_step = jax.jit(lambda carry, i: step(carry, i)[0])
+    carry = (params, tx.init(params))
+    for i in range(steps):
+      carry = one_step(carry, i)
+    params = carry[0]
+  else:  # the MLP's steps in one program
+    params = jax.jit(lambda p: jax.lax.scan(step, (p, tx.init(p)), jnp.arange(steps))[0][0])(
+        params)
   classifier = Classifier(model, params, 0.0)
   predictions = classifier.logits(np.asarray(test_x)).argmax(-1)
   classifier.test_accuracy = float((predictions == np.asarray(test_y)).mean())

@@ -1,0 +1,40 @@
+"""The judge networks: the MLP and the conv classifier on flat images."""
+
+import numpy as np
+import pytest
+
+from genjax.data import images
+from genjax.models import classifier
+
+
+def _digits():
+  train, test = images.load("digits", "train"), images.load("digits", "test")
+  flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
+  return flat(train["image"]), train["label"], flat(test["image"]), test["label"]
+
+
+def test_conv_classifier_learns_8x8_digits_and_gives_its_hidden_layer_as_features():
+  train_x, train_y, test_x, test_y = _digits()
+  net = classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind="conv",
+                                    hidden=(64,), steps=300)
+  assert isinstance(net.model, classifier.ConvNet) and net.model.side == 8
+  assert net.test_accuracy > 0.9  # chance is 0.1
+  features = net.features(test_x[:50])
+  assert features.shape == (50, 64) and features.min() >= 0  # after the ReLU
+  assert net.logits(test_x[:50]).shape == (50, 10)
+
+
+def test_same_seed_same_classifier_and_another_seed_another():
+  train_x, train_y, test_x, test_y = _digits()
+  a, b, c = (classifier.train_classifier(train_x, train_y, test_x, test_y, seed=s, kind="conv",
+                                         hidden=(16,), steps=5) for s in (0, 0, 1))
+  np.testing.assert_array_equal(a.features(test_x[:20]), b.features(test_x[:20]))
+  assert not np.array_equal(a.features(test_x[:20]), c.features(test_x[:20]))
+
+
+def test_bad_classifier_kinds_and_shapes_are_refused():
+  with pytest.raises(ValueError, match="unknown classifier kind 'resnet'"):
+    classifier.make_net("resnet", 64)
+  with pytest.raises(ValueError, match="square images; got 60 pixels"):
+    classifier.make_net("conv", 60)
+  assert classifier.make_net("mlp", 64, (32, 16)).features == (32, 16, 10)
