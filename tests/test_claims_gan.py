@@ -220,6 +220,11 @@ def test_realistic_but_not_diverse_every_outcome():
   # Precision is bounded: its interval is stated inside [0, 1] (the t interval reaches past 1).
   near_one = gan.realistic_but_not_diverse(_results(gan_precision=[0.99, 1.0, 0.8, 1.0, 1.0]))
   assert near_one.margin.high > 1 and ", 1.000] (95% t" in near_one.evidence
+  # The evidence names the space precision was measured in (results.json's prdc_space).
+  in_features = gan.realistic_but_not_diverse({**_results(gan_precision=0.95),
+                                               "prdc_space": "features"})
+  assert "(sample quality, in classifier features)" in in_features.evidence
+  assert "(sample quality) " in gan.realistic_but_not_diverse(_results()).evidence
 
 
 def test_remedies_every_outcome():

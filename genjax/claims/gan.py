@@ -198,11 +198,10 @@ def realistic_but_not_diverse(results) -> Finding:
   hq = (f", {100 * _summary(results, VANILLA, 'hq')['mean']:.1f}% HQ (real data "
         f"{100 * real['hq']:.1f}%)" if "hq" in real else "")
   space = {"features": ", in classifier features", "pixels": ", in pixels"}.get(
-      results.get("prdc_space"), "")  # results.json before prdc_space: pixels or 2D
+      results.get("prdc_space"), "")
   evidence = (f"{results['dataset']}: vanilla GAN precision (sample quality{space}) "
-              f"{_fmt(precision, 3)} "
-              f"vs {real['precision']:.3f} for real data (realistic if the interval stays >= "
-              f"{threshold:.3f}){hq}; recall (diversity) {_fmt(recall, 3)} vs "
+              f"{_fmt(precision, 3)} vs {real['precision']:.3f} for real data (realistic if the "
+              f"interval stays >= {threshold:.3f}){hq}; recall (diversity) {_fmt(recall, 3)} vs "
               f"{real['recall']:.3f} (not diverse if the interval stays < {recall_bar:.3f}). "
               f"Guard: {guard}")
   if recall.low >= recall_bar:
