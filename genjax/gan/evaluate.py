@@ -68,14 +68,15 @@ class Judge:
   def all_metrics(self, samples) -> dict:
     p = self.config.prdc_samples
     result = self.coverage(samples)
+    fake_features = None if self.classifier is None else self.features(samples)
     if self.config.prdc_space == "features":
-      real, fake = self.real_features[:p], self.features(np.asarray(samples)[:p])
+      real, fake = self.real_features[:p], fake_features[:p]
     else:
       real, fake = self.real_eval[:p], np.asarray(samples)[:p]
     result.update(prdc.prdc(real, fake, self.config.k_precision_recall,
                             self.config.k_density_coverage))
-    if self.classifier is not None:  # FID's recipe with this classifier's features
-      result["frechet"] = frechet.frechet_distance(self.real_features, self.features(samples))
+    if fake_features is not None:  # FID's recipe with this classifier's features
+      result["frechet"] = frechet.frechet_distance(self.real_features, fake_features)
     result.update(ndb.ndb(self.real_eval, samples, self.bins, self.config.ndb_alpha))
     return result
 

