@@ -13,6 +13,7 @@ from genjax import logs, seeds
 from genjax.configs import gan as gan_config
 from genjax.errors import UserError
 from genjax.gan import data, evaluate, hopping, losses, step, train
+from genjax.metrics import frechet, prdc
 
 
 def _config(**overrides):
@@ -426,6 +427,13 @@ def test_judge_features_concatenate_the_channels_and_score_real_data_against_its
   itself = judge.all_metrics(judge.real_eval)
   assert itself["precision"] == itself["recall"] == itself["coverage"] == 1.0
   assert itself["frechet"] < 1e-6
+  # Another set is scored in the features, not in pixels.
+  other = np.asarray(dataset.sample(jax.random.key(7), 200))
+  scored = judge.all_metrics(other)
+  in_features = prdc.prdc(judge.real_features, judge.features(other), config.k_precision_recall,
+                          config.k_density_coverage)
+  assert {k: scored[k] for k in in_features} == in_features
+  assert scored["frechet"] == frechet.frechet_distance(judge.real_features, judge.features(other))
 
 
 def test_mode_hops_count_changes_of_the_mode_a_seed_sits_on():
