@@ -149,8 +149,11 @@ def test_about_linear_is_absolute_not_relative_to_naive():
   rule = attention.efficient_variants_scale_better
   assert rule(_results(naive_time=1.48, efficient_time=1.45)).verdict == CONTRADICTED
   edge = attention.ABOUT_LINEAR_MAX
-  assert rule(_results(efficient_time=_fit(edge, 0.1))).verdict == SUPPORTED
-  assert rule(_results(efficient_time=_fit(edge + 0.01, 0.1))).verdict == CONTRADICTED
+  assert rule(_results(efficient_time=_fit(edge - 0.1, 0.1))).verdict == SUPPORTED
+  assert rule(_results(efficient_time=_fit(edge + 0.11, 0.1))).verdict == CONTRADICTED
+  # Without an interval the point estimate is all there is.
+  assert rule(_results(efficient_time=_fit(edge, NAN))).verdict == SUPPORTED
+  assert rule(_results(efficient_time=_fit(edge + 0.01, NAN))).verdict == CONTRADICTED
   # An informative interval that contains 1 counts even above the edge.
   assert rule(_results(efficient_time=_fit(1.4, 0.45))).verdict == SUPPORTED
 
@@ -228,3 +231,27 @@ def test_a_malformed_result_is_a_bug_that_raises_not_a_verdict(rule):
     del c["measured_mlp"]
   with pytest.raises(KeyError):
     rule(results)
+
+
+def test_an_interval_across_the_linear_line_places_the_variant_on_neither_side():
+  """performer 1.35 [1.13, 1.58] (a quick report's) is neither shown above 1.3 nor below it."""
+  rule = attention.efficient_variants_scale_better
+  edge = attention.ABOUT_LINEAR_MAX
+  for straddling in (_fit(edge, 0.1), _fit(edge + 0.05, 0.23), _fit(edge - 0.03, 0.1)):
+    finding = rule(_results(efficient_time=straddling))
+    assert finding.verdict == INCONCLUSIVE and "performer time" in finding.condition
+    assert f"the {edge} line" in finding.condition
+  # One straddling variant among linear ones: the list cannot be named, so no CONDITIONAL.
+  results = _results(efficient_time=1.0)
+  performer = next(s for s in results["slopes"]
+                   if s["variant"] == "performer" and s["mode"] == "forward")
+  performer["time_corrected"] = _fit(1.35, 0.23)
+  finding = rule(results)
+  assert finding.verdict == INCONCLUSIVE and "performer time" in finding.condition
+  assert "lsh" not in finding.condition
+  performer["time_corrected"] = _fit(1.45, 0.1)  # shown above the line: a named exception
+  finding = rule(results)
+  assert finding.verdict == CONDITIONAL and "performer" in finding.condition
+  # The same reading in memory: chunked attention across the line leaves Q4's memory claim open.
+  memory = attention.quadratic_memory(_results(chunked_memory=_fit(edge, 0.1)))
+  assert memory.verdict == INCONCLUSIVE and "chunked memory" in memory.condition

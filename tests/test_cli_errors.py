@@ -26,6 +26,7 @@ CASES = [
     (["--flagfile=no/such.flags"], "Unable to open flagfile"),
     (["--config.dataset=mnits"], "config.dataset must be one of digits"),
     (["--config.parallel=dp"], "config.parallel must be one of"),
+    (["--config.classifier=resnet"], "config.classifier must be one of mlp, conv"),
     (["--config.iwae_samples=100", "--config.iwae_chunk=30"], "multiple of config.iwae_chunk"),
     (["stray"], "unexpected arguments: stray"),
     (["--config.num_steps=2.5"], "--config.num_steps=2.5"),

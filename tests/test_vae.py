@@ -367,3 +367,23 @@ def test_binarized_mnist_flagfile_runs_through_tfds_offline(tmp_path):
   with tfds.testing.mock_data(num_examples=256):
     results = vae_train.train_and_evaluate(config, str(tmp_path))
   assert np.isfinite(results["models"]["vae_beta1"]["iwae_nll"]["mean"])
+
+
+@pytest.mark.slow
+def test_a_conv_judge_scores_the_samples_and_is_named(tmp_path):
+  """config.classifier=conv: the FD columns come from the conv net's features (the MLP's differ)
+  and results.json and results.md say which network judged."""
+  config = vae_config.get_config("quick")
+  config.update(num_steps=4, log_every=2, checkpoint_every=4, eval_every=2, betas=(1.0,),
+                train_autoencoder=False, num_seeds=1, iwae_samples=10, iwae_chunk=10,
+                classifier_steps=20, num_generated=64, interpolation_pairs=2, make_plots=False)
+  fds = {}
+  for kind in ("mlp", "conv"):
+    config.classifier = kind
+    results = vae_train.train_and_evaluate(config, str(tmp_path / kind))
+    assert results["classifier"] == kind
+    fds[kind] = results["models"]["vae_beta1"]["prior_samples"]["frechet"]["mean"]
+    assert np.isfinite(fds[kind])
+  assert fds["mlp"] != fds["conv"]
+  assert "(a conv net) trained on real training images" in open(
+      tmp_path / "conv" / "results.md").read()

@@ -98,7 +98,11 @@ def _near(fit, target) -> bool:
 
 
 def _about_linear(fit) -> bool:
-  return fit["slope"] <= ABOUT_LINEAR_MAX or _near(fit, 1)
+  """~1, or at most ABOUT_LINEAR_MAX with its whole 95% interval (its point estimate where the
+  fit has no interval): a slope whose interval reaches above the line is not shown to be under
+  it, just as one whose interval reaches below it is not shown to be above (_straddles)."""
+  top = fit["hi"] if math.isfinite(fit["hi"] - fit["lo"]) else fit["slope"]
+  return top <= ABOUT_LINEAR_MAX or _near(fit, 1)
 
 
 def _unclear(fit, target) -> bool:
@@ -107,17 +111,24 @@ def _unclear(fit, target) -> bool:
           and fit["lo"] <= target <= fit["hi"])
 
 
+def _straddles(fit, line) -> bool:
+  """The 95% interval contains `line`: the run cannot place the slope on either side of it."""
+  return math.isfinite(fit["hi"] - fit["lo"]) and fit["lo"] <= line < fit["hi"]
+
+
 def _linear_status(fit) -> str:
   if _about_linear(fit):
     return "linear"
-  return "unclear" if _unclear(fit, 1) else "not linear"
+  if _unclear(fit, 1) or _straddles(fit, ABOUT_LINEAR_MAX):
+    return "unclear"
+  return "not linear"
 
 
 def _too_wide(names, evidence, margin_text, margin) -> Finding:
   """INCONCLUSIVE: a deciding slope is neither near its target nor shown away from it."""
   return _finding(INCONCLUSIVE, evidence, margin_text, margin, f"the 95% interval of "
-                  f"{', '.join(names)} contains the slope in question but also reaches a "
-                  "neighbouring hypothesis (1 away): this run cannot tell")
+                  f"{', '.join(names)} contains the value that decides (a hypothesis it is too "
+                  f"wide to count as near, or the {ABOUT_LINEAR_MAX} line): this run cannot tell")
 
 
 def _near_rule(target) -> str:
@@ -127,7 +138,8 @@ def _near_rule(target) -> str:
 
 
 def _linear_rule() -> str:
-  return f"'about linear' = slope <= {ABOUT_LINEAR_MAX}, or ~1 (" + _near_rule(1) + ")"
+  return (f"'about linear' = 95% interval at or below {ABOUT_LINEAR_MAX}, or ~1 ("
+          + _near_rule(1) + f"); an interval containing {ABOUT_LINEAR_MAX} cannot tell")
 
 
 def _finding(verdict, evidence, margin_text, margin, condition="") -> Finding:
@@ -177,10 +189,10 @@ def quadratic_memory(results) -> Finding:
     margin = _margin("chunked forward temp-memory slope", chunked, ABOUT_LINEAR_MAX)
   else:
     margin = _margin("naive forward temp-memory slope", naive, _edge(naive, 2))
-  unclear = [name for name, fit, target in (("naive", naive, 2), ("chunked", chunked, 1))
-             if _unclear(fit, target)]
+  unclear = (["naive memory"] if _unclear(naive, 2) else []) + (
+      ["chunked memory"] if _linear_status(chunked) == "unclear" else [])
   if unclear:
-    return _too_wide([f"{name} memory" for name in unclear], evidence, text, margin)
+    return _too_wide(unclear, evidence, text, margin)
   if not _near(naive, 2):
     return _finding(CONTRADICTED, evidence, text, margin)
   if _about_linear(chunked):
@@ -232,7 +244,7 @@ def attention_dominates_long_sequences(results) -> Finding:
 
 def efficient_variants_scale_better(results) -> Finding:
   naive = _slope(results, "naive", "forward", "time_corrected")
-  status, parts, slopes = {}, [], []
+  status, parts, slopes, unclear = {}, [], [], []
   for name in EFFICIENT:
     time = _slope(results, name, "forward", "time_corrected")
     memory = _slope(results, name, "forward", "memory")
@@ -240,9 +252,11 @@ def efficient_variants_scale_better(results) -> Finding:
                  f"{memory['slope']:.2f}")
     slopes += [(f"{name} forward time slope (load-corrected)", time),
                (f"{name} forward temp-memory slope", memory)]
-    both = {_linear_status(time), _linear_status(memory)}
-    status[name] = ("not linear" if "not linear" in both
-                    else "unclear" if "unclear" in both else "linear")
+    both = {"time": _linear_status(time), "memory": _linear_status(memory)}
+    status[name] = ("not linear" if "not linear" in both.values()
+                    else "unclear" if "unclear" in both.values() else "linear")
+    unclear += [f"{name} {what}" for what, s in both.items()
+                if s == "unclear" and status[name] == "unclear"]
   linear = [name for name in EFFICIENT if status[name] == "linear"]
   evidence = (f"forward slopes (load-corrected time) vs naive time {_fmt(naive)}: "
               + "; ".join(parts))
@@ -257,9 +271,8 @@ def efficient_variants_scale_better(results) -> Finding:
     margin = _margin(name, fit, ABOUT_LINEAR_MAX)
   # Naive attention is the baseline, not the claim: only a naive slope that is itself about
   # linear stops the rule; an uncertain one does not.
-  unclear = [name for name in EFFICIENT if status[name] == "unclear"]
   if unclear:
-    return _too_wide([f"{name} time" for name in unclear], evidence, text, margin)
+    return _too_wide(unclear, evidence, text, margin)
   if _about_linear(naive) or not linear:
     return _finding(CONTRADICTED, evidence, text, margin)
   if len(linear) == len(EFFICIENT):

@@ -11,6 +11,7 @@ from genjax import plots, stats
 # it from any larger value (the ceiling is reached as soon as codes of different images stop
 # overlapping). 0.1 nat is about 10% in N, far above the seed spread of unsaturated values.
 MI_SATURATION_MARGIN = 0.1
+_JUDGES = {"mlp": "an MLP", "conv": "a conv net"}  # config.classifier, as the table text names it
 
 
 def _fmt(value, digits=2):
@@ -37,8 +38,9 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"{config.lr_schedule}). Every number is mean ± s.d. over "
       f"{results['num_seeds']} seeds (seed s of each model shares its initial params and batch "
       "order). Likelihoods in nats per image (Bernoulli decoder, summed over pixels); IWAE "
-      f"with k = {config.iwae_samples}. Sample quality is judged by a classifier trained on real "
-      f"training images (test accuracy {results['classifier_test_accuracy']:.3f}); FD = Fréchet "
+      f"with k = {config.iwae_samples}. Sample quality is judged by a classifier "
+      f"({_JUDGES[results.get('classifier', 'mlp')]}) trained on real training images (test "
+      f"accuracy {results['classifier_test_accuracy']:.3f}); FD = Fréchet "
       f"distance in its last hidden layer. MI is bounded by log N = {ceiling:.2f} nats (N test "
       f"codes); within {MI_SATURATION_MARGIN} nat of it, it is marked saturated: the true I(x; z) "
       "may be larger.",

@@ -26,6 +26,7 @@ from genjax.data import batching, images
 from genjax.errors import UserError
 from genjax.loop import Trainer
 from genjax.models.autoencoder import EncoderDecoder
+from genjax.models.classifier import KINDS as classifier_kinds
 from genjax.models.classifier import train_classifier
 from genjax.registry import EXPERIMENTS
 from genjax.vae import evaluate, objectives, report
@@ -42,6 +43,7 @@ def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", images.DATASETS)
   checks.require_choice(config, "binarize", ("static", "dynamic", "none"))
   checks.require_choice(config, "lr_schedule", SCHEDULES)
+  checks.require_choice(config, "classifier", classifier_kinds)
   checks.require_positive(config, "hidden", "latents", "num_steps", "batch_size",
                           "learning_rate", "num_seeds", "log_every", "checkpoint_every",
                           "eval_every", "validation_fraction",
@@ -243,7 +245,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
     classifier = train_classifier(
         data["train"]["binary"], data["train"]["label"], data["test"]["binary"],
         data["test"]["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
-        steps=config.classifier_steps)
+        kind=config.classifier, steps=config.classifier_steps)
     logging.info("judge classifier test accuracy: %.4f", classifier.test_accuracy)
     num_eval = min(config.eval_examples or len(data["test"]["binary"]),
                    len(data["test"]["binary"]))
@@ -254,6 +256,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
         "test_examples": num_eval,
         # The MI estimate uses the eval codes' mixture as q(z): it cannot exceed log N.
         "mutual_information_ceiling": float(np.log(num_eval)),
+        "classifier": config.classifier,
         "classifier_test_accuracy": classifier.test_accuracy,
         "references": evaluate.reference_quality(classifier, data["train"]["binary"],
                                                  data["test"]["binary"],
