@@ -237,7 +237,10 @@ def test_an_interval_across_the_linear_line_places_the_variant_on_neither_side()
   """performer 1.35 [1.13, 1.58] (a quick report's) is neither shown above 1.3 nor below it."""
   rule = attention.efficient_variants_scale_better
   edge = attention.ABOUT_LINEAR_MAX
-  for straddling in (_fit(edge, 0.1), _fit(edge + 0.05, 0.23), _fit(edge - 0.03, 0.1)):
+  # The quick sweeps' performer: 1.35 [1.13, 1.58], 1.24 [1.05, 1.43], 1.30 [1.08, 1.52]. The
+  # point estimate 1.24 within 0.25 of 1 no longer counts: only the interval does.
+  for straddling in (_fit(edge, 0.1), _fit(edge + 0.05, 0.23), _fit(edge - 0.03, 0.1),
+                     _fit(1.24, 0.19), _fit(1.30, 0.22)):
     finding = rule(_results(efficient_time=straddling))
     assert finding.verdict == INCONCLUSIVE and "performer time" in finding.condition
     assert f"the {edge} line" in finding.condition
