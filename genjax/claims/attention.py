@@ -98,12 +98,9 @@ def _near(fit, target) -> bool:
 
 
 def _about_linear(fit) -> bool:
-  """Shown by the interval, not by the point estimate: the whole 95% interval at most
-  ABOUT_LINEAR_MAX, or an informative interval containing 1 (the point estimate alone where the
-  fit has no interval). A slope whose interval reaches above the line is not shown to be under
-  it, just as one whose interval reaches below it is not shown to be above (_straddles): with
-  the point estimate deciding, performer's 1.24 [1.05, 1.43] and 1.30 [1.08, 1.52] in two quick
-  sweeps of the same code gave two verdicts."""
+  """Read off the 95% interval (the point estimate only where there is none): all of it at most
+  ABOUT_LINEAR_MAX, or informative and containing 1. With the point estimate deciding,
+  performer's 1.24 [1.05, 1.43] and 1.30 [1.08, 1.52] in two quick sweeps got two verdicts."""
   if not math.isfinite(fit["hi"] - fit["lo"]):
     return fit["slope"] <= ABOUT_LINEAR_MAX or _near(fit, 1)
   return fit["hi"] <= ABOUT_LINEAR_MAX or (_informative(fit, 1) and fit["lo"] <= 1 <= fit["hi"])
@@ -115,17 +112,12 @@ def _unclear(fit, target) -> bool:
           and fit["lo"] <= target <= fit["hi"])
 
 
-def _straddles(fit, line) -> bool:
-  """The 95% interval contains `line`: the run cannot place the slope on either side of it."""
-  return math.isfinite(fit["hi"] - fit["lo"]) and fit["lo"] <= line < fit["hi"]
-
-
 def _linear_status(fit) -> str:
+  """"unclear" also when the interval contains ABOUT_LINEAR_MAX: on neither side of the line."""
+  across = math.isfinite(fit["hi"] - fit["lo"]) and fit["lo"] <= ABOUT_LINEAR_MAX < fit["hi"]
   if _about_linear(fit):
     return "linear"
-  if _unclear(fit, 1) or _straddles(fit, ABOUT_LINEAR_MAX):
-    return "unclear"
-  return "not linear"
+  return "unclear" if _unclear(fit, 1) or across else "not linear"
 
 
 def _too_wide(names, evidence, margin_text, margin) -> Finding:
