@@ -48,6 +48,11 @@ class Checkpointer:
     # A handler named up front lets a fresh manager read a checkpoint's metadata before restoring.
     self._manager = ocp.CheckpointManager(self.directory, options=options,
                                           item_handlers=ocp.StandardCheckpointHandler())
+    # orbax deletes leftover temporary folders in a background thread and awaits it only before
+    # its own first save. A Checkpointer that only reads would leave that thread running, and
+    # one made beside a live writer (a test reading the latest step between saves) had it delete
+    # the writer's next save mid-write (tensorstore NOT_FOUND, once in CI). Finish it here.
+    self._manager._maybe_await_cleanup_tmp_directory()
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()

@@ -227,3 +227,17 @@ def test_another_configs_checkpoint_is_an_error_and_stays(tmp_path):
 
 def test_no_checkpoint_restores_nothing(tmp_path):
   assert Checkpointer(str(tmp_path / "empty")).restore_latest(_state()) is None
+
+
+def test_leftover_temporary_folders_are_gone_when_the_checkpointer_is_made(tmp_path):
+  """orbax cleans them in a background thread; a Checkpointer waits for it, so it never deletes
+  a temporary folder that a later save (its own or a live writer's) creates."""
+  folder = tmp_path / "ck"
+  Checkpointer(str(folder)).save(10, _state())
+  leftover = folder / "20.orbax-checkpoint-tmp"
+  leftover.mkdir()
+  (leftover / "partial").write_text("a save killed mid-write")
+  checkpointer = Checkpointer(str(folder))
+  assert not leftover.exists()  # already gone, not pending
+  assert checkpointer._manager._cleanup_tmp_directory_future is None
+  assert checkpointer.all_steps() == [10]
