@@ -77,6 +77,7 @@ def test_near_two_edges_tolerance_and_interval_width():
   # Reaching 1 but containing 2: the run cannot tell, so no verdict rather than "contradicted".
   too_wide = rule(_results(_fit(1.6, 0.6)))  # [1.0, 2.2]
   assert too_wide.verdict == INCONCLUSIVE and "naive forward time" in too_wide.condition
+  assert "line" not in too_wide.condition  # ABOUT_LINEAR_MAX plays no part in this claim
   # A wide interval that excludes 2 is still evidence against it.
   assert rule(_results(_fit(1.2, 0.75))).verdict == CONTRADICTED
   # Two points leave no interval (nan): only the point estimate decides.

@@ -120,11 +120,12 @@ def _linear_status(fit) -> str:
   return "unclear" if _unclear(fit, 1) or across else "not linear"
 
 
-def _too_wide(names, evidence, margin_text, margin) -> Finding:
-  """INCONCLUSIVE: a deciding slope is neither near its target nor shown away from it."""
+def _too_wide(names, evidence, margin_text, margin, line=False) -> Finding:
+  """INCONCLUSIVE: a deciding slope neither near its target nor shown away (line: nor placed)."""
+  what = f", or the {ABOUT_LINEAR_MAX} line" if line else ""
   return _finding(INCONCLUSIVE, evidence, margin_text, margin, f"the 95% interval of "
                   f"{', '.join(names)} contains the value that decides (a hypothesis it is too "
-                  f"wide to count as near, or the {ABOUT_LINEAR_MAX} line): this run cannot tell")
+                  f"wide to count as near{what}): this run cannot tell")
 
 
 def _near_rule(target) -> str:
@@ -188,7 +189,7 @@ def quadratic_memory(results) -> Finding:
   unclear = (["naive memory"] if _unclear(naive, 2) else []) + (
       ["chunked memory"] if _linear_status(chunked) == "unclear" else [])
   if unclear:
-    return _too_wide(unclear, evidence, text, margin)
+    return _too_wide(unclear, evidence, text, margin, line="chunked memory" in unclear)
   if not _near(naive, 2):
     return _finding(CONTRADICTED, evidence, text, margin)
   if _about_linear(chunked):
@@ -268,7 +269,7 @@ def efficient_variants_scale_better(results) -> Finding:
   # Naive attention is the baseline, not the claim: only a naive slope that is itself about
   # linear stops the rule; an uncertain one does not.
   if unclear:
-    return _too_wide(unclear, evidence, text, margin)
+    return _too_wide(unclear, evidence, text, margin, line=True)
   if _about_linear(naive) or not linear:
     return _finding(CONTRADICTED, evidence, text, margin)
   if len(linear) == len(EFFICIENT):
