@@ -26,6 +26,8 @@ from genjax.claims.verdicts import (
   ResultMissing,
 )
 from genjax.configs.text import get_config
+from genjax.configs.text_continual import get_config as get_continual_config
+from genjax.configs.text_dapt import get_config as get_dapt_config
 from genjax.configs.text_finetune import get_config as get_finetune_config
 from genjax.data import fetch, text, wheels
 from genjax.domain import step
@@ -53,6 +55,25 @@ def tiny_finetune_config():
   for field, value in tiny_config("finetune").items():
     config[field] = value
   config.finetune_step_grid, config.target_bytes = (2, 4), 2000
+  return config
+
+
+def tiny_dapt_config():
+  config = get_dapt_config("quick")
+  for field, value in tiny_config("dapt").items():
+    config[field] = value
+  config.finetune_step_grid, config.target_bytes, config.dapt_steps = (2, 4), 2000, 4
+  return config
+
+
+def tiny_continual_config():
+  config = get_continual_config("quick")
+  for field, value in tiny_config("continual").items():
+    config[field] = value
+  config.domains = ("shakespeare", "licences", "bible", "news")
+  config.continual_stages = ("bible", "news")
+  # 6 of 12 windows replayed: 3 + 3 before the Bible, 2 + 2 + 2 before the news
+  config.continual_steps, config.continual_replay, config.batch_size = 4, 0.5, 12
   return config
 
 
@@ -157,9 +178,11 @@ def judge(claim_index, study, results):
 
 
 def test_the_claims_are_the_markov_studys_statements():
-  for study in ("diversity", "architecture", "finetune"):
+  for study, markov in (("diversity", "diversity"), ("architecture", "architecture"),
+                        ("finetune", "finetune"), ("dapt", "fewshot"),
+                        ("continual", "continual")):
     ours = [c.statement for c in rules.STUDY_CLAIMS[study]]
-    theirs = [c.statement for c in markov_claims.STUDY_CLAIMS[study]]
+    theirs = [c.statement for c in markov_claims.STUDY_CLAIMS[markov]]
     assert ours == theirs[:len(ours)]
   assert rules.claims_for(tiny_config("architecture")) == rules.STUDY_CLAIMS["architecture"]
 
@@ -311,14 +334,112 @@ def test_lora_rule_every_verdict():
     judge(1, "finetune", no_lora)
 
 
-def test_the_target_set_is_the_first_training_bytes(monkeypatch):
+def dapt_results(finetuning=-0.2, dapt=-0.1, unrelated=0.05, spread=(0.0, 0.0, 0.0), **guard):
+  """Three starts, each finetuned (T = 0, 50, 100, 200; selected at T = 100, where validation is
+  lowest): none's target falls by `finetuning` from the pretrained model; related ends `dapt`
+  and unrelated `unrelated` from none's tuned target (with `spread` per seed)."""
+  def curve(at_0, tuned, noise=(0.0, 0.0, 0.0)):
+    return {"0": point(at_0, 0.0), "50": point((at_0 + tuned) / 2, 0.0),
+            "100": point(tuned, 0.0, noise) | {"target": s(tuned, noise),
+                                               "target_valid": s(tuned - 0.5)},
+            "200": point(tuned + 0.1, 0.1)}
+  rest = ["shakespeare", "licences", "news"]
+  return {"study": "dapt", "num_seeds": 3, "context": 64, "target": "bible",
+          "target_bytes": 40_000, "grid": [0, 50, 100, 200], "base": "base",
+          "unrelated": "licences", "dapt_steps": 400,
+          "dapt_bytes": {"related": 3_000_000, "unrelated": 2_000_000},
+          "models": {"base": row("transformer", rest, {"bible": 0.0}, **guard)},
+          "heldout": [{"domain": "bible", "models": ["base"]}],
+          "starts": {"none": {"curve": curve(0.0, finetuning)},
+                     "related": {"curve": curve(-0.3, finetuning + dapt, spread)},
+                     "unrelated": {"curve": curve(0.2, finetuning + unrelated, spread)}}}
+
+
+def test_dapt_rule_every_verdict():
+  found = judge(0, "dapt", dapt_results())
+  assert found.verdict == SUPPORTED and "T*=100" in found.evidence
+  assert found.margin.value == pytest.approx(-0.1)  # DAPT's gain, the closer to flipping
+  only_finetuning = judge(0, "dapt", dapt_results(dapt=0.1))
+  assert only_finetuning.verdict == CONDITIONAL and "only finetuning" in only_finetuning.condition
+  only_dapt = judge(0, "dapt", dapt_results(finetuning=0.1))
+  assert only_dapt.verdict == CONDITIONAL and "only DAPT" in only_dapt.condition
+  assert judge(0, "dapt", dapt_results(finetuning=0.1, dapt=0.1)).verdict == CONTRADICTED
+  assert judge(0, "dapt", dapt_results(dapt=0.0, spread=NOISE)).verdict == INCONCLUSIVE
+  unfinished = judge(0, "dapt", dapt_results(own=0.05))
+  assert unfinished.verdict == NOT_MEASURED and "Not judged" in unfinished.evidence
+  missing = dapt_results()
+  del missing["starts"]["unrelated"]
+  with pytest.raises(ResultMissing, match="starts"):
+    judge(0, "dapt", missing)
+
+
+def test_unrelated_dapt_rule_every_verdict():
+  found = judge(1, "dapt", dapt_results(unrelated=0.05))
+  assert found.verdict == SUPPORTED and found.margin.value == pytest.approx(0.05)
+  assert judge(1, "dapt", dapt_results(unrelated=-0.05)).verdict == CONTRADICTED
+  assert judge(1, "dapt", dapt_results(unrelated=0.0, spread=NOISE)).verdict == INCONCLUSIVE
+  assert judge(1, "dapt", dapt_results(own=0.05)).verdict == NOT_MEASURED
+
+
+def continual_results(kept=-0.2, spread=(0.0, 0.0, 0.0), **guard):
+  """Pretrained on Shakespeare and the licences, then the Bible, then the news: sequential forgets
+  0.3 on every earlier domain at each stage; replay ends `kept` from sequential there."""
+  first, stages = ["shakespeare", "licences"], ["bible", "news"]
+  every = [*first, *stages]
+
+  def after(i, variant):  # domain bits after pretraining (i = 0) and stage i
+    out = {}
+    for d in every:
+      learned_at = 0 if d in first else stages.index(d) + 1
+      forgot = 0.3 * max(0, i - learned_at) if i >= learned_at else 1.0
+      if variant == "replay" and i == len(stages) and d != stages[-1]:
+        out[d] = s(forgot + kept, spread)
+      else:
+        out[d] = s(forgot + (0.05 if variant == "replay" and d == stages[i - 1] and i else 0))
+    return out
+
+  return {"study": "continual", "num_seeds": 3, "context": 64, "base": "base", "first": first,
+          "stages": stages, "replayed_windows": 6,
+          "models": {"base": row("transformer", first, {"bible": 1.0}, **guard)},
+          "heldout": [{"domain": "bible", "models": ["base"]}],
+          "variants": {v: [after(i, v) for i in range(3)] for v in ("sequential", "replay")}}
+
+
+def test_continual_rule_every_verdict():
+  found = judge(0, "continual", continual_results(-0.2))
+  assert found.verdict == SUPPORTED and found.margin.value == pytest.approx(-0.2)
+  assert "shakespeare, licences, bible" in found.evidence
+  assert "sequential forgot +0.500" in found.evidence  # 0.6, 0.6 and 0.3 from when learned
+  assert "+0.050" in found.evidence  # replay's price on the news
+  assert judge(0, "continual", continual_results(0.1)).verdict == CONTRADICTED
+  assert judge(0, "continual", continual_results(0.0, NOISE)).verdict == INCONCLUSIVE
+  assert judge(0, "continual", continual_results(own=0.05)).verdict == NOT_MEASURED
+  short = continual_results()
+  short["variants"]["replay"].pop()
+  with pytest.raises(ResultMissing, match="both variants"):
+    judge(0, "continual", short)
+
+
+def test_a_replay_batch_takes_its_counts_of_each_source():
+  config = tiny_config()
+  config.num_seeds, config.batch_size, config.context = 2, 6, 3
+  sources = [text.as_array({"a": b"a" * 40}), text.as_array({"b": b"b" * 40}),
+             text.as_array({"c": b"c" * 40})]
+  tokens = data.window_sampler(config, sources, data.CONTINUAL_DATA, [4, 1, 1])(7)["tokens"]
+  assert tokens.shape == (2, 6, 4)
+  assert [bytes(w[:1].astype(np.uint8)) for w in tokens[0]] == [b"a"] * 4 + [b"b", b"c"]
+
+
+def test_the_target_set_is_the_first_training_bytes_and_the_dapt_corpus_the_rest(monkeypatch):
   docs = {"a": b"x" * 30, "b": b"y" * 30, "c": b"z" * 30}
   monkeypatch.setattr(data, "arrays", lambda domain, split: (
       text.as_array(docs) if split == "train" else pytest.fail("read a held-out split")))
   config = tiny_config()
   config.target_bytes = 45
-  data_N, offsets = data.target_set(config, "bible")
-  assert bytes(data_N) == b"x" * 30 + b"y" * 15 and offsets.tolist() == [0, 30, 45]
+  task, corpus = data.target_set(config, "bible"), data.past_target_set(config, "bible")
+  assert bytes(task[0]) == b"x" * 30 + b"y" * 15 and task[1].tolist() == [0, 30, 45]
+  assert bytes(corpus[0]) == b"y" * 15 + b"z" * 30 and corpus[1].tolist() == [0, 15, 45]
+  assert bytes(task[0]) + bytes(corpus[0]) == b"".join(docs.values())  # disjoint, nothing lost
 
 
 def test_report_tables_read_made_up_results(tmp_path):
@@ -350,7 +471,7 @@ def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_
 # ---------------------------------------------------------------- configs and the pack
 
 def test_bad_config_is_a_one_line_user_error():
-  for field, value, match in (("study", "continual", "study"),
+  for field, value, match in (("study", "poetry", "study"),
                               ("heldout", ("poetry",), "distinct domains"),
                               ("batch_size", 7, "split evenly"),
                               ("num_evals", 3, "multiple of 4"),
@@ -362,14 +483,32 @@ def test_bad_config_is_a_one_line_user_error():
       train.validate(config)
 
 
-def test_bad_finetune_config_is_a_one_line_user_error():
-  with pytest.raises(UserError, match="text_finetune.py"):
-    train.validate(tiny_config("finetune"))  # the plain text config lacks the fields
-  for field, value, match in (("finetune_step_grid", (50, 50), "two or more"),
-                              ("finetune_lrs", (), "empty"),
-                              ("lora_ranks", (0,), "lora_ranks"),
-                              ("target_bytes", 16, "must exceed")):
-    config = tiny_finetune_config()
+# Per study with fields of its own: (its tiny config, [(field, bad value, what the error says)]).
+BAD_STUDY_FIELDS = {
+    "finetune": (tiny_finetune_config, [("finetune_step_grid", (50, 50), "two or more"),
+                                        ("finetune_lrs", (), "empty"),
+                                        ("lora_ranks", (0,), "lora_ranks"),
+                                        ("target_bytes", 16, "must exceed")]),
+    "dapt": (tiny_dapt_config, [("dapt_unrelated", "bible", "other than the target"),
+                                ("dapt_unrelated", "poetry", "must be one of"),
+                                ("dapt_steps", 0, "dapt_steps"),
+                                ("finetune_step_grid", (4,), "two or more"),
+                                ("target_bytes", 16, "must exceed")]),
+    "continual": (tiny_continual_config, [("continual_stages", ("bible",), "two or more"),
+                                          ("continual_stages", ("bible", "bible"), "distinct"),
+                                          ("continual_stages", DOMAINS, "leaving one or more"),
+                                          ("continual_replay", 0.0, "continual_replay"),
+                                          ("continual_replay", 0.25, "split evenly")]),
+}
+
+
+@pytest.mark.parametrize("study", sorted(BAD_STUDY_FIELDS))
+def test_bad_study_fields_are_a_one_line_user_error(study):
+  with pytest.raises(UserError, match=f"text_{study}.py"):
+    train.validate(tiny_config(study))  # the plain text config lacks the fields
+  tiny, cases = BAD_STUDY_FIELDS[study]
+  for field, value, match in cases:
+    config = tiny()
     config[field] = value
     with pytest.raises(UserError, match=match):
       train.validate(config)
@@ -391,9 +530,10 @@ def test_a_missing_pack_is_one_error_line(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not pack_cached(), reason="the text pack is not cached "
                     "(pip install -r requirements.txt fetches it)")
-@pytest.mark.parametrize("study", ["diversity", "architecture", "finetune"])
+@pytest.mark.parametrize("study", ["diversity", "architecture", "finetune", "dapt", "continual"])
 def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
-  config = tiny_finetune_config() if study == "finetune" else tiny_config(study)
+  config = {"finetune": tiny_finetune_config, "dapt": tiny_dapt_config,
+            "continual": tiny_continual_config}.get(study, lambda: tiny_config(study))()
   results = train.train_and_evaluate(config, str(tmp_path))
   saved = json.loads((tmp_path / "results.json").read_text())
   assert saved["study"] == study and set(saved["references"]) == set(DOMAINS)
@@ -401,16 +541,25 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
   for model in saved["models"].values():
     assert set(model["test"]) == set(DOMAINS) and len(model["train_curve"]) == 4
     assert 6.0 < model["own_test"]["mean"] < 9.0  # eight steps: near uniform
-  figure = {"architecture": "loss_vs_position.png", "finetune": "finetune.png"}.get(
-      study, "bits_per_byte.png")
+  figure = {"architecture": "loss_vs_position.png", "finetune": "finetune.png",
+            "dapt": "dapt.png", "continual": "continual.png"}.get(study, "bits_per_byte.png")
   assert (tmp_path / figure).exists() and "## Verdicts" in (tmp_path / "results.md").read_text()
   experiment = registry.EXPERIMENTS["text"]
   for claim in experiment.claims_for(config):  # eight steps cannot finish: not measured
     assert claim.rule(saved).verdict == NOT_MEASURED
   header, rows = experiment.results_table(saved)
-  assert len(rows) == {"diversity": 2, "architecture": 3, "finetune": 1}[study]
+  assert len(rows) == {"diversity": 2, "architecture": 3, "finetune": 1, "dapt": 1,
+                       "continual": 1}[study]
   if study == "finetune":  # T = 0 (the pretrained model) and the grid, for every run
     assert [list(m["curve"]) for m in saved["methods"].values()] == [["0", "2", "4"]] * 4
     assert saved["target_bytes"] == 2000 and saved["target"] == "bible"
+  if study == "dapt":  # each start at T = 0 (DAPT done) and along the grid
+    assert [list(m["curve"]) for m in saved["starts"].values()] == [["0", "2", "4"]] * 3
+    none, related = (saved["starts"][k]["curve"]["0"]["target"] for k in ("none", "related"))
+    assert none != related  # four steps of DAPT moved the model
+  if study == "continual":  # after pretraining and each stage; replay changes what is kept
+    assert [len(v) for v in saved["variants"].values()] == [3, 3]
+    assert saved["variants"]["sequential"][0] == saved["variants"]["replay"][0]
+    assert saved["variants"]["sequential"][2] != saved["variants"]["replay"][2]
   again = train.train_and_evaluate(config, str(tmp_path))  # resumed: evaluations read back
   assert again["models"] == results["models"]

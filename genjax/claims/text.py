@@ -7,12 +7,13 @@ compared on per-seed differences (`stats.compare(paired=True)`: a 95% Student-t 
 s.e. at 3 seeds). A difference counts when its whole interval lies beyond MIN_EFFECT_BITS.
 
 Every rule first runs the guard (genjax/claims/text_checks.py: every compared model has
-finished); the finetune study's rules are in genjax/claims/text_finetune.py.
+finished); the finetune, DAPT and continual studies' rules are in
+genjax/claims/text_finetune.py, text_dapt.py and text_continual.py.
 """
 
 from genjax import stats
 from genjax.claims import domain as markov
-from genjax.claims import text_finetune
+from genjax.claims import text_continual, text_dapt, text_finetune
 from genjax.claims.text_checks import (  # noqa: F401  (BAR, DEFAULT_BAR, MIN_EFFECT_BITS:
   BAR,  #                                             the report and tests read them here)
   BLIND,
@@ -156,6 +157,15 @@ STUDY_CLAIMS = {
                text_finetune.finetune_rule, "finetune.png"),
         _claim(markov.STUDY_CLAIMS["finetune"][1], "finetune", "Biderman et al. 2024: LoRA "
                "learns less and forgets less", text_finetune.lora_rule, "finetune.png")],
+    "dapt": [
+        _claim(markov.STUDY_CLAIMS["fewshot"][0], "dapt", "Gururangan et al. 2020: DAPT helps "
+               "(ChemProt F1 81.9 -> 84.2)", text_dapt.dapt_rule, "dapt.png"),
+        _claim(markov.STUDY_CLAIMS["fewshot"][1], "dapt", "Gururangan et al. 2020: adaptive "
+               "pretraining on an irrelevant domain hurts", text_dapt.unrelated_rule, "dapt.png")],
+    "continual": [
+        _claim(markov.STUDY_CLAIMS["continual"][0], "continual", "Ibrahim et al. 2024: replay "
+               "of 5-50% of the earlier data limits forgetting in continual pretraining",
+               text_continual.continual_rule, "continual.png")],
 }
 CLAIMS = [claim for claims in STUDY_CLAIMS.values() for claim in claims]
 

@@ -17,7 +17,7 @@ from ml_collections import ConfigDict
 
 def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
-  config.study = "diversity"  # diversity | architecture
+  config.study = "diversity"  # diversity | architecture (finetune, dapt, continual: own files)
   config.seed = 0  # every random number (batches, evaluation windows, init) derives from this
   config.num_seeds = 3  # seeds trained side by side in one compiled program (vmap)
   config.parallel = "auto"  # auto | none | shard_map: the seed axis over the devices (genjax.seeds)

@@ -19,7 +19,9 @@ INIT = 1  # model initialization
 TRAIN_DATA = 2  # training batches
 EVAL = 3  # evaluation windows; + 10 * (domain index) + (split index)
 LORA = 4  # LoRA adapters' init (finetune study)
-FINETUNE_DATA = 5  # finetuning batches (finetune study)
+FINETUNE_DATA = 5  # finetuning batches (finetune and DAPT studies)
+DAPT_DATA = 6  # adaptive-pretraining batches (DAPT study)
+CONTINUAL_DATA = 100  # continual study: stage i draws its batches from stream CONTINUAL_DATA + i
 LOG2 = float(np.log(2.0))  # nats -> bits
 
 
@@ -39,10 +41,11 @@ def make_sampler(config, domains: tuple[str, ...]):
   return window_sampler(config, [arrays(d, "train") for d in domains], TRAIN_DATA)
 
 
-def window_sampler(config, sources: list[tuple[np.ndarray, np.ndarray]], stream: int):
-  """step -> {"tokens": S x B x (context + 1)}, B / k windows of each of the k (bytes, offsets)
-  `sources`, drawn with the keys of `stream`."""
-  per_source = config.batch_size // len(sources)
+def window_sampler(config, sources: list[tuple[np.ndarray, np.ndarray]], stream: int,
+                   counts: list[int] | None = None):
+  """step -> {"tokens": S x B x (context + 1)}: counts[i] windows of the (bytes, offsets)
+  `sources[i]` (default B / k of each of the k), drawn with the keys of `stream`."""
+  counts = counts or [config.batch_size // len(sources)] * len(sources)
   keys = stream_keys(config, stream)
 
   def sample(step: int) -> dict:
@@ -50,9 +53,9 @@ def window_sampler(config, sources: list[tuple[np.ndarray, np.ndarray]], stream:
     for s in range(config.num_seeds):
       key = jax.random.fold_in(keys[s], step)
       batches.append(np.concatenate([
-          text.sample_windows(jax.random.fold_in(key, i), data_N, offsets, per_source,
+          text.sample_windows(jax.random.fold_in(key, i), data_N, offsets, count,
                               config.context)
-          for i, (data_N, offsets) in enumerate(sources)]))
+          for i, ((data_N, offsets), count) in enumerate(zip(sources, counts, strict=True))]))
     return {"tokens": np.stack(batches)}
 
   return sample
@@ -65,6 +68,15 @@ def target_set(config, domain: str) -> tuple[np.ndarray, np.ndarray]:
   data_N, offsets = arrays(domain, "train")
   n = min(config.target_bytes, len(data_N))
   return data_N[:n], np.append(offsets[offsets < n], n)
+
+
+def past_target_set(config, domain: str) -> tuple[np.ndarray, np.ndarray]:
+  """`domain`'s training documents after the target set (`target_set` on the same domain): the
+  DAPT study's corpus of the target's register, disjoint from the task data by construction (the
+  document the target set cuts goes on from the cut)."""
+  data_N, offsets = arrays(domain, "train")
+  n = min(config.target_bytes, len(data_N))
+  return data_N[n:], np.append(0, offsets[offsets > n] - n)
 
 
 def eval_windows(config, domain: str, split: str) -> np.ndarray:

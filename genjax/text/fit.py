@@ -62,15 +62,17 @@ class Trainings(domain_fit.Trainings):
     return net, state["trainable"], evals
 
   def finetune_bytes(self, net, params_S, name: str, learning_rate: float, lora_rank: int,
-                     source, grid, eval_sets: dict) -> dict:
+                     sampler, grid, eval_sets: dict) -> tuple:
     """Full finetuning (or LoRA of rank `lora_rank`) of `params_S` at a constant rate on the
-    (bytes, offsets) `source`, evaluated at every step of `grid`; returns the evaluations."""
+    batches of `sampler` (`data.window_sampler`), evaluated at every step of `grid`.
+
+    Returns (finetuned params S x ..., {step: {set name: S x context nats per position}}).
+    """
     config = self.config
     state, to_params = domain_fit.finetune_state(config.grad_clip, learning_rate, params_S,
                                                  lora_rank, data.stream_keys(config, data.LORA))
-    sampler = data.window_sampler(config, [source], data.FINETUNE_DATA)
-    _, evals = self.fit(name, net, state, to_params, None, sampler, grid, eval_sets)
-    return evals
+    state, evals = self.fit(name, net, state, to_params, None, sampler, grid, eval_sets)
+    return jax.vmap(to_params)(state["trainable"], state["frozen"]), evals
 
 
 def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:

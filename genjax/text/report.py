@@ -57,12 +57,19 @@ def data_cards(r: dict) -> list[str]:
   return lines
 
 
+def finetuning_runs(r: dict) -> dict:
+  """{name: {"curve": ...}}: the finetune study's runs, or the DAPT study's starts, finetuned."""
+  return r["methods"] if r["study"] == "finetune" else r["starts"]
+
+
 def finetune_table(r: dict) -> list[str]:
-  """The finetune study: every run at every step T (T = 0: the pretrained model)."""
-  others = list(next(iter(r["methods"].values()))["curve"]["0"]["domains"])
+  """Every finetuning run at every step T (T = 0: the pretrained model, or a DAPT study's
+  start)."""
+  runs = finetuning_runs(r)
+  others = list(next(iter(runs.values()))["curve"]["0"]["domains"])
   lines = [f"| run | T | {r['target']} test | {r['target']} validation | other domains | "
            + " | ".join(others) + " |", "|---|---|---|---|---|" + "---|" * len(others)]
-  for name, m in r["methods"].items():
+  for name, m in runs.items():
     for t, p in m["curve"].items():
       lines.append(f"| {name} | {t} | {fmt(p['target'])} | {fmt(p['target_valid'])} | "
                    f"{fmt(p['others'])} | " + " | ".join(fmt(p["domains"][d]) for d in others)
@@ -70,13 +77,38 @@ def finetune_table(r: dict) -> list[str]:
   return lines
 
 
+def continual_table(r: dict) -> list[str]:
+  """The continual study: every domain's test bits after pretraining and after each stage."""
+  domains = list(r["variants"]["sequential"][0])
+  after = ["pretraining (" + "+".join(r["first"]) + ")", *r["stages"]]
+  lines = ["| variant | after | " + " | ".join(domains) + " |", "|---|---|" + "---|" * len(domains)]
+  for variant, curve in r["variants"].items():
+    for stage, at in zip(after, curve, strict=True):
+      lines.append(f"| {variant} | {stage} | " + " | ".join(fmt(at[d]) for d in domains) + " |")
+  return lines
+
+
+def _continual_text(r: dict) -> str:
+  return (f"After pretraining on {'+'.join(r['first'])}, {r['config']['continual_steps']} "
+          f"constant-rate Adam steps on each of {', '.join(r['stages'])} in turn, without replay "
+          f"(sequential) or with {r['replayed_windows']} of each batch's "
+          f"{r['config']['batch_size']} windows drawn from the domains learned before (replay)")
+
+
 def details(r: dict) -> list[str]:
   """What REPORT.md shows under a real-text run: bits per byte beside the references (and the
   finetuning runs), and the data cards."""
-  runs = ([f"Finetuning on {r['target_bytes']:,} bytes of {r['target']}, bits per byte:", "",
-           *finetune_table(r), ""] if r["study"] == "finetune" else [])
+  runs = ([f"{_finetuning_title(r)}, bits per byte:", "", *finetune_table(r), ""]
+          if r["study"] in ("finetune", "dapt") else [])
+  if r["study"] == "continual":
+    runs = [f"{_continual_text(r)}; test bits per byte:", "", *continual_table(r), ""]
   return ["Bits per byte on the test documents, mean ± s.d. over seeds:", "", *bits_table(r), "",
           *runs, "Data:", "", *data_cards(r)]
+
+
+def _finetuning_title(r: dict) -> str:
+  return (f"{'DAPT, then finetuning' if r['study'] == 'dapt' else 'Finetuning'} on "
+          f"{r['target_bytes']:,} bytes of {r['target']}")
 
 
 def write_markdown(r: dict, workdir: str) -> str:
@@ -91,11 +123,18 @@ def write_markdown(r: dict, workdir: str) -> str:
            "references on the whole test documents.", "", "## Bits per byte (test documents)",
            "", *bits_table(r), "", "## Training-domain validation bits per byte", "",
            *curve_table(r), ""]
-  if r["study"] == "finetune":
-    lines += [f"## Finetuning on {r['target_bytes']:,} bytes of {r['target']}", "",
-              "Constant-rate Adam from the pretrained model above (T = 0); bits per byte on the "
-              "target's validation and test documents and the other domains' test documents.",
-              "", *finetune_table(r), ""]
+  if r["study"] in ("finetune", "dapt"):
+    start = ("the pretrained model above (T = 0)" if r["study"] == "finetune" else
+             f"each start (T = 0): the pretrained model above (none), or that model after "
+             f"{r['dapt_steps']} steps of adaptive pretraining on {r['dapt_bytes']['related']:,} "
+             f"further training bytes of {r['target']} (related) or on the training documents "
+             f"of {r['unrelated']} (unrelated)")
+    lines += [f"## {_finetuning_title(r)}", "", f"Constant-rate Adam from {start}; bits per byte "
+              "on the target's validation and test documents and the other domains' test "
+              "documents.", "", *finetune_table(r), ""]
+  if r["study"] == "continual":
+    lines += ["## Domains in sequence", "", f"{_continual_text(r)}; bits per byte on every "
+              "domain's test documents.", "", *continual_table(r), ""]
   lines += ["## Data", "", *data_cards(r), "", "## Verdicts", ""]
   for claim in STUDY_CLAIMS[r["study"]]:
     lines += [f"Claim: {claim.statement} Verdict: {judge(claim, r)}", ""]
@@ -112,8 +151,11 @@ def write_figure(r: dict, workdir: str) -> None:
 
   from genjax import plots
 
-  if r["study"] == "finetune":
+  if r["study"] in ("finetune", "dapt"):
     write_finetune_figure(r, workdir)
+    return
+  if r["study"] == "continual":
+    write_continual_figure(r, workdir)
     return
   fig, ax = plt.subplots(figsize=(7, 4))
   if r["study"] == "architecture":
@@ -147,14 +189,15 @@ def write_figure(r: dict, workdir: str) -> None:
 
 
 def write_finetune_figure(r: dict, workdir: str) -> None:
-  """finetune.png: target bits per byte (test solid, validation dashed) and the other domains'
-  against finetuning steps, one colour per run (bands: mean ± s.d. over seeds)."""
+  """finetune.png (dapt.png): target bits per byte (test solid, validation dashed) and the other
+  domains' against finetuning steps, one colour per run or start (bands: mean ± s.d. over
+  seeds)."""
   import matplotlib.pyplot as plt
 
   from genjax import plots
 
   fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-  for name, m in r["methods"].items():
+  for name, m in finetuning_runs(r).items():
     steps = [int(t) for t in m["curve"]]
     x = [max(t, 1) for t in steps]  # T = 0 drawn at 1 on the log axis
     for ax, key, style in ((left, "target", "-"), (left, "target_valid", "--"),
@@ -171,7 +214,31 @@ def write_finetune_figure(r: dict, workdir: str) -> None:
     ax.set_xlabel("finetuning steps T (T = 0 drawn at 1)")
     ax.set_ylabel("bits / byte")
     ax.legend(fontsize=7)
-  plots.save(fig, os.path.join(workdir, "finetune.png"))
+  plots.save(fig, os.path.join(workdir, f"{r['study']}.png"))
+
+
+def write_continual_figure(r: dict, workdir: str) -> None:
+  """continual.png: each domain's test bits per byte after pretraining and each stage,
+  sequential solid and replay dashed, one colour per domain (bands: mean ± s.d. over seeds)."""
+  import matplotlib.pyplot as plt
+
+  from genjax import plots
+
+  fig, ax = plt.subplots(figsize=(9, 4))
+  x = np.arange(len(r["stages"]) + 1)
+  for domain in r["variants"]["sequential"][0]:
+    color = None
+    for variant, style in (("sequential", "-"), ("replay", "--")):
+      mean = np.array([at[domain]["mean"] for at in r["variants"][variant]])
+      sd = np.array([at[domain]["sd"] for at in r["variants"][variant]])
+      line, = ax.plot(x, mean, style, color=color, label=f"{domain} ({variant})")
+      color = line.get_color()
+      ax.fill_between(x, mean - sd, mean + sd, alpha=0.12, color=color)
+  ax.set_xticks(x, ["pretrained", *(f"after {d}" for d in r["stages"])])
+  ax.set_ylabel("bits / byte on test documents")
+  ax.set_title("domains in sequence: sequential solid, replay dashed")
+  ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))  # off the crossing lines
+  plots.save(fig, os.path.join(workdir, "continual.png"))
 
 
 def grid_table(r: dict):

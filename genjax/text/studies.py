@@ -16,7 +16,17 @@ results.json (bits per byte, per-seed values under "seeds"); its models train th
    evaluated at T = 0 (the pretrained model) and every step T of config.finetune_step_grid on
    the target's validation and test documents and on the other domains' test documents
    (forgetting).
+4. dapt: the same pretrained model goes on pretraining for config.dapt_steps at a constant rate
+   on the target's register (its training documents past the target set: "related") or on
+   config.dapt_unrelated ("unrelated"), or not at all ("none"); each of the three starts is
+   finetuned on the target set and evaluated as in the finetune study (T = 0: the start).
+5. continual: a model pretrained on the domains not in config.continual_stages trains on each
+   stage's domain in turn, config.continual_steps each at a constant rate, with no replay
+   ("sequential") or with config.continual_replay of every batch drawn from the domains learned
+   before ("replay"); every domain's test documents are scored after pretraining and each stage.
 """
+
+import dataclasses
 
 import numpy as np
 
@@ -72,32 +82,132 @@ def finetune_methods(config) -> list[tuple[str, float, int]]:
           + [(f"lora_r{r}", config.lora_lr, r) for r in config.lora_ranks])
 
 
-def finetune(trainings: Trainings, refs: dict) -> dict:
+def pretrained(trainings: Trainings, refs: dict, domains: tuple[str, ...]) -> tuple:
+  """The model a finetune, DAPT or continual study starts from, trained on the mix of
+  `domains`: (model, params S x ..., its name, its row of results.json, its evaluations)."""
+  config = trainings.config
+  net, params_S, evals = trainings.fit_bytes(config.model, domains, tuple(config.domains))
+  return (net, params_S, training_name(config.model, domains),
+          summarise(config.model, domains, evals, refs), evals)
+
+
+def finetune_sets(config, target: str, domains) -> dict:
+  """The sets every finetuning is evaluated on: the target's test and validation windows and
+  the other domains' test windows."""
+  sets = {"target": data.eval_windows(config, target, "test"),
+          "target_valid": data.eval_windows(config, target, "validation")}
+  return sets | {f"test/{d}": data.eval_windows(config, d, "test") for d in domains}
+
+
+def point(losses: dict, domains) -> dict:
+  """One evaluation in bits per byte: target, target_valid, each other domain and their mean."""
+  out = {k: bits(losses[k]) for k in ("target", "target_valid")}
+  out["domains"] = {d: bits(losses[f"test/{d}"]) for d in domains}
+  out["others"] = bits(np.mean([losses[f"test/{d}"] for d in domains], axis=0))
+  return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Finetuning:
+  """What the finetune and DAPT studies share: the model pretrained on the mix of the domains
+  other than the target heldout[0], the sets every finetuning is scored on (and the pretrained
+  model's losses there, T = 0), and the target set's sampler and step grid."""
+
+  target: str
+  domains: tuple[str, ...]
+  net: object
+  params_S: object
+  base: str
+  row: dict
+  sets: dict
+  start: dict
+  task_bytes: int
+  sampler: object
+  grid: list[int]
+
+  def results(self) -> dict:
+    """The entries of results.json both studies write."""
+    return {"heldout": [{"domain": self.target, "models": [self.base]}],
+            "models": {self.base: self.row}, "target": self.target,
+            "target_bytes": self.task_bytes, "grid": [0, *self.grid], "base": self.base}
+
+
+def finetuning(trainings: Trainings, refs: dict) -> Finetuning:
   config = trainings.config
   target = config.heldout[0]
   domains = others(config, target)
-  net, params_S, evals = trainings.fit_bytes(config.model, domains, tuple(config.domains))
-  base = training_name(config.model, domains)
-  sets = {"target": data.eval_windows(config, target, "test"),
-          "target_valid": data.eval_windows(config, target, "validation")}
-  sets |= {f"test/{d}": data.eval_windows(config, d, "test") for d in domains}
-  start = evaluate.model_losses(net, params_S, sets, config.eval_chunk)
-  source = data.target_set(config, target)
-  grid = sorted(set(config.finetune_step_grid))
+  net, params_S, base, row, _ = pretrained(trainings, refs, domains)
+  sets = finetune_sets(config, target, domains)
+  task = data.target_set(config, target)
+  return Finetuning(target, domains, net, params_S, base, row, sets,
+                    evaluate.model_losses(net, params_S, sets, config.eval_chunk),
+                    int(len(task[0])), data.window_sampler(config, [task], data.FINETUNE_DATA),
+                    sorted(set(config.finetune_step_grid)))
 
-  def point(losses: dict) -> dict:  # bits per byte: target, target_valid, others (their mean)
-    out = {k: bits(losses[k]) for k in ("target", "target_valid")}
-    out["domains"] = {d: bits(losses[f"test/{d}"]) for d in domains}
-    out["others"] = bits(np.mean([losses[f"test/{d}"] for d in domains], axis=0))
-    return out
 
+def finetune(trainings: Trainings, refs: dict) -> dict:
+  ft = finetuning(trainings, refs)
   methods = {}
-  for name, lr, rank in finetune_methods(config):
-    runs = trainings.finetune_bytes(net, params_S, f"finetune_{name}_{base}_on_{target}", lr,
-                                    rank, source, grid, sets)
+  for name, lr, rank in finetune_methods(trainings.config):
+    _, runs = trainings.finetune_bytes(ft.net, ft.params_S,
+                                       f"finetune_{name}_{ft.base}_on_{ft.target}", lr, rank,
+                                       ft.sampler, ft.grid, ft.sets)
     methods[name] = {"kind": "lora" if rank else "full", "lr": lr, "rank": rank,
-                     "curve": {"0": point(start)} | {str(t): point(runs[t]) for t in grid}}
-  return {"heldout": [{"domain": target, "models": [base]}],
-          "models": {base: summarise(config.model, domains, evals, refs)},
-          "target": target, "target_bytes": int(len(source[0])), "grid": [0, *grid],
-          "base": base, "methods": methods}
+                     "curve": {"0": point(ft.start, ft.domains)}
+                     | {str(t): point(runs[t], ft.domains) for t in ft.grid}}
+  return ft.results() | {"methods": methods}
+
+
+def dapt(trainings: Trainings, refs: dict) -> dict:
+  config = trainings.config
+  ft = finetuning(trainings, refs)
+  corpora = {"related": data.past_target_set(config, ft.target),
+             "unrelated": data.arrays(config.dapt_unrelated, "train")}
+  starts = {"none": (ft.params_S, ft.start)}
+  for kind, corpus in corpora.items():
+    params, adapted = trainings.finetune_bytes(
+        ft.net, ft.params_S, f"dapt_{kind}_{ft.base}", config.dapt_lr, 0,
+        data.window_sampler(config, [corpus], data.DAPT_DATA), [config.dapt_steps], ft.sets)
+    starts[kind] = (params, adapted[config.dapt_steps])
+  runs = {}
+  for kind, (params, at_start) in starts.items():
+    _, tuned = trainings.finetune_bytes(ft.net, params, f"finetune_{kind}_{ft.base}_on_{ft.target}",
+                                        config.finetune_lr, 0, ft.sampler, ft.grid, ft.sets)
+    runs[kind] = {"curve": {"0": point(at_start, ft.domains)}
+                  | {str(t): point(tuned[t], ft.domains) for t in ft.grid}}
+  return ft.results() | {"unrelated": config.dapt_unrelated, "dapt_steps": config.dapt_steps,
+                         "dapt_bytes": {k: int(len(c[0])) for k, c in corpora.items()},
+                         "starts": runs}
+
+
+def continual(trainings: Trainings, refs: dict) -> dict:
+  config = trainings.config
+  stages = tuple(config.continual_stages)
+  first = tuple(d for d in config.domains if d not in stages)
+  net, params_S, base, row, evals = pretrained(trainings, refs, first)
+  sets = {f"test/{d}": data.eval_windows(config, d, "test") for d in config.domains}
+  at_base = evals[max(evals)]
+  replayed = round(config.continual_replay * config.batch_size)  # windows of earlier domains
+  variants = {}
+  for variant in ("sequential", "replay"):
+    params, curve = params_S, [_domain_bits(at_base, config.domains)]
+    for i, domain in enumerate(stages):
+      earlier = [*first, *stages[:i]] if variant == "replay" else []
+      sources = [data.arrays(d, "train") for d in (domain, *earlier)]
+      counts = [config.batch_size - replayed, *[replayed // len(earlier)] * len(earlier)] if (
+          earlier) else None
+      params, stage = trainings.finetune_bytes(
+          net, params, f"continual_{variant}_{i}_{domain}_{base}", config.continual_lr, 0,
+          data.window_sampler(config, sources, data.CONTINUAL_DATA + i, counts),
+          [config.continual_steps], sets)
+      curve.append(_domain_bits(stage[config.continual_steps], config.domains))
+    variants[variant] = curve
+  return {"heldout": [{"domain": stages[0], "models": [base]}],
+          "models": {base: row}, "base": base,
+          "first": list(first), "stages": list(stages), "replayed_windows": replayed,
+          "variants": variants}
+
+
+def _domain_bits(losses: dict, domains) -> dict:
+  """Bits per byte on each domain's test documents (per seed under "seeds")."""
+  return {d: bits(losses[f"test/{d}"]) for d in domains}

@@ -20,7 +20,7 @@ from genjax.text.fit import Trainings
 from genjax.workdir import Workdir
 
 STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture,
-           "finetune": studies.finetune}
+           "finetune": studies.finetune, "dapt": studies.dapt, "continual": studies.continual}
 ARCHS = ("transformer", "transformer_1layer", "bag_mlp")
 
 
@@ -67,28 +67,76 @@ def validate(config: ConfigDict) -> None:
       2 not in config.ngram_orders):
     raise UserError("config.ngram_orders must include 2: the bigram is the bar a bag_mlp model "
                     "has to beat (genjax/claims/text.py BAR)")
-  if config.study == "finetune":
-    _validate_finetune(config)
+  if config.study in STUDY_FIELDS:
+    _validate_study_fields(config)
   for field, arch in [("model", config.model),
                       *(("architecture_models", a) for a in config.architecture_models)]:
     if arch not in ARCHS:
       raise UserError(f"config.{field} has unknown architecture {arch!r}; use {', '.join(ARCHS)}")
 
 
+def _validate_study_fields(config: ConfigDict) -> None:
+  """A study with fields of its own: its config file must be the one used, then its checks."""
+  field, config_file, validate_fields = STUDY_FIELDS[config.study]
+  if field not in config:
+    raise UserError(f"the {config.study} study's fields are in {config_file}: use "
+                    f"--config={config_file}")
+  validate_fields(config)
+
+
 def _validate_finetune(config: ConfigDict) -> None:
-  if "finetune_step_grid" not in config:
-    raise UserError("the finetune study's fields are in genjax/configs/text_finetune.py: use "
-                    "--config=genjax/configs/text_finetune.py")
-  checks.require_positive(config, "target_bytes", "finetune_step_grid", "finetune_lrs",
-                          "lora_ranks", "lora_lr")
-  if len(set(config.finetune_step_grid)) < 2:
-    raise UserError(f"config.finetune_step_grid={tuple(config.finetune_step_grid)} needs two or "
-                    "more steps: over-finetuning is read between its first and last")
+  checks.require_positive(config, "finetune_lrs", "lora_ranks", "lora_lr")
+  _validate_target_set(config, "over-finetuning is read between its first and last")
   if not config.finetune_lrs:
     raise UserError("config.finetune_lrs is empty: every rule reads a full finetuning run")
+
+
+def _validate_target_set(config: ConfigDict, why_two_steps: str) -> None:
+  """The fields of finetuning on the target set, which the finetune and DAPT studies share."""
+  checks.require_positive(config, "target_bytes", "finetune_step_grid")
+  if len(set(config.finetune_step_grid)) < 2:
+    raise UserError(f"config.finetune_step_grid={tuple(config.finetune_step_grid)} needs two or "
+                    f"more steps: {why_two_steps}")
   if config.target_bytes <= config.context:
     raise UserError(f"config.target_bytes={config.target_bytes} must exceed "
                     f"config.context={config.context}: a window is context + 1 bytes")
+
+
+def _validate_dapt(config: ConfigDict) -> None:
+  checks.require_positive(config, "dapt_steps", "dapt_lr", "finetune_lr")
+  _validate_target_set(config, "each start is judged at its best step, not at the grid's end")
+  if config.dapt_unrelated not in config.domains or config.dapt_unrelated == config.heldout[0]:
+    raise UserError(f"config.dapt_unrelated={config.dapt_unrelated!r} must be one of "
+                    f"config.domains other than the target {config.heldout[0]!r}")
+
+
+def _validate_continual(config: ConfigDict) -> None:
+  checks.require_positive(config, "continual_steps", "continual_lr", "continual_replay")
+  stages = tuple(config.continual_stages)
+  first = [d for d in config.domains if d not in stages]
+  if (len(stages) < 2 or len(set(stages)) != len(stages) or not set(stages) <= set(
+      config.domains) or len(first) < 1):
+    raise UserError(f"config.continual_stages={stages} must name two or more distinct domains of "
+                    f"config.domains={tuple(config.domains)}, leaving one or more to pretrain on")
+  replayed = round(config.continual_replay * config.batch_size)
+  for i in range(len(stages)):
+    earlier = len(first) + i
+    if not 0 < replayed < config.batch_size or replayed % earlier or config.batch_size % len(
+        first):
+      raise UserError(f"config.continual_replay={config.continual_replay} of "
+                      f"config.batch_size={config.batch_size} is {replayed} windows: it must be "
+                      f"between 0 and the batch and split evenly over the {earlier} domains "
+                      f"learned before stage {i + 1} (and the batch over the {len(first)} "
+                      "pretrained on)")
+
+
+# Studies with fields of their own, in a config file of their own (so the other studies' configs,
+# and so their workdirs' identities, stay as they were): (a field of theirs, the file, checks).
+STUDY_FIELDS = {
+    "finetune": ("finetune_step_grid", "genjax/configs/text_finetune.py", _validate_finetune),
+    "dapt": ("dapt_unrelated", "genjax/configs/text_dapt.py", _validate_dapt),
+    "continual": ("continual_stages", "genjax/configs/text_continual.py", _validate_continual),
+}
 
 
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:

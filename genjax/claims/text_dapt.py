@@ -1,0 +1,87 @@
+"""Q1 on real text, DAPT study: the rules on its results.json (genjax/text/studies.py `dapt`).
+
+Three starts, each finetuned on the same target set: the pretrained model itself ("none"), and
+that model after adaptive pretraining on the target's register ("related") or on an unrelated
+domain ("unrelated") for equal steps. Each start is judged at its own selected step T* (lowest
+target validation bits, `text_finetune.selected`) on the target's test documents, per seed
+(paired). Gururangan et al. 2020 compare DAPT with the plain model and, as the control of equal
+cost, with adaptive pretraining on an irrelevant domain; "none" costs fewer steps than the other
+two, so the unrelated start is the one that matches related in compute. The guard wants the
+pretrained model finished (genjax/claims/text_checks.py).
+"""
+
+from genjax.claims.text_checks import all_of, compare, guarded, verdict
+from genjax.claims.text_finetune import selected
+from genjax.claims.verdicts import (
+  CONDITIONAL,
+  CONTRADICTED,
+  SUPPORTED,
+  Finding,
+  ResultMissing,
+)
+
+STARTS = ("none", "related", "unrelated")
+
+
+def _starts(r: dict) -> dict:
+  starts = r.get("starts", {})
+  if any(k not in starts for k in STARTS) or len(r.get("grid", [])) < 3:
+    raise ResultMissing(f"the DAPT rules need the starts {', '.join(STARTS)} and T = 0 plus two "
+                        f"steps; the results have {sorted(starts)} and T in {r.get('grid')}")
+  return {k: starts[k]["curve"] for k in STARTS}
+
+
+def _tuned(curve: dict) -> tuple[str, dict]:
+  """The step T* a user would keep and the target test bits there."""
+  best = selected(curve)
+  return best, curve[best]["target"]
+
+
+def dapt_rule(r: dict) -> Finding:
+  """Finetuning helps (none at T* below the pretrained model) and DAPT on the target's register
+  helps beyond it (related at T* below none at T*): supported; one of the two: conditional on the
+  method; neither: contradicted. DAPT alone (related at T = 0 against none at T = 0) is shown."""
+  curves = _starts(r)
+  return guarded(r, [r["base"]], lambda: _dapt(r, curves))
+
+
+def _dapt(r: dict, curves: dict) -> Finding:
+  (t_none, none), (t_dapt, dapt) = _tuned(curves["none"]), _tuned(curves["related"])
+  finetuning = compare(none, curves["none"]["0"]["target"])
+  adapted = compare(dapt, none)
+  alone = compare(curves["related"]["0"]["target"], curves["none"]["0"]["target"])
+  evidence = (f"{r['target']} test bits/byte; finetuning on {r['target_bytes']:,} bytes (T*="
+              f"{t_none}) minus the pretrained model {finetuning['text']}; DAPT on "
+              f"{r['dapt_bytes']['related']:,} more bytes of {r['target']} for {r['dapt_steps']} "
+              f"steps, then finetuning (T*={t_dapt}), minus finetuning alone {adapted['text']}; "
+              f"DAPT alone minus none (before finetuning) {alone['text']}")
+  named = {f"{r['target']} bits/byte finetuned - pretrained": (finetuning, "lower"),
+           f"{r['target']} bits/byte DAPT+finetuned - finetuned": (adapted, "lower")}
+  judged, m = all_of(named)
+  if judged != CONTRADICTED:
+    return Finding(judged, evidence + ".", margin=m)
+  helps = [name for name, (c, want) in named.items() if verdict(name, c, want)[0] == SUPPORTED]
+  if helps:
+    return Finding(CONDITIONAL, evidence + ".", "on the method: only "
+                   f"{'finetuning' if 'pretrained' in helps[0] else 'DAPT'} lowers the target's "
+                   "bits", margin=m)
+  return Finding(CONTRADICTED, evidence + ".", margin=m)
+
+
+def unrelated_rule(r: dict) -> Finding:
+  """Adaptive pretraining on an unrelated domain, then finetuning, against finetuning the
+  pretrained model (each at its T*): higher target bits, supported."""
+  curves = _starts(r)
+  return guarded(r, [r["base"]], lambda: _unrelated(r, curves))
+
+
+def _unrelated(r: dict, curves: dict) -> Finding:
+  (t_none, none), (t_other, other) = _tuned(curves["none"]), _tuned(curves["unrelated"])
+  c = compare(other, none)
+  judged, m = verdict(f"{r['target']} bits/byte {r['unrelated']} DAPT+finetuned - finetuned",
+                      c, "higher")
+  related = compare(_tuned(curves["related"])[1], other)
+  return Finding(judged, f"{r['target']} test bits/byte after DAPT on {r['unrelated']} "
+                 f"({r['dapt_steps']} steps) and finetuning (T*={t_other}) minus finetuning "
+                 f"alone (T*={t_none}): {c['text']}; related minus unrelated DAPT at equal steps "
+                 f"{related['text']}.", margin=m)
