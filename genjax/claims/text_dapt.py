@@ -55,17 +55,14 @@ def _dapt(r: dict, curves: dict) -> Finding:
               f"{r['dapt_bytes']['related']:,} more bytes of {r['target']} for {r['dapt_steps']} "
               f"steps, then finetuning (T*={t_dapt}), minus finetuning alone {adapted['text']}; "
               f"DAPT alone minus none (before finetuning) {alone['text']}")
-  named = {f"{r['target']} bits/byte finetuned - pretrained": (finetuning, "lower"),
-           f"{r['target']} bits/byte DAPT+finetuned - finetuned": (adapted, "lower")}
-  judged, m = all_of(named)
-  if judged != CONTRADICTED:
-    return Finding(judged, evidence + ".", margin=m)
-  helps = [name for name, (c, want) in named.items() if verdict(name, c, want)[0] == SUPPORTED]
-  if helps:
-    return Finding(CONDITIONAL, evidence + ".", "on the method: only "
-                   f"{'finetuning' if 'pretrained' in helps[0] else 'DAPT'} lowers the target's "
-                   "bits", margin=m)
-  return Finding(CONTRADICTED, evidence + ".", margin=m)
+  methods = {"finetuning": (f"{r['target']} bits/byte finetuned - pretrained", finetuning),
+             "DAPT": (f"{r['target']} bits/byte DAPT+finetuned - finetuned", adapted)}
+  judged, m = all_of({name: (c, "lower") for name, c in methods.values()})
+  helps = [method for method, (name, c) in methods.items() if verdict(name, c)[0] == SUPPORTED]
+  if judged == CONTRADICTED and helps:
+    return Finding(CONDITIONAL, evidence + ".", f"on the method: only {helps[0]} lowers the "
+                   "target's bits", margin=m)
+  return Finding(judged, evidence + ".", margin=m)
 
 
 def unrelated_rule(r: dict) -> Finding:

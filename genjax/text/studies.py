@@ -187,25 +187,36 @@ def continual(trainings: Trainings, refs: dict) -> dict:
   net, params_S, base, row, evals = pretrained(trainings, refs, first)
   sets = {f"test/{d}": data.eval_windows(config, d, "test") for d in config.domains}
   at_base = evals[max(evals)]
-  replayed = round(config.continual_replay * config.batch_size)  # windows of earlier domains
   variants = {}
   for variant in ("sequential", "replay"):
     params, curve = params_S, [_domain_bits(at_base, config.domains)]
     for i, domain in enumerate(stages):
-      earlier = [*first, *stages[:i]] if variant == "replay" else []
-      sources = [data.arrays(d, "train") for d in (domain, *earlier)]
-      counts = [config.batch_size - replayed, *[replayed // len(earlier)] * len(earlier)] if (
-          earlier) else None
+      earlier = (*first, *stages[:i]) if variant == "replay" else ()
       params, stage = trainings.finetune_bytes(
           net, params, f"continual_{variant}_{i}_{domain}_{base}", config.continual_lr, 0,
-          data.window_sampler(config, sources, data.CONTINUAL_DATA + i, counts),
-          [config.continual_steps], sets)
+          _stage_sampler(config, i, domain, earlier), [config.continual_steps], sets)
       curve.append(_domain_bits(stage[config.continual_steps], config.domains))
     variants[variant] = curve
   return {"heldout": [{"domain": stages[0], "models": [base]}],
           "models": {base: row}, "base": base,
-          "first": list(first), "stages": list(stages), "replayed_windows": replayed,
-          "variants": variants}
+          "first": list(first), "stages": list(stages),
+          "replayed_windows": replayed_windows(config), "variants": variants}
+
+
+def replayed_windows(config) -> int:
+  """Windows of each batch drawn from the domains learned before a stage, with replay."""
+  return round(config.continual_replay * config.batch_size)
+
+
+def _stage_sampler(config, i: int, domain: str, earlier: tuple[str, ...]):
+  """Stage i's batches: all from `domain`, or with `earlier` domains (replay) replayed_windows
+  of each batch in equal parts of them."""
+  if not earlier:
+    return data.window_sampler(config, [data.arrays(domain, "train")], data.CONTINUAL_DATA + i)
+  replayed = replayed_windows(config)
+  return data.window_sampler(config, [data.arrays(d, "train") for d in (domain, *earlier)],
+                             data.CONTINUAL_DATA + i, [config.batch_size - replayed,
+                                                       *[replayed // len(earlier)] * len(earlier)])
 
 
 def _domain_bits(losses: dict, domains) -> dict:

@@ -118,7 +118,7 @@ def _validate_continual(config: ConfigDict) -> None:
       config.domains) or len(first) < 1):
     raise UserError(f"config.continual_stages={stages} must name two or more distinct domains of "
                     f"config.domains={tuple(config.domains)}, leaving one or more to pretrain on")
-  replayed = round(config.continual_replay * config.batch_size)
+  replayed = studies.replayed_windows(config)
   for i in range(len(stages)):
     earlier = len(first) + i
     if not 0 < replayed < config.batch_size or replayed % earlier or config.batch_size % len(
