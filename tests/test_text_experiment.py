@@ -334,14 +334,16 @@ def test_lora_rule_every_verdict():
     judge(1, "finetune", no_lora)
 
 
-def dapt_results(finetuning=-0.2, dapt=-0.1, unrelated=0.05, spread=(0.0, 0.0, 0.0), **guard):
+def dapt_results(finetuning=-0.2, dapt=-0.1, unrelated=0.05, spread=(0.0, 0.0, 0.0), forgets=0.0,
+                 **guard):
   """Three starts, each finetuned (T = 0, 50, 100, 200; selected at T = 100, where validation is
-  lowest): none's target falls by `finetuning` from the pretrained model; related ends `dapt`
-  and unrelated `unrelated` from none's tuned target (with `spread` per seed)."""
-  def curve(at_0, tuned, noise=(0.0, 0.0, 0.0)):
+  lowest): none's target falls by `finetuning` from the pretrained model, its other domains rise
+  by `forgets` (with `spread`); related ends `dapt` and unrelated `unrelated` from none's tuned
+  target (with `spread` per seed)."""
+  def curve(at_0, tuned, noise=(0.0, 0.0, 0.0), others=0.0, others_noise=(0.0, 0.0, 0.0)):
     return {"0": point(at_0, 0.0), "50": point((at_0 + tuned) / 2, 0.0),
-            "100": point(tuned, 0.0, noise) | {"target": s(tuned, noise),
-                                               "target_valid": s(tuned - 0.5)},
+            "100": point(tuned, others, others_noise) | {"target": s(tuned, noise),
+                                                         "target_valid": s(tuned - 0.5)},
             "200": point(tuned + 0.1, 0.1)}
   rest = ["shakespeare", "licences", "news"]
   return {"study": "dapt", "num_seeds": 3, "context": 64, "target": "bible",
@@ -350,7 +352,8 @@ def dapt_results(finetuning=-0.2, dapt=-0.1, unrelated=0.05, spread=(0.0, 0.0, 0
           "dapt_bytes": {"related": 3_000_000, "unrelated": 2_000_000},
           "models": {"base": row("transformer", rest, {"bible": 0.0}, **guard)},
           "heldout": [{"domain": "bible", "models": ["base"]}],
-          "starts": {"none": {"curve": curve(0.0, finetuning)},
+          "starts": {"none": {"curve": curve(0.0, finetuning, others=forgets,
+                                             others_noise=spread)},
                      "related": {"curve": curve(-0.3, finetuning + dapt, spread)},
                      "unrelated": {"curve": curve(0.2, finetuning + unrelated, spread)}}}
 
@@ -371,6 +374,14 @@ def test_dapt_rule_every_verdict():
   del missing["starts"]["unrelated"]
   with pytest.raises(ResultMissing, match="starts"):
     judge(0, "dapt", missing)
+
+
+def test_finetuning_keeps_general_rule_every_verdict():
+  kept = judge(2, "dapt", dapt_results(forgets=0.0))
+  assert kept.verdict == SUPPORTED and "T*=100" in kept.evidence
+  assert judge(2, "dapt", dapt_results(forgets=0.2)).verdict == CONTRADICTED
+  assert judge(2, "dapt", dapt_results(forgets=0.01, spread=NOISE)).verdict == INCONCLUSIVE
+  assert judge(2, "dapt", dapt_results(own=0.05)).verdict == NOT_MEASURED
 
 
 def test_unrelated_dapt_rule_every_verdict():
