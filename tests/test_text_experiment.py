@@ -454,9 +454,7 @@ def test_the_target_set_is_the_first_training_bytes_and_the_dapt_corpus_the_rest
 
 
 def test_report_tables_read_made_up_results(tmp_path):
-  r = diversity_results({"bible": -0.2})
-  r["references"] = {d: {"uniform": 8.0, "zlib": 3.0, "bz2": 2.5, "lzma": 2.8, "kn2": 3.5}
-                     for d in DOMAINS}
+  r = reportable_diversity_results()
   header, rows = report.grid_table(r)
   assert header[0] == "model" and len(rows) == 2 and rows[0][4] == "bible"
   lines = report.bits_table(r)
@@ -464,19 +462,43 @@ def test_report_tables_read_made_up_results(tmp_path):
   assert lines[3].endswith("| -0.243 (bz2) |")  # own text 2.657 (mean) against bz2 2.9
 
 
-def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_path):
+def reportable_diversity_results() -> dict:
   r = diversity_results({"bible": -0.2})
   r["references"] = {d: {"uniform": 8.0, "zlib": 3.0, "bz2": 2.5, "lzma": 2.8, "kn2": 3.5}
                      for d in DOMAINS}
   card = {"package": "made-up", "version": "0.1", "licence": "CC0", "document": "a page",
           "train": {"documents": 3, "bytes": 1200}, "test": {"documents": 1, "bytes": 400}}
   r["data_cards"] = {d: card for d in DOMAINS}
-  run = claims_report.Run("text_run", ["python"], str(tmp_path), rules.CLAIMS, results=r,
-                          experiment="text")
+  return r
+
+
+def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_path):
+  run = claims_report.Run("text_run", ["python"], str(tmp_path), rules.CLAIMS,
+                          results=reportable_diversity_results(), experiment="text")
   text_md = report_md.write(str(tmp_path / "REPORT.md"), [run], claims_report.judge([run]))
   below = text_md.split("### `text_run`", 1)[1]
   assert "| *bz2* | each document | 2.500 | 2.500 | 2.500 | 2.500 | |" in below
   assert "| bible | made-up 0.1 | CC0 | a page | 3 / 1,200 | 1 / 400 |" in below
+
+
+def test_a_claim_on_markov_and_text_runs_shows_each_runs_own_figure(tmp_path):
+  (tmp_path / "markov").mkdir()
+  (tmp_path / "text").mkdir()
+  (tmp_path / "markov" / "loss_vs_M.png").write_bytes(b"markov figure")
+  (tmp_path / "text" / "bits_per_byte.png").write_bytes(b"text figure")
+  markov = claims_report.Run("markov_run", ["python"], str(tmp_path / "markov"),
+                             markov_claims.STUDY_CLAIMS["diversity"], results={"studies": {}},
+                             config={"study": "diversity"}, experiment="domain")
+  real = claims_report.Run("text_run", ["python"], str(tmp_path / "text"),
+                           rules.STUDY_CLAIMS["diversity"],
+                           results=reportable_diversity_results(), experiment="text")
+  text_md = report_md.write(str(tmp_path / "report" / "REPORT.md"), [markov, real],
+                            claims_report.judge([markov, real]))
+  assert "*Figure: Pretraining on more diverse domains" in text_md
+  assert "— `markov_run`, `loss_vs_M.png`.*" in text_md
+  assert "— `text_run`, `bits_per_byte.png`.*" in text_md
+  copied = tmp_path / "report" / "figures" / "text_run_bits_per_byte.png"
+  assert copied.read_bytes() == b"text figure"
 
 
 # ---------------------------------------------------------------- configs and the pack

@@ -200,9 +200,17 @@ def copy_figure(claim: Claim, run: Run, report_dir: str) -> str | None:
 
 
 def figures_of(judged: combine.Judged, report_dir: str) -> dict[str, str]:
-  """Run name -> the copied figure of this claim on that run (runs without one left out)."""
-  copied = {run.name: copy_figure(judged.claim, run, report_dir) for run, _ in judged.findings}
+  """Run name -> the copied figure of this claim on that run (runs without one left out). A
+  claim judged on runs of several experiments (the Markov and the real-text Q1 studies share
+  their statements) is drawn by each run's own experiment, so each run's claim names the file."""
+  copied = {run.name: copy_figure(own_claim(judged.claim, run), run, report_dir)
+            for run, _ in judged.findings}
   return {name: path for name, path in copied.items() if path}
+
+
+def own_claim(claim: Claim, run: Run) -> Claim:
+  """The claim of `run`'s experiment with `claim`'s statement (its rule and figure)."""
+  return next((c for c in run.claims if c.statement == claim.statement), claim)
 
 
 def holm_family(sections) -> dict[int, tuple[float | None, bool | None]]:

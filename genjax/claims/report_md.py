@@ -82,8 +82,9 @@ def claim_lines(judged: combine.Judged, holm: dict, figures: dict[str, str]) -> 
   if claim.disputed:
     lines.append(f"- the seeds disagree: {claim.disputed}")
   for name, figure in figures.items():
+    drawn = os.path.basename(figure)[len(name) + 1:]  # copied as figures/<run name>_<its file>
     lines += ["", f"![{claim.statement} ({name})]({figure})",
-              f"*Figure: {claim.statement} — `{name}`, `{claim.figure}`.*"]
+              f"*Figure: {claim.statement} — `{name}`, `{drawn}`.*"]
   return lines + [""]
 
 
