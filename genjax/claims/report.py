@@ -39,6 +39,7 @@ QUICK_WORKDIR = "workdirs/report_quick"
 # Longest first: a run starts when a worker frees up (genjax/claims/schedule.py).
 QUICK_RUNS = [
     "gan:experiments/flags/gan_ring_metz_appendix_quick.flags",
+    "vae:experiments/flags/vae_mnist_quick.flags",
     *(f"domain:experiments/flags/domain_{study}_quick.flags"
       for study in ("diversity", "architecture", "finetune", "fewshot", "continual")),
     *(f"text:experiments/flags/text_{study}_quick.flags"
