@@ -5,16 +5,22 @@ python experiments/bench_gan.py --config.arch=pacgan --config.dataset=grid --con
     --config.methods=gan,pacgan2
 python experiments/bench_gan.py --flagfile=experiments/flags/gan_stacked_mnist_full.flags \
     --seeds=1,3 --steps=10 --rounds=3
+python experiments/bench_gan.py --flagfile=experiments/flags/gan_ring_metz_appendix_quick.flags \
+    --seeds=3 --profile_dir=/tmp/ring_profile   # and where the step's kernel time goes
 Time:    about a minute per (arch, method) on 2 CPU cores.
 Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many times more on a
          GPU, where one small step leaves the device idle), and config.steps_per_call steps per
          compiled call (what training runs) faster than one; the largest S is also timed with the
          other seed map (config.seed_map): for the DCGAN nets the loop over seeds runs 2-3x the
-         seed-steps/s of vmap on 2 CPU cores, for the MLP nets vmap is the faster. On a CPU,
+         seed-steps/s of vmap on 2 CPU cores, for the MLP nets vmap is the faster at S = 10
+         (at S = 3 on the ring flagfile the loop ran 5-15% faster on 2 AMD EPYC cores). On a CPU,
          XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core) shards the
          seeds over the cores, as training with config.parallel=auto does. The largest S once
          more compiled with JAX's own rolled threefry loop (the same numbers): on the ring
          flagfile at S = 3 on CPU, genjax's unrolled lowering (random_fused) is the faster.
+         That flagfile at S = 3 on 2 AMD EPYC cores: 120.1 MFLOP per seed-step as compiled
+         against 171.4 as written, 34-42% of the peak; with --profile_dir its dots take 57-59%
+         of the kernel time and drawing z 24-26%.
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the matmul and
@@ -25,13 +31,19 @@ the step as written (its jaxpr) is printed beside it: XLA runs G forward once wh
 and a simultaneous G loss both need it, so on the ring the jaxpr counts 1.43x what runs.
 """
 
+import collections
 import contextlib
+import glob
+import gzip
+import json
+import os
+import re
 
 import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
 import jax
 from absl import flags, logging
 
-from genjax import cli, flop_count, random_fused, seeds, timing
+from genjax import cli, devices, flop_count, random_fused, seeds, timing
 from genjax.errors import UserError
 from genjax.gan import data, step
 
@@ -41,6 +53,9 @@ flags.DEFINE_list("seeds", ["1", "10"], "Numbers of vmapped seeds to compare.")
 flags.DEFINE_integer("steps", 50, "Train steps per timed call (a multiple of "
                      "config.steps_per_call).")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds (the median is reported).")
+flags.DEFINE_string("profile_dir", "", "If set: trace the largest S (one device, the trained seed "
+                    "map) with jax.profiler into this folder and print where its step's time goes: "
+                    "kernels that run a dot or convolution against the rest.")
 PEAK_SIZE = 2048  # the float32 matmul that measures the machine's peak: PEAK_SIZE^3
 
 
@@ -77,6 +92,51 @@ def seed_step_flops(config, method_name: str) -> tuple[int, int]:
   per_seed = step.make_train_step(setup)
   return (flop_count.compiled_matmul_flops(per_seed, state, {}, key),
           flop_count.jaxpr_matmul_flops(jax.make_jaxpr(per_seed)(state, {}, key).jaxpr))
+
+
+def profile_split(config, method_name: str, num_seeds: int, steps: int, trace_dir: str) -> str:
+  """Traces `steps` steps of S seeds (the trained seed map, one device) and returns a line: the
+  step's time in XLA kernels, split into those that run a dot or convolution and the rest,
+  with the largest of the rest named by the op they come from."""
+  config = config.copy_and_resolve_references()
+  config.num_seeds = num_seeds
+  setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
+  keys_S = step.seed_keys(config)
+  state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
+  per_call = config.steps_per_call
+  mapped = seeds.map_seeds(devices.steps_in_one_call(step.make_train_step(setup), per_call),
+                           step.seed_map(config), (0, None, 0))
+  compiled = jax.jit(mapped, donate_argnums=0).lower(state, {}, keys_S).compile()
+  hlo = compiled.as_text()
+  module = re.match(r"HloModule (\S+?),", hlo).group(1)
+  matmuls = flop_count.matmul_instructions(hlo)
+  op_names = dict(re.findall(r'%([\w.\-]+) = .*?op_name="([^"]*)"', hlo))
+  state, _ = compiled(state, {}, keys_S)  # warm
+  jax.block_until_ready(state)
+  with jax.profiler.trace(trace_dir):
+    for _ in range(steps // per_call):
+      state, _ = compiled(state, {}, keys_S)
+    jax.block_until_ready(state)
+  newest = max(glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True),
+               key=os.path.getmtime)
+  with gzip.open(newest) as f:
+    events = json.load(f)["traceEvents"]
+  seconds = collections.Counter()
+  for event in events:
+    args = event.get("args", {})
+    if event.get("ph") == "X" and args.get("hlo_module") == module and "hlo_op" in args:
+      seconds[args["hlo_op"]] += event["dur"] / 1e6 / steps
+  if not seconds:
+    return f"profile: no XLA kernel events in {newest} (a backend that does not trace kernels?)"
+  matmul = sum(t for op, t in seconds.items() if op in matmuls)
+  rest = {op: t for op, t in seconds.items() if op not in matmuls}
+  top = sorted(rest.items(), key=lambda item: -item[1])[:3]
+  named = ", ".join(f"{op} ({'/'.join(op_names.get(op, '?').split('/')[-2:])}) {t * 1e3:.2f} ms"
+                    for op, t in top)
+  total = matmul + sum(rest.values())
+  return (f"  profile of S={num_seeds} (trace in {trace_dir}): {total * 1e3:.2f} ms of XLA "
+          f"kernels a step: dots and convolutions {matmul * 1e3:.2f} ms ({matmul / total:.0%}), "
+          f"the rest {sum(rest.values()) * 1e3:.2f} ms; largest of the rest: {named}")
 
 
 def main(argv):
@@ -121,6 +181,9 @@ def main(argv):
           flops[name] / flops["peak"])
       rate = s * steps / timing.median(times[name])
       print(f"  {name}: {rate:,.0f} seed-steps/s, {share:.0%} of peak", flush=True)
+    if flags.FLAGS.profile_dir:
+      print(profile_split(config, method, seed_counts[-1], steps,
+                          os.path.join(flags.FLAGS.profile_dir, method)), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ the peak is only as honest as its FLOP count, so the benchmarks print the compil
   jaxpr_matmul_flops(jaxpr) -> int
   hlo_matmul_flops(hlo_text) -> int      hlo_text: `jax.jit(f).lower(*args).compile().as_text()`
   compiled_matmul_flops(fn, *args) -> int
+  matmul_instructions(hlo_text) -> set   the kernels that run a dot or a convolution (themselves,
+                                         or fusions holding one): what a profile's per-op times
+                                         are split by
 
 FLOPs are 2 x multiply-adds of every dot and convolution; elementwise work is free (XLA's own
 `cost_analysis()["flops"]` counts it too, one per element op).
@@ -78,9 +81,8 @@ def _window_field(window: str, field: str, rank: int) -> tuple[int, ...]:
   return tuple(int(d) for d in match.group(1).split("x")) if match else (1,) * rank
 
 
-def hlo_matmul_flops(hlo_text: str) -> int:
-  """Dots and convolutions of an optimized HLO module, each executed computation counted once
-  per execution (a while body times its known trip count; an unknown count raises)."""
+def _parse(hlo_text: str):
+  """({computation: [instruction matches]}, {instruction: array dims}, entry computation)."""
   computations: dict[str, list[re.Match]] = {}
   shapes: dict[str, tuple[int, ...]] = {}
   entry, current = None, None
@@ -99,6 +101,13 @@ def hlo_matmul_flops(hlo_text: str) -> int:
         shapes[instruction.group(1)] = _dims(array.group(1))
   if entry is None:
     raise ValueError("no ENTRY computation in this HLO text")
+  return computations, shapes, entry
+
+
+def hlo_matmul_flops(hlo_text: str) -> int:
+  """Dots and convolutions of an optimized HLO module, each executed computation counted once
+  per execution (a while body times its known trip count; an unknown count raises)."""
+  computations, shapes, entry = _parse(hlo_text)
 
   def operand_shapes(match):
     return [shapes[name] for name in _OPERAND.findall(match.group(4)) if name in shapes]
@@ -130,6 +139,27 @@ def hlo_matmul_flops(hlo_text: str) -> int:
     return total
 
   return count(entry)
+
+
+def matmul_instructions(hlo_text: str) -> set[str]:
+  """Names of the kernels that run a dot or a convolution: those instructions themselves, and
+  fusions (or custom calls) whose computation holds one, in any computation (a loop's body
+  included); not the loops and calls around them, whose time their kernels already count."""
+  computations, _, _ = _parse(hlo_text)
+
+  def holds_matmul(name: str) -> bool:
+    return any(match.group(3) in ("dot", "convolution")
+               or any(holds_matmul(callee) for callee in _CALLEE.findall(match.group(5)))
+               for match in computations[name])
+
+  fused = {callee for body in computations.values() for match in body
+           if match.group(3) in ("fusion", "custom-call")
+           for callee in _CALLEE.findall(match.group(5))}  # bodies of kernels, not kernels
+  return {match.group(1) for name, body in computations.items() if name not in fused
+          for match in body
+          if match.group(3) in ("dot", "convolution")
+          or (match.group(3) in ("fusion", "custom-call")
+              and any(holds_matmul(callee) for callee in _CALLEE.findall(match.group(5))))}
 
 
 def compiled_matmul_flops(fn, *args) -> int:

@@ -71,19 +71,31 @@ def test_a_loop_counts_its_body_per_iteration():
   assert both_counts(repeated, x, w) == (7 * 2 * 6 * 5 * 5,) * 2
 
 
+def test_matmul_instructions_are_the_kernels_that_run_a_dot():
+  x, w = jnp.ones((64, 32)), jnp.ones((32, 16))
+  hlo = jax.jit(lambda x, w: jnp.tanh(x @ w) + jnp.exp(x).sum()).lower(x, w).compile().as_text()
+  kernels = flop_count.matmul_instructions(hlo)
+  assert len(kernels) == 1  # the dot (alone or fused with tanh); the exp-sum is another kernel
+  (line,) = [line for line in hlo.splitlines() if f"%{next(iter(kernels))} = " in line]
+  assert " dot(" in line or " fusion(" in line
+  elementwise = jax.jit(lambda x: jnp.tanh(x) * 2).lower(x).compile().as_text()
+  assert flop_count.matmul_instructions(elementwise) == set()
+
+
 def test_hlo_without_an_entry_is_refused():
   with pytest.raises(ValueError, match="ENTRY"):
     flop_count.hlo_matmul_flops("HloModule empty\n")
 
 
 @pytest.mark.slow
-def test_bench_gan_reports_the_share_by_the_compiled_count():
+def test_bench_gan_reports_the_share_by_the_compiled_count_and_a_profile(tmp_path):
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   result = subprocess.run(
       [sys.executable, os.path.join(root, "experiments", "bench_gan.py"), "--config.arch=small",
        "--config.small_hidden=64,64", "--config.latent_dim=64", "--config.batch_size=128",
        "--config.methods=gan", "--config.simultaneous_update=True", "--seeds=1,2", "--steps=2",
-       "--rounds=1"], capture_output=True, text=True, cwd=root, timeout=300,
+       "--rounds=1", f"--profile_dir={tmp_path}"], capture_output=True, text=True, cwd=root,
+      timeout=300,
       env={**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""})
   assert result.returncode == 0, result.stderr[-2000:]
   counts = re.search(r"([\d.]+) MFLOP/seed-step as compiled \(([\d.]+) as written", result.stdout)
@@ -92,3 +104,8 @@ def test_bench_gan_reports_the_share_by_the_compiled_count():
   # Simultaneous updates run G forward once for D's and G's losses; the jaxpr writes it twice.
   assert written > compiled > 0
   assert len(re.findall(r"S=\d.*seed-steps/s, \d+% of peak", result.stdout)) == 4
+  split = re.search(r"profile of S=2 .*: ([\d.]+) ms of XLA kernels a step: dots and "
+                    r"convolutions ([\d.]+) ms \((\d+)%\), the rest ([\d.]+) ms", result.stdout)
+  assert split, result.stdout
+  total, dots, _, rest = (float(v) for v in split.groups())
+  assert dots > 0 and rest > 0 and abs(dots + rest - total) < 0.02
