@@ -2,7 +2,7 @@
 optimized HLO).
 
 The two differ. XLA merges equal subcomputations: a GAN step whose D loss and simultaneous G loss
-both run G on the same z runs G forward once, so the jaxpr counts 1.42x the FLOPs the ring step
+both run G on the same z runs G forward once, so the jaxpr counts 1.43x the FLOPs the ring step
 does. A transposed convolution written as a convolution of a zero-dilated input multiplies
 zeros in 3 of 4 taps at stride 2; both counts here leave those out. A benchmark's share of
 the peak is only as honest as its FLOP count, so the benchmarks print the compiled count.
