@@ -59,18 +59,23 @@ flags.DEFINE_string("profile_dir", "", "If set: trace the largest S (one device,
 PEAK_SIZE = 2048  # the float32 matmul that measures the machine's peak: PEAK_SIZE^3
 
 
+def seeds_setup(config, method_name: str, num_seeds: int):
+  """(config for S seeds, the method's Setup, the S seed keys, the stacked initial state)."""
+  config = config.copy_and_resolve_references()
+  config.num_seeds = num_seeds
+  setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
+  keys_S = step.seed_keys(config)
+  return config, setup, keys_S, jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
+
+
 def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int,
               seed_map: str, fused: bool = True):
   """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
   devices of config.parallel, mapped by `seed_map`, `steps_per_call` steps per compiled call).
   fused=False: compiled with JAX's own rolled threefry loop
   (genjax.random_fused.unfused; the same numbers), the before of random_fused."""
-  config = config.copy_and_resolve_references()
-  config.num_seeds = num_seeds
-  setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
-  keys_S = step.seed_keys(config)
+  config, setup, keys_S, host_state = seeds_setup(config, method_name, num_seeds)
   seed_parallel = seeds.seed_parallel(num_seeds, config.parallel, seed_map=seed_map)
-  host_state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
   state = [seed_parallel.put_state(host_state)]
   train_step = step.compile_seeds_step(setup, seed_parallel, steps_per_call)
   with contextlib.nullcontext() if fused else random_fused.unfused():
@@ -86,23 +91,22 @@ def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_ca
 
 def seed_step_flops(config, method_name: str) -> tuple[int, int]:
   """Matmul FLOPs of one seed's step: (as XLA compiled it, as written in its jaxpr)."""
-  setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
-  key = step.seed_keys(config)[0]
-  state = step.init_state(setup, key)
+  _, setup, keys_S, state_S = seeds_setup(config, method_name, 1)
+  key, state = keys_S[0], jax.tree.map(lambda x: x[0], state_S)
   per_seed = step.make_train_step(setup)
   return (flop_count.compiled_matmul_flops(per_seed, state, {}, key),
           flop_count.jaxpr_matmul_flops(jax.make_jaxpr(per_seed)(state, {}, key).jaxpr))
 
 
-def profile_split(config, method_name: str, num_seeds: int, steps: int, trace_dir: str) -> str:
+def profile_split(config, method_name: str, num_seeds: int, steps: int, trace_dir: str,
+                  seed_step_flops: float, peak: float) -> str:
   """Traces `steps` steps of S seeds (the trained seed map, one device) and returns a line: the
-  step's time in XLA kernels, split into those that run a dot or convolution and the rest,
-  with the largest of the rest named by the op they come from."""
-  config = config.copy_and_resolve_references()
-  config.num_seeds = num_seeds
-  setup = step.make_setup(config, data.make_dataset(config), step.parse_method(method_name))
-  keys_S = step.seed_keys(config)
-  state = jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
+  step's time in XLA kernels, split into those that run a dot or convolution (with their rate
+  as a share of `peak` FLOP/s) and the rest, the largest of the rest named by their op.
+
+  It compiles its own jit of the step (what SeedParallel.compile builds on one device) because
+  the split reads that program's HLO: the trace names kernels by its instructions."""
+  config, setup, keys_S, state = seeds_setup(config, method_name, num_seeds)
   per_call = config.steps_per_call
   mapped = seeds.map_seeds(devices.steps_in_one_call(step.make_train_step(setup), per_call),
                            step.seed_map(config), (0, None, 0))
@@ -134,9 +138,11 @@ def profile_split(config, method_name: str, num_seeds: int, steps: int, trace_di
   named = ", ".join(f"{op} ({'/'.join(op_names.get(op, '?').split('/')[-2:])}) {t * 1e3:.2f} ms"
                     for op, t in top)
   total = matmul + sum(rest.values())
+  dots_share = num_seeds * seed_step_flops / matmul / peak
   return (f"  profile of S={num_seeds} (trace in {trace_dir}): {total * 1e3:.2f} ms of XLA "
-          f"kernels a step: dots and convolutions {matmul * 1e3:.2f} ms ({matmul / total:.0%}), "
-          f"the rest {sum(rest.values()) * 1e3:.2f} ms; largest of the rest: {named}")
+          f"kernels a step: dots and convolutions {matmul * 1e3:.2f} ms ({matmul / total:.0%}; "
+          f"alone they run at {dots_share:.0%} of peak), the rest "
+          f"{sum(rest.values()) * 1e3:.2f} ms; largest of the rest: {named}")
 
 
 def main(argv):
@@ -183,7 +189,8 @@ def main(argv):
       print(f"  {name}: {rate:,.0f} seed-steps/s, {share:.0%} of peak", flush=True)
     if flags.FLAGS.profile_dir:
       print(profile_split(config, method, seed_counts[-1], steps,
-                          os.path.join(flags.FLAGS.profile_dir, method)), flush=True)
+                          os.path.join(flags.FLAGS.profile_dir, method), compiled_flops, peak),
+            flush=True)
 
 
 if __name__ == "__main__":

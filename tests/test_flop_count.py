@@ -104,8 +104,10 @@ def test_bench_gan_reports_the_share_by_the_compiled_count_and_a_profile(tmp_pat
   # Simultaneous updates run G forward once for D's and G's losses; the jaxpr writes it twice.
   assert written > compiled > 0
   assert len(re.findall(r"S=\d.*seed-steps/s, \d+% of peak", result.stdout)) == 4
-  split = re.search(r"profile of S=2 .*: ([\d.]+) ms of XLA kernels a step: dots and "
-                    r"convolutions ([\d.]+) ms \((\d+)%\), the rest ([\d.]+) ms", result.stdout)
+  split = re.search(r"profile of S=2 .*: [\d.]+ ms of XLA kernels a step: dots and "
+                    r"convolutions ([\d.]+) ms \(\d+%; alone they run at (\d+)% of peak\), the "
+                    r"rest ([\d.]+) ms", result.stdout)
   assert split, result.stdout
-  total, dots, _, rest = (float(v) for v in split.groups())
-  assert dots > 0 and rest > 0 and abs(dots + rest - total) < 0.02
+  dots, dots_share, rest = (float(v) for v in split.groups())
+  assert dots > 0 and rest > 0  # the dots' kernels found in the trace, and the rest apart
+  assert 0 < dots_share < 1000  # a rate from the compiled count, the traced time and the peak
