@@ -441,6 +441,23 @@ def test_a_replay_batch_takes_its_counts_of_each_source():
   assert [bytes(w[:1].astype(np.uint8)) for w in tokens[0]] == [b"a"] * 4 + [b"b", b"c"]
 
 
+def test_the_sampler_draws_in_one_call_what_each_seed_would_draw_alone():
+  """window_sampler draws every seed's and source's window numbers in one compiled call: the
+  same windows as text.sample_windows with seed s's key folded with the step, then the source."""
+  config = tiny_config()
+  config.num_seeds, config.batch_size, config.context = 3, 4, 5
+  sources = [text.as_array({f"{n}-{j}": bytes(range(j, j + 30 + 7 * j)) for j in range(4)})
+             for n in "ab"]
+  sample = data.window_sampler(config, sources, data.TRAIN_DATA)
+  keys = data.stream_keys(config, data.TRAIN_DATA)
+  for step_number in (0, 3, 10_000):
+    alone = np.stack([np.concatenate([
+        text.sample_windows(jax.random.fold_in(jax.random.fold_in(keys[s], step_number), i),
+                            data_N, offsets, 2, 5)
+        for i, (data_N, offsets) in enumerate(sources)]) for s in range(3)])
+    np.testing.assert_array_equal(sample(step_number)["tokens"], alone)
+
+
 def test_the_target_set_is_the_first_training_bytes_and_the_dapt_corpus_the_rest(monkeypatch):
   docs = {"a": b"x" * 30, "b": b"y" * 30, "c": b"z" * 30}
   monkeypatch.setattr(data, "arrays", lambda domain, split: (

@@ -260,13 +260,25 @@ def sample_windows(key: jax.Array, data_N: np.ndarray, offsets: np.ndarray, batc
   A pure function of `key` (fold in the step for step-indexed batches); a window never spans two
   documents, so the model never learns a seam that the text does not have.
   """
-  lengths = np.diff(offsets)
-  starts_per_doc = np.maximum(lengths - length, 0)  # windows of length + 1 bytes in a document
-  total = int(starts_per_doc.sum())
+  pick = jax.random.randint(key, (batch_size,), 0, window_count(offsets, length))
+  return windows_at(np.asarray(pick), data_N, offsets, length)
+
+
+def window_count(offsets: np.ndarray, length: int) -> int:
+  """How many windows of length + 1 bytes lie inside one document (what `windows_at` indexes)."""
+  total = int(np.maximum(np.diff(offsets) - length, 0).sum())
   if total == 0:
     raise UserError(f"no document has {length + 1} bytes; use a shorter window")
+  return total
+
+
+def windows_at(pick_B: np.ndarray, data_N: np.ndarray, offsets: np.ndarray,
+               length: int) -> np.ndarray:
+  """int32 [B, length + 1]: window number pick_B[b] (0 <= pick < `window_count`) of the windows
+  inside one document, counted document after document."""
+  starts_per_doc = np.maximum(np.diff(offsets) - length, 0)
   first = np.cumsum(starts_per_doc) - starts_per_doc
-  pick = np.asarray(jax.random.randint(key, (batch_size,), 0, total), np.int64)
-  doc = np.searchsorted(first, pick, side="right") - 1
-  start_B = offsets[doc] + pick - first[doc]
+  pick_B = np.asarray(pick_B, np.int64)
+  doc = np.searchsorted(first, pick_B, side="right") - 1
+  start_B = offsets[doc] + pick_B - first[doc]
   return data_N[start_B[:, None] + np.arange(length + 1)].astype(np.int32)

@@ -46,17 +46,23 @@ def window_sampler(config, sources: list[tuple[np.ndarray, np.ndarray]], stream:
   """step -> {"tokens": S x B x (context + 1)}: counts[i] windows of the (bytes, offsets)
   `sources[i]` (default B / k of each of the k), drawn with the keys of `stream`."""
   counts = counts or [config.batch_size // len(sources)] * len(sources)
+  totals = [text.window_count(offsets, config.context) for _, offsets in sources]
   keys = stream_keys(config, stream)
 
+  @jax.jit
+  def picks(step):  # [source] S x count window numbers: the step's random draws in one call
+    def of_seed(key):
+      key = jax.random.fold_in(key, step)
+      return [jax.random.randint(jax.random.fold_in(key, i), (count,), 0, total)
+              for i, (count, total) in enumerate(zip(counts, totals, strict=True))]
+    return jax.vmap(of_seed)(keys)
+
   def sample(step: int) -> dict:
-    batches = []
-    for s in range(config.num_seeds):
-      key = jax.random.fold_in(keys[s], step)
-      batches.append(np.concatenate([
-          text.sample_windows(jax.random.fold_in(key, i), data_N, offsets, count,
-                              config.context)
-          for i, ((data_N, offsets), count) in enumerate(zip(sources, counts, strict=True))]))
-    return {"tokens": np.stack(batches)}
+    picks_S = jax.device_get(picks(step))
+    return {"tokens": np.stack([
+        np.concatenate([text.windows_at(pick[s], data_N, offsets, config.context)
+                        for pick, (data_N, offsets) in zip(picks_S, sources, strict=True)])
+        for s in range(config.num_seeds)])}
 
   return sample
 
