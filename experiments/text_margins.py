@@ -57,8 +57,8 @@ def main(argv):
   print(f"{flags.FLAGS.set}, bits per byte: A = {names[0]}, B = {names[1]}")
   print("| step | A | B | A - B [95% t] |\n|---|---|---|---|")
   for r in rows:
-    print(f"| {r['step']} | {stats.spread(stats.summary(r['a']))} | {stats.spread(stats.summary(r['b']))} | "
-          f"{stats.describe_compare(r['compare'], digits=3)} |")
+    a, b = (stats.spread(stats.summary(r[side])) for side in "ab")
+    print(f"| {r['step']} | {a} | {b} | {stats.describe_compare(r['compare'], digits=3)} |")
 
 
 if __name__ == "__main__":
