@@ -32,6 +32,18 @@ def test_same_seed_same_classifier_and_another_seed_another():
   assert not np.array_equal(a.features(test_x[:20]), c.features(test_x[:20]))
 
 
+@pytest.mark.parametrize("kind, hidden", [("conv", (16,)), ("mlp", (16, 8))])
+def test_features_and_logits_in_one_pass_are_the_two_calls(kind, hidden):
+  train_x, train_y, test_x, test_y = _digits()
+  net = classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind=kind,
+                                    hidden=hidden, steps=5)
+  x = np.resize(test_x, (4100, test_x.shape[1]))  # two batches of the 4,096 it runs at a time
+  features, logits = net.features_and_logits(x)
+  np.testing.assert_allclose(features, net.features(x), rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(logits, net.logits(x), rtol=1e-5, atol=1e-5)
+  assert features.shape == (len(x), hidden[-1]) and logits.shape == (len(x), 10)
+
+
 def test_bad_classifier_kinds_and_shapes_are_refused():
   with pytest.raises(ValueError, match="unknown classifier kind 'resnet'"):
     classifier.make_net("resnet", 64)

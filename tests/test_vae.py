@@ -308,6 +308,7 @@ def test_end_to_end_smoke_and_resume(tmp_path):
   config.iwae_chunk = 10
   config.classifier_steps = 100
   config.num_generated = 200
+  config.curve_train_examples = 100
   config.parallel = "shard_map"
   config.num_devices = 2
   resumed_dir, straight_dir = str(tmp_path / "resumed"), str(tmp_path / "straight")
@@ -331,6 +332,11 @@ def test_end_to_end_smoke_and_resume(tmp_path):
                                       data["validation"]["binary"])
           for s in range(config.num_seeds)]
   np.testing.assert_allclose(vae["curve"]["validation_reconstruction_nll"][-1]["seeds"], want,
+                             rtol=1e-5)
+  on_train = [evaluate.reconstruction_nll(model, vae_train.seed_params(final, s),
+                                          data["train"]["binary"][:100])
+              for s in range(config.num_seeds)]  # its train line: the first 100 images
+  np.testing.assert_allclose(vae["curve"]["train_reconstruction_nll"][-1]["seeds"], on_train,
                              rtol=1e-5)
   assert "± " in open(os.path.join(resumed_dir, "results.md")).read()
   config.num_steps = 60  # resume from the step-40 checkpoints and train on

@@ -44,6 +44,9 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.validation_fraction = 0.1  # share of the train split held out, never trained on; its
   #                                   reconstruction NLL is the curve the Q3 guard reads
   config.eval_every = 500  # steps between learning-curve points (the last step is one too)
+  # Training images the curve's train line reads (the first N; 0: all). The guard and model
+  # selection read the validation line; the train line shows the gap to it.
+  config.curve_train_examples = 0
   # ---- evaluation (test split) ----
   config.iwae_samples = 5000  # k of the importance-weighted NLL
   config.iwae_chunk = 500  # samples per chunk of the IWAE estimate (memory, not the result)

@@ -66,6 +66,11 @@ class Classifier:
   def features(self, x_BxP):
     return _batched(functools.partial(_features, self.model, self.params), x_BxP)
 
+  def features_and_logits(self, x_BxP) -> tuple[np.ndarray, np.ndarray]:
+    """Both in one pass over the images (the logits are the head of the features): what judging
+    a set of samples reads, at the cost of one of the two calls above."""
+    return _batched(functools.partial(_features_and_logits, self.model, self.params), x_BxP)
+
 
 # Compiled once per network and batch shape: the params are arguments, not constants baked into
 # a new program at every call (evaluations call these for every seed and eval step).
@@ -76,16 +81,26 @@ def _logits(model, params, x_BxP):
 
 @functools.partial(jax.jit, static_argnums=0)
 def _features(model, params, x_BxP):
-  """The last hidden layer's activations."""
+  """The last hidden layer's activations (XLA drops the unused head)."""
+  return _apply_features_and_logits(model, params, x_BxP)[0]
+
+
+def _apply_features_and_logits(model, params, x_BxP):
   if isinstance(model, ConvNet):
-    return model.apply(params, x_BxP, method=ConvNet.features)
-  _, state = model.apply(params, x_BxP, capture_intermediates=True)
-  last_hidden = f"dense_{len(model.features) - 2}"
-  return jax.nn.relu(state["intermediates"][last_hidden]["__call__"][0])
+    features = model.apply(params, x_BxP, method=ConvNet.features)
+    return features, model.apply(params, features, method=lambda net, f: net.head(f))
+  logits, state = model.apply(params, x_BxP, capture_intermediates=True)
+  last_hidden = state["intermediates"][f"dense_{len(model.features) - 2}"]["__call__"][0]
+  return jax.nn.relu(last_hidden), logits
+
+
+_features_and_logits = jax.jit(_apply_features_and_logits, static_argnums=0)
 
 
 def _batched(fn, x, batch=4096):
-  return np.concatenate([np.asarray(fn(x[i:i + batch])) for i in range(0, len(x), batch)])
+  """fn over batches of x, concatenated (each output of a tuple on its own)."""
+  parts = [fn(x[i:i + batch]) for i in range(0, len(x), batch)]
+  return jax.tree.map(lambda *p: np.concatenate([np.asarray(a) for a in p]), *parts)
 
 
 def train_classifier(train_x, train_y, test_x, test_y, *, seed: int, hidden=(256, 128),

@@ -133,24 +133,25 @@ def mutual_information(mean_NxZ, logvar_NxZ, key) -> float:
   return float(np.mean(np.asarray(log_q_own) - log_q_marginal))
 
 
-def sample_quality(classifier: Classifier, samples_NxP, test_x_MxP) -> dict:
-  """Fréchet distance to test images in classifier feature space, confidence, label entropy."""
-  probabilities = jax.nn.softmax(classifier.logits(samples_NxP))
+def sample_quality(classifier: Classifier, samples_NxP, test_features_MxF) -> dict:
+  """Fréchet distance to the test images' classifier features (`classifier.features` of the test
+  split, computed once per run), confidence, label entropy."""
+  features_NxF, logits_NxC = classifier.features_and_logits(samples_NxP)
+  probabilities = jax.nn.softmax(logits_NxC)
   label_histogram = np.asarray(probabilities.mean(0))
   return {
-      "frechet": frechet_distance(classifier.features(samples_NxP),
-                                  classifier.features(test_x_MxP)),
+      "frechet": frechet_distance(features_NxF, test_features_MxF),
       "confidence": float(np.asarray(probabilities.max(-1)).mean()),
       "label_entropy": float(-(label_histogram * np.log(label_histogram + 1e-12)).sum()),
   }
 
 
-def reference_quality(classifier: Classifier, train_x_NxP, test_x_MxP, key) -> dict:
+def reference_quality(classifier: Classifier, train_x_NxP, test_features_MxF, key) -> dict:
   """What the sample metrics read for real images (the floor) and for independent pixels."""
   marginals = train_x_NxP.mean(0)
   independent = np.asarray(jax.random.bernoulli(key, marginals, train_x_NxP.shape), np.float32)
-  return {"real_train_vs_test": sample_quality(classifier, train_x_NxP, test_x_MxP),
-          "independent_pixels": sample_quality(classifier, independent, test_x_MxP)}
+  return {"real_train_vs_test": sample_quality(classifier, train_x_NxP, test_features_MxF),
+          "independent_pixels": sample_quality(classifier, independent, test_features_MxF)}
 
 
 def fitted_gaussian_codes(codes_NxZ, num: int, key) -> np.ndarray:

@@ -49,7 +49,8 @@ def validate(config: ConfigDict) -> None:
                           "eval_every", "validation_fraction",
                           "keep_checkpoints", "iwae_samples", "iwae_chunk", "classifier_steps",
                           "interpolation_pairs", "interpolation_steps")
-  checks.require_non_negative(config, "betas", "eval_examples", "num_generated", "num_devices")
+  checks.require_non_negative(config, "betas", "eval_examples", "num_generated", "num_devices",
+                              "curve_train_examples")
   if config.iwae_samples % config.iwae_chunk:
     raise UserError(f"config.iwae_samples={config.iwae_samples} must be a multiple of "
                     f"config.iwae_chunk={config.iwae_chunk}")
@@ -150,11 +151,14 @@ def train_model(config, name, beta, stochastic, data, workdir, dp, writer):
 
   reconstruction_nll_S = evaluate.make_reconstruction_nll_seeds(model)
 
+  curve_images = {"validation": data["validation"]["binary"],
+                  "train": data["train"]["binary"][:config.curve_train_examples or None]}
+
   def evaluate_curve(step, device_state) -> dict:
     """The learning curve: recon NLL (z = mean) of every seed on validation and train images."""
     params_S = dp.get_state(device_state)["params"]
     record = {f"{split}_reconstruction_nll": np.asarray(reconstruction_nll_S(
-        params_S, data[split]["binary"])).tolist() for split in ("validation", "train")}
+        params_S, images)).tolist() for split, images in curve_images.items()}
     logging.info("%s step %d: validation recon NLL %.3f", name, step,
                  np.mean(record["validation_reconstruction_nll"]))
     return record
@@ -198,8 +202,10 @@ def seed_params(params_S, s: int):
   return jax.tree.map(lambda x: np.asarray(x[s]), params_S)
 
 
-def evaluate_model(config, model, params, stochastic, data, classifier, key) -> tuple[dict, dict]:
-  """All test metrics of one seed of one model, and the arrays the figures need."""
+def evaluate_model(config, model, params, stochastic, data, classifier, test_features,
+                   key) -> tuple[dict, dict]:
+  """All test metrics of one seed of one model, and the arrays the figures need
+  (`test_features`: the classifier's features of the test split, as every FD compares with)."""
   test_x, train_x = data["test"]["binary"], data["train"]["binary"]
   eval_x = test_x[:config.eval_examples] if config.eval_examples else test_x
   metrics = evaluate.likelihood_metrics(
@@ -210,7 +216,7 @@ def evaluate_model(config, model, params, stochastic, data, classifier, key) -> 
   prior_z = np.asarray(jax.random.normal(jax.random.fold_in(key, 1),
                                          (num_generated, config.latents)))
   prior_samples = evaluate.decode_samples(model, params, prior_z, jax.random.fold_in(key, 2))
-  metrics["prior_samples"] = evaluate.sample_quality(classifier, prior_samples, test_x)
+  metrics["prior_samples"] = evaluate.sample_quality(classifier, prior_samples, test_features)
   # Figures show Bernoulli means (grey levels); the metrics judge binary draws, the samples.
   arrays = {"prior_samples": evaluate.decode_probabilities(model, params, prior_z[:64])}
   train_codes, _ = evaluate.encode(model, params, train_x)
@@ -218,7 +224,8 @@ def evaluate_model(config, model, params, stochastic, data, classifier, key) -> 
     fitted_z = evaluate.fitted_gaussian_codes(train_codes, num_generated,
                                               jax.random.fold_in(key, 3))
     fitted_samples = evaluate.decode_samples(model, params, fitted_z, jax.random.fold_in(key, 4))
-    metrics["fitted_gaussian_samples"] = evaluate.sample_quality(classifier, fitted_samples, test_x)
+    metrics["fitted_gaussian_samples"] = evaluate.sample_quality(classifier, fitted_samples,
+                                                                 test_features)
     arrays["fitted_samples"] = evaluate.decode_probabilities(model, params, fitted_z[:64])
   test_codes, _ = evaluate.encode(model, params, test_x)
   pairs = 2 * config.interpolation_pairs
@@ -247,6 +254,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
         data["test"]["label"], seed=config.seed, hidden=tuple(config.classifier_hidden),
         kind=config.classifier, steps=config.classifier_steps)
     logging.info("judge classifier test accuracy: %.4f", classifier.test_accuracy)
+    test_features = classifier.features(data["test"]["binary"])  # what every FD compares with
     num_eval = min(config.eval_examples or len(data["test"]["binary"]),
                    len(data["test"]["binary"]))
     results = {
@@ -259,8 +267,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
         "classifier": config.classifier,
         "classifier_test_accuracy": classifier.test_accuracy,
         "references": evaluate.reference_quality(classifier, data["train"]["binary"],
-                                                 data["test"]["binary"],
-                                                 jax.random.fold_in(key, 7)),
+                                                 test_features, jax.random.fold_in(key, 7)),
         "models": {},
     }
     eval_keys_S = seeds.seed_keys(config.seed, config.num_seeds, EVAL)
@@ -272,7 +279,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
       per_seed, final = [], []
       for s in range(config.num_seeds):
         metrics, arrays = evaluate_model(config, model, seed_params(selected_S, s), stochastic,
-                                         data, classifier, eval_keys_S[s])
+                                         data, classifier, test_features, eval_keys_S[s])
         per_seed.append(metrics)
         final.append(evaluate.final_reconstruction(config, model, seed_params(final_S, s), data))
         if s == 0:
