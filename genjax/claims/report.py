@@ -40,11 +40,11 @@ QUICK_WORKDIR = "workdirs/report_quick"
 QUICK_RUNS = [
     "gan:experiments/flags/gan_ring_metz_appendix_quick.flags",
     "vae:experiments/flags/vae_mnist_quick.flags",
+    "gan:experiments/flags/gan_mnist_quick.flags",
     *(f"domain:experiments/flags/domain_{study}_quick.flags"
       for study in ("diversity", "architecture", "finetune", "fewshot", "continual")),
     *(f"text:experiments/flags/text_{study}_quick.flags"
-      for study in ("diversity", "architecture")),
-    "gan:experiments/flags/gan_mnist_quick.flags",
+      for study in ("architecture", "diversity")),
     "vae:experiments/flags/vae_digits_long.flags",
     "gan:experiments/flags/gan_stacked_digits_quick.flags",
     "attention:experiments/flags/attention_cpu_quick.flags",
