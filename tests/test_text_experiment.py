@@ -477,6 +477,15 @@ def test_report_tables_read_made_up_results(tmp_path):
   lines = report.bits_table(r)
   assert lines[-1].startswith("| *kn2* |") and "(held out)" in lines[2]
   assert lines[3].endswith("| -0.243 (bz2) |")  # own text 2.657 (mean) against bz2 2.9
+  assert report.unseen_table(r) == []  # results written before the unseen curve: no table
+  for row in r["models"].values():
+    row["unseen_curve"] = {t: {d: {"mean": 3.0 - int(t) / 1000, "sd": 0.1} for d in DOMAINS
+                               if d not in row["domains"]} for t in ("500", "1000")}
+  unseen = report.unseen_table(r)
+  assert unseen[0].endswith("| unseen | step 500 | step 1000 |")
+  assert "| bible | 2.500 ± 0.100 | 2.000 ± 0.100 |" in unseen[2]
+  assert len(unseen) == 2 + sum(len(DOMAINS) - len(row["domains"])
+                                for row in r["models"].values())
 
 
 def reportable_diversity_results() -> dict:
@@ -590,10 +599,15 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
   assert saved["data_cards"]["news"]["test"]["documents"] == 215
   for model in saved["models"].values():
     assert set(model["test"]) == set(DOMAINS) and len(model["train_curve"]) == 4
+    unseen = sorted(set(DOMAINS) - set(model["domains"]))
+    assert sorted(model["unseen_curve"]) == sorted(model["train_curve"])
+    last = model["unseen_curve"][max(model["unseen_curve"], key=int)]
+    assert sorted(last) == unseen and all(last[d] == model["test"][d] for d in unseen)
     assert 6.0 < model["own_test"]["mean"] < 9.0  # eight steps: near uniform
   figure = {"architecture": "loss_vs_position.png", "finetune": "finetune.png",
             "dapt": "dapt.png", "continual": "continual.png"}.get(study, "bits_per_byte.png")
   assert (tmp_path / figure).exists() and "## Verdicts" in (tmp_path / "results.md").read_text()
+  assert "never trained on, along training" in (tmp_path / "results.md").read_text()
   experiment = registry.EXPERIMENTS["text"]
   for claim in experiment.claims_for(config):  # eight steps cannot finish: not measured
     assert claim.rule(saved).verdict == NOT_MEASURED

@@ -94,6 +94,10 @@ def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:
       "own_refs": {ref: float(np.mean([refs[d][ref] for d in domains]))
                    for ref in refs[domains[0]]},
       "train_curve": {str(t): bits(own(evals[t], "validation")) for t in sorted(evals)},
+      # Test bits on each domain it never trained on, at every evaluation: whether a comparison
+      # of unfinished models already had its sign earlier (experiments/text_margins.py pairs it).
+      "unseen_curve": {str(t): {d: bits(evals[t][f"test/{d}"]) for d in tests
+                                if d not in domains} for t in sorted(evals)},
   }
 
 

@@ -47,6 +47,22 @@ def curve_table(r: dict) -> list[str]:
   return lines
 
 
+def unseen_table(r: dict) -> list[str]:
+  """Test bits per byte on each domain a model never trained on, at each evaluation (models of
+  results.json files written before this table have no such curve and no row)."""
+  rows = [(row, d) for row in r["models"].values() if "unseen_curve" in row
+          for d in next(iter(row["unseen_curve"].values()))]
+  if not rows:
+    return []
+  steps = sorted(rows[0][0]["unseen_curve"], key=int)
+  lines = ["| model | trained on | unseen | " + " | ".join(f"step {s}" for s in steps) + " |",
+           "|---|---|---|" + "---|" * len(steps)]
+  for row, d in rows:
+    lines.append(f"| {row['arch']} | {'+'.join(row['domains'])} | {d} | "
+                 + " | ".join(fmt(row["unseen_curve"][s][d]) for s in steps) + " |")
+  return lines
+
+
 def data_cards(r: dict) -> list[str]:
   lines = ["| domain | package | licence | document | train docs / bytes | test docs / bytes |",
            "|---|---|---|---|---|---|"]
@@ -123,6 +139,10 @@ def write_markdown(r: dict, workdir: str) -> str:
            "references on the whole test documents.", "", "## Bits per byte (test documents)",
            "", *bits_table(r), "", "## Training-domain validation bits per byte", "",
            *curve_table(r), ""]
+  if unseen := unseen_table(r):
+    lines += ["## Bits per byte on domains never trained on, along training", "",
+              "Test documents; `experiments/text_margins.py` gives any two models' paired "
+              "difference at each step.", "", *unseen, ""]
   if r["study"] in ("finetune", "dapt"):
     start = ("the pretrained model above (T = 0)" if r["study"] == "finetune" else
              f"each start (T = 0): the pretrained model above (none), or that model after "
