@@ -13,20 +13,19 @@ alone; this shows whether a comparison of unfinished models already had its sign
 import os
 
 import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
-import numpy as np
 from absl import flags
 
 from genjax import cli, logs, stats
 from genjax.errors import UserError
+from genjax.text.fit import bits
 
 flags.DEFINE_string("workdir", None, "A workdir of experiments/text.py.")
 flags.DEFINE_list("minus", None, "Two training names, A,B: prints A - B.")
 flags.DEFINE_string("set", None, "An evaluation set both were scored on, e.g. test/bible.")
 flags.mark_flags_as_required(["workdir", "minus", "set"])
-LOG2 = np.log(2.0)  # nats -> bits
 
 
-def bits_by_step(workdir: str, name: str, eval_set: str) -> dict[int, np.ndarray]:
+def bits_by_step(workdir: str, name: str, eval_set: str) -> dict[int, list[float]]:
   """{step: per-seed bits per byte} of one training on `eval_set`."""
   records = logs.read_evals(workdir, name)
   if not records:
@@ -37,7 +36,7 @@ def bits_by_step(workdir: str, name: str, eval_set: str) -> dict[int, np.ndarray
   if eval_set not in records[0]:
     sets = sorted(k for k in records[0] if "/" in k)
     raise UserError(f"{name} was not scored on {eval_set!r}; its sets: {', '.join(sets)}")
-  return {r["step"]: np.asarray(r[eval_set]).mean(-1) / LOG2 for r in records}
+  return {r["step"]: bits(r[eval_set])["seeds"] for r in records}
 
 
 def margins(workdir: str, a: str, b: str, eval_set: str) -> list[dict]:

@@ -195,6 +195,42 @@ def final_reconstruction(config, model, params, data) -> dict:
 _CONSTANT = ("latents", "iwae_samples")
 
 
+def evaluate_model(config, model, params, stochastic, data, classifier, test_features,
+                   key) -> tuple[dict, dict]:
+  """All test metrics of one seed of one model, and the arrays the figures need
+  (`test_features`: the classifier's features of the test split, as every FD compares with)."""
+  test_x, train_x = data["test"]["binary"], data["train"]["binary"]
+  eval_x = test_x[:config.eval_examples] if config.eval_examples else test_x
+  metrics = likelihood_metrics(
+      model, params, eval_x, jax.random.fold_in(key, 0), stochastic=stochastic,
+      iwae_samples=config.iwae_samples, iwae_chunk=config.iwae_chunk)
+  metrics["train_reconstruction_nll"] = reconstruction_nll(model, params, train_x)
+  num_generated = config.num_generated or len(train_x)
+  prior_z = np.asarray(jax.random.normal(jax.random.fold_in(key, 1),
+                                         (num_generated, config.latents)))
+  prior_samples = decode_samples(model, params, prior_z, jax.random.fold_in(key, 2))
+  metrics["prior_samples"] = sample_quality(classifier, prior_samples, test_features)
+  # Figures show Bernoulli means (grey levels); the metrics judge binary draws, the samples.
+  arrays = {"prior_samples": decode_probabilities(model, params, prior_z[:64])}
+  train_codes, _ = encode(model, params, train_x)
+  if not stochastic:
+    fitted_z = fitted_gaussian_codes(train_codes, num_generated, jax.random.fold_in(key, 3))
+    fitted_samples = decode_samples(model, params, fitted_z, jax.random.fold_in(key, 4))
+    metrics["fitted_gaussian_samples"] = sample_quality(classifier, fitted_samples, test_features)
+    arrays["fitted_samples"] = decode_probabilities(model, params, fitted_z[:64])
+  test_codes, _ = encode(model, params, test_x)
+  pairs = 2 * config.interpolation_pairs
+  order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 5), len(test_x)))[:pairs]
+  smooth = interpolation_smoothness(
+      model, params, classifier, test_codes[order[0::2]], test_codes[order[1::2]],
+      steps=config.interpolation_steps)
+  arrays["paths"] = smooth.pop("paths")
+  metrics["interpolation"] = smooth
+  arrays["reconstructions"] = decode_probabilities(model, params, test_codes[:10])
+  arrays["test_codes"] = test_codes
+  return metrics, arrays
+
+
 def summarize_seeds(per_seed: list[dict]) -> dict:
   """Per-seed metric dicts -> one dict of the same keys, each scalar a stats.summary."""
   first = per_seed[0]
