@@ -10,6 +10,8 @@ Three rules keep every number what a lone run would give:
     before the others, so no neighbour slows what it measures;
   - training itself is deterministic given its config, so a neighbour changes its time, never
     its results.
+Runs are not pinned to a core each: XLA sizes its thread pool from the cores a process may use,
+and a GAN's numbers change with it (`experiments/bench_threads.py`).
 On a GPU or TPU, one run at a time: two processes would contend for one device's memory.
 """
 

@@ -1,0 +1,122 @@
+"""Do trained numbers depend on how many cores XLA sees? A GAN's state after a few train steps,
+computed in processes that see one core and every core, with XLA's default flags and with
+YNNPACK's reduction fusions turned off; bitwise comparison and time per step side by side.
+
+python experiments/bench_threads.py            # the quick report's ring and stacked-digits GANs
+python experiments/bench_threads.py --flagfiles=experiments/flags/gan_mnist_quick.flags
+Time:    about 2 minutes on 2 CPU cores (each row: two fresh processes that compile and train).
+Expect:  on 2 AMD EPYC cores with JAX 0.10.2 (--steps=50): with XLA's defaults 9 of 33 (ring)
+         and 5 of 47 (stacked digits) state arrays have the same bits on one core as on two:
+         XLA:CPU hands batch reductions, such as the bias gradients, to YNNPACK, which splits them
+         over the threads it has. With XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-reduce
+         all 33 and 47 agree, with numbers of their own (other than the defaults'), and the
+         steps took 7.6 / 5.6 ms (ring, one core / two) and 46.9 / 26.9 ms (stacked digits)
+         against 8.9 / 5.9 and 35.6 / 20.0 with the defaults (one run each, not interleaved: a
+         rough guide). So the committed GAN numbers hold for the core count that made them
+         (README; BUILD_NOTES, Known limits).
+
+Each case runs the training's own compiled step (every seed of the flagfile, its seed map) from
+the same initial state; a child process is limited to its cores before JAX starts
+(it inherits them from the thread that starts it; Linux), and XLA sizes its thread pool from them.
+"""
+
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import jax
+import numpy as np
+from absl import flags
+
+from genjax import cli, seeds
+from genjax.errors import UserError
+from genjax.gan import data, step, train
+
+CONFIG = cli.define_flags("gan", default_workdir="workdirs/bench_threads")
+flags.adopt_module_key_flags(cli)
+flags.DEFINE_list("flagfiles", ["experiments/flags/gan_ring_metz_appendix_quick.flags",
+                                "experiments/flags/gan_stacked_digits_quick.flags"],
+                  "GAN flagfiles to compare (the first method of each).")
+flags.DEFINE_integer("steps", 50, "Train steps per process (timed after the first).")
+flags.DEFINE_string("child_out", "", "Internal: train in this process and write the state here.")
+# The XLA flags compared: the defaults, and YNNPACK's reduction fusions off.
+XLA_SETTINGS = {"defaults": "", "ynn -reduce": "--xla_cpu_experimental_ynn_fusion_type=-reduce"}
+
+
+def train_here(config, steps: int, out: str) -> None:
+  """Child: `steps` train steps of the first method; writes the state leaves and s/step."""
+  train.validate(config)
+  setup = step.make_setup(config, data.make_dataset(config),
+                          step.parse_method(step.method_names(config)[0]))
+  keys_S = step.seed_keys(config)
+  seed_parallel = seeds.seed_parallel(config.num_seeds, config.parallel,
+                                      seed_map=step.seed_map(config))
+  state = seed_parallel.put_state(jax.vmap(functools.partial(step.init_state, setup))(keys_S))
+  train_keys_S = jax.vmap(lambda k: jax.random.fold_in(k, step.TRAIN_TAG))(keys_S)
+  train_step = step.compile_seeds_step(setup, seed_parallel)
+  state, _ = train_step(state, {}, train_keys_S)  # compiles
+  jax.block_until_ready(state)
+  start = time.perf_counter()
+  for _ in range(steps - 1):
+    state, _ = train_step(state, {}, train_keys_S)
+  jax.block_until_ready(state)
+  seconds = (time.perf_counter() - start) / max(1, steps - 1)
+  leaves = [np.asarray(x) for x in jax.tree.leaves(seed_parallel.get_state(state))
+            if not jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)]
+  np.savez(out, seconds=seconds, **{f"leaf{i}": x for i, x in enumerate(leaves)})
+
+
+def run_child(flagfile: str, cpus: set[int], xla_flags: str, out: str) -> dict:
+  command = [sys.executable, os.path.abspath(__file__), f"--flagfile={flagfile}",
+             f"--steps={flags.FLAGS.steps}", f"--child_out={out}"]
+  env = {**os.environ, "XLA_FLAGS": xla_flags}
+  # The child inherits this thread's cores (no preexec_fn: JAX warns of a fork in Python code).
+  mine = os.sched_getaffinity(0)
+  os.sched_setaffinity(0, cpus)
+  try:
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+  finally:
+    os.sched_setaffinity(0, mine)
+  if done.returncode:
+    raise UserError(f"{flagfile}: the child process failed: "
+                    f"{done.stderr.strip().splitlines()[-1]}")
+  with np.load(out) as f:
+    return {k: f[k] for k in f.files}
+
+
+def main(argv):
+  del argv
+  if flags.FLAGS.child_out:
+    train_here(CONFIG.value, flags.FLAGS.steps, flags.FLAGS.child_out)
+    return
+  if not hasattr(os, "sched_setaffinity"):
+    raise UserError("bench_threads needs Linux (os.sched_setaffinity)")
+  every = os.sched_getaffinity(0)
+  if len(every) < 2:
+    raise UserError(f"bench_threads compares one core with several; this process sees "
+                    f"{len(every)}")
+  one = {min(every)}
+  for flagfile in flags.FLAGS.flagfiles:
+    if not os.path.isfile(flagfile):
+      raise UserError(f"--flagfiles: no flagfile {flagfile}")
+  print(f"JAX {jax.__version__}; one core against {len(every)}; {flags.FLAGS.steps} train steps "
+        "per process", flush=True)
+  with tempfile.TemporaryDirectory() as tmp:
+    for flagfile in flags.FLAGS.flagfiles:
+      for setting, xla_flags in XLA_SETTINGS.items():
+        a, b = (run_child(flagfile, cpus, xla_flags, os.path.join(tmp, f"{n}.npz"))
+                for n, cpus in (("one", one), ("all", every)))
+        leaves = [k for k in a if k != "seconds"]
+        same = [np.array_equal(a[k], b[k]) for k in leaves]
+        print(f"{os.path.basename(flagfile)}, XLA {setting}: {sum(same)} of {len(leaves)} state "
+              f"arrays bitwise equal on 1 and {len(every)} cores; "
+              f"{a['seconds'] * 1e3:.1f} against {b['seconds'] * 1e3:.1f} ms a step (one run each)",
+              flush=True)
+
+
+if __name__ == "__main__":
+  cli.run(main)
