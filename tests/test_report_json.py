@@ -95,6 +95,20 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
   assert report_json.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
 
 
+def test_compare_says_where_the_environments_differ_in_what_numbers_depend_on():
+  env = {"jax": "0.10.2", "cpu_model": "AMD EPYC", "cpu_count": 2, "xla_flags": "",
+         "wall_seconds": 1400.0, "jobs": 2}
+  old, new = ({**_made_up([("Collapse.", SUPPORTED, [])]), "environment": e}
+              for e in (env, {**env, "cpu_count": 4, "wall_seconds": 900.0, "jobs": 4}))
+  assert report_json.compare(old, new)[-2:] == [
+      "Environment differs in what trained numbers depend on (GAN training amplifies it):",
+      "- cpu_count: 2 -> 4"]  # the wall time and jobs are not listed: no number depends on them
+  assert report_json.compare(old, old)[-1].startswith("Environment: the same jax, jaxlib,")
+  assert report_json.compare(_made_up([]), new)[-1] == (
+      "Environment: not recorded in the old report")
+  assert not report_json.compare(_made_up([]), _made_up([]))[-1].startswith("Environment")
+
+
 def test_report_json_commands_are_what_a_user_types(tmp_path, monkeypatch):
   """No interpreter or checkout path of the machine that made the report."""
   script = tmp_path / "experiments" / "vae.py"

@@ -88,8 +88,32 @@ def _margin_pairs(old: dict, new: dict) -> list[tuple[str, float, float]]:
   return pairs
 
 
+# The environment fields a trained number depends on: the library versions (XLA's kernels, the
+# models' code), the backend and devices (sharding), the CPU model and its core count (rounding:
+# experiments/bench_threads.py), XLA's flags. Not the wall time, the jobs or Python's version.
+NUMBER_FIELDS = ("jax", "jaxlib", "numpy", "flax", "optax", "backend", "device_kind", "devices",
+                 "cpu_model", "cpu_count", "xla_flags")
+
+
+def compare_environments(old: dict, new: dict) -> list[str]:
+  """Lines saying where the two reports' environments differ in NUMBER_FIELDS (a moved GAN
+  number is then no surprise); none where neither report records one."""
+  envs = old.get("environment"), new.get("environment")
+  if envs == (None, None):
+    return []
+  if None in envs:
+    return [f"Environment: not recorded in the {'old' if envs[0] is None else 'new'} report"]
+  differ = [f"- {k}: {envs[0].get(k)!r} -> {envs[1].get(k)!r}" for k in NUMBER_FIELDS
+            if envs[0].get(k) != envs[1].get(k)]
+  if not differ:
+    return [f"Environment: the same {', '.join(NUMBER_FIELDS)}"]
+  return ["Environment differs in what trained numbers depend on (GAN training amplifies it):",
+          *differ]
+
+
 def compare(old: dict, new: dict) -> list[str]:
-  """Lines saying which verdicts changed (old -> new) and how far margins moved."""
+  """Lines saying which verdicts changed (old -> new), how far margins moved, and where the
+  environments differ."""
   old_claims = {c["statement"]: c for c in old["claims"]}
   new_claims = {c["statement"]: c for c in new["claims"]}
   both = [s for s in new_claims if s in old_claims]
@@ -107,7 +131,7 @@ def compare(old: dict, new: dict) -> list[str]:
                       ("Only in the new report:", [s for s in new_claims if s not in old_claims])):
     if only:
       lines += [title, *(f"- {s}: {(old_claims | new_claims)[s]['verdict']}" for s in only)]
-  return lines
+  return lines + compare_environments(old, new)
 
 
 def load(path: str) -> dict:
