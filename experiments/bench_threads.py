@@ -20,7 +20,6 @@ the same initial state; a child process is limited to its cores before JAX start
 (it inherits them from the thread that starts it; Linux), and XLA sizes its thread pool from them.
 """
 
-import functools
 import os
 import subprocess
 import sys
@@ -52,11 +51,10 @@ def train_here(config, steps: int, out: str) -> None:
   train.validate(config)
   setup = step.make_setup(config, data.make_dataset(config),
                           step.parse_method(step.method_names(config)[0]))
-  keys_S = step.seed_keys(config)
   seed_parallel = seeds.seed_parallel(config.num_seeds, config.parallel,
                                       seed_map=step.seed_map(config))
-  state = seed_parallel.put_state(jax.vmap(functools.partial(step.init_state, setup))(keys_S))
-  train_keys_S = jax.vmap(lambda k: jax.random.fold_in(k, step.TRAIN_TAG))(keys_S)
+  host_state, train_keys_S = step.initial_seeds(setup, config)
+  state = seed_parallel.put_state(host_state)
   train_step = step.compile_seeds_step(setup, seed_parallel)
   state, _ = train_step(state, {}, train_keys_S)  # compiles
   jax.block_until_ready(state)

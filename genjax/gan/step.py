@@ -118,6 +118,14 @@ def init_state(setup: Setup, seed_key: jax.Array) -> dict:
   return state
 
 
+def initial_seeds(setup: Setup, config: ConfigDict) -> tuple[dict, jax.Array]:
+  """(state_S, train_keys_S): every seed's initial state, stacked, and the key its train steps
+  fold the step number into: where training starts (and what benchmarks of it start from)."""
+  keys_S = seed_keys(config)
+  return (jax.vmap(lambda k: init_state(setup, k))(keys_S),
+          jax.vmap(lambda k: jax.random.fold_in(k, TRAIN_TAG))(keys_S))
+
+
 def eval_params(setup: Setup, state):
   """The generator weights that are evaluated: the running average if there is one."""
   return state["g_ema"] if setup.g_ema_decay else state["g_params"]

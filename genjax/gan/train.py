@@ -5,7 +5,6 @@ evaluations, the report. The pure step is in `gan/step.py`, the scoring in `gan/
 results.md and the figures in `gan/report.py`.
 """
 
-import functools
 
 import jax
 from absl import logging
@@ -75,9 +74,7 @@ def run_method(config: ConfigDict, name: str, dataset, judge: evaluate.Judge, wo
                seed_parallel: seeds.SeedParallel, writer) -> tuple[dict, jax.Array]:
   """Trains S seeds of one method (resuming), evaluating at each eval point; returns results."""
   setup = step.make_setup(config, dataset, step.parse_method(name))
-  keys_S = step.seed_keys(config)
-  state = jax.vmap(functools.partial(step.init_state, setup))(keys_S)
-  train_keys_S = jax.vmap(lambda k: jax.random.fold_in(k, step.TRAIN_TAG))(keys_S)
+  state, train_keys_S = step.initial_seeds(setup, config)
   sample = evaluate.make_sampler(setup, config, seed_parallel.seed_map)
   train_step = step.compile_seeds_step(setup, seed_parallel, config.steps_per_call)
   eval_steps = evaluate.eval_points(config)
