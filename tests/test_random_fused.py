@@ -1,6 +1,7 @@
 """With genjax imported (random_fused installed), jax.random draws exactly what it draws without."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -76,4 +77,6 @@ def test_benchmark_reports_the_same_numbers_for_every_case():
   result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "bench_random.py"),
                            "--rounds=1", "--calls=1"], capture_output=True, text=True, check=True)
   rows = [line for line in result.stdout.splitlines() if "per draw" in line]
-  assert len(rows) == 3 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
+  assert len(rows) == 4 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
+  others = [line for line in result.stdout.splitlines() if "other key implementations" in line]
+  assert len(others) == 1 and re.search(r"rbg \d+\.\d+x, unsafe_rbg \d+\.\d+x", others[0])
