@@ -44,13 +44,25 @@ def test_the_plan_names_each_run_reuse_and_estimate(tmp_path):
   (tmp_path / "known" / report.TIMES_FILE).write_text(json.dumps({"known": 600.0}))
   lines, wall = plan.describe([done, known, unknown],
                               {"done": True, "known": False, "unknown": False},
-                              lambda run: False, jobs=2)
+                              lambda run: False, jobs=2, cores=2)
   assert wall == 600.0
   assert lines[0] == ("plan: 3 runs, 1 reused, 2 at a time (timed runs alone, first); expected "
                       "wall time about 10 min, not counting 1 run(s) with no estimate")
   assert lines[1].startswith("  done: reused")
   assert lines[2] == "  known: runs, about 10 min (measured on this machine)"
   assert lines[3] == "  unknown: runs; no estimate"
+
+
+def test_more_runs_at_a_time_than_cores_are_estimated_as_one_per_core(tmp_path):
+  runs = [_run(tmp_path, n) for n in ("a", "b", "c")]
+  for run in runs:
+    (tmp_path / run.name / report.TIMES_FILE).write_text(json.dumps({run.name: 300.0}))
+  reused = dict.fromkeys(("a", "b", "c"), False)
+  lines, wall = plan.describe(runs, reused, lambda run: False, jobs=3, cores=2)
+  assert wall == 600.0  # two cores: c waits for one, as with 2 at a time
+  assert "3 at a time (timed runs alone, first), on 2 cores: estimated as 2 at a time" in lines[0]
+  lines, wall = plan.describe(runs, reused, lambda run: False, jobs=3, cores=4)
+  assert wall == 300.0 and "estimated as" not in lines[0]
 
 
 @pytest.mark.parametrize("elapsed,expected,text", [

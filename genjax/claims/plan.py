@@ -9,7 +9,9 @@ A run's expected seconds come from the best measurement at hand, named beside th
      REPORT.json, measured on 2 AMD EPYC cores;
   3. none: the plan says "no estimate", and the total counts it as 0 (and says so).
 The expected wall time replays the schedule (genjax/claims/schedule.py): timed runs one after
-another first, then each lane's runs in turn, a lane starting on the first free worker.
+another first, then each lane's runs in turn, a lane starting on the first free worker. With more
+runs at a time than the CPU has cores, the replay keeps one worker per core: the runs are
+CPU-bound and only share the cores (schedule.py's MAX_CPU_JOBS says what was measured).
 """
 
 import heapq
@@ -58,10 +60,11 @@ def expected_wall(runs: list, seconds: dict[str, float], timed, jobs: int) -> fl
   return max(workers)
 
 
-def describe(runs: list, reused: dict[str, bool], timed, jobs: int,
-             slurm: bool = False) -> tuple[list[str], float]:
+def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool = False,
+             cores: int | None = None) -> tuple[list[str], float]:
   """The plan's lines and the expected wall seconds (on SLURM: the runs' own times, summed per
-  lane, since the cluster decides how many run at once)."""
+  lane, since the cluster decides how many run at once). `cores`: the CPU's (default: this
+  machine's), which bound the workers the replay uses."""
   committed = committed_seconds()
   seconds, lines, unknown = {}, [], 0
   for run in runs:
@@ -75,9 +78,12 @@ def describe(runs: list, reused: dict[str, bool], timed, jobs: int,
     else:
       seconds[run.name] = value
       lines.append(f"  {run.name}: runs, about {_minutes(value)} (measured on {source})")
-  wall = expected_wall(runs, seconds, timed, len(runs) if slurm else jobs)
+  workers = min(jobs, cores or os.cpu_count() or 1)
+  wall = expected_wall(runs, seconds, timed, len(runs) if slurm else workers)
   how = ("one SLURM job each (timed runs on a node of their own)" if slurm
          else f"{jobs} at a time (timed runs alone, first)")
+  if not slurm and workers < jobs:
+    how += f", on {workers} cores: estimated as {workers} at a time"
   head = (f"plan: {len(runs)} runs, {sum(reused.values())} reused, {how}; expected wall time "
           f"about {_minutes(wall)}")
   if unknown:
