@@ -37,6 +37,8 @@ flags.DEFINE_string("workdir", report.QUICK_WORKDIR,
 flags.DEFINE_integer("jobs", 0, "Runs at a time (0: 2 on a CPU with 2+ cores, 1 on a GPU/TPU; "
                      "timed runs always run alone; see genjax/claims/schedule.py).")
 flags.DEFINE_bool("rerun", False, "Run again even where a finished run of the same config exists.")
+flags.DEFINE_bool("plan_only", False, "Print the plan (the runs, which are reused, the expected "
+                  "times) and stop: nothing runs and nothing is written.")
 flags.DEFINE_string("compare", None, "An earlier REPORT.json: list the verdicts that changed and "
                     "how far the margins moved.")
 flags.DEFINE_string("against", None, "With --compare: compare with this REPORT.json instead of "
@@ -120,12 +122,14 @@ def main(argv):
     raise UserError(f"--jobs={FLAGS.jobs}: give a number of runs at a time, or 0 for automatic")
   slurm = launch.from_flags(FLAGS.workdir)
   runs = [plan(spec) for spec in FLAGS.runs]
-  os.makedirs(FLAGS.workdir, exist_ok=True)
   timed = lambda run: EXPERIMENTS[run.experiment].timed  # noqa: E731
   reused = {run.name: not FLAGS.rerun and report.finished(run) for run in runs}
   local_jobs = FLAGS.jobs or schedule.default_jobs()
   lines, expected = run_plan.describe(runs, reused, timed, local_jobs, slurm=bool(slurm))
   print("\n".join(lines), flush=True)
+  if FLAGS.plan_only:
+    return
+  os.makedirs(FLAGS.workdir, exist_ok=True)
   start = time.perf_counter()
   if slurm:
     jobs = execute_on_slurm(slurm, runs)

@@ -64,6 +64,15 @@ def test_compare_two_existing_reports_runs_nothing(tmp_path):
   assert missing.returncode == 2 and missing.stderr.startswith("error: no report")
 
 
+def test_plan_only_prints_the_plan_and_runs_nothing(tmp_path):
+  done = _report("--plan_only", f"--workdir={tmp_path / 'report'}", "--rerun")
+  assert done.returncode == 0, done.stderr
+  head, *runs = done.stdout.strip().splitlines()
+  assert head.startswith(f"plan: {len(report.QUICK_RUNS)} runs, 0 reused, ")
+  assert len(runs) == len(report.QUICK_RUNS) and all(": runs" in line for line in runs)
+  assert not (tmp_path / "report").exists()
+
+
 def test_every_report_flagfile_names_registered_experiments_and_existing_flagfiles():
   from genjax import registry
 

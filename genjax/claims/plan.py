@@ -6,7 +6,8 @@ A run's expected seconds come from the best measurement at hand, named beside th
   1. "this machine": the time the report recorded in the run's own workdir when it last ran
      this config (report.TIMES_FILE), i.e. measured here;
   2. "reports/quick" or "reports/full": the time of the run of that name in a committed
-     REPORT.json, measured on 2 AMD EPYC cores;
+     REPORT.json, measured where that report ran (its Environment section names the CPU:
+     reports/quick on 2 AMD EPYC cores, reports/full on 2 Intel Xeon cores);
   3. none: the plan says "no estimate", and the total counts it as 0 (and says so).
 The expected wall time replays the schedule (genjax/claims/schedule.py): timed runs one after
 another first, then each lane's runs in turn, a lane starting on the first free worker. With more
