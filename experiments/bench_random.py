@@ -6,7 +6,7 @@ Expect:  identical bits in every row ("same numbers: yes"); on CPU, where JAX lo
          a rolled loop, the unrolled lowering (genjax.random_fused) makes the bits 3x faster on
          2 AMD EPYC cores, so the ring GAN's latents (3 seeds x 512 x 256 normals per step) 1.3x
          (the transform of bits to normals, untouched, is two thirds of a normal draw there),
-         Bernoulli pixels 2-4x and integers (batch indices, Markov tokens) 2-3x; GPU and TPU
+         Bernoulli pixels 2-4x and integers (batch indices, Markov tokens) 2-3.3x; GPU and TPU
          lowerings are not changed. Last, the ring's normals from JAX's other key
          implementations (rbg, unsafe_rbg: XLA's RngBitGenerator; other numbers), the usual way
          to cheaper random bits on TPU: on those cores 5.8-6.5x the time of the unrolled

@@ -25,8 +25,7 @@ import jax
 
 # Runs at a time on a CPU: 2 gave 1.5x the throughput of 1 on 2 cores (module docstring); more
 # processes than cores only share the same cores: the quick report with --jobs=3 took 1,482 s on
-# 2 AMD EPYC cores against 1,420 s and 1,462 s with 2 (its cores idle 1.7% of the time, mostly
-# during the timed run that runs alone), with the same numbers.
+# 2 AMD EPYC cores against 1,420 s and 1,462 s with 2, with the same numbers.
 MAX_CPU_JOBS = 2
 
 

@@ -5,7 +5,6 @@ evaluations, the report. The pure step is in `gan/step.py`, the scoring in `gan/
 results.md and the figures in `gan/report.py`.
 """
 
-
 import jax
 from absl import logging
 from ml_collections import ConfigDict
