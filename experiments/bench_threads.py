@@ -1,25 +1,30 @@
 """Do trained numbers depend on how many cores XLA sees? A GAN's state after a few train steps,
 computed in processes that see one core and every core, with XLA's default flags and with
-YNNPACK's reduction fusions turned off; bitwise comparison and time per step side by side.
+YNNPACK's reduction fusions turned off; bitwise comparison and time per step side by side. Then
+two processes at once, as the report runs them: sharing every core, and on half of them each.
 
 python experiments/bench_threads.py            # the quick report's ring and stacked-digits GANs
 python experiments/bench_threads.py --flagfiles=experiments/flags/gan_mnist_quick.flags
-Time:    about 2 minutes on 2 CPU cores (each row: two fresh processes that compile and train).
+Time:    2 min 36 s on 2 AMD EPYC cores (each row: two fresh processes that compile and train).
 Expect:  on 2 AMD EPYC cores with JAX 0.10.2 (--steps=50): with XLA's defaults 9 of 33 (ring)
          and 5 of 47 (stacked digits) state arrays have the same bits on one core as on two:
          XLA:CPU hands batch reductions, such as the bias gradients, to YNNPACK, which splits them
          over the threads it has. With XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-reduce
-         all 33 and 47 agree, with numbers of their own (other than the defaults'), and the
-         steps took 7.6 / 5.6 ms (ring, one core / two) and 46.9 / 26.9 ms (stacked digits)
-         against 8.9 / 5.9 and 35.6 / 20.0 with the defaults (one run each, not interleaved: a
-         rough guide). So the committed GAN numbers hold for the core count that made them
-         (README; BUILD_NOTES, Known limits).
+         all 33 and 47 agree, with numbers of their own (other than the defaults'). Steps (one
+         run each, not interleaved: a rough guide), one core / two: ring 7.6 / 5.0 ms with the
+         defaults, 8.6 / 6.4 with -reduce; stacked digits 34.9 / 19.6 and 46.1 / 30.9. So the
+         committed GAN numbers hold for the core count that made them (README; BUILD_NOTES, Known
+         limits). Pairs (--pair_steps=400): one core each makes 1.27x the steps a second of two
+         processes sharing both cores for the ring (7.2 against 9.2 ms a step), 1.03x for stacked
+         digits (38 against 39-40 ms), and no faster report (genjax/claims/schedule.py).
 
 Each case runs the training's own compiled step (every seed of the flagfile, its seed map) from
 the same initial state; a child process is limited to its cores before JAX starts
 (it inherits them from the thread that starts it; Linux), and XLA sizes its thread pool from them.
+The two processes of a pair meet after compiling, so their timed steps overlap.
 """
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -41,12 +46,26 @@ flags.DEFINE_list("flagfiles", ["experiments/flags/gan_ring_metz_appendix_quick.
                                 "experiments/flags/gan_stacked_digits_quick.flags"],
                   "GAN flagfiles to compare (the first method of each).")
 flags.DEFINE_integer("steps", 50, "Train steps per process (timed after the first).")
+flags.DEFINE_integer("pair_steps", 400, "Train steps of each process of a pair (0: no pairs).")
 flags.DEFINE_string("child_out", "", "Internal: train in this process and write the state here.")
+flags.DEFINE_string("child_barrier", "", "Internal: a folder where the processes of a pair meet "
+                    "after compiling, so their timed steps overlap.")
 # The XLA flags compared: the defaults, and YNNPACK's reduction fusions off.
 XLA_SETTINGS = {"defaults": "", "ynn -reduce": "--xla_cpu_experimental_ynn_fusion_type=-reduce"}
 
 
-def train_here(config, steps: int, out: str) -> None:
+def meet_sibling(barrier: str) -> None:
+  """Child of a pair: says it has compiled, then waits until its sibling has too."""
+  with open(os.path.join(barrier, str(os.getpid())), "w"):
+    pass
+  deadline = time.monotonic() + 600
+  while len(os.listdir(barrier)) < 2:
+    if time.monotonic() > deadline:
+      raise UserError("the other process of the pair never got past compiling")
+    time.sleep(0.01)
+
+
+def train_here(config, steps: int, out: str, barrier: str = "") -> None:
   """Child: `steps` train steps of the first method; writes the state leaves and s/step."""
   train.validate(config)
   setup = step.make_setup(config, data.make_dataset(config),
@@ -58,6 +77,8 @@ def train_here(config, steps: int, out: str) -> None:
   train_step = step.compile_seeds_step(setup, seed_parallel)
   state, _ = train_step(state, {}, train_keys_S)  # compiles
   jax.block_until_ready(state)
+  if barrier:
+    meet_sibling(barrier)
   start = time.perf_counter()
   for _ in range(steps - 1):
     state, _ = train_step(state, {}, train_keys_S)
@@ -68,9 +89,10 @@ def train_here(config, steps: int, out: str) -> None:
   np.savez(out, seconds=seconds, **{f"leaf{i}": x for i, x in enumerate(leaves)})
 
 
-def run_child(flagfile: str, cpus: set[int], xla_flags: str, out: str) -> dict:
+def run_child(flagfile: str, cpus: set[int], xla_flags: str, out: str, steps: int,
+              barrier: str = "") -> dict:
   command = [sys.executable, os.path.abspath(__file__), f"--flagfile={flagfile}",
-             f"--steps={flags.FLAGS.steps}", f"--child_out={out}"]
+             f"--steps={steps}", f"--child_out={out}", f"--child_barrier={barrier}"]
   env = {**os.environ, "XLA_FLAGS": xla_flags}
   # The child inherits this thread's cores (no preexec_fn: JAX warns of a fork in Python code).
   mine = os.sched_getaffinity(0)
@@ -86,10 +108,22 @@ def run_child(flagfile: str, cpus: set[int], xla_flags: str, out: str) -> dict:
     return {k: f[k] for k in f.files}
 
 
+def run_pair(flagfile: str, cpus_a: set[int], cpus_b: set[int], tmp: str) -> list[float]:
+  """Seconds a step of two processes training at the same time on the given cores (the report
+  runs two at once: sharing every core, or one core each)."""
+  barrier, outs = tempfile.mkdtemp(dir=tmp), tempfile.mkdtemp(dir=tmp)
+  with concurrent.futures.ThreadPoolExecutor(2) as pool:  # each thread lends its cores
+    children = [pool.submit(run_child, flagfile, cpus, "", os.path.join(outs, f"{n}.npz"),
+                            flags.FLAGS.pair_steps, barrier)
+                for n, cpus in enumerate((cpus_a, cpus_b))]
+  return [float(child.result()["seconds"]) for child in children]
+
+
 def main(argv):
   del argv
   if flags.FLAGS.child_out:
-    train_here(CONFIG.value, flags.FLAGS.steps, flags.FLAGS.child_out)
+    train_here(CONFIG.value, flags.FLAGS.steps, flags.FLAGS.child_out,
+               flags.FLAGS.child_barrier)
     return
   if not hasattr(os, "sched_setaffinity"):
     raise UserError("bench_threads needs Linux (os.sched_setaffinity)")
@@ -106,14 +140,29 @@ def main(argv):
   with tempfile.TemporaryDirectory() as tmp:
     for flagfile in flags.FLAGS.flagfiles:
       for setting, xla_flags in XLA_SETTINGS.items():
-        a, b = (run_child(flagfile, cpus, xla_flags, os.path.join(tmp, f"{n}.npz"))
-                for n, cpus in (("one", one), ("all", every)))
+        a, b = (run_child(flagfile, cpus, xla_flags, os.path.join(tmp, f"{n}.npz"),
+                          flags.FLAGS.steps) for n, cpus in (("one", one), ("all", every)))
         leaves = [k for k in a if k != "seconds"]
         same = [np.array_equal(a[k], b[k]) for k in leaves]
         print(f"{os.path.basename(flagfile)}, XLA {setting}: {sum(same)} of {len(leaves)} state "
               f"arrays bitwise equal on 1 and {len(every)} cores; "
               f"{a['seconds'] * 1e3:.1f} against {b['seconds'] * 1e3:.1f} ms a step (one run each)",
               flush=True)
+      if flags.FLAGS.pair_steps:
+        print_pair(flagfile, every, tmp)
+
+
+def print_pair(flagfile: str, every: set[int], tmp: str) -> None:
+  """Two processes at once, as the report runs them: sharing every core, then on halves."""
+  cores = sorted(every)
+  half = len(cores) // 2
+  shared = run_pair(flagfile, every, every, tmp)
+  pinned = run_pair(flagfile, set(cores[:half]), set(cores[half:2 * half]), tmp)
+  rate = lambda seconds: sum(1 / s for s in seconds)  # noqa: E731  (steps a second, both)
+  print(f"{os.path.basename(flagfile)}, two processes at once, {flags.FLAGS.pair_steps} steps "
+        f"each: {' / '.join(f'{s * 1e3:.1f}' for s in shared)} ms a step sharing {len(cores)} "
+        f"cores, {' / '.join(f'{s * 1e3:.1f}' for s in pinned)} on {half} core(s) each: "
+        f"{rate(pinned) / rate(shared):.2f}x the steps a second", flush=True)
 
 
 if __name__ == "__main__":

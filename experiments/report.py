@@ -134,13 +134,11 @@ def main(argv):
   if slurm:
     jobs = execute_on_slurm(slurm, runs)
   else:
-    jobs, cores = local_jobs, schedule.core_sets(local_jobs)
-    schedule.execute_all(runs, execute, timed=timed, jobs=jobs, cores=cores,
+    jobs = local_jobs
+    schedule.execute_all(runs, execute, timed=timed, jobs=jobs,
                          announce=lambda line: print(run_plan.progress(
                              line, time.perf_counter() - start, expected), flush=True))
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
-  if not slurm:  # what an untimed run's numbers depend on (None: it had every core)
-    how["cores_per_run"] = len(cores[0]) if cores else None
   if not slurm and not all(reused.values()):
     print(f"wall time {how['wall_seconds']:.0f} s against an estimate of {expected:.0f} s",
           flush=True)

@@ -1,4 +1,5 @@
-"""experiments/bench_threads.py: one core against several, bitwise, on a shrunken GAN."""
+"""experiments/bench_threads.py: one core against several, bitwise, on a shrunken GAN; and two
+processes at once, sharing the cores or on a share each."""
 
 import os
 import re
@@ -25,7 +26,7 @@ def _bench(tmp_path, *args, lines=SMALL_GAN):
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
                     reason="compares one core with several: needs Linux and 2+ cores")
 def test_without_ynnpack_reductions_one_core_and_all_give_the_same_bits(tmp_path):
-  result = _bench(tmp_path, "--steps=3")
+  result = _bench(tmp_path, "--steps=3", "--pair_steps=4")
   assert result.returncode == 0, result.stderr[-2000:]
   rows = dict(re.findall(r"small_gan\.flags, XLA (.+?): (\d+ of \d+) state arrays bitwise equal",
                          result.stdout))
@@ -33,6 +34,11 @@ def test_without_ynnpack_reductions_one_core_and_all_give_the_same_bits(tmp_path
   equal, total = (int(v) for v in rows["ynn -reduce"].split(" of "))
   assert total > 0 and equal == total, result.stdout  # what BUILD_NOTES says of the flag
   assert len(re.findall(r"[\d.]+ against [\d.]+ ms a step", result.stdout)) == 2
+  # the pair row, once per flagfile: two processes sharing every core, then on a share each
+  pair = re.findall(r"small_gan\.flags, two processes at once, 4 steps each: [\d.]+ / [\d.]+ ms "
+                    r"a step sharing \d+ cores, [\d.]+ / [\d.]+ on \d+ core\(s\) each: "
+                    r"[\d.]+x the steps a second", result.stdout)
+  assert len(pair) == 1, result.stdout
 
 
 def test_a_child_that_fails_is_one_error_line(tmp_path):

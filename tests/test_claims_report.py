@@ -4,6 +4,7 @@ import json
 import math
 import os
 import sys
+import threading
 
 import jax
 import pytest
@@ -73,6 +74,24 @@ def test_a_run_of_another_config_is_run_again(tmp_path, made_by, monkeypatch):
   machines = json.loads((tmp_path / "other" / report.MACHINES_FILE).read_text())
   assert machines == {"other": report.machine_line()} and run.machine == report.machine_line()
   assert "cpu (" in run.machine and f"JAX {jax.__version__}" in run.machine
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="pins a thread to one core: needs Linux and 2+ cores")
+def test_a_run_limited_to_one_core_records_one_of_the_machines_cores():
+  seen = []
+
+  def pinned():  # as `taskset -c 0` does to a whole report
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    seen.append(report.machine_line())
+
+  thread = threading.Thread(target=pinned)
+  thread.start()
+  thread.join()
+  assert seen[0].endswith(f", 1 of {os.cpu_count()} cores"), seen
+  every = len(os.sched_getaffinity(0))  # this thread's, all of the machine's unless a cpuset
+  mine = f"{every} cores" if every == os.cpu_count() else f"{every} of {os.cpu_count()} cores"
+  assert report.machine_line().endswith(f", {mine}")
 
 
 def test_a_run_of_this_config_is_reused_with_its_recorded_time(tmp_path, made_by):

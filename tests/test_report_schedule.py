@@ -1,10 +1,6 @@
 """The report's schedule: independent runs side by side, a workdir's runs in turn, timed runs
 alone, the first failure raised."""
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import types
 
@@ -88,7 +84,7 @@ def test_the_first_failure_is_raised_and_unstarted_lanes_are_skipped():
 def test_default_jobs_two_on_a_multicore_cpu_one_on_an_accelerator(monkeypatch, backend, cores,
                                                                    jobs):
   monkeypatch.setattr(schedule.jax, "default_backend", lambda: backend)
-  monkeypatch.setattr(schedule, "usable_cores", lambda: list(range(cores or 1)))
+  monkeypatch.setattr(schedule.os, "cpu_count", lambda: cores)
   assert schedule.default_jobs() == jobs
 
 
@@ -99,46 +95,3 @@ def test_each_run_is_announced_with_what_its_execution_says_it_did():
                        lambda run: outcome[run.name], timed=lambda run: run.timed, jobs=1,
                        announce=lines.append)
   assert lines == ["starting gan ...", "gan: ran in 40 s", "starting vae ...", "vae: reused"]
-
-
-@pytest.mark.parametrize("jobs,cores,sets", [
-    (2, [0, 1], [{0}, {1}]), (2, [0, 1, 2, 3, 4, 5, 6, 7], [{0, 1, 2, 3}, {4, 5, 6, 7}]),
-    (2, [0, 1, 2], [{0}, {1}]),  # equal shares, so a run's numbers never depend on its lane
-    (3, [4, 9, 11, 12, 13, 15], [{4, 9}, {11, 12}, {13, 15}]),
-    (1, [0, 1], None), (3, [0, 1], None)])  # one job, or more jobs than cores: not pinned
-def test_core_sets_give_each_run_an_equal_disjoint_share(jobs, cores, sets):
-  assert schedule.core_sets(jobs, cores) == sets
-
-
-PINNABLE = pytest.mark.skipif(not hasattr(os, "sched_setaffinity")
-                              or len(os.sched_getaffinity(0)) < 2,
-                              reason="pins runs to cores: needs Linux and 2+ cores")
-
-
-CHILD_CORES = "import json, os; print(json.dumps(sorted(os.sched_getaffinity(0))))"
-
-
-@PINNABLE
-def test_each_lane_runs_its_processes_on_its_own_cores_and_timed_runs_on_every_core():
-  every = os.sched_getaffinity(0)
-  cores = schedule.core_sets(2, sorted(every))
-  seen, lock = {}, threading.Lock()
-  meet = {"gan": threading.Event(), "vae": threading.Event()}
-
-  def execute(run):  # a real child process: what its cores are is what XLA would size from
-    child = subprocess.run([sys.executable, "-c", CHILD_CORES], capture_output=True, text=True,
-                           check=True)
-    with lock:
-      seen[run.name] = set(json.loads(child.stdout))
-    if run.name in meet:  # both lanes hold their cores at the same time
-      meet[run.name].set()
-      assert all(e.wait(timeout=30) for e in meet.values())
-
-  runs = [_run("attention", "w/att", timed=True), _run("gan", "w/gan"), _run("vae", "w/vae"),
-          _run("vae_again", "w/vae")]
-  schedule.execute_all(runs, execute, timed=lambda run: run.timed, jobs=2, cores=cores,
-                       announce=lambda line: None)
-  assert seen["attention"] == every
-  assert {frozenset(seen["gan"]), frozenset(seen["vae"])} == {frozenset(c) for c in cores}
-  assert seen["vae_again"] == seen["vae"]  # a lane keeps its cores for all its runs
-  assert os.sched_getaffinity(0) == every  # the report's own thread is untouched

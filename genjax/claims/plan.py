@@ -79,7 +79,7 @@ def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool 
     else:
       seconds[run.name] = value
       lines.append(f"  {run.name}: runs, about {_minutes(value)} (measured on {source})")
-  workers = min(jobs, cores or len(schedule.usable_cores()))
+  workers = min(jobs, cores or os.cpu_count() or 1)
   wall = expected_wall(runs, seconds, timed, len(runs) if slurm else workers)
   how = ("one SLURM job each (timed runs on a node of their own)" if slurm
          else f"{jobs} at a time (timed runs alone, first)")

@@ -163,7 +163,8 @@ def cpu_model() -> str:
 
 def machine_line() -> str:
   """Where runs run now, in one line: backend and device, JAX, CPU model and the cores a process
-  started from this thread may use (of the machine's: a report pins its runs, schedule.py)."""
+  started from this thread may use ("1 of 2" under taskset or a cpuset: XLA sizes its thread
+  pool, and so a GAN's rounding, from them, experiments/bench_threads.py)."""
   cores = os.cpu_count()
   if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) != cores:
     cores = f"{len(os.sched_getaffinity(0))} of {cores}"
@@ -172,9 +173,9 @@ def machine_line() -> str:
 
 
 def environment(runs: list[Run], schedule: dict | None = None) -> dict:
-  """Versions, devices and the machine; with `schedule` ({"jobs", "wall_seconds",
-  "cores_per_run"}) how the runs were run. Everything the trained numbers may depend on:
-  `requirements-lock.txt` pins the versions behind the committed reports."""
+  """Versions, devices and the machine; with `schedule` ({"jobs", "wall_seconds"}) how the runs
+  were run. Everything the trained numbers may depend on: `requirements-lock.txt` pins the
+  versions behind the committed reports."""
   import numpy
 
   devices = jax.devices()

@@ -89,11 +89,10 @@ def _margin_pairs(old: dict, new: dict) -> list[tuple[str, float, float]]:
 
 
 # The environment fields a trained number depends on: the library versions (XLA's kernels, the
-# models' code), the backend and devices (sharding), the CPU model and the cores a run had
-# (rounding: experiments/bench_threads.py; every core when cores_per_run is None), XLA's flags.
-# Not the wall time, the jobs or Python's version.
+# models' code), the backend and devices (sharding), the CPU model and its core count (rounding:
+# experiments/bench_threads.py), XLA's flags. Not the wall time, the jobs or Python's version.
 NUMBER_FIELDS = ("jax", "jaxlib", "numpy", "flax", "optax", "backend", "device_kind", "devices",
-                 "cpu_model", "cpu_count", "cores_per_run", "xla_flags")
+                 "cpu_model", "cpu_count", "xla_flags")
 
 
 def compare_environments(old: dict, new: dict) -> list[str]:

@@ -180,11 +180,9 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
     lines.append("- this report: every run reused from its workdir; the times below are each "
                  "run's own, from the report that ran it")
   elif schedule:
-    cores = schedule.get("cores_per_run")
-    pinned = f", each on {cores} core(s) of its own" if cores else ""
     lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
-                 f"{schedule['jobs']} runs at a time{pinned} (timed runs alone on every core, "
-                 "runs of one workdir in turn), so the run times below overlap")
+                 f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
+                 "turn), so the run times below overlap")
   here = machine_line()
   for run in runs:
     # A run reused from another machine says which: its numbers are that machine's.
