@@ -1,6 +1,7 @@
 """The report's schedule: independent runs side by side, a workdir's runs in turn, timed runs
 alone, the first failure raised."""
 
+import os
 import threading
 import types
 
@@ -84,6 +85,7 @@ def test_the_first_failure_is_raised_and_unstarted_lanes_are_skipped():
 def test_default_jobs_two_on_a_multicore_cpu_one_on_an_accelerator(monkeypatch, backend, cores,
                                                                    jobs):
   monkeypatch.setattr(schedule.jax, "default_backend", lambda: backend)
+  monkeypatch.delattr(schedule.os, "sched_getaffinity", raising=False)  # the count, as on macOS
   monkeypatch.setattr(schedule.os, "cpu_count", lambda: cores)
   assert schedule.default_jobs() == jobs
 
@@ -95,3 +97,19 @@ def test_each_run_is_announced_with_what_its_execution_says_it_did():
                        lambda run: outcome[run.name], timed=lambda run: run.timed, jobs=1,
                        announce=lines.append)
   assert lines == ["starting gan ...", "gan: ran in 40 s", "starting vae ...", "vae: reused"]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="limits a thread to one core: needs Linux and 2+ cores")
+def test_default_jobs_counts_the_cores_a_process_may_use_not_the_machines(monkeypatch):
+  monkeypatch.setattr(schedule.jax, "default_backend", lambda: "cpu")
+  seen = []
+
+  def limited():  # as `taskset -c 0 python experiments/report.py` or a one-core cpuset would
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    seen.append(schedule.default_jobs())
+
+  thread = threading.Thread(target=limited)
+  thread.start()
+  thread.join()
+  assert seen == [1] and schedule.default_jobs() == 2

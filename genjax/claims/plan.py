@@ -64,8 +64,8 @@ def expected_wall(runs: list, seconds: dict[str, float], timed, jobs: int) -> fl
 def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool = False,
              cores: int | None = None) -> tuple[list[str], float]:
   """The plan's lines and the expected wall seconds (on SLURM: the runs' own times, summed per
-  lane, since the cluster decides how many run at once). `cores`: the CPU's (default: this
-  machine's), which bound the workers the replay uses."""
+  lane, since the cluster decides how many run at once). `cores`: the CPU's (default: those this
+  process may use), which bound the workers the replay uses."""
   committed = committed_seconds()
   seconds, lines, unknown = {}, [], 0
   for run in runs:
@@ -79,7 +79,7 @@ def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool 
     else:
       seconds[run.name] = value
       lines.append(f"  {run.name}: runs, about {_minutes(value)} (measured on {source})")
-  workers = min(jobs, cores or os.cpu_count() or 1)
+  workers = min(jobs, cores or schedule.usable_cores())
   wall = expected_wall(runs, seconds, timed, len(runs) if slurm else workers)
   how = ("one SLURM job each (timed runs on a node of their own)" if slurm
          else f"{jobs} at a time (timed runs alone, first)")

@@ -22,6 +22,7 @@ import jax
 
 from genjax import identity, registry, stats
 from genjax.claims import combine
+from genjax.claims.schedule import usable_cores
 from genjax.claims.verdicts import (
   NOT_MEASURED,
   Claim,
@@ -165,9 +166,9 @@ def machine_line() -> str:
   """Where runs run now, in one line: backend and device, JAX, CPU model and the cores a process
   started from this thread may use ("1 of 2" under taskset or a cpuset: XLA sizes its thread
   pool, and so a GAN's rounding, from them, experiments/bench_threads.py)."""
-  cores = os.cpu_count()
-  if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) != cores:
-    cores = f"{len(os.sched_getaffinity(0))} of {cores}"
+  usable, cores = usable_cores(), os.cpu_count()
+  if usable != cores:
+    cores = f"{usable} of {cores}"
   return (f"{jax.default_backend()} ({jax.devices()[0].device_kind}), JAX {jax.__version__}, "
           f"{cpu_model()}, {cores} cores")
 

@@ -34,11 +34,20 @@ import jax
 MAX_CPU_JOBS = 2
 
 
+def usable_cores() -> int:
+  """The cores a process started from this thread may use: its affinity (fewer than the
+  machine's under taskset or a cpuset, and what XLA sizes its thread pool from), else the
+  machine's count (no affinity call: macOS)."""
+  if hasattr(os, "sched_getaffinity"):
+    return len(os.sched_getaffinity(0))
+  return os.cpu_count() or 1
+
+
 def default_jobs() -> int:
   """Runs at a time when --jobs is 0: up to MAX_CPU_JOBS on a CPU, else 1."""
   if jax.default_backend() != "cpu":
     return 1
-  return max(1, min(MAX_CPU_JOBS, os.cpu_count() or 1))
+  return max(1, min(MAX_CPU_JOBS, usable_cores()))
 
 
 def lanes(runs: list, timed: Callable) -> tuple[list, list[list]]:
