@@ -227,6 +227,16 @@ def test_xla_counts_of_naive_attention_grow_with_n_squared_and_their_slope_is_ex
   assert slopes.count_slope(ns, [8.0, float("nan"), float("nan")], use=ns) is None
 
 
+def test_xla_counts_are_left_out_where_xla_cannot_see_the_work():
+  config = attention_config.get_config("quick")
+  assert measure.xla_counts_the_work("naive", config)
+  assert measure.xla_counts_the_work("dot_product", config)  # XLA's own lowering
+  assert not measure.xla_counts_the_work("chunked", config)  # a loop: its body counted once
+  config.implementation = "cudnn"  # a custom call: 0 FLOPs at every n on an H200
+  assert not measure.xla_counts_the_work("dot_product", config)
+  assert measure.xla_counts_the_work("naive", config)
+
+
 def test_encoder_layer_takes_any_variant_and_causal_layer_ignores_the_future():
   x = jax.random.normal(jax.random.key(0), (2, 37, 32))
   layers = {name: encoder.EncoderLayer(num_heads=4, attend=fn, causal=True)

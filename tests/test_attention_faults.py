@@ -1,5 +1,6 @@
 """Bad attention configs end in one `error:` line and exit 2, before any JAX work."""
 
+import functools
 import os
 import re
 import subprocess
@@ -9,7 +10,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from genjax.attention import experiment, variants
+from genjax import timing
+from genjax.attention import experiment, sweeps, variants
 from genjax.configs import attention as attention_config
 from genjax.errors import UserError
 
@@ -100,3 +102,46 @@ def test_entry_point_exits_2_with_one_error_line(override, message, tmp_path):
   errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
   assert errors == [result.stderr.splitlines()[-1]] and errors[0].startswith(message)
   assert not os.path.exists(tmp_path / "results.json")
+
+
+def _small_sweep_config():
+  config = attention_config.get_config("quick")
+  config.variants = config.backward_variants = ("naive", "chunked")
+  config.modes = ("forward",)
+  config.query_chunk, config.key_chunk = 32, 64
+  config.probe_n, config.repeats = 16, 1
+  return config
+
+
+def _refusing_above(n_max, message):
+  """A time_call that raises `message` for attention calls on more than n_max tokens."""
+  real = timing.time_call
+
+  def time_call(fn, *args):
+    if isinstance(fn, functools.partial) and fn.args[0].shape[1] > n_max:
+      raise jax.errors.JaxRuntimeError(message)
+    return real(fn, *args)
+  return time_call
+
+
+def test_device_refusing_an_allocation_ends_the_variant_as_a_row(monkeypatch):
+  # XLA's memory analysis said it fits, the device refused (an H200, naive's backward, 48 GiB):
+  # the point is a row that says so and n stops growing, instead of a traceback that loses the
+  # sweep.
+  oom = "RESOURCE_EXHAUSTED: Out of memory while trying to allocate 48.00GiB"
+  monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, oom))
+  rows, stopped = sweeps.scaling_sweep(_small_sweep_config(), [32, 64, 96, 128],
+                                       jax.random.key(0))
+  for name in ("naive", "chunked"):
+    mine = [r for r in rows if r["variant"] == name]
+    assert [r["n"] for r in mine if r["status"] == "ok"] == [16, 32, 64]
+    refused = [r for r in mine if r["status"] != "ok"]
+    assert [r["n"] for r in refused] == [96]  # and nothing tried past it
+    assert refused[0]["status"].startswith("failed: JaxRuntimeError: RESOURCE_EXHAUSTED")
+    assert stopped[name, "forward"] == "out of memory at run time"
+
+
+def test_other_runtime_errors_in_the_sweep_are_not_read_as_results(monkeypatch):
+  monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, "INTERNAL: a bug"))
+  with pytest.raises(jax.errors.JaxRuntimeError, match="a bug"):
+    sweeps.scaling_sweep(_small_sweep_config(), [32, 64, 96], jax.random.key(0))
