@@ -145,3 +145,24 @@ def test_other_runtime_errors_in_the_sweep_are_not_read_as_results(monkeypatch):
   monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, "INTERNAL: a bug"))
   with pytest.raises(jax.errors.JaxRuntimeError, match="a bug"):
     sweeps.scaling_sweep(_small_sweep_config(), [32, 64, 96], jax.random.key(0))
+
+
+def _long_config():
+  config = _small_sweep_config()
+  config.long_variants, config.long_n = ("chunked",), (64, 128, 256)
+  return config
+
+
+def test_long_sequence_check_reads_an_allocation_failure_as_its_largest_n(monkeypatch):
+  oom = "RESOURCE_EXHAUSTED: Out of memory allocating 1099511627776 bytes."
+  monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, oom))
+  rows = sweeps.long_sequence_check(_long_config(), jax.random.key(0))
+  assert [(r["n"], r["status"][:33]) for r in rows] == [
+      (64, "ok"), (128, "failed: JaxRuntimeError: RESOURCE")]
+
+
+def test_long_sequence_check_raises_what_is_not_an_allocation_failure(monkeypatch):
+  # It used to catch every exception: a bug at a long n read as that n failing to fit.
+  monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, "INTERNAL: a bug"))
+  with pytest.raises(jax.errors.JaxRuntimeError, match="a bug"):
+    sweeps.long_sequence_check(_long_config(), jax.random.key(0))

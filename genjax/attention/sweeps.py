@@ -214,8 +214,10 @@ def long_sequence_check(config, key, on_point=None):
           row = _timed_row(row, [t])
           row["gflops_per_s"] = row["flops"] / t / 1e9
           del args
-      except Exception as e:  # an allocation failure is a result here, not a crash
-        row["status"] = _failed(e)
+      except (jax.errors.JaxRuntimeError, MemoryError) as e:
+        if not (isinstance(e, MemoryError) or is_out_of_memory(e)):
+          raise  # a bug, not a size this machine cannot hold
+        row["status"] = _failed(e)  # an allocation failure is a result here, not a crash
       rows.append(row)
       if on_point:
         on_point(row)
