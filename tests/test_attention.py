@@ -51,6 +51,33 @@ def test_exact_variant_matches_naive_forward_and_gradients(name, causal, masked)
     np.testing.assert_allclose(g, rg, atol=1e-5, rtol=0, err_msg=f"d{what}")
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_pallas_flash_kernel_matches_naive_forward_and_gradients_in_the_interpreter(causal):
+  # The GPU kernel itself (JAX's Pallas FlashAttention, forward and backward kernels), run by
+  # Pallas's interpreter: the same program a GPU compiles, checked here without one. Its tiles
+  # need lengths that are multiples of 32 (the backward's): n = 64, d = 16.
+  q, k, v = (jax.random.normal(kk, (B, 64, H, 16)) for kk in jax.random.split(jax.random.key(4), 3))
+  ct = jax.random.normal(jax.random.key(9), q.shape)
+
+  def value_and_grads(fn):
+    out, vjp = jax.vjp(lambda q, k, v: fn(q, k, v, causal=causal), q, k, v)
+    return out, vjp(ct)
+
+  out, grads = value_and_grads(functools.partial(variants.pallas_flash, interpret=True))
+  ref, ref_grads = value_and_grads(variants.naive)
+  np.testing.assert_allclose(out, ref, atol=1e-5, rtol=0)
+  for g, rg, what in zip(grads, ref_grads, "qkv", strict=True):
+    np.testing.assert_allclose(g, rg, atol=1e-5, rtol=0, err_msg=f"d{what}")
+
+
+def test_pallas_flash_refuses_a_mask_and_a_backend_without_a_gpu():
+  q, k, v, mask = _qkv(n=64)
+  with pytest.raises(ValueError, match="no key-padding mask"):
+    variants.pallas_flash(q, k, v, mask=mask, interpret=True)
+  if jax.default_backend() != "gpu":
+    with pytest.raises(ValueError, match="needs a GPU"):
+      variants.pallas_flash(q, k, v)
+
 def test_rows_sum_to_one_and_masked_weights_are_zero():
   q, k, _, mask = _qkv()
   w = variants.attention_weights(q, k, mask=mask, causal=True)
@@ -232,10 +259,19 @@ def test_xla_counts_are_left_out_where_xla_cannot_see_the_work():
   assert measure.xla_counts_the_work("naive", config)
   assert measure.xla_counts_the_work("dot_product", config)  # XLA's own lowering
   assert not measure.xla_counts_the_work("chunked", config)  # a loop: its body counted once
+  assert not measure.xla_counts_the_work("pallas_flash", config)  # a kernel of its own
   config.implementation = "cudnn"  # a custom call: 0 FLOPs at every n on an H200
   assert not measure.xla_counts_the_work("dot_product", config)
   assert measure.xla_counts_the_work("naive", config)
 
+
+def test_expected_slopes_follow_the_kernel_a_config_runs():
+  config = attention_config.get_config("quick")
+  assert slopes.expected_slope("dot_product", config) == (2, 2)  # XLA writes the scores out
+  assert slopes.expected_slope("pallas_flash", config) == (2, 1)
+  config.implementation = "cudnn"  # a flash kernel
+  assert slopes.expected_slope("dot_product", config) == (2, 1)
+  assert slopes.expected_slope("naive", config) == (2, 2)
 
 def test_encoder_layer_takes_any_variant_and_causal_layer_ignores_the_future():
   x = jax.random.normal(jax.random.key(0), (2, 37, 32))

@@ -87,6 +87,17 @@ def test_cudnn_off_a_gpu_is_refused():
     variants.dot_product(x, x, x, implementation="cudnn")
 
 
+def test_pallas_off_a_gpu_is_refused_up_front():
+  if jax.default_backend() == "gpu":
+    pytest.skip("a GPU is here; nothing to refuse")
+  config = attention_config.get_config("quick")
+  config.variants = ("naive", "pallas_flash")
+  with pytest.raises(UserError, match="pallas_flash .* needs a GPU"):
+    experiment.validate(config)
+  config.variants, config.crossover_variant = ("naive",), "pallas_flash"
+  with pytest.raises(UserError, match="needs a GPU"):
+    experiment.validate(config)
+
 @pytest.mark.parametrize("override,message", [
     ("--config.num_buckets=3", "error: config.num_buckets must be even and >= 2"),
     ("--config.head_dim=0", "error: config.head_dim must be an integer >= 1"),

@@ -43,6 +43,10 @@ def check_flagfile(path: str) -> None:
     with pytest.raises(UserError, match="needs a GPU"):  # refused up front, in one line
       validate(config)
     config.implementation = ""  # XLA; the rest of the GPU flagfile must still be valid
+  if "pallas_flash" in config.get("variants", ()) and jax.default_backend() == "cpu":
+    with pytest.raises(UserError, match="pallas_flash .* needs a GPU"):
+      validate(config)
+    config.variants = tuple(v for v in config.variants if v != "pallas_flash")
   validate(config)
 
 

@@ -94,6 +94,10 @@ def validate(config):
   if config.implementation == "cudnn" and jax.default_backend() != "gpu":
     raise UserError("config.implementation='cudnn' needs a GPU; this backend is "
                     f"{jax.default_backend()}")
+  runs = {*config.variants, *config.long_variants, config.crossover_variant}
+  if "pallas_flash" in runs and jax.default_backend() != "gpu":
+    raise UserError("pallas_flash (a Triton kernel) needs a GPU; this backend is "
+                    f"{jax.default_backend()}")
   return sequence_lengths(config.n_min, config.n_max, config.n_per_octave, config.n_multiple)
 
 

@@ -17,9 +17,10 @@ LOOP_VARIANTS = ("chunked", "blocked")  # XLA's cost_analysis counts a loop body
 
 def xla_counts_the_work(name: str, config) -> bool:
   """Whether XLA's cost analysis sees this variant's work: not a loop (it counts the body once)
-  and not a library call (cuDNN's fused attention is a custom call; on an H200 XLA reported 0
-  FLOPs and 30 bytes for it at every n, which would read as a slope of 0)."""
-  return name not in LOOP_VARIANTS and not (name == "dot_product" and config.implementation)
+  and not a kernel of its own (cuDNN's fused attention is a custom call: on an H200 XLA reported 0
+  FLOPs and 30 bytes for it at every n, which would read as a slope of 0; so is a Pallas kernel)."""
+  return (name not in LOOP_VARIANTS and name != "pallas_flash"
+          and not (name == "dot_product" and config.implementation))
 
 
 def variant_fns(config, names, key):

@@ -8,7 +8,8 @@ keys s <= t (top-left aligned, as in jax.nn.dot_product_attention). A query that
 all returns zeros in every variant of this module except dot_product (XLA's reference then
 averages all values). Linformer cannot be causal (its projection mixes future keys) and raises.
 
-Exact: naive, dot_product, chunked (and `blocked`, chunked with whole key rows),
+Exact: naive, dot_product, chunked (and `blocked`, chunked with whole key rows), pallas_flash
+(a fused GPU kernel; no key-padding mask),
 sliding_window with window >= n, block_sparse when its blocks cover every key.
 Approximate: sliding_window, block_sparse (sparsity), linformer (rank), performer (features), lsh.
 """
@@ -165,6 +166,27 @@ def chunked(q_BxTxHxD, k_BxSxHxD, v_BxSxHxD, *, mask=None, causal=False, query_c
 
 
 blocked = functools.partial(chunked, key_chunk=None)
+
+
+def pallas_flash(q_BxTxHxD, k_BxSxHxD, v_BxSxHxD, *, mask=None, causal=False, interpret=False):
+  """FlashAttention as one fused GPU kernel: JAX's own Pallas (Triton) kernel, forward and
+  backward (jax.experimental.pallas.ops.gpu.attention.mha), beside cuDNN's.
+
+  GPU only; `interpret=True` runs the same kernel in Pallas's interpreter anywhere (slowly: the
+  tests check it against naive on a CPU). JAX's default tiles: T and S multiples of 128 (or
+  shorter), of 32 for the backward pass; no key-padding mask (the kernel masks by segment ids).
+  """
+  if mask is not None:
+    raise ValueError("pallas_flash takes no key-padding mask")
+  if not interpret and jax.default_backend() != "gpu":
+    raise ValueError("pallas_flash needs a GPU (interpret=True runs it anywhere, slowly); the "
+                     f"backend is {jax.default_backend()}")
+  # Imported here: the Triton lowering is loaded only by a run that asks for this variant.
+  from jax.experimental.pallas.ops.gpu import attention as pallas_attention
+  return pallas_attention.mha(q_BxTxHxD, k_BxSxHxD, v_BxSxHxD, None,
+                              sm_scale=1.0 / math.sqrt(q_BxTxHxD.shape[-1]), causal=causal,
+                              interpret=interpret)
+
 
 # ----------------------------------------------------------------------------- sparse, O(n)
 
@@ -490,6 +512,7 @@ VARIANTS = {
     "dot_product": dot_product,
     "chunked": chunked,
     "blocked": blocked,
+    "pallas_flash": pallas_flash,
     "sliding_window": sliding_window,
     "block_sparse": block_sparse,
     "linformer": linformer,
