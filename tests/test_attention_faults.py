@@ -172,6 +172,18 @@ def test_long_sequence_check_reads_an_allocation_failure_as_its_largest_n(monkey
       (64, "ok"), (128, "failed: JaxRuntimeError: RESOURCE")]
 
 
+def test_long_sequence_check_reads_a_bare_memory_error_as_its_largest_n(monkeypatch):
+  real = timing.time_call
+
+  def time_call(fn, *args):  # numpy's MemoryError may come without a message
+    if isinstance(fn, functools.partial) and fn.args[0].shape[1] > 64:
+      raise MemoryError()
+    return real(fn, *args)
+  monkeypatch.setattr(sweeps.timing, "time_call", time_call)
+  rows = sweeps.long_sequence_check(_long_config(), jax.random.key(0))
+  assert [(r["n"], r["status"]) for r in rows] == [(64, "ok"), (128, "failed: MemoryError: ")]
+
+
 def test_long_sequence_check_raises_what_is_not_an_allocation_failure(monkeypatch):
   # It used to catch every exception: a bug at a long n read as that n failing to fit.
   monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, "INTERNAL: a bug"))

@@ -28,7 +28,8 @@ def is_out_of_memory(error: Exception) -> bool:
 
 def _failed(error: Exception) -> str:
   """A row's status for a call that raised: the error's type and first line."""
-  return f"failed: {type(error).__name__}: {str(error).splitlines()[0][:120]}"
+  first_line = (str(error).splitlines() or [""])[0]  # a bare MemoryError() has no message
+  return f"failed: {type(error).__name__}: {first_line[:120]}"
 
 
 def _timed_row(row, ts):
@@ -66,7 +67,7 @@ def scaling_sweep(config, ns, key, on_point=None):
         prog = measure.attention_program(fns[name], mode, config.causal)
         c, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
         temp, total, source = measure.memory_of(c)
-        # No counts where XLA cannot see the work (loops over chunks, cuDNN's custom call).
+        # No counts where XLA cannot see the work (loops over chunks, cuDNN's or Pallas' kernel).
         xla_flops, xla_bytes = (measure.xla_costs(c) if measure.xla_counts_the_work(name, config)
                                 else (float("nan"), float("nan")))
         row = dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
