@@ -124,13 +124,16 @@ def _small_sweep_config():
   return config
 
 
-def _refusing_above(n_max, message):
-  """A time_call that raises `message` for attention calls on more than n_max tokens."""
+def _refusing_above(n_max, error):
+  """A time_call that raises `error` (an exception, or a JaxRuntimeError's message) for attention
+  calls on more than n_max tokens."""
   real = timing.time_call
+  if isinstance(error, str):
+    error = jax.errors.JaxRuntimeError(error)
 
   def time_call(fn, *args):
     if isinstance(fn, functools.partial) and fn.args[0].shape[1] > n_max:
-      raise jax.errors.JaxRuntimeError(message)
+      raise error
     return real(fn, *args)
   return time_call
 
@@ -173,13 +176,8 @@ def test_long_sequence_check_reads_an_allocation_failure_as_its_largest_n(monkey
 
 
 def test_long_sequence_check_reads_a_bare_memory_error_as_its_largest_n(monkeypatch):
-  real = timing.time_call
-
-  def time_call(fn, *args):  # numpy's MemoryError may come without a message
-    if isinstance(fn, functools.partial) and fn.args[0].shape[1] > 64:
-      raise MemoryError()
-    return real(fn, *args)
-  monkeypatch.setattr(sweeps.timing, "time_call", time_call)
+  # numpy's MemoryError may come without a message
+  monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, MemoryError()))
   rows = sweeps.long_sequence_check(_long_config(), jax.random.key(0))
   assert [(r["n"], r["status"]) for r in rows] == [(64, "ok"), (128, "failed: MemoryError: ")]
 

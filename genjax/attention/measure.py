@@ -15,12 +15,18 @@ from genjax.attention import variants
 LOOP_VARIANTS = ("chunked", "blocked")  # XLA's cost_analysis counts a loop body once
 
 
+def fused_kernel(name: str, config) -> bool:
+  """Whether the variant runs as one kernel XLA does not write itself: cuDNN's fused attention
+  (dot_product with implementation='cudnn') or a Pallas kernel. Both are flash kernels: their
+  temp memory grows linearly in n, and XLA's cost analysis cannot see inside them."""
+  return name == "pallas_flash" or (name == "dot_product" and config.implementation == "cudnn")
+
+
 def xla_counts_the_work(name: str, config) -> bool:
   """Whether XLA's cost analysis sees this variant's work: not a loop (it counts the body once)
-  and not a kernel of its own (cuDNN's fused attention is a custom call: on an H200 XLA reported 0
-  FLOPs and 30 bytes for it at every n, which would read as a slope of 0; so is a Pallas kernel)."""
-  return (name not in LOOP_VARIANTS and name != "pallas_flash"
-          and not (name == "dot_product" and config.implementation))
+  and not a fused kernel (on an H200 XLA reported 0 FLOPs and 30 bytes for cuDNN's at every n,
+  which would read as a slope of 0)."""
+  return name not in LOOP_VARIANTS and not fused_kernel(name, config)
 
 
 def variant_fns(config, names, key):

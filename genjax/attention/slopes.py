@@ -6,21 +6,25 @@ import math
 import numpy as np
 from scipy import stats
 
+from genjax.attention import measure
+
 # Expected log-log slopes in n (time, memory) from the seed claim.
 EXPECTED_SLOPE = {
     "naive": (2, 2), "dot_product": (2, 2), "blocked": (2, 1), "chunked": (2, 1),
-    "pallas_flash": (2, 1), "sliding_window": (1, 1), "block_sparse": (1, 1), "linformer": (1, 1),
-    "performer": (1, 1), "lsh": (1, 1),
+    "sliding_window": (1, 1), "block_sparse": (1, 1), "linformer": (1, 1), "performer": (1, 1),
+    "lsh": (1, 1),
 }
 
 
 def expected_slope(name: str, config) -> tuple[int, int]:
   """(time, memory) slopes in n the claim expects of a variant as this config runs it: XLA's
-  dot_product writes the n x n scores out, cuDNN's is a flash kernel (memory slope 1.00 on an
-  H200)."""
-  if name == "dot_product" and config.implementation == "cudnn":
+  dot_product writes the n x n scores out, a fused flash kernel (cuDNN's, Pallas') does not
+  (memory slope 1.00 for cuDNN's on an H200)."""
+  if measure.fused_kernel(name, config):
     return (2, 1)
   return EXPECTED_SLOPE[name]
+
+
 # The fit window. A measured time is t(n) = c0 + a * n^k: a fixed cost per call c0 (dispatch,
 # loop and buffer set-up) plus the work. Its local log-log slope is k * (1 - c0 / t(n)), so the
 # curve is a power law of exponent k only where c0 is a small share of t. The same program at a
