@@ -20,7 +20,10 @@ Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many ti
          flagfile at S = 3 on CPU, genjax's unrolled lowering (random_fused) is the faster.
          That flagfile at S = 3 on 2 AMD EPYC cores: 120.1 MFLOP per seed-step as compiled
          against 171.4 as written, 34-42% of the peak; with --profile_dir its dots take 57-59%
-         of the kernel time and drawing z 24-26%.
+         of the kernel time and drawing z 24-26%. The conv nets (dcgan, metz_dcgan) are also
+         timed with the other lowering of G's transposed convolutions
+         (config.conv_transpose_lowering): on gan_mnist_full.flags at S = 3 on 2 AMD EPYC cores
+         the sub-pixel lowering runs 64 seed-steps/s, lax's 42-53 (three runs).
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the matmul and
@@ -46,6 +49,7 @@ from absl import flags, logging
 from genjax import cli, devices, flop_count, random_fused, seeds, timing
 from genjax.errors import UserError
 from genjax.gan import data, step
+from genjax.models import conv
 
 CONFIG = cli.define_flags("gan", default_workdir="workdirs/bench_gan")
 flags.adopt_module_key_flags(cli)  # so --help lists --config, --workdir, ... (cli.py's)
@@ -69,11 +73,15 @@ def seeds_setup(config, method_name: str, num_seeds: int):
 
 
 def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int,
-              seed_map: str, fused: bool = True):
+              seed_map: str, fused: bool = True, conv_transpose_lowering: str = ""):
   """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
   devices of config.parallel, mapped by `seed_map`, `steps_per_call` steps per compiled call).
   fused=False: compiled with JAX's own rolled threefry loop
-  (genjax.random_fused.unfused; the same numbers), the before of random_fused."""
+  (genjax.random_fused.unfused; the same numbers), the before of random_fused.
+  conv_transpose_lowering: overrides the config's (conv nets; the same function)."""
+  if conv_transpose_lowering:
+    config = config.copy_and_resolve_references()
+    config.conv_transpose_lowering = conv_transpose_lowering
   config, setup, keys_S, host_state = seeds_setup(config, method_name, num_seeds)
   seed_parallel = seeds.seed_parallel(num_seeds, config.parallel, seed_map=seed_map)
   state = [seed_parallel.put_state(host_state)]
@@ -90,7 +98,12 @@ def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_ca
 
 
 def seed_step_flops(config, method_name: str) -> tuple[int, int]:
-  """Matmul FLOPs of one seed's step: (as XLA compiled it, as written in its jaxpr)."""
+  """Matmul FLOPs of one seed's step: (as XLA compiled it, as written in its jaxpr). Counted
+  with lax's transposed convolutions (their inserted zeros left out): the sub-pixel lowering's
+  combined kernel holds zero taps too (2.25x the FLOPs for 4x4 stride 2), which are not work."""
+  if "conv_transpose_lowering" in config:
+    config = config.copy_and_resolve_references()
+    config.conv_transpose_lowering = "xla"
   _, setup, keys_S, state_S = seeds_setup(config, method_name, 1)
   key, state = keys_S[0], jax.tree.map(lambda x: x[0], state_S)
   per_seed = step.make_train_step(setup)
@@ -166,6 +179,11 @@ def main(argv):
   # The same program with JAX's own rolled threefry loop: before random_fused.
   candidates[f"S={seed_counts[-1]}, rolled threefry"] = (seed_counts[-1], per_call,
                                                              trained_map, False)
+  # The conv generators with the other lowering of their transposed convolutions.
+  if config.arch in ("dcgan", "metz_dcgan"):
+    other = next(low for low in conv.LOWERINGS if low != config.conv_transpose_lowering)
+    candidates[f"S={seed_counts[-1]}, transposed convolutions by {other}"] = (
+        seed_counts[-1], per_call, trained_map, True, other)
   for method in step.method_names(config):
     calls, flops = {}, {}
     compiled_flops, written_flops = seed_step_flops(config, method)
@@ -175,8 +193,10 @@ def main(argv):
     calls["peak"], flops["peak"] = timing.matmul(PEAK_SIZE)
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
     peak = flops["peak"] / timing.median(times["peak"])
+    lowering = (f"transposed convolutions by {config.conv_transpose_lowering}, "
+                if config.arch in ("dcgan", "metz_dcgan") else "")
     print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
-          f"{per_call} steps per call, seeds by {trained_map}, "
+          f"{per_call} steps per call, seeds by {trained_map}, {lowering}"
           f"{seeds.seed_parallel(seed_counts[-1], config.parallel).num_devices}"
           f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
           f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}); "

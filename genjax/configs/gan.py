@@ -56,6 +56,11 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # 2017 (Table 2) and PacGAN (Table 3) shrink D to 1/4 and 1/2 of G to provoke collapse; in
   # metz_dcgan, their D: 2 is "D = 1/4 G", 4 is "D = 1/2 G" (required there)
   config.dcgan_d_width = 0
+  # How the dcgan and metz_dcgan generators' transposed convolutions run: subpixel (one stride-1
+  # convolution over all output phases, then depth-to-space: genjax/models/conv.py; the MNIST
+  # DCGAN step 1.2-1.5x as fast on 2 CPU cores, bench_gan.py) | xla (lax.conv_transpose, which
+  # convolves the stride-dilated input). The same function and parameters either way.
+  config.conv_transpose_lowering = "subpixel"
   # ---- methods ----
   config.methods = "gan,pacgan2"  # comma-separated method names (see the module docstring)
   config.batch_unit = "packs"  # packs: batch_size packs of m samples | samples: batch_size samples

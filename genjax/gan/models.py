@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from genjax.errors import UserError
+from genjax.models import conv
 
 ACTIVATIONS = {"relu": nn.relu, "tanh": nn.tanh}
 KERNEL_INITS = ("lecun_normal", "orthogonal")
@@ -119,15 +120,16 @@ class ConvGenerator(nn.Module):
   width: int  # channels of the 14x14 layer; the 7x7 layer has twice as many
   image_shape: tuple[int, int]  # (H, W), each divisible by 4
   channels: int  # output channels (3 for stacked digits)
+  lowering: str = "subpixel"  # of the transposed convolutions (conv.LOWERINGS; same parameters)
 
   @nn.compact
   def __call__(self, z_BxZ):
     h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
     x = nn.Dense(h * w * 2 * self.width)(z_BxZ).reshape(-1, h, w, 2 * self.width)
     x = nn.relu(BatchNorm()(x))
-    x = nn.ConvTranspose(self.width, (4, 4), strides=(2, 2), padding="SAME")(x)
+    x = conv.conv_transpose(self.lowering, self.width, (4, 4), (2, 2))(x)
     x = nn.relu(BatchNorm()(x))
-    x = nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding="SAME")(x)
+    x = conv.conv_transpose(self.lowering, self.channels, (4, 4), (2, 2))(x)
     x_BxCxHxW = nn.sigmoid(x).transpose(0, 3, 1, 2)
     return x_BxCxHxW.reshape(len(x_BxCxHxW), -1)
 
@@ -163,6 +165,7 @@ class MetzGenerator(nn.Module):
   (theirs: tanh on [-1, 1], the same family rescaled). Flat channel-major images [B, C*H*W]."""
 
   channels: int
+  lowering: str = "subpixel"  # of the transposed convolutions (conv.LOWERINGS)
 
   @nn.compact
   def __call__(self, z_BxZ):
@@ -170,7 +173,7 @@ class MetzGenerator(nn.Module):
     x = nn.relu(BatchNorm()(x))
     # 4 -> 7 needs one pixel of padding each side of the dilated input; 7 -> 14 -> 28 are SAME.
     for width, padding in ((32, ((1, 1), (1, 1))), (16, "SAME"), (8, "SAME")):
-      x = nn.ConvTranspose(width, (3, 3), strides=(2, 2), padding=padding)(x)
+      x = conv.conv_transpose(self.lowering, width, (3, 3), (2, 2), padding)(x)
       x = nn.relu(BatchNorm()(x))
     x = nn.Conv(self.channels, (3, 3), padding="SAME")(x)
     x_BxCxHxW = nn.sigmoid(x).transpose(0, 3, 1, 2)
@@ -202,13 +205,17 @@ class MetzDiscriminator(nn.Module):
 def make_networks(config, data_dim: int, output: str, mbstd: bool,
                   image_shape: tuple[int, int] | None = None) -> tuple[nn.Module, nn.Module]:
   """The (G, D) pair of config.arch for data of width `data_dim` (images: of `image_shape`)."""
+  lowering = config.get("conv_transpose_lowering", "subpixel")
+  if config.arch in ("dcgan", "metz_dcgan") and lowering not in conv.LOWERINGS:
+    raise UserError(f"config.conv_transpose_lowering must be one of {', '.join(conv.LOWERINGS)};"
+                    f" got {lowering!r}")
   if config.arch == "dcgan":
     if image_shape is None or output != "sigmoid":
       raise UserError("config.arch=dcgan needs an image dataset (stacked digits)")
     if image_shape[0] % 4 or image_shape[1] % 4:
       raise UserError(f"config.arch=dcgan needs image sides divisible by 4; got {image_shape}")
     channels = data_dim // (image_shape[0] * image_shape[1])
-    g = ConvGenerator(config.dcgan_width, tuple(image_shape), channels)
+    g = ConvGenerator(config.dcgan_width, tuple(image_shape), channels, lowering)
     d_width = config.get("dcgan_d_width", 0) or config.dcgan_width
     return g, ConvDiscriminator(d_width, tuple(image_shape), channels, mbstd)
   if config.arch == "metz_dcgan":
@@ -218,7 +225,7 @@ def make_networks(config, data_dim: int, output: str, mbstd: bool,
       raise UserError("config.arch=metz_dcgan needs config.dcgan_d_width: 2 (D at 1/4 of G) or "
                       "4 (1/2)")
     channels = data_dim // (28 * 28)
-    return (MetzGenerator(channels),
+    return (MetzGenerator(channels, lowering),
             MetzDiscriminator(config.dcgan_d_width, (28, 28), mbstd))
   if config.arch == "pacgan":
     g = Generator(tuple(config.pacgan_g_hidden), data_dim, batch_norm=True, output=output)
