@@ -23,7 +23,7 @@ Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many ti
          of the kernel time and drawing z 24-26%. The conv nets (dcgan, metz_dcgan) are also
          timed with the other lowering of G's transposed convolutions
          (config.conv_transpose_lowering): on gan_mnist_full.flags at S = 3 on 2 AMD EPYC cores
-         the sub-pixel lowering runs 64 seed-steps/s, lax's 42-53 (three runs).
+         the sub-pixel lowering runs 59-64 seed-steps/s, lax's 42-53 (four runs).
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the matmul and
