@@ -1,15 +1,15 @@
 """Transposed convolutions as sub-pixel convolutions: one stride-1 convolution and a depth-to-space.
 
-lax.conv_transpose convolves the stride-dilated input, and on a CPU XLA runs that (and, in the
-backward pass, its stride-dilated gradients) far below its rate for an ordinary convolution: in
-the DCGAN generator's 7x7x32 -> 14x14x16 layer most of the step's time. But output pixels whose
-index has the same remainder mod the stride (one *phase*) see a fixed subset of the kernel's taps
-applied to the undilated input. So one stride-1 convolution whose kernel holds every phase's taps
-side by side (zeros where a phase does not reach) computes all phases as output channels, and a
-depth-to-space interleaves them (the sub-pixel convolution of Shi et al. 2016). Forward and
-backward are then stride-1, undilated convolutions. It computes what lax computes (the same sums
-in another order: equal to float rounding, tested with the gradients), on NHWC inputs and HWIO
-kernels, flax's layouts. `bench_gan.py` times the two lowerings side by side.
+lax.conv_transpose convolves the stride-dilated input, and on a CPU XLA runs that far below its rate
+for an ordinary convolution, in the forward pass and in the stride-dilated gradients of the backward
+(the DCGAN step's profile: BUILD_NOTES, Benchmarks). But output pixels whose index has the same
+remainder mod the stride (one *phase*) see a fixed subset of the kernel's taps applied to the
+undilated input. So one stride-1 convolution whose kernel holds every phase's taps side by side
+(zeros where a phase does not reach) computes all phases as output channels, and a depth-to-space
+interleaves them (the sub-pixel convolution of Shi et al. 2016). Forward and backward are then
+stride-1, undilated convolutions. It computes what lax computes (the same sums in another order:
+equal to float rounding, tested with the gradients), on NHWC inputs and HWIO kernels, flax's
+layouts. `bench_gan.py` times the two lowerings side by side.
 """
 
 import flax.linen as nn
