@@ -48,7 +48,7 @@ from absl import flags, logging
 
 from genjax import cli, devices, flop_count, random_fused, seeds, timing
 from genjax.errors import UserError
-from genjax.gan import data, step
+from genjax.gan import data, models, step
 from genjax.models import conv
 
 CONFIG = cli.define_flags("gan", default_workdir="workdirs/bench_gan")
@@ -101,9 +101,8 @@ def seed_step_flops(config, method_name: str) -> tuple[int, int]:
   """Matmul FLOPs of one seed's step: (as XLA compiled it, as written in its jaxpr). Counted
   with lax's transposed convolutions (their inserted zeros left out): the sub-pixel lowering's
   combined kernel holds zero taps too (2.25x the FLOPs for 4x4 stride 2), which are not work."""
-  if "conv_transpose_lowering" in config:
-    config = config.copy_and_resolve_references()
-    config.conv_transpose_lowering = "xla"
+  config = config.copy_and_resolve_references()
+  config.conv_transpose_lowering = "xla"
   _, setup, keys_S, state_S = seeds_setup(config, method_name, 1)
   key, state = keys_S[0], jax.tree.map(lambda x: x[0], state_S)
   per_seed = step.make_train_step(setup)
@@ -180,7 +179,7 @@ def main(argv):
   candidates[f"S={seed_counts[-1]}, rolled threefry"] = (seed_counts[-1], per_call,
                                                              trained_map, False)
   # The conv generators with the other lowering of their transposed convolutions.
-  if config.arch in ("dcgan", "metz_dcgan"):
+  if config.arch in models.CONV_ARCHS:
     other = next(low for low in conv.LOWERINGS if low != config.conv_transpose_lowering)
     candidates[f"S={seed_counts[-1]}, transposed convolutions by {other}"] = (
         seed_counts[-1], per_call, trained_map, True, other)
@@ -194,7 +193,7 @@ def main(argv):
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
     peak = flops["peak"] / timing.median(times["peak"])
     lowering = (f"transposed convolutions by {config.conv_transpose_lowering}, "
-                if config.arch in ("dcgan", "metz_dcgan") else "")
+                if config.arch in models.CONV_ARCHS else "")
     print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
           f"{per_call} steps per call, seeds by {trained_map}, {lowering}"
           f"{seeds.seed_parallel(seed_counts[-1], config.parallel).num_devices}"

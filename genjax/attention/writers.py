@@ -42,8 +42,8 @@ def write_markdown(summary, rows, config, header, path):
            "round (load-corrected: cancels slowdowns from other processes on a shared machine). "
            f"Fit: {slopes.FIT_METHOD}.",
            " XLA's FLOP and byte counts of the same programs over the same n are deterministic "
-           "(what the hardware was asked to do); loop variants and cuDNN's fused attention have "
-           "none (XLA counts a loop body once and cannot see into a library call).",
+           "(what the hardware was asked to do); loop variants and fused kernels (cuDNN's, "
+           "Pallas') have none (XLA counts a loop body once and cannot see into a kernel).",
            "", "| variant | mode | time slope | load-corrected time slope | XLA FLOPs slope | "
            "XLA bytes slope | expected | temp-memory slope | expected |",
            "|---|---|---|---|---|---|---|---|---|"]

@@ -16,6 +16,7 @@ from genjax.models import conv
 
 ACTIVATIONS = {"relu": nn.relu, "tanh": nn.tanh}
 KERNEL_INITS = ("lecun_normal", "orthogonal")
+CONV_ARCHS = ("dcgan", "metz_dcgan")  # convolutional nets (seeds in a loop by default)
 
 
 def kernel_init(name: str, gain: float):
@@ -206,7 +207,7 @@ def make_networks(config, data_dim: int, output: str, mbstd: bool,
                   image_shape: tuple[int, int] | None = None) -> tuple[nn.Module, nn.Module]:
   """The (G, D) pair of config.arch for data of width `data_dim` (images: of `image_shape`)."""
   lowering = config.get("conv_transpose_lowering", "subpixel")
-  if config.arch in ("dcgan", "metz_dcgan") and lowering not in conv.LOWERINGS:
+  if config.arch in CONV_ARCHS and lowering not in conv.LOWERINGS:
     raise UserError(f"config.conv_transpose_lowering must be one of {', '.join(conv.LOWERINGS)};"
                     f" got {lowering!r}")
   if config.arch == "dcgan":

@@ -23,7 +23,6 @@ INIT_TAG, TRAIN_TAG, EVAL_TAG = 0, 1, 2
 UNROLL_TAG, G_TAG = 100_000, 100_001
 # Within a D step's key: its real batch, its fakes' z and the gradient penalty's interpolation.
 REAL_TAG, FAKE_TAG, GP_TAG = 0, 1, 2
-CONV_ARCHS = ("dcgan", "metz_dcgan")  # convolutional nets (seeds in a loop by default)
 
 
 def method_names(config: ConfigDict) -> list[str]:
@@ -34,7 +33,7 @@ def seed_map(config: ConfigDict) -> str:
   """config.seed_map with "auto" resolved: a loop over seeds for conv nets, else vmap."""
   if config.seed_map != "auto":
     return config.seed_map
-  return "loop" if config.arch in CONV_ARCHS else "vmap"
+  return "loop" if config.arch in models.CONV_ARCHS else "vmap"
 
 
 def samples_per_step(config: ConfigDict, method: Method) -> int:

@@ -11,7 +11,7 @@ from ml_collections import ConfigDict
 
 from genjax import checks, logs, seeds
 from genjax.errors import UserError
-from genjax.gan import data, evaluate, hopping, report, step
+from genjax.gan import data, evaluate, hopping, models, report, step
 from genjax.loop import Trainer
 from genjax.models import classifier
 from genjax.registry import EXPERIMENTS
@@ -20,7 +20,7 @@ from genjax.workdir import Workdir
 
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "dataset", data.DATASETS)
-  checks.require_choice(config, "arch", ("small", "pacgan", *step.CONV_ARCHS))
+  checks.require_choice(config, "arch", ("small", "pacgan", *models.CONV_ARCHS))
   checks.require_choice(config, "batch_unit", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
   checks.require_choice(config, "seed_map", ("auto", *seeds.SEED_MAPS))

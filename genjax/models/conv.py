@@ -47,7 +47,7 @@ def _axis_plan(n_in: int, k: int, s: int, low: int, high: int):
   return n_out, per_phase, taps, min(offsets), max(offsets) - min(offsets) + 1
 
 
-def conv_transpose_subpixel(x_BxHxWxC, kernel_HxWxIxO, strides, padding="SAME", precision=None):
+def conv_transpose_subpixel(x_BxHxWxC, kernel_HxWxIxO, strides, padding="SAME"):
   """lax.conv_transpose(x, kernel, strides, padding, dimension_numbers=NHWC/HWIO) with the
   kernel not flipped (flax's nn.ConvTranspose), as one stride-1 convolution over all phases."""
   (kh, kw, c_in, c_out), (sh, sw) = kernel_HxWxIxO.shape, strides
@@ -67,8 +67,7 @@ def conv_transpose_subpixel(x_BxHxWxC, kernel_HxWxIxO, strides, padding="SAME", 
   pads = [(-start_h, per_h - 1 + start_h + win_h - 1 - (n_h - 1)),
           (-start_w, per_w - 1 + start_w + win_w - 1 - (n_w - 1))]
   y = lax.conv_general_dilated(x_BxHxWxC, combined.reshape(win_h, win_w, c_in, sh * sw * c_out),
-                               (1, 1), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                               precision=precision)
+                               (1, 1), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"))
   b = y.shape[0]
   y_BxHxSxWxSxO = y.reshape(b, per_h, per_w, sh, sw, c_out).transpose(0, 1, 3, 2, 4, 5)
   return y_BxHxSxWxSxO.reshape(b, per_h * sh, per_w * sw, c_out)[:, :out_h, :out_w, :]
