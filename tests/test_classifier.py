@@ -1,5 +1,7 @@
 """The judge networks: the MLP and the conv classifier on flat images."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -37,11 +39,24 @@ def test_features_and_logits_in_one_pass_are_the_two_calls(kind, hidden):
   train_x, train_y, test_x, test_y = _digits()
   net = classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind=kind,
                                     hidden=hidden, steps=5)
-  x = np.resize(test_x, (4100, test_x.shape[1]))  # two batches of the 4,096 it runs at a time
+  x = np.resize(test_x, (classifier.JUDGE_BATCH + 4, test_x.shape[1]))  # two batches
   features, logits = net.features_and_logits(x)
   np.testing.assert_allclose(features, net.features(x), rtol=1e-6, atol=1e-6)
   np.testing.assert_allclose(logits, net.logits(x), rtol=1e-5, atol=1e-5)
   assert features.shape == (len(x), hidden[-1]) and logits.shape == (len(x), 10)
+
+
+@pytest.mark.parametrize("kind, hidden", [("conv", (16,)), ("mlp", (16, 8))])
+def test_the_judge_batch_size_changes_no_number(kind, hidden):
+  train_x, train_y, test_x, test_y = _digits()
+  net = classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind=kind,
+                                    hidden=hidden, steps=5)
+  x = np.resize(test_x, (3 * classifier.JUDGE_BATCH + 100, test_x.shape[1]))
+  in_batches = net.features_and_logits(x)
+  whole = classifier._batched(functools.partial(classifier._features_and_logits, net.model,
+                                                net.params), x, batch=len(x))
+  for part, at_once in zip(in_batches, whole, strict=True):
+    np.testing.assert_array_equal(part, at_once)
 
 
 def test_bad_classifier_kinds_and_shapes_are_refused():
