@@ -137,4 +137,4 @@ def test_benchmark_reports_the_same_numbers_for_every_case():
                            "--rounds=1", "--scale=0.01"], capture_output=True, text=True,
                           check=True)
   rows = [line for line in result.stdout.splitlines() if "faster" in line]
-  assert len(rows) == 3 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
+  assert len(rows) == 4 and all(row.endswith("same numbers: yes") for row in rows), result.stdout

@@ -97,9 +97,8 @@ def _apply_features_and_logits(model, params, x_BxP):
 _features_and_logits = jax.jit(_apply_features_and_logits, static_argnums=0)
 
 
-# Images per call when judging: XLA:CPU runs the ConvNet's convolutions about 1.8x as fast on 512
-# images as on 4,096 (the 54,000 training digits: 1.6 against 2.9 s on 2 AMD EPYC cores, with the
-# same bits; the MLP's time is flat), and a real-MNIST VAE run judges ten such sets.
+# Images per call when judging: XLA:CPU runs the ConvNet's convolutions faster on 512 images a
+# call than on 4,096, with the same bits (experiments/bench_metrics.py; the MLP's time is flat).
 JUDGE_BATCH = 512
 
 
