@@ -62,13 +62,19 @@ def main(argv):
              "matmul": functools.partial(coverage.nearest_centers, x_NxD, c_KxD)}
     (a_index, a_dist), (b_index, b_dist) = calls["direct"](), calls["matmul"]()
     same = (a_index == b_index).all() and (a_dist == b_dist).all()
-    times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=0)
-    ratio = timing.median(timing.per_round_ratio(times["direct"], times["matmul"]))
-    print(f"{label} (N {len(x_NxD):,}, K {k}, D {d}): direct differences "
-          f"{timing.median(times['direct']):.3f} s, matmul ranking "
-          f"{timing.median(times['matmul']):.3f} s; matmul {ratio:.1f}x faster; "
-          f"same numbers: {'yes' if same else 'NO'}", flush=True)
+    direct_s, matmul_s, ratio = interleaved(calls)
+    print(f"{label} (N {len(x_NxD):,}, K {k}, D {d}): direct differences {direct_s:.3f} s, "
+          f"matmul ranking {matmul_s:.3f} s; matmul {ratio:.1f}x faster; same numbers: "
+          f"{'yes' if same else 'NO'}", flush=True)
   bench_judge(rng)
+
+
+def interleaved(calls: dict) -> tuple[float, float, float]:
+  """Median seconds of the two calls (before, after) over interleaved rounds, and the median
+  per-round ratio before / after."""
+  times_a, times_b = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=0).values()
+  return (timing.median(times_a), timing.median(times_b),
+          timing.median(timing.per_round_ratio(times_a, times_b)))
 
 
 def bench_judge(rng):
@@ -82,12 +88,10 @@ def bench_judge(rng):
            "now": functools.partial(classifier._batched, judge, x_NxP)}
   outputs = {name: call() for name, call in calls.items()}  # also compiles both shapes
   same = all((a == b).all() for a, b in zip(outputs["before"], outputs["now"], strict=True))
-  times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=0)
-  ratio = timing.median(timing.per_round_ratio(times["before"], times["now"]))
-  print(f"conv judge (N {len(x_NxP):,} 28x28 images): {BEFORE_BATCH:,} a call "
-        f"{timing.median(times['before']):.3f} s, {classifier.JUDGE_BATCH:,} a call "
-        f"{timing.median(times['now']):.3f} s; {classifier.JUDGE_BATCH:,} {ratio:.1f}x faster; "
-        f"same numbers: {'yes' if same else 'NO'}", flush=True)
+  before_s, now_s, ratio = interleaved(calls)
+  print(f"conv judge (N {len(x_NxP):,} 28x28 images): {BEFORE_BATCH:,} a call {before_s:.3f} s, "
+        f"{classifier.JUDGE_BATCH:,} a call {now_s:.3f} s; {classifier.JUDGE_BATCH:,} "
+        f"{ratio:.1f}x faster; same numbers: {'yes' if same else 'NO'}", flush=True)
 
 
 if __name__ == "__main__":
