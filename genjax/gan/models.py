@@ -121,7 +121,7 @@ class ConvGenerator(nn.Module):
   width: int  # channels of the 14x14 layer; the 7x7 layer has twice as many
   image_shape: tuple[int, int]  # (H, W), each divisible by 4
   channels: int  # output channels (3 for stacked digits)
-  lowering: str = "subpixel"  # of the transposed convolutions (conv.LOWERINGS; same parameters)
+  lowering: str  # of the transposed convolutions (conv.LOWERINGS; the same parameters either way)
 
   @nn.compact
   def __call__(self, z_BxZ):
@@ -166,7 +166,7 @@ class MetzGenerator(nn.Module):
   (theirs: tanh on [-1, 1], the same family rescaled). Flat channel-major images [B, C*H*W]."""
 
   channels: int
-  lowering: str = "subpixel"  # of the transposed convolutions (conv.LOWERINGS)
+  lowering: str  # of the transposed convolutions (conv.LOWERINGS)
 
   @nn.compact
   def __call__(self, z_BxZ):
@@ -206,7 +206,7 @@ class MetzDiscriminator(nn.Module):
 def make_networks(config, data_dim: int, output: str, mbstd: bool,
                   image_shape: tuple[int, int] | None = None) -> tuple[nn.Module, nn.Module]:
   """The (G, D) pair of config.arch for data of width `data_dim` (images: of `image_shape`)."""
-  lowering = config.get("conv_transpose_lowering", "subpixel")
+  lowering = config.conv_transpose_lowering
   if config.arch in CONV_ARCHS and lowering not in conv.LOWERINGS:
     raise UserError(f"config.conv_transpose_lowering must be one of {', '.join(conv.LOWERINGS)};"
                     f" got {lowering!r}")
