@@ -67,9 +67,11 @@ def scaling_sweep(config, ns, key, on_point=None):
         prog = measure.attention_program(fns[name], mode, config.causal)
         c, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
         temp, total, source = measure.memory_of(c)
-        # No counts where XLA cannot see the work (loops over chunks, cuDNN's or Pallas' kernel).
-        xla_flops, xla_bytes = (measure.xla_costs(c) if measure.xla_counts_the_work(name, config)
-                                else (float("nan"), float("nan")))
+        # No counts where XLA cannot see the work (loops over chunks, cuDNN's or Pallas' kernel,
+        # matmuls in library calls: checked against the program as written, traced again).
+        xla_flops, xla_bytes = (
+            measure.xla_costs(c, measure.program_matmul_flops(prog, shape, shape, shape, shape))
+            if measure.xla_counts_the_work(name, config) else (float("nan"), float("nan")))
         row = dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
                    heads=config.heads, batch=config.batch, compile_s=compile_s,
                    temp_bytes=temp, total_bytes=total, memory_source=source,

@@ -43,7 +43,9 @@ def write_markdown(summary, rows, config, header, path):
            f"Fit: {slopes.FIT_METHOD}.",
            " XLA's FLOP and byte counts of the same programs over the same n are deterministic "
            "(what the hardware was asked to do); loop variants and fused kernels (cuDNN's, "
-           "Pallas') have none (XLA counts a loop body once and cannot see into a kernel).",
+           "Pallas') have none (XLA counts a loop body once and cannot see into a kernel), nor "
+           "does a point whose count is below the matmul FLOPs of the program as written "
+           "(XLA:GPU leaves out the matmuls it hands to cuBLAS).",
            "", "| variant | mode | time slope | load-corrected time slope | XLA FLOPs slope | "
            "XLA bytes slope | expected | temp-memory slope | expected |",
            "|---|---|---|---|---|---|---|---|---|"]
