@@ -6,7 +6,7 @@ traceback or, worse, run on a mix of both (the editable install's finder supplie
 like genjax.cli, that the other package lacks). So every script imports this module before
 anything from genjax; importing it is the check:
 
-  import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+  import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 
 It prints its own `error:` line (genjax.cli.fail is exactly what cannot be imported yet).
 """

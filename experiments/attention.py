@@ -9,7 +9,10 @@ in force), time_vs_n.png, memory_vs_n.png, crossover.png, config.json and metric
 library call; rerun with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-dot,-eltwise,-reduce.
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli

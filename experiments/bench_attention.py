@@ -7,7 +7,10 @@ Expect:  naive and jax.nn.dot_product_attention near 15-25% of peak; `blocked` (
          over whole key rows) above 50%; the best chunked (online softmax) within 1.3x of it.
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 from absl import flags, logging
 

@@ -42,7 +42,10 @@ import json
 import os
 import re
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 from absl import flags, logging
 

@@ -19,7 +19,10 @@ binary 28x28 images, 4,096 a call against classifier.JUDGE_BATCH. Interleaved ro
 
 import functools
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 import numpy as np
 from absl import app, flags

@@ -17,7 +17,10 @@ compiled inside random_fused.unfused()), timed in interleaved rounds (genjax.tim
 both alike; medians over rounds are compared.
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 import numpy as np
 from absl import app, flags

@@ -9,7 +9,10 @@ all alike, and medians over rounds are compared: a busy neighbour lowers the pea
 the steps, so the ratios hold.
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 import jax.numpy as jnp
 import numpy as np

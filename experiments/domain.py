@@ -5,7 +5,10 @@ python experiments/domain.py --flagfile=experiments/flags/domain_diversity_quick
 
 import os
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 from absl import flags
 

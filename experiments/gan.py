@@ -3,7 +3,10 @@
 python experiments/gan.py --flagfile=experiments/flags/gan_ring_quick.flags
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli

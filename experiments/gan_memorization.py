@@ -8,7 +8,10 @@ construction) and the median distance ratio, in pixels and in the digit classifi
 writes memorization.json and nearest_train.png (samples over their nearest training digit).
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli

@@ -12,7 +12,10 @@ grid.md tabulates the main numbers of every finished run's results.json (genjax/
 
 import os
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli, grid, launch

@@ -4,7 +4,10 @@ python experiments/vae.py --flagfile=experiments/flags/vae_digits.flags     # 8x
 python experiments/vae.py --flagfile=experiments/flags/vae_mnist5k.flags    # 28x28 MNIST, offline
 """
 
-import _genjax_check  # noqa: F401  (first: one error line if another genjax shadows ours)
+import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+
+# isort: split
+import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli

@@ -76,14 +76,19 @@ def test_help_lists_the_scripts_own_flags_and_exits_0(script, help_flag, listed)
 
 
 def test_every_entry_point_checks_its_genjax_first_and_shows_cli_flags():
-  """Static, so a new script cannot miss them: _genjax_check before any genjax import, and
-  the flags that cli.define_flags defines adopted, so that --help lists them."""
+  """Static, so a new script cannot miss them: _huge_pages first, _genjax_check before any
+  genjax import, and the flags that cli.define_flags defines adopted, so that --help lists
+  them."""
   for path in ENTRY_POINTS:
     tree = ast.parse(open(path).read())
     imports = [(node.names[0].name if isinstance(node, ast.Import) else node.module)
                for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
     first_genjax = next(i for i, name in enumerate(imports) if name.split(".")[0] == "genjax")
     assert "_genjax_check" in imports[:first_genjax], path
+    # Restarts before anything but the standard library (jax, genjax) costs an import.
+    first_other = next(i for i, name in enumerate(imports)
+                       if name.split(".")[0] not in sys.stdlib_module_names)
+    assert imports[first_other] == "_huge_pages", path
     source = ast.unparse(tree)
     if "cli.define_flags(" in source:
       assert "flags.adopt_module_key_flags(cli)" in source, path

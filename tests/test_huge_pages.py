@@ -1,0 +1,113 @@
+"""Entry points restart once with glibc's huge-page malloc tunable (experiments/_huge_pages.py)."""
+
+import importlib.util
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE = os.path.join(ROOT, "experiments", "_huge_pages.py")
+GLIBC = ("glibc", "2.36")
+
+
+def _load():
+  """The module, loaded so that importing it cannot restart this test process."""
+  saved = os.environ.get("GLIBC_TUNABLES")
+  os.environ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0"
+  try:
+    spec = importlib.util.spec_from_file_location("_huge_pages", MODULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+  finally:
+    if saved is None:
+      del os.environ["GLIBC_TUNABLES"]
+    else:
+      os.environ["GLIBC_TUNABLES"] = saved
+
+
+huge_pages = _load()
+
+
+def test_the_tunable_is_added_to_what_is_set_and_never_overrides_a_choice():
+  add = huge_pages.tunables_with_huge_pages
+  assert add("", GLIBC) == "glibc.malloc.hugetlb=1"
+  assert add("glibc.malloc.arena_max=2", GLIBC) == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
+  # Set already (the user's 0, or the restarted process): go on as started, no second restart.
+  assert add("glibc.malloc.hugetlb=0", GLIBC) is None
+  assert add("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1", GLIBC) is None
+  # Where the tunable does not exist: no restart.
+  assert add("", ("glibc", "2.34")) is None
+  assert add("", ("glibc", "2.40")) == "glibc.malloc.hugetlb=1"
+  assert add("", ("", "")) is None  # macOS, musl
+  assert add("", ("glibc", "unknown")) is None
+
+
+def _run(script, env, *args):
+  """(pid, stdout lines) of `python -O script args`."""
+  process = subprocess.Popen([sys.executable, "-O", str(script), *args], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  out, err = process.communicate(timeout=60)
+  assert process.returncode == 0, err
+  return process.pid, out.splitlines()
+
+
+@pytest.mark.skipif(huge_pages.tunables_with_huge_pages("", platform.libc_ver()) is None,
+                    reason="glibc older than 2.35, or not glibc: nothing restarts")
+def test_a_script_restarts_once_in_its_process_with_the_tunable_and_its_arguments(tmp_path):
+  script = tmp_path / "entry.py"
+  script.write_text("import os, sys\n"
+                    "print('started', flush=True)\n"
+                    "import _huge_pages\n"
+                    "print(os.getpid(), os.environ['GLIBC_TUNABLES'], sys.argv[1:], "
+                    "sys.flags.optimize)\n")
+  env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+  env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "experiments"),
+                                       env.get("PYTHONPATH", "")])
+  pid, lines = _run(script, env, "--flag=1", "two words")
+  # Started twice (the restart runs the script from the top), went on once, in the same process
+  # (exec), with the interpreter's options (-O) and every argument as given.
+  assert lines == ["started", "started",
+                   f"{pid} glibc.malloc.hugetlb=1 ['--flag=1', 'two words'] 1"], lines
+  # The user's own setting stays as it is, and nothing restarts.
+  env["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0"
+  pid, lines = _run(script, env)
+  assert lines == ["started", f"{pid} glibc.malloc.hugetlb=0 [] 1"], lines
+
+
+BENCH = os.path.join(ROOT, "experiments", "bench_huge_pages.py")
+TINY_VAE = ("experiments/vae.py --config.betas=1 --config.train_autoencoder=False "
+            "--config.num_steps=2 --config.iwae_samples=10 --config.iwae_chunk=10 "
+            "--config.classifier_steps=2 --config.num_generated=20 "
+            "--config.interpolation_pairs=2 --config.make_plots=False --config.hidden=16")
+
+
+def _bench(*args):
+  return subprocess.run([sys.executable, BENCH, *args], capture_output=True, text=True,
+                        timeout=600, cwd=ROOT, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+
+
+@pytest.mark.slow
+def test_the_benchmark_times_both_settings_and_compares_their_numbers():
+  result = _bench(f"--run={TINY_VAE}", "--rounds=1")
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+  assert [row.split(" | ")[0] for row in rows[1:]] == ["| 4 KB pages (glibc.malloc.hugetlb=0)",
+                                                      "| huge pages (glibc.malloc.hugetlb=1)"]
+  assert rows[1].endswith("| 1.00 |")  # the ratio's base
+  assert "numbers (results.json without times) the same in every run" in result.stdout
+
+
+@pytest.mark.parametrize("run,message", [
+    ("experiments/vae.py --workdir=/tmp/x", "--run must be a script and its flags"),
+    ("", "--run must be a script and its flags"),
+    (TINY_VAE + " --config.hidden=-1", "--run failed (glibc.malloc.hugetlb="),
+])
+def test_bad_runs_are_one_error_line(run, message):
+  result = _bench(f"--run={run}", "--rounds=1")
+  assert result.returncode == 2, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: ") and message in last, result.stderr[-3000:]
