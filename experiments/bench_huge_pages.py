@@ -11,14 +11,16 @@ Expect:  on 2 AMD EPYC cores (glibc 2.36, transparent huge pages in `madvise` mo
          run each, --run as above). experiments/_huge_pages.py says why, and makes every entry
          point use huge pages.
 
-Each round runs the command once per setting (in turn, the order alternating over rounds), each
-in a fresh workdir and a fresh process whose GLIBC_TUNABLES names the setting (an entry point
-started with the tunable set does not restart). Wall time, the child's CPU time and page faults
-(os.wait4) are medians over rounds. The numbers: every results.json value but times, compared.
+Each round runs the command once per setting (in turn, the order alternating over rounds), each in a
+fresh workdir and a fresh process whose GLIBC_TUNABLES names the setting (an entry point started
+with the tunable set does not restart). Wall time, the child's CPU time and page faults (getrusage
+of the children, before and after) are medians over rounds. The numbers: every results.json value
+but times, compared.
 """
 
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -57,21 +59,23 @@ def run_once(command: list[str], tunables: str, folder: str) -> dict:
   """One training in a fresh process and workdir: its times, page faults and numbers."""
   workdir = tempfile.mkdtemp(dir=folder)
   log = os.path.join(workdir, "log.txt")
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)  # every child waited for so far
   with open(log, "w") as out:
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, *command, f"--workdir={workdir}/run"],
-                               env={**os.environ, "GLIBC_TUNABLES": tunables}, stdout=out,
-                               stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(process.pid, 0)
+    status = subprocess.run([sys.executable, *command, f"--workdir={workdir}/run"],
+                            env={**os.environ, "GLIBC_TUNABLES": tunables}, stdout=out,
+                            stderr=subprocess.STDOUT).returncode
     wall = time.perf_counter() - start
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
   if status:
     with open(log) as f:
       tail = " | ".join(f.read().strip().splitlines()[-3:])
     raise UserError(f"--run failed ({tunables}): {tail}")
   with open(os.path.join(workdir, "run", "results.json")) as f:
     results = json.load(f)
-  return {"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime,
-          "faults": usage.ru_minflt, "numbers": numbers(results)}
+  return {"wall": wall, "user": after.ru_utime - before.ru_utime,
+          "sys": after.ru_stime - before.ru_stime, "faults": after.ru_minflt - before.ru_minflt,
+          "numbers": numbers(results)}
 
 
 def main(argv):

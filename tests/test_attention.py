@@ -289,6 +289,20 @@ def test_xla_counts_that_miss_the_programs_matmuls_are_left_out():
   assert math.isnan(measure.xla_costs(_Compiled(float("nan"), 1.0), written)[0])
 
 
+@pytest.mark.parametrize("mode", ["forward", "forward_backward"])
+def test_xla_cpu_counts_of_every_countable_variant_cover_their_matmuls(mode):
+  # So on XLA:CPU the coverage rule drops no count (measure.COUNT_COVERAGE's comment).
+  config = attention_config.get_config("quick")
+  names = [n for n in attention_config.VARIANTS if measure.xla_counts_the_work(n, config)]
+  fns = measure.variant_fns(config, names, jax.random.key(0))
+  x = jax.ShapeDtypeStruct((1, 512, 2, config.head_dim), jnp.float32)
+  for name in names:
+    program = measure.attention_program(fns[name], mode, config.causal)
+    compiled = jax.jit(program).lower(x, x, x, x).compile()
+    flops, _ = measure.xla_costs(compiled, measure.program_matmul_flops(program, x, x, x, x))
+    assert flops > 0, name
+
+
 def test_xla_counts_are_left_out_where_xla_cannot_see_the_work():
   config = attention_config.get_config("quick")
   assert measure.xla_counts_the_work("naive", config)

@@ -17,11 +17,10 @@ LOOP_VARIANTS = ("chunked", "blocked")  # XLA's cost_analysis counts a loop body
 # The compiled program's FLOP count stands only if it holds at least this share of the matmul
 # FLOPs of the program as written (flop_count.jaxpr_matmul_flops of its jaxpr, on any backend):
 # XLA's count adds its elementwise ops to the matmuls, so a count below them has lost matmul work.
-# On XLA:CPU the share is 1.014-1.32 for every countable variant and mode (quick config, n
-# 1,024-4,096; full config at n = 8,192, causal or not). On an H200, XLA:GPU hands matmuls to
-# cuBLAS and does not count those calls: naive attention's share was 0.03 at n = 1,280 and 6,528
-# (the softmax alone) and 0.53 at 2,048, which read as a FLOP slope of -1.87; with the backward
-# pass the Performer's 0.82-0.92, the Linformer's 0.62 at 6,528.
+# On XLA:CPU every countable variant and mode holds more (tests/test_attention.py). On an H200,
+# XLA:GPU hands matmuls to cuBLAS and does not count those calls: in attention_gpu_pallas.flags'
+# results.md naive attention's count is 3% of its matmul FLOPs at n = 1,280 (the softmax alone)
+# and 53% at 2,048, a FLOP slope of -1.87.
 COUNT_COVERAGE = 1.0
 
 
