@@ -22,7 +22,7 @@ import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page t
 import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
-from genjax import cli, identity, launch, registry
+from genjax import cli, identity, launch, logs, registry
 from genjax.claims import plan as run_plan
 from genjax.claims import report, report_json, report_md, schedule
 from genjax.errors import UserError
@@ -132,7 +132,7 @@ def main(argv):
   print("\n".join(lines), flush=True)
   if FLAGS.plan_only:
     return
-  os.makedirs(FLAGS.workdir, exist_ok=True)
+  logs.make_folder(FLAGS.workdir)
   start = time.perf_counter()
   if slurm:
     jobs = execute_on_slurm(slurm, runs)

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 import sys
 
-from genjax import identity, registry
+from genjax import identity, logs, registry
 from genjax.errors import UserError
 
 
@@ -86,9 +86,10 @@ def run_all(commands: dict[str, list[str]], workdirs: dict[str, str], processes:
             done: set[str]) -> dict:
   """Runs the commands not in `done`, `processes` at a time; returns name -> exit code."""
   todo = {n: c for n, c in commands.items() if n not in done}
+  for name in todo:  # before any run starts: a --workdir no folder can be made in is one line
+    logs.make_folder(os.path.dirname(log_path(workdirs[name])) or ".")
 
   def launch(name):
-    os.makedirs(os.path.dirname(log_path(workdirs[name])) or ".", exist_ok=True)
     with open(log_path(workdirs[name]), "w") as log:
       return subprocess.run(commands[name], stdout=log, stderr=subprocess.STDOUT).returncode
 

@@ -83,7 +83,7 @@ class MetricsWriter:
     if self._file is not None or not self.enabled:
       return
     with writing(os.path.join(self.workdir, "metrics.jsonl")):
-      os.makedirs(self.workdir, exist_ok=True)
+      make_folder(self.workdir)
       self._file = open(os.path.join(self.workdir, "metrics.jsonl"), "a")
 
   def _summary(self, model: str):
@@ -164,6 +164,26 @@ def writing(path: str):
       raise UserError(f"cannot write {where}: {e.strerror}; use a --workdir you can write "
                       "to") from None
     raise
+
+
+# errno values of os.makedirs that mean "no folder can be made at this path": a file where the
+# path needs a folder (ENOTDIR, EEXIST), or a place that takes no new folders (ENOENT: /proc).
+NO_FOLDER_HERE = (errno.ENOTDIR, errno.EEXIST, errno.ENOENT)
+
+
+def make_folder(path: str) -> None:
+  """os.makedirs(path, exist_ok=True) for a folder the user named (a --workdir): a path where no
+  folder can be made, a read-only place or a full disk is one line naming it, not a traceback."""
+  with writing(path):
+    try:
+      os.makedirs(path, exist_ok=True)
+    except OSError as e:
+      if e.errno not in NO_FOLDER_HERE:
+        raise
+      why = ("a file stands where it needs a folder" if e.errno != errno.ENOENT
+             else "no folder can be made there")
+      raise UserError(f"cannot make the folder {path}: {e.strerror} ({why}); use another "
+                      "--workdir") from None
 
 
 def read_metrics(workdir: str) -> list[dict]:

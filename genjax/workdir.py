@@ -39,7 +39,7 @@ class Workdir:
         with logs.writing(path):
           if os.path.exists(path) and not os.path.isdir(path):
             raise UserError(f"--workdir {path} is a file, not a folder; use another --workdir")
-          os.makedirs(path, exist_ok=True)
+          logs.make_folder(path)
           # The lock first: a second process must not even read the workdir as its own.
           lock = workdir_lock.acquire_lock(path)
         with logs.writing(os.path.join(path, "config.json")):

@@ -240,6 +240,40 @@ def test_a_read_only_workdir_is_one_line(tmp_path, monkeypatch):
     Workdir.open(str(tmp_path / "ro"), _vae(), VAE, restart=False).__enter__()
 
 
+def test_a_workdir_below_a_file_is_one_line(tmp_path):
+  (tmp_path / "file").write_text("x")
+  with pytest.raises(UserError, match=r"cannot make the folder .*file/run: .*a file stands"):
+    Workdir.open(str(tmp_path / "file" / "run"), _vae(), VAE, restart=False).__enter__()
+  with pytest.raises(UserError, match="a file stands where it needs a folder"):
+    logs.make_folder(str(tmp_path / "file"))  # the folder itself a file (EEXIST)
+  logs.make_folder(str(tmp_path / "new" / "deeper"))  # an ordinary path: made, no error
+  logs.make_folder(str(tmp_path / "new" / "deeper"))  # and again: it exists, still no error
+  assert (tmp_path / "new" / "deeper").is_dir()
+
+
+@pytest.mark.parametrize("code, text", [
+    (errno.ENOENT, "no folder can be made there"),  # what /proc answers to a new folder
+    (errno.EROFS, "cannot write"),  # the read-only line of logs.writing
+])
+def test_a_place_that_takes_no_folder_is_one_line(tmp_path, monkeypatch, code, text):
+  def refuse(path, *args, **kwargs):
+    raise OSError(code, os.strerror(code), str(path))
+
+  monkeypatch.setattr(os, "makedirs", refuse)
+  with pytest.raises(UserError, match=text):
+    logs.make_folder(str(tmp_path / "run"))
+
+
+def test_an_unexpected_folder_error_is_not_hidden(tmp_path, monkeypatch):
+  def broken(path, *args, **kwargs):  # not the user's path: a bug or the machine, kept loud
+    raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+  monkeypatch.setattr(os, "makedirs", broken)
+  with pytest.raises(OSError) as error:
+    logs.make_folder(str(tmp_path / "run"))
+  assert not isinstance(error.value, UserError) and error.value.errno == errno.EIO
+
+
 def test_a_full_disk_names_the_checkpoint_and_keeps_the_last_one(tmp_path, monkeypatch):
   state = {"w": np.arange(4, dtype=np.float32)}
   checkpointer = Checkpointer(str(tmp_path / "ck"))
@@ -345,6 +379,18 @@ def test_a_workdir_that_is_a_file_exits_2(tmp_path):
   path = tmp_path / "file"
   path.write_text("x")
   _one_line(_vae_run(path, "--config.num_steps=2"), 2, "is a file, not a folder")
+
+
+def test_a_workdir_below_a_file_exits_2_in_every_entry_point(tmp_path):
+  (tmp_path / "file").write_text("x")
+  below = tmp_path / "file" / "run"
+  text = f"cannot make the folder {below}"
+  _one_line(_vae_run(below, "--config.num_steps=2"), 2, text)
+  _one_line(_script("report.py", f"--workdir={below}",
+                    "--runs=vae:experiments/flags/vae_digits.flags"), 2, text)
+  _one_line(_script("grid.py", "--experiment=vae", "--grid=config.seed=0;1",
+                    f"--workdir={below}"), 2, text)
+  assert (tmp_path / "file").read_text() == "x" and len(list(tmp_path.iterdir())) == 1
 
 
 def test_a_locked_workdir_exits_2(tmp_path):
