@@ -9,10 +9,16 @@ anything from genjax; importing it is the check:
   import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 
 It prints its own `error:` line (genjax.cli.fail is exactly what cannot be imported yet).
+
+It also puts this checkout's root on the path first, so a script runs the genjax beside it: a
+venv installed (`pip install -e .`) from another clone or git worktree would otherwise run that
+checkout's code under this one's scripts and flagfiles, and the report's commands would name that
+checkout's scripts.
 """
 
 import importlib
 import importlib.util
+import os
 import sys
 
 MARKER = "genjax-claims"  # genjax.DISTRIBUTION in this repository's genjax/__init__.py
@@ -24,7 +30,13 @@ def _stop(message: str):
   sys.exit(2)  # bad installation: a usage error, like cli.USAGE_ERROR
 
 
+# The checkout this script belongs to (the folder above experiments/), when it holds genjax.
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def check() -> None:
+  if os.path.isfile(os.path.join(CHECKOUT, "genjax", "__init__.py")) and CHECKOUT not in sys.path:
+    sys.path.insert(1, CHECKOUT)  # after the script's own folder, before any installed genjax
   spec = importlib.util.find_spec("genjax")  # where it is, without running its code yet
   if spec is None:
     _stop(f"no genjax package is installed; {ADVICE}")

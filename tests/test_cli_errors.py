@@ -103,14 +103,51 @@ def test_empty_workdir_is_one_error_line(script):
       f"workdirs/{script[:-3]}"], result.stderr[-3000:]
 
 
-def test_another_genjax_package_first_on_the_path_is_one_error_line(tmp_path):
+def _fake_genjax(folder, distribution=None):
+  """A genjax package in `folder`: ours in name only (`distribution` = our marker), or PyPI's."""
+  (folder / "genjax").mkdir(parents=True)
+  marker = f"DISTRIBUTION = {distribution!r}\n" if distribution else ""
+  (folder / "genjax" / "__init__.py").write_text(f'"""Stand-in."""\n{marker}')
+
+
+def _probe(checkout, env=None):
+  """Runs checkout/experiments/probe.py: the check, then where `import genjax` found it."""
+  experiments = checkout / "experiments"
+  experiments.mkdir(parents=True, exist_ok=True)
+  (experiments / "_genjax_check.py").write_text(
+      open(os.path.join(ROOT, "experiments", "_genjax_check.py")).read())
+  (experiments / "probe.py").write_text("import _genjax_check\nimport genjax\n"
+                                        "print(genjax.__file__)\n")
+  return subprocess.run([sys.executable, str(experiments / "probe.py")], capture_output=True,
+                        text=True, timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_a_script_runs_the_genjax_of_its_own_checkout(tmp_path):
+  # A second clone or worktree, with the venv installed (-e) from this one: its scripts must
+  # run its own genjax, not this repository's.
+  _fake_genjax(tmp_path / "other", distribution="genjax-claims")
+  result = _probe(tmp_path / "other")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.strip() == str(tmp_path / "other" / "genjax" / "__init__.py")
+
+
+def test_another_genjax_first_on_the_path_does_not_shadow_the_checkouts(tmp_path):
   # PyPI's `genjax` is an unrelated package with our import name; a fake one stands in for it.
-  (tmp_path / "genjax").mkdir()
-  (tmp_path / "genjax" / "__init__.py").write_text('"""Probabilistic programming."""\n')
-  path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
-  result = _run("vae.py", "--help", env={"PYTHONPATH": path})
+  _fake_genjax(tmp_path / "pypi")
+  path = os.pathsep.join(filter(None, [str(tmp_path / "pypi"), os.environ.get("PYTHONPATH")]))
+  result = _run("vae.py", "--helpshort", env={"PYTHONPATH": path})
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "--config" in result.stdout, result.stdout
+
+
+def test_another_genjax_package_with_no_checkout_beside_is_one_error_line(tmp_path):
+  # A script copied out of its checkout has no genjax beside it: PyPI's one first on the path is
+  # what it would import.
+  _fake_genjax(tmp_path / "pypi")
+  path = os.pathsep.join(filter(None, [str(tmp_path / "pypi"), os.environ.get("PYTHONPATH")]))
+  result = _probe(tmp_path / "lonely", env={"PYTHONPATH": path})
   assert result.returncode == 2, result.stderr[-3000:]
   (line,) = result.stderr.strip().splitlines()
-  assert line.startswith(f"error: the genjax package imported from {tmp_path / 'genjax'} is not "
-                         "this repository's ("), line
+  assert line.startswith(f"error: the genjax package imported from {tmp_path / 'pypi' / 'genjax'} "
+                         "is not this repository's ("), line
   assert line.endswith("; pip uninstall genjax, then pip install -r requirements.txt"), line
