@@ -35,7 +35,8 @@ CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def check() -> None:
-  if os.path.isfile(os.path.join(CHECKOUT, "genjax", "__init__.py")) and CHECKOUT not in sys.path:
+  if (os.path.isfile(os.path.join(CHECKOUT, "genjax", "__init__.py"))
+      and CHECKOUT not in sys.path[:2]):
     sys.path.insert(1, CHECKOUT)  # after the script's own folder, before any installed genjax
   spec = importlib.util.find_spec("genjax")  # where it is, without running its code yet
   if spec is None:
