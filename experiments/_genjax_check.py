@@ -10,10 +10,10 @@ anything from genjax; importing it is the check:
 
 It prints its own `error:` line (genjax.cli.fail is exactly what cannot be imported yet).
 
-It also puts this checkout's root on the path first, so a script runs the genjax beside it: a
-venv installed (`pip install -e .`) from another clone or git worktree would otherwise run that
-checkout's code under this one's scripts and flagfiles, and the report's commands would name that
-checkout's scripts.
+It also puts this checkout's root on the path, right after the script's folder and before any
+installed package, so a script runs the genjax beside it: a venv installed (`pip install -e .`)
+from another clone or git worktree would otherwise run that checkout's code under this one's
+scripts and flagfiles, and the report's commands would name that checkout's scripts.
 """
 
 import importlib
