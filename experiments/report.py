@@ -128,7 +128,8 @@ def main(argv):
   timed = lambda run: EXPERIMENTS[run.experiment].timed  # noqa: E731
   reused = {run.name: not FLAGS.rerun and report.finished(run) for run in runs}
   local_jobs = FLAGS.jobs or schedule.default_jobs()
-  lines, expected = run_plan.describe(runs, reused, timed, local_jobs, slurm=bool(slurm))
+  lines, expected, estimates = run_plan.describe(runs, reused, timed, local_jobs,
+                                                 slurm=bool(slurm))
   print("\n".join(lines), flush=True)
   if FLAGS.plan_only:
     return
@@ -138,9 +139,13 @@ def main(argv):
     jobs = execute_on_slurm(slurm, runs)
   else:
     jobs = local_jobs
-    schedule.execute_all(runs, execute, timed=timed, jobs=jobs,
-                         announce=lambda line: print(run_plan.progress(
-                             line, time.perf_counter() - start, expected), flush=True))
+
+    def announce(line: str) -> None:  # the time left, at the pace of the runs finished so far
+      pace = run_plan.pace([(run.wall_seconds, estimates[run.name]) for run in runs
+                            if run.wall_seconds is not None and run.name in estimates])
+      print(run_plan.progress(line, time.perf_counter() - start, expected, pace), flush=True)
+
+    schedule.execute_all(runs, execute, timed=timed, jobs=jobs, announce=announce)
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
   if not slurm and not all(reused.values()):
     print(f"wall time {how['wall_seconds']:.0f} s against an estimate of {expected:.0f} s",

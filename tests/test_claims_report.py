@@ -250,3 +250,26 @@ def test_environment_gives_the_wall_time_only_when_something_ran(tmp_path):
   lines = report_md.environment_lines([reused], {"jobs": 2, "wall_seconds": 0.4})
   assert not any("0 s wall" in line for line in lines)
   assert any("every run reused from its workdir" in line for line in lines)
+
+
+ZEN3 = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n"
+        "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n"
+        "processor\t: 1\nmodel name\t: another CPU\n")
+
+
+@pytest.mark.parametrize("cpuinfo,expected", [
+    (ZEN3, "AMD EPYC (family 25 model 1, AVX2)"),  # the first processor's block only
+    (ZEN3.replace("25", "26").replace("avx2", "avx2 avx512f"),
+     "AMD EPYC (family 26 model 1, AVX-512)"),  # the same name, another CPU: it says so
+    ("processor\t: 0\nFeatures\t: fp asimd\nCPU part\t: 0xd0c\n", "unknown (NEON)"),  # Arm
+])
+def test_cpu_model_tells_apart_cpus_that_share_a_name(cpuinfo, expected, monkeypatch):
+  monkeypatch.setattr(report.platform, "processor", lambda: "")
+  assert report.cpu_model(cpuinfo) == expected
+
+
+def test_cpu_model_without_cpuinfo_falls_back_to_the_platform(monkeypatch):
+  monkeypatch.setattr(report.platform, "processor", lambda: "arm")
+  assert report.cpu_model("") == "arm"
+  monkeypatch.setattr(report.platform, "processor", lambda: "")
+  assert report.cpu_model("") == "unknown"

@@ -62,10 +62,11 @@ def expected_wall(runs: list, seconds: dict[str, float], timed, jobs: int) -> fl
 
 
 def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool = False,
-             cores: int | None = None) -> tuple[list[str], float]:
-  """The plan's lines and the expected wall seconds (on SLURM: the runs' own times, summed per
-  lane, since the cluster decides how many run at once). `cores`: the CPU's (default: those this
-  process may use), which bound the workers the replay uses."""
+             cores: int | None = None) -> tuple[list[str], float, dict[str, float]]:
+  """The plan's lines, the expected wall seconds (on SLURM: the runs' own times, summed per
+  lane, since the cluster decides how many run at once) and each estimated run's seconds.
+  `cores`: the CPU's (default: those this process may use), which bound the workers the replay
+  uses."""
   committed = committed_seconds()
   seconds, lines, unknown = {}, [], 0
   for run in runs:
@@ -89,12 +90,29 @@ def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool 
           f"about {_minutes(wall)}")
   if unknown:
     head += f", not counting {unknown} run(s) with no estimate"
-  return [head, *lines], wall
+  return [head, *lines], wall, seconds
 
 
-def progress(line: str, elapsed: float, expected: float) -> str:
-  """A run's start or end line with the elapsed and (by the estimate) remaining time."""
-  left = f", about {_minutes(expected - elapsed)} left" if expected > elapsed else ""
+def pace(measured_expected: list[tuple[float, float]]) -> float | None:
+  """How long the finished runs took against their estimates, summed (None before one with an
+  estimate has finished): the estimates come from other machines and loads, and this says how
+  far to trust them here."""
+  expected = sum(e for _, e in measured_expected)
+  return sum(m for m, _ in measured_expected) / expected if expected > 0 else None
+
+
+def progress(line: str, elapsed: float, expected: float, pace: float | None = None) -> str:
+  """A run's start or end line with the elapsed time and the time left: the expected wall time,
+  scaled by the pace of the finished runs once there is one, less the time elapsed."""
+  scaled = expected * (1.0 if pace is None else pace)
+  if expected <= 0:
+    left = ""
+  elif scaled > elapsed:
+    left = f", about {_minutes(scaled - elapsed)} left"
+  else:
+    left = ", past the estimate"
+  if pace is not None:
+    left += f" (finished runs took {pace:.2f}x their estimates)"
   return f"{line} [{_minutes(elapsed)} elapsed{left}]"
 
 

@@ -149,17 +149,38 @@ def judge(runs: list[Run]) -> dict[str, list[combine.Judged]]:
   return sections
 
 
-def cpu_model() -> str:
-  """The CPU's model name (Linux /proc/cpuinfo; else what platform says): GAN numbers move with
-  the CPU model and core count (XLA sums in another order), so a report records both."""
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or "unknown"
+# The widest vector extensions, widest first: XLA:CPU compiles for the host's, so two CPUs that
+# share a model name (virtual machines often show only "AMD EPYC") can still round differently.
+VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
+                     ("asimd", "NEON"))
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+  """The CPU's model name with its family, model number and widest vector extension (Linux
+  /proc/cpuinfo, or the text `cpuinfo`; else what platform says): GAN numbers move with the CPU
+  and core count (XLA sums in another order), so a report records both. Virtual machines may
+  name a Zen 3 and a Zen 5 both "AMD EPYC"; family 25 and 26, AVX2 and AVX-512 tell them apart."""
+  if cpuinfo is None:
+    try:
+      with open("/proc/cpuinfo") as f:
+        cpuinfo = f.read()
+    except OSError:
+      cpuinfo = ""
+  fields = {}
+  for line in cpuinfo.splitlines():  # the first processor's block is enough: they are alike
+    key, sep, value = line.partition(":")
+    if not sep:
+      if fields:
+        break
+      continue
+    fields.setdefault(key.strip(), value.strip())
+  name = fields.get("model name") or platform.processor() or "unknown"
+  details = [f"family {fields['cpu family']} model {fields['model']}"
+             if "cpu family" in fields and "model" in fields else ""]
+  flags = set((fields.get("flags") or fields.get("Features") or "").split())
+  details.append(next((label for flag, label in VECTOR_EXTENSIONS if flag in flags), ""))
+  details = [d for d in details if d]
+  return f"{name} ({', '.join(details)})" if details else name
 
 
 def machine_line() -> str:
