@@ -20,7 +20,9 @@ Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many ti
          flagfile at S = 3 on CPU, genjax's unrolled lowering (random_fused) is the faster.
          That flagfile at S = 3 on 2 AMD EPYC cores: 120.1 MFLOP per seed-step as compiled
          against 171.4 as written, 34-42% of the peak; with --profile_dir its dots take 57-59%
-         of the kernel time and drawing z 24-26%. The conv nets (dcgan, metz_dcgan) are also
+         of the kernel time and drawing z 24-26%. On 2 newer ones (family 26, AVX-512, twice the
+         peak: 384-393 GFLOP/s) 27-28%, the dots 45% of the kernel time at 60% of the peak
+         alone, drawing z 35%. The conv nets (dcgan, metz_dcgan) are also
          timed with the other lowering of G's transposed convolutions
          (config.conv_transpose_lowering): on gan_mnist_full.flags at S = 3 on 2 AMD EPYC cores
          the sub-pixel lowering runs 59-64 seed-steps/s, lax's 42-53 (four runs).
