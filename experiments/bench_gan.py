@@ -16,14 +16,16 @@ Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many ti
          (at S = 3 on the ring flagfile the loop ran 5-15% faster on 2 AMD EPYC cores). On a CPU,
          XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core) shards the
          seeds over the cores, as training with config.parallel=auto does. The largest S once
-         more compiled with JAX's own rolled threefry loop (the same numbers): on the ring
-         flagfile at S = 3 on CPU, genjax's unrolled lowering (random_fused) is the faster.
-         That flagfile at S = 3 on 2 AMD EPYC cores: 120.1 MFLOP per seed-step as compiled
-         against 171.4 as written, 34-42% of the peak; with --profile_dir its dots take 57-59%
-         of the kernel time and drawing z 24-26%. On 2 newer ones (family 26, AVX-512, twice the
-         peak: 384-393 GFLOP/s) 27-28%, the dots 45% of the kernel time at 60% of the peak
-         alone, drawing z 35%. The conv nets (dcgan, metz_dcgan) are also
-         timed with the other lowering of G's transposed convolutions
+         more compiled with JAX's own rolled threefry loop (the same numbers), and once with
+         every normal a precomputed constant (drawing free; other numbers): the step's ceiling
+         with no cost of sampling at all. The ring flagfile at S = 3 on 2 AMD EPYC cores: 120.1
+         MFLOP per seed-step as compiled against 171.4 as written, 34-42% of the peak, the
+         unrolled threefry the faster; with --profile_dir its dots take 57-59% of the kernel time
+         and drawing z 24-26%. On 2 newer ones (family 26, AVX-512, twice the peak: 384-393
+         GFLOP/s) 25-28%, the unrolled threefry at 0.97-1.09x the rolled loop's rate, the
+         drawing-free ceiling 41-46% (two runs, gan and pacgan2); the dots 45% of the kernel
+         time at 60% of the peak alone, drawing z 35%. The conv nets (dcgan, metz_dcgan) are
+         also timed with the other lowering of G's transposed convolutions
          (config.conv_transpose_lowering): on gan_mnist_full.flags at S = 3 on 2 AMD EPYC cores
          the sub-pixel lowering runs 59-64 seed-steps/s, lax's 42-53 (four runs).
 
@@ -77,13 +79,34 @@ def seeds_setup(config, method_name: str, num_seeds: int):
   return config, setup, keys_S, jax.vmap(lambda k: step.init_state(setup, k))(keys_S)
 
 
+@contextlib.contextmanager
+def normals_precomputed():
+  """While a step is traced, jax.random.normal returns one fixed draw of the shape asked for,
+  a constant of the program: the step as training runs it with drawing its latents (and the
+  ring data's noise) free. A ceiling, not a sampler: every seed and step sees the same z."""
+  draw = jax.random.normal
+
+  def fixed(key, shape=(), dtype=float, *args, **kwargs):
+    del key
+    with jax.ensure_compile_time_eval():
+      return draw(jax.random.key(0), shape, dtype, *args, **kwargs)
+
+  jax.random.normal = fixed
+  try:
+    yield
+  finally:
+    jax.random.normal = draw
+
+
 def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_call: int,
-              seed_map: str, fused: bool = True, conv_transpose_lowering: str = ""):
+              seed_map: str, fused: bool = True, conv_transpose_lowering: str = "",
+              drawing: bool = True):
   """A zero-argument callable running `steps` S-seed steps as training does (seeds over the
   devices of config.parallel, mapped by `seed_map`, `steps_per_call` steps per compiled call).
   fused=False: compiled with JAX's own rolled threefry loop
   (genjax.random_fused.unfused; the same numbers), the before of random_fused.
-  conv_transpose_lowering: overrides the config's (conv nets; the same function)."""
+  conv_transpose_lowering: overrides the config's (conv nets; the same function).
+  drawing=False: normals are a precomputed constant (`normals_precomputed`; other numbers)."""
   if conv_transpose_lowering:
     config = config.copy_and_resolve_references()
     config.conv_transpose_lowering = conv_transpose_lowering
@@ -91,7 +114,8 @@ def make_call(config, method_name: str, num_seeds: int, steps: int, steps_per_ca
   seed_parallel = seeds.seed_parallel(num_seeds, config.parallel, seed_map=seed_map)
   state = [seed_parallel.put_state(host_state)]
   train_step = step.compile_seeds_step(setup, seed_parallel, steps_per_call)
-  with contextlib.nullcontext() if fused else random_fused.unfused():
+  with (contextlib.nullcontext() if fused else random_fused.unfused(),
+        contextlib.nullcontext() if drawing else normals_precomputed()):
     state[0], _ = train_step(state[0], {}, keys_S)  # traced and compiled here, in that mode
 
   def call():
@@ -183,6 +207,9 @@ def main(argv):
   # The same program with JAX's own rolled threefry loop: before random_fused.
   candidates[f"S={seed_counts[-1]}, rolled threefry"] = (seed_counts[-1], per_call,
                                                              trained_map, False)
+  # The step's ceiling with drawing free: its normals a constant (other numbers).
+  candidates[f"S={seed_counts[-1]}, normals precomputed (drawing free)"] = (
+      seed_counts[-1], per_call, trained_map, True, "", False)
   # The conv generators with the other lowering of their transposed convolutions.
   if config.arch in models.CONV_ARCHS:
     other = next(low for low in conv.LOWERINGS if low != config.conv_transpose_lowering)

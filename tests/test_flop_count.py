@@ -103,7 +103,9 @@ def test_bench_gan_reports_the_share_by_the_compiled_count_and_a_profile(tmp_pat
   compiled, written = float(counts.group(1)), float(counts.group(2))
   # Simultaneous updates run G forward once for D's and G's losses; the jaxpr writes it twice.
   assert written > compiled > 0
-  assert len(re.findall(r"S=\d.*seed-steps/s, \d+% of peak", result.stdout)) == 4
+  assert len(re.findall(r"S=\d.*seed-steps/s, \d+% of peak", result.stdout)) == 5
+  assert re.search(r"S=2, normals precomputed \(drawing free\): [\d,]+ seed-steps/s",
+                   result.stdout), result.stdout
   split = re.search(r"profile of S=2 .*: [\d.]+ ms of XLA kernels a step: dots and "
                     r"convolutions ([\d.]+) ms \(\d+%; alone they run at (\d+)% of peak\), the "
                     r"rest ([\d.]+) ms", result.stdout)

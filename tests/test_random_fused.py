@@ -80,3 +80,9 @@ def test_benchmark_reports_the_same_numbers_for_every_case():
   assert len(rows) == 4 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
   others = [line for line in result.stdout.splitlines() if "other key implementations" in line]
   assert len(others) == 1 and re.search(r"rbg \d+\.\d+x, unsafe_rbg \d+\.\d+x", others[0])
+  # Each other transform of the bits draws N(0, 1): a wrong quadrant or constant would fail
+  # Kolmogorov-Smirnov on 3 x 512 x 256 draws by far.
+  transforms = [line for line in result.stdout.splitlines() if "other exact transforms" in line]
+  assert len(transforms) == 1, result.stdout
+  p_values = re.findall(r"\d+\.\d+x \(p (\d\.\d+)\)", transforms[0])
+  assert len(p_values) == 3 and all(float(p) > 0.001 for p in p_values), transforms[0]
