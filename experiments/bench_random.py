@@ -122,7 +122,7 @@ def normal_by_box_muller(key, shape):
 
 def normal_by_box_muller_polynomial(key, shape):
   """Box-Muller with sin and cos from the angle's bits: the top two pick the quadrant, the next
-  24 the angle t within it, Taylor polynomials of sin and cos on [0, pi / 2] (error < 4e-8)."""
+  24 the angle t within it, Taylor polynomials of sin and cos on [0, pi / 2] (error < 6e-8)."""
   radius, turn = _radius_and_turn(key, shape)
   quadrant = turn >> 30
   t = ((turn >> 6) & 0xFFFFFF).astype(jnp.float32) * np.float32(np.pi / 2 * 2 ** -24)
