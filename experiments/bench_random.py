@@ -68,6 +68,19 @@ def programs(draw, num_seeds: int):
   return {name: call for name, (_, call) in out.items()}, a.tobytes() == b.tobytes()
 
 
+def _repeated(one, keys_S):
+  """A zero-argument callable making `calls` draws of the compiled `one` from `keys_S`."""
+  return lambda: [one(keys_S) for _ in range(flags.FLAGS.calls)][-1]
+
+
+def _ratios_against(calls: dict, baseline: str) -> dict:
+  """{name: median per-round time over `baseline`'s} for every other callable, all timed in the
+  same interleaved rounds."""
+  times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
+  return {name: timing.median(timing.per_round_ratio(times[name], times[baseline]))
+          for name in calls if name != baseline}
+
+
 def other_key_impls(shape=(512, 256), num_seeds: int = 3) -> dict:
   """{key implementation: zero-argument callable drawing the ring's normals `calls` times}."""
   out = {}
@@ -75,8 +88,7 @@ def other_key_impls(shape=(512, 256), num_seeds: int = 3) -> dict:
     keys_S = jax.random.split(jax.random.key(0, impl=impl), num_seeds)
     one = jax.jit(jax.vmap(lambda k: jax.random.normal(k, shape)))
     one(keys_S)  # compiled here
-    out[impl] = lambda one=one, keys_S=keys_S: [one(keys_S)
-                                                for _ in range(flags.FLAGS.calls)][-1]
+    out[impl] = _repeated(one, keys_S)
   return out
 
 
@@ -146,8 +158,7 @@ def other_transforms(shape=(512, 256), num_seeds: int = 3) -> dict:
                      ("Box-Muller, polynomial sin and cos", normal_by_box_muller_polynomial)):
     one = jax.jit(jax.vmap(lambda k, draw=draw: draw(k, shape)))
     sample = np.asarray(one(keys_S), np.float64).ravel()  # compiled here
-    out[name] = (lambda one=one: [one(keys_S) for _ in range(flags.FLAGS.calls)][-1],
-                 stats.kstest(sample, "norm").pvalue)
+    out[name] = (_repeated(one, keys_S), stats.kstest(sample, "norm").pvalue)
   return out
 
 
@@ -162,18 +173,13 @@ def main(argv):
     print(f"{label}: jax's rolled loop {base * 1e3:.3f} ms, unrolled {fused * 1e3:.3f} ms per "
           f"draw; unrolled {speedup:.2f}x faster; same numbers: {'yes' if same else 'NO'}",
           flush=True)
-  calls = other_key_impls()
-  times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
-  ratios = {name: timing.median(timing.per_round_ratio(times[name], times["threefry2x32"]))
-            for name in calls if name != "threefry2x32"}
+  ratios = _ratios_against(other_key_impls(), "threefry2x32")
   print("normal 3 x 512 x 256 from other key implementations (other numbers): "
         + ", ".join(f"{name} {r:.2f}x" for name, r in ratios.items())
         + " the time of threefry2x32 (unrolled)", flush=True)
   transforms = other_transforms()
-  times = timing.time_interleaved({name: call for name, (call, _) in transforms.items()},
-                                  flags.FLAGS.rounds, warmup=1)
-  ratios = {name: timing.median(timing.per_round_ratio(times[name], times["jax.random.normal"]))
-            for name in transforms if name != "jax.random.normal"}
+  ratios = _ratios_against({name: call for name, (call, _) in transforms.items()},
+                           "jax.random.normal")
   print("normal 3 x 512 x 256 by other exact transforms of threefry's bits (other numbers; "
         "Kolmogorov-Smirnov p against N(0, 1)): "
         + ", ".join(f"{name} {r:.2f}x (p {transforms[name][1]:.2f})" for name, r in ratios.items())

@@ -175,11 +175,11 @@ def cpu_model(cpuinfo: str | None = None) -> str:
       continue
     fields.setdefault(key.strip(), value.strip())
   name = fields.get("model name") or platform.processor() or "unknown"
-  details = [f"family {fields['cpu family']} model {fields['model']}"
-             if "cpu family" in fields and "model" in fields else ""]
+  details = []
+  if "cpu family" in fields and "model" in fields:
+    details.append(f"family {fields['cpu family']} model {fields['model']}")
   flags = set((fields.get("flags") or fields.get("Features") or "").split())
-  details.append(next((label for flag, label in VECTOR_EXTENSIONS if flag in flags), ""))
-  details = [d for d in details if d]
+  details += [label for flag, label in VECTOR_EXTENSIONS if flag in flags][:1]
   return f"{name} ({', '.join(details)})" if details else name
 
 
