@@ -5,10 +5,14 @@ python experiments/text.py --flagfile=experiments/flags/text_diversity_quick.fla
 
 import os
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error line)
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
+from genjax import startup
+
+startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+
+# isort: split
 import jax
 from absl import flags
 

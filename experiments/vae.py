@@ -4,10 +4,14 @@ python experiments/vae.py --flagfile=experiments/flags/vae_digits.flags     # 8x
 python experiments/vae.py --flagfile=experiments/flags/vae_mnist5k.flags    # 28x28 MNIST, offline
 """
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error line)
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
+from genjax import startup
+
+startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+
+# isort: split
 from absl import flags
 
 from genjax import cli

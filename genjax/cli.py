@@ -2,6 +2,7 @@
 
 import contextlib
 import logging as std_logging
+import os
 import re
 import signal
 import sys
@@ -10,7 +11,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from genjax import registry
+from genjax import registry, startup
 from genjax.errors import UserError
 
 
@@ -32,6 +33,9 @@ def define_flags(config_name: str, default_workdir: str):
   flags.DEFINE_integer("process_id", None, "This process's index in a multi-host run.")
   flags.DEFINE_bool("distributed", False,
                     "Call jax.distributed.initialize() with auto-detection (TPU pods, SLURM).")
+  flags.DEFINE_bool("fused_threefry", True,
+                    "Lower jax.random's threefry hash unrolled on CPU (the same bits, faster; "
+                    "genjax/random_fused.py). --nofused_threefry keeps JAX's own lowering.")
   flags.DEFINE_bool("restart", False,
                     "Start over when the workdir holds a run of another config: the old run is "
                     "moved to <workdir>.old-N (never deleted). Without it such a rerun stops.")
@@ -95,13 +99,23 @@ def fail(message: str, code: int = USAGE_ERROR):
   sys.exit(code)
 
 
+def without_traceback(text: str) -> str:
+  """An error message that embeds a traceback (ml_collections puts the config file's in its
+  own), with the traceback cut down to its last line: the exception that ended it."""
+  if "Traceback (most recent call last)" not in text:
+    return text
+  head, _, trace = text.partition("Traceback (most recent call last)")
+  last = [line for line in trace.splitlines() if line.strip()][-1].strip()
+  return f"{head.rstrip()} {last}"
+
+
 @contextlib.contextmanager
 def _flag_errors_as_one_line():
   """Every bad flag, flagfile or --config override exits with one line (status 2)."""
   try:
     yield
-  except flags.Error as e:  # unknown flag, unreadable flagfile, bad flag value
-    fail(str(e))
+  except flags.Error as e:  # unknown flag, unreadable flagfile, bad flag value, bad variant
+    fail(without_traceback(str(e)))
   except (AttributeError, KeyError) as e:  # --config.x=v with a field the config lacks
     text = str(e)
     field = re.search(r"\w+", text).group(0)
@@ -129,6 +143,10 @@ def parse_flags(argv: list[str]) -> list[str]:
       if e.code == 1 and _asks_for_help(argv):
         sys.exit(0)
       raise
+    except OSError as e:  # --config.FIELD=VALUE overrides read a config that failed to load
+      if "config" not in flags.FLAGS or "Failed loading config file" not in str(e):
+        raise
+      fail(_unloadable_config(str(e)))
 
 
 def _refuse_empty_workdir() -> None:
@@ -143,11 +161,48 @@ def _refuse_empty_workdir() -> None:
                     + (f", or leave the flag out for {default}" if default else ""))
 
 
+def _refuse_unloadable_config() -> None:
+  """A --config file that cannot be loaded (a relative path from another folder) would end in a
+  traceback at the config's first use: one line now, naming the file and the folder."""
+  if "config" not in flags.FLAGS:
+    return
+  try:
+    dict(flags.FLAGS.config)  # ml_collections defers the load error to the first field read
+  except OSError as e:
+    raise UserError(_unloadable_config(str(e))) from None
+
+
+def _unloadable_config(error: str) -> str:
+  """The one line for a config file ml_collections failed to load (`error` names the path)."""
+  tried = re.search(r"Attempted \[[^]]*\]:\s*(\S+)", error)
+  path = tried.group(1) if tried else "?"
+  return (f"--config file {path} cannot be loaded from the working directory {os.getcwd()}; "
+          "flagfiles name configs relative to the repository root: run from there, or give "
+          "--config an absolute path")
+
+
+def _log_environment_or_refuse() -> None:
+  """The backend JAX_PLATFORMS asks for may be absent (a GPU command copied to a CPU machine):
+  one line naming it, not JAX's traceback."""
+  try:
+    log_environment()
+  except RuntimeError as e:
+    if "backend" not in str(e).lower():
+      raise
+    raise UserError(f"JAX cannot start a backend (JAX_PLATFORMS="
+                    f"{os.environ.get('JAX_PLATFORMS', '')!r}): {str(e).splitlines()[0]}; "
+                    "unset JAX_PLATFORMS, or install JAX for that accelerator") from None
+
+
 def run(main, distributed: bool = True) -> None:
   """absl's app.run, with every expected fault printed as one `error:` line, not a traceback.
 
   distributed=False: no multi-host start-up (for scripts that only start other processes, each
   of which joins its own run, and define no --coordinator_address).
+
+  Before main, the fused threefry lowering (genjax/startup.py) unless --nofused_threefry, for
+  scripts that define it (cli.define_flags): a visible step of the entry point, never a side
+  effect of importing genjax.
 
   Exit statuses: 0 after --help / --helpfull, 2 bad input (UserError, flags, an empty --workdir,
   stray arguments, e.g. a flagfile line without --), 1 a full disk (DiskFull), 130 Ctrl-C (the
@@ -161,9 +216,12 @@ def run(main, distributed: bool = True) -> None:
            "one --flag=value per line)")
     try:
       _refuse_empty_workdir()
+      _refuse_unloadable_config()
+      if "fused_threefry" in flags.FLAGS and flags.FLAGS.fused_threefry:
+        startup.use_fused_threefry()
       if distributed:
         initialize_distributed()
-        log_environment()
+        _log_environment_or_refuse()
       return main(argv)
     except UserError as e:
       fail(str(e), e.exit_code)

@@ -2,13 +2,12 @@
 
 On CPU, JAX lowers its threefry2x32 primitive as a rolled loop (5 iterations of 4 rounds) to
 keep compile times short, so XLA cannot fuse the hash with its uses: every iteration writes both
-words of every counter to memory. Drawing a GAN's 512 x 256 latents that way took about half of
-the ring GAN's train step. `install()` (run when genjax is imported) lowers the same primitive on
-CPU as 20 rounds of plain integer ops instead. It is the same function of the same inputs, so
-every `jax.random` call (normal, uniform, randint, categorical, gamma, ...) returns the same bits
-(tests compare them with a process that does not install it); on 2 AMD EPYC cores the bits come
-3x faster, normals 1.3x, since their erfinv transform is untouched (on newer ones, family 26: 2.1x
-and 1.02x; `experiments/bench_random.py`). GPU and TPU lowerings are untouched.
+words of every counter to memory, which is a large share of a step that draws many latents.
+`install()` (called by the entry points through `genjax.startup.use_fused_threefry`, never by
+importing genjax) lowers the same primitive on CPU as 20 rounds of plain integer ops instead. It
+is the same function of the same inputs, so every `jax.random` call (normal, uniform, randint,
+categorical, gamma, ...) returns the same bits (tests compare them with a process that does not
+install it); `bench/bench_random.py` times both. GPU and TPU lowerings are untouched.
 """
 
 import contextlib

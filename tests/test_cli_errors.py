@@ -76,19 +76,24 @@ def test_help_lists_the_scripts_own_flags_and_exits_0(script, help_flag, listed)
 
 
 def test_every_entry_point_checks_its_genjax_first_and_shows_cli_flags():
-  """Static, so a new script cannot miss them: _huge_pages first, _genjax_check before any
-  genjax import, and the flags that cli.define_flags defines adopted, so that --help lists
-  them."""
+  """Static, so a new script cannot miss them: _genjax_check before any genjax import, the
+  huge-page restart called by name before anything but the standard library and genjax.startup
+  is imported, and the flags that cli.define_flags defines adopted, so that --help lists them."""
   for path in ENTRY_POINTS:
     tree = ast.parse(open(path).read())
-    imports = [(node.names[0].name if isinstance(node, ast.Import) else node.module)
-               for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
-    first_genjax = next(i for i, name in enumerate(imports) if name.split(".")[0] == "genjax")
-    assert "_genjax_check" in imports[:first_genjax], path
-    # Restarts before anything but the standard library (jax, genjax) costs an import.
-    first_other = next(i for i, name in enumerate(imports)
-                       if name.split(".")[0] not in sys.stdlib_module_names)
-    assert imports[first_other] == "_huge_pages", path
+    names = []  # module-level imports and the restart call, in order
+    for node in tree.body:
+      if isinstance(node, ast.Import | ast.ImportFrom):
+        names.append(node.names[0].name if isinstance(node, ast.Import) else node.module)
+      elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value) == "startup.restart_with_huge_pages()"):
+        names.append("RESTART")
+    first_genjax = next(i for i, name in enumerate(names) if name.split(".")[0] == "genjax")
+    assert "_genjax_check" in names[:first_genjax], path
+    assert "RESTART" in names, path
+    before_restart = names[:names.index("RESTART")]
+    assert all(name.split(".")[0] in sys.stdlib_module_names or name == "_genjax_check"
+               or name == "genjax" for name in before_restart), (path, before_restart)
     source = ast.unparse(tree)
     if "cli.define_flags(" in source:
       assert "flags.adopt_module_key_flags(cli)" in source, path
@@ -151,3 +156,47 @@ def test_another_genjax_package_with_no_checkout_beside_is_one_error_line(tmp_pa
   assert line.startswith(f"error: the genjax package imported from {tmp_path / 'pypi' / 'genjax'} "
                          "is not this repository's ("), line
   assert line.endswith("; pip uninstall genjax, then pip install -r requirements.txt"), line
+
+
+def _one_error_line(result) -> str:
+  assert result.returncode == 2, result.stderr[-3000:]
+  errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+  assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+  return errors[0]
+
+
+def test_a_backend_jax_cannot_start_is_one_error_line(tmp_path):
+  # A GPU command copied to a CPU-only machine.
+  line = _one_error_line(_run("vae.py", f"--workdir={tmp_path}", env={"JAX_PLATFORMS": "gpu"}))
+  assert line.startswith("error: JAX cannot start a backend (JAX_PLATFORMS='gpu'):"), line
+  assert line.endswith("unset JAX_PLATFORMS, or install JAX for that accelerator"), line
+
+
+def test_an_unknown_config_variant_is_one_line_without_the_traceback(tmp_path):
+  config = os.path.join(ROOT, "genjax", "configs", "vae.py")
+  line = _one_error_line(_run("vae.py", f"--config={config}:nosuch", f"--workdir={tmp_path}"))
+  assert line.endswith("Error whilst parsing config file: ValueError: unknown variant 'nosuch' "
+                       "of the vae config; use 'quick' or none"), line
+
+
+def test_a_flagfile_run_from_outside_the_repository_says_where_to_run_it(tmp_path):
+  flagfile = os.path.join(ROOT, "experiments", "flags", "vae_digits.flags")
+  relative = tmp_path / "relative.flags"  # a --config= relative to the repository root
+  relative.write_text("--config=genjax/configs/vae.py:quick\n" + open(flagfile).read())
+  result = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "experiments", "vae.py"), f"--flagfile={relative}",
+       f"--workdir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=120,
+      cwd=tmp_path, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  line = _one_error_line(result)
+  assert line == (f"error: --config file genjax/configs/vae.py cannot be loaded from the working "
+                  f"directory {tmp_path}; flagfiles name configs relative to the repository root: "
+                  "run from there, or give --config an absolute path"), line
+
+
+def test_cutting_a_traceback_keeps_the_message_and_its_last_line():
+  from genjax.cli import without_traceback
+
+  assert without_traceback("plain message") == "plain message"
+  text = ("flag --config=x: parse failed: Traceback (most recent call last):\n  File a\n"
+          "KeyError: 'b'\n")
+  assert without_traceback(text) == "flag --config=x: parse failed: KeyError: 'b'"

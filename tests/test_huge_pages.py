@@ -1,6 +1,6 @@
-"""Entry points restart once with glibc's huge-page malloc tunable (experiments/_huge_pages.py)."""
+"""Entry points restart once with glibc's huge-page malloc tunable (genjax.startup)."""
 
-import importlib.util
+import json
 import os
 import platform
 import subprocess
@@ -8,32 +8,22 @@ import sys
 
 import pytest
 
+from genjax import startup
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULE = os.path.join(ROOT, "experiments", "_huge_pages.py")
 GLIBC = ("glibc", "2.36")
 
 
-def _load():
-  """The module, loaded so that importing it cannot restart this test process."""
-  saved = os.environ.get("GLIBC_TUNABLES")
-  os.environ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0"
-  try:
-    spec = importlib.util.spec_from_file_location("_huge_pages", MODULE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-  finally:
-    if saved is None:
-      del os.environ["GLIBC_TUNABLES"]
-    else:
-      os.environ["GLIBC_TUNABLES"] = saved
+def test_importing_startup_restarts_nothing():
+  # Only the call restarts: importing the module (here, in this very process) must not.
+  pid = os.getpid()
+  from genjax import startup  # noqa: F401
 
-
-huge_pages = _load()
+  assert os.getpid() == pid
 
 
 def test_the_tunable_is_added_to_what_is_set_and_never_overrides_a_choice():
-  add = huge_pages.tunables_with_huge_pages
+  add = startup.tunables_with_huge_pages
   assert add("", GLIBC) == "glibc.malloc.hugetlb=1"
   assert add("glibc.malloc.arena_max=2", GLIBC) == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
   # Set already (the user's 0, or the restarted process): go on as started, no second restart.
@@ -55,18 +45,18 @@ def _run(script, env, *args):
   return process.pid, out.splitlines()
 
 
-@pytest.mark.skipif(huge_pages.tunables_with_huge_pages("", platform.libc_ver()) is None,
+@pytest.mark.skipif(startup.tunables_with_huge_pages("", platform.libc_ver()) is None,
                     reason="glibc older than 2.35, or not glibc: nothing restarts")
 def test_a_script_restarts_once_in_its_process_with_the_tunable_and_its_arguments(tmp_path):
   script = tmp_path / "entry.py"
   script.write_text("import os, sys\n"
                     "print('started', flush=True)\n"
-                    "import _huge_pages\n"
+                    "from genjax import startup\n"
+                    "startup.restart_with_huge_pages()\n"
                     "print(os.getpid(), os.environ['GLIBC_TUNABLES'], sys.argv[1:], "
                     "sys.flags.optimize)\n")
   env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
-  env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "experiments"),
-                                       env.get("PYTHONPATH", "")])
+  env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
   pid, lines = _run(script, env, "--flag=1", "two words")
   # Started twice (the restart runs the script from the top), went on once, in the same process
   # (exec), with the interpreter's options (-O) and every argument as given.
@@ -78,27 +68,34 @@ def test_a_script_restarts_once_in_its_process_with_the_tunable_and_its_argument
   assert lines == ["started", f"{pid} glibc.malloc.hugetlb=0 [] 1"], lines
 
 
-BENCH = os.path.join(ROOT, "experiments", "bench_huge_pages.py")
+BENCH = os.path.join(ROOT, "bench", "bench_huge_pages.py")
 TINY_VAE = ("experiments/vae.py --config.betas=1 --config.train_autoencoder=False "
             "--config.num_steps=2 --config.iwae_samples=10 --config.iwae_chunk=10 "
             "--config.classifier_steps=2 --config.num_generated=20 "
             "--config.interpolation_pairs=2 --config.make_plots=False --config.hidden=16")
 
 
-def _bench(*args):
+def _bench(tmp_path, *args):
+  """bench/bench_huge_pages.py, its figures written under tmp_path/results."""
   return subprocess.run([sys.executable, BENCH, *args], capture_output=True, text=True,
-                        timeout=600, cwd=ROOT, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+                        timeout=600, cwd=ROOT, env={**os.environ, "JAX_PLATFORMS": "cpu",
+                                                    "GENJAX_BENCH_RESULTS": str(tmp_path)})
 
 
 @pytest.mark.slow
-def test_the_benchmark_times_both_settings_and_compares_their_numbers():
-  result = _bench(f"--run={TINY_VAE}", "--rounds=1")
+def test_the_benchmark_times_both_settings_and_compares_their_numbers(tmp_path):
+  result = _bench(tmp_path, f"--run={TINY_VAE}", "--rounds=1")
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
   assert [row.split(" | ")[0] for row in rows[1:]] == ["| 4 KB pages (glibc.malloc.hugetlb=0)",
                                                       "| huge pages (glibc.malloc.hugetlb=1)"]
   assert rows[1].endswith("| 1.00 |")  # the ratio's base
   assert "numbers (results.json without times) the same in every run" in result.stdout
+  (written,) = tmp_path.glob("*.json")  # this CPU's figures, in the test's folder
+  figures = json.loads(written.read_text())["bench_huge_pages"]
+  assert [row["tunables"] for row in figures["rows"]] == ["glibc.malloc.hugetlb=0",
+                                                          "glibc.malloc.hugetlb=1"]
+  assert figures["numbers_same"] and figures["rows"][0]["wall_ratio"] == 1.0
 
 
 @pytest.mark.parametrize("run,message", [
@@ -106,8 +103,39 @@ def test_the_benchmark_times_both_settings_and_compares_their_numbers():
     ("", "--run must be a script and its flags"),
     (TINY_VAE + " --config.hidden=-1", "--run failed (glibc.malloc.hugetlb="),
 ])
-def test_bad_runs_are_one_error_line(run, message):
-  result = _bench(f"--run={run}", "--rounds=1")
+def test_bad_runs_are_one_error_line(tmp_path, run, message):
+  result = _bench(tmp_path, f"--run={run}", "--rounds=1")
   assert result.returncode == 2, result.stderr[-3000:]
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith("error: ") and message in last, result.stderr[-3000:]
+
+
+REUSE = ":".join(startup.MEMORY_REUSE)
+
+
+def test_memory_reuse_tunables_are_added_once_and_never_override_a_choice():
+  add = startup.tunables_with_memory_reuse
+  assert add("", GLIBC) == REUSE and startup.memory_reuse_in_force(REUSE)
+  both = add("glibc.malloc.hugetlb=1", GLIBC)
+  assert both == f"glibc.malloc.hugetlb=1:{REUSE}" and startup.memory_reuse_in_force(both)
+  assert add(both, GLIBC) is None  # the restarted process goes on
+  assert add("glibc.malloc.mmap_max=4", GLIBC) is None  # the user's own choice stays
+  assert not startup.memory_reuse_in_force("glibc.malloc.mmap_max=4")
+  assert not startup.memory_reuse_in_force("")
+  assert add("", ("glibc", "2.25")) is None and add("", ("", "")) is None
+  assert add("", ("glibc", "unknown")) is None
+
+
+@pytest.mark.skipif(startup.tunables_with_memory_reuse("", platform.libc_ver()) is None,
+                    reason="not glibc, or older than 2.26: nothing restarts")
+def test_a_script_restarts_once_with_the_memory_reuse_tunables(tmp_path):
+  script = tmp_path / "entry.py"
+  script.write_text("import os, sys\n"
+                    "print('started', flush=True)\n"
+                    "from genjax import startup\n"
+                    "startup.restart_with_memory_reuse()\n"
+                    "print(os.getpid(), os.environ['GLIBC_TUNABLES'], sys.argv[1:])\n")
+  env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+  env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
+  pid, lines = _run(script, env, "--flag=1")
+  assert lines == ["started", "started", f"{pid} {REUSE} ['--flag=1']"], lines

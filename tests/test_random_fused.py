@@ -1,4 +1,5 @@
-"""With genjax imported (random_fused installed), jax.random draws exactly what it draws without."""
+"""With random_fused installed, jax.random draws exactly what it draws without; importing genjax
+installs nothing."""
 
 import os
 import re
@@ -9,8 +10,9 @@ import textwrap
 import jax
 import numpy as np
 
-import genjax  # noqa: F401  (installs the unrolled lowering)
 from genjax import random_fused
+
+random_fused.install()  # as the entry points do (genjax.startup.use_fused_threefry); same bits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The draws compared: every kind the experiments make, vmapped over seed keys as training does.
@@ -66,6 +68,34 @@ def test_the_installed_lowering_is_unrolled_and_unfused_restores_the_loop():
   assert before.tobytes() == after.tobytes()
 
 
+# What a bare import must leave alone, in a fresh process: jax.random's lowering, the
+# environment, the path, the working directory.
+BARE_IMPORT = textwrap.dedent("""
+    import os, sys, jax
+    def lowered():
+      return jax.jit(lambda k: jax.random.normal(k, (8,))).lower(jax.random.key(0)).as_text()
+    def process():
+      return dict(os.environ), list(sys.path), os.getcwd(), os.getpid()
+    before, state = lowered(), process()
+    import genjax, genjax.cli, genjax.registry, genjax.startup
+    import genjax.vae.train, genjax.gan.train, genjax.attention.experiment
+    for name in genjax.registry.EXPERIMENTS.values():
+      __import__(name.train)
+    assert lowered() == before, "importing genjax changed jax.random's lowering"
+    assert process() == state, "importing genjax changed the environment, path or directory"
+    genjax.startup.use_fused_threefry()  # asked for by name, it does change it
+    assert lowered() != before and "while" not in lowered()
+    print("unchanged")
+    """)
+
+
+def test_a_bare_import_of_genjax_leaves_jax_and_the_process_as_they_were(tmp_path):
+  result = subprocess.run([sys.executable, "-c", BARE_IMPORT], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ROOT, "JAX_PLATFORMS": "cpu"})
+  assert result.returncode == 0 and result.stdout.split() == ["unchanged"], result.stderr[-3000:]
+
+
 def test_the_unrolled_hash_is_the_threefry_test_vector():
   # Salmon et al. 2011's known-answer test for Threefry-2x32 with 20 rounds (also in JAX's tests).
   ones = np.uint32(0xFFFFFFFF)
@@ -73,9 +103,10 @@ def test_the_unrolled_hash_is_the_threefry_test_vector():
   assert [int(out[0][0]), int(out[1][0])] == [0x1CB996FC, 0xBB002BE7]
 
 
-def test_benchmark_reports_the_same_numbers_for_every_case():
-  result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "bench_random.py"),
-                           "--rounds=1", "--calls=1"], capture_output=True, text=True, check=True)
+def test_benchmark_reports_the_same_numbers_for_every_case(tmp_path):
+  result = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_random.py"),
+                           "--rounds=1", "--calls=1"], capture_output=True, text=True, check=True,
+                          env={**os.environ, "GENJAX_BENCH_RESULTS": str(tmp_path)})
   rows = [line for line in result.stdout.splitlines() if "per draw" in line]
   assert len(rows) == 4 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
   others = [line for line in result.stdout.splitlines() if "other key implementations" in line]
