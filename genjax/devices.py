@@ -96,7 +96,7 @@ def check_mode(mode: str, modes: Sequence[str], experiment: str = "") -> None:
 
 def steps_in_one_call(train_step: Callable, steps: int) -> Callable:
   """`steps` applications of `train_step` as one compiled call (a lax.scan), for steps that
-  sample their own data from the key: one dispatch and sync per call (experiments/bench_gan.py
+  sample their own data from the key: one dispatch and sync per call (bench/bench_gan.py
   measures the gain); each step equals a lone step's up to the last ulps (XLA may fuse the body
   differently). Metrics are the last step's; "loss" is NaN if any step's was not finite."""
   if steps == 1:

@@ -30,10 +30,9 @@ AXIS = "seeds"
 MODES = ("auto", "none", "shard_map")
 # How one device runs its seeds: "vmap" batches them into each op (a seed axis on every array:
 # wide matmuls for small nets); "loop" writes the per-seed program out once per seed in the one
-# compiled program (unrolled: as a lax.map the DCGAN step made 9 seed-steps/s against the
-# unrolled loop's 39 in experiments/bench_gan.py), for ops whose batched form is slow. A
-# convolution with per-seed weights vmaps into a grouped convolution, which XLA:CPU runs slower per
-# seed than S plain ones (13 seed-steps/s at S = 3 on the DCGAN nets).
+# compiled program (unrolled, since a lax.map is much slower there: bench/bench_gan.py), for ops
+# whose batched form is slow. A convolution with per-seed weights vmaps into a grouped
+# convolution, which XLA:CPU runs slower per seed than S plain ones.
 SEED_MAPS = ("vmap", "loop")
 
 

@@ -1,6 +1,7 @@
-"""experiments/bench_threads.py: one core against several, bitwise, on a shrunken GAN; and two
+"""bench/bench_threads.py: one core against several, bitwise, on a shrunken GAN; and two
 processes at once, sharing the cores or on a share each."""
 
+import json
 import os
 import re
 import subprocess
@@ -17,9 +18,10 @@ def _bench(tmp_path, *args, lines=SMALL_GAN):
   flagfile = tmp_path / "small_gan.flags"
   flagfile.write_text("\n".join(lines) + "\n")
   return subprocess.run(
-      [sys.executable, os.path.join(ROOT, "experiments", "bench_threads.py"),
+      [sys.executable, os.path.join(ROOT, "bench", "bench_threads.py"),
        f"--flagfiles={flagfile}", *args], capture_output=True, text=True, cwd=ROOT, timeout=600,
-      env={**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""})
+      env={**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "",
+           "GENJAX_BENCH_RESULTS": str(tmp_path / "results")})
 
 
 @pytest.mark.slow
@@ -39,6 +41,9 @@ def test_without_ynnpack_reductions_one_core_and_all_give_the_same_bits(tmp_path
                     r"a step sharing \d+ cores, [\d.]+ / [\d.]+ on \d+ core\(s\) each: "
                     r"[\d.]+x the steps a second", result.stdout)
   assert len(pair) == 1, result.stdout
+  (written,) = (tmp_path / "results").glob("*.json")  # this CPU's file, in the test's folder
+  rows = json.loads(written.read_text())["bench_threads"]["rows"]
+  assert [row.get("xla") for row in rows] == ["defaults", "ynn -reduce", None], rows
 
 
 def test_a_child_that_fails_is_one_error_line(tmp_path):

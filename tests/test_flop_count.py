@@ -1,5 +1,6 @@
 """genjax.flop_count: matmul FLOPs as written (jaxpr) and as compiled (optimized HLO)."""
 
+import json
 import os
 import re
 import subprocess
@@ -91,12 +92,13 @@ def test_hlo_without_an_entry_is_refused():
 def test_bench_gan_reports_the_share_by_the_compiled_count_and_a_profile(tmp_path):
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   result = subprocess.run(
-      [sys.executable, os.path.join(root, "experiments", "bench_gan.py"), "--config.arch=small",
+      [sys.executable, os.path.join(root, "bench", "bench_gan.py"), "--config.arch=small",
        "--config.small_hidden=64,64", "--config.latent_dim=64", "--config.batch_size=128",
        "--config.methods=gan", "--config.simultaneous_update=True", "--seeds=1,2", "--steps=2",
-       "--rounds=1", f"--profile_dir={tmp_path}"], capture_output=True, text=True, cwd=root,
-      timeout=300,
-      env={**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""})
+       "--rounds=1", f"--profile_dir={tmp_path / 'profile'}"], capture_output=True, text=True,
+      cwd=root, timeout=300,
+      env={**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "",
+           "GENJAX_BENCH_RESULTS": str(tmp_path / "results")})
   assert result.returncode == 0, result.stderr[-2000:]
   counts = re.search(r"([\d.]+) MFLOP/seed-step as compiled \(([\d.]+) as written", result.stdout)
   assert counts, result.stdout
@@ -113,3 +115,6 @@ def test_bench_gan_reports_the_share_by_the_compiled_count_and_a_profile(tmp_pat
   dots, dots_share, rest = (float(v) for v in split.groups())
   assert dots > 0 and rest > 0  # the dots' kernels found in the trace, and the rest apart
   assert 0 < dots_share < 1000  # a rate from the compiled count, the traced time and the peak
+  (written,) = (tmp_path / "results").glob("*.json")  # the figures, in the test's folder
+  rows = json.loads(written.read_text())["bench_gan"]["rows"]
+  assert [row["row"] for row in rows][-1] == "profile" and len(rows) == 6, rows

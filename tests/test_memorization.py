@@ -1,4 +1,5 @@
-"""The memorization check: nearest training images, near-copy shares, a GAN workdir end to end."""
+"""The memorization check (bench/): nearest training images, near-copy shares, a GAN workdir
+end to end."""
 
 import json
 import os
@@ -11,10 +12,12 @@ import pytest
 from genjax.configs import gan as gan_config
 from genjax.data import images
 from genjax.errors import UserError
-from genjax.gan import memorization as gan_memorization
-from genjax.metrics import memorization
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # bench/ is the checkout's, not an installed package
+
+from bench import memorization  # noqa: E402
+from bench import memorization_check as gan_memorization  # noqa: E402
 
 
 def _points(seed, n, d=6):
@@ -84,7 +87,7 @@ def test_runs_the_check_cannot_read_are_refused(tmp_path):
 
 
 def test_script_faults_are_one_error_line(tmp_path):
-  script = os.path.join(ROOT, "experiments", "gan_memorization.py")
+  script = os.path.join(ROOT, "bench", "gan_memorization.py")
   env = {**os.environ, "JAX_PLATFORMS": "cpu"}
   for args, message in (([], "--workdir must have a value"),
                         ([f"--workdir={tmp_path}"], "no config.json"),

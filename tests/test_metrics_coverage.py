@@ -2,6 +2,7 @@
 
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -131,10 +132,14 @@ def test_nearest_centers_equal_the_direct_differences(n, k, d, monkeypatch):
   assert 3 not in index_N
 
 
-def test_benchmark_reports_the_same_numbers_for_every_case():
+def test_benchmark_reports_the_same_numbers_for_every_case(tmp_path):
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  result = subprocess.run([sys.executable, os.path.join(root, "experiments", "bench_metrics.py"),
+  result = subprocess.run([sys.executable, os.path.join(root, "bench", "bench_metrics.py"),
                            "--rounds=1", "--scale=0.01"], capture_output=True, text=True,
-                          check=True)
+                          check=True, env={**os.environ, "GENJAX_BENCH_RESULTS": str(tmp_path)})
   rows = [line for line in result.stdout.splitlines() if "faster" in line]
-  assert len(rows) == 4 and all(row.endswith("same numbers: yes") for row in rows), result.stdout
+  # The NDB and coverage rows bit for bit; the conv judge at another batch size may sum its
+  # convolutions in another order (CPU-dependent), so to float32 rounding there.
+  assert len(rows) == 4 and all(row.endswith("same numbers: yes") for row in rows[:3]), rows
+  assert re.search(r"same numbers: (yes|within float32 rounding \(largest relative difference "
+                   r"\S+\))$", rows[3]), rows[3]

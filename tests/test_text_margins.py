@@ -1,4 +1,4 @@
-"""experiments/text_margins.py: a real-text comparison at every evaluation, from the evals files."""
+"""bench/text_margins.py: a real-text comparison at every evaluation, from the evals files."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "experiments", "text_margins.py")
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "bench", "text_margins.py")
 # Per-seed nats per position (3 seeds x 2 positions) of two trainings at two steps: at step 10, A
 # is below B by log 2 nats = 1 bit on every seed; at step 20 by 0, 1 and 2 bits.
 LN2 = float(np.log(2.0))

@@ -3,7 +3,7 @@
 variants.py (the kernels), encoder.py (a layer taking any of them); the scaling experiment:
 experiment.py (validate, run_sweep) -> sweeps.py (scaling, crossover, long n) using measure.py
 (programs, compile, XLA memory and FLOPs) and genjax.timing -> slopes.py (slopes, crossovers,
-summary) -> writers.py (csv, md, json, plots); bench.py: the exact-attention speed table.
+summary) -> writers.py (csv, md, json, plots); the speed table: bench/bench_attention.py.
 """
 
 from genjax.attention.variants import EXACT, VARIANTS, attention_weights, get

@@ -57,8 +57,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # metz_dcgan, their D: 2 is "D = 1/4 G", 4 is "D = 1/2 G" (required there)
   config.dcgan_d_width = 0
   # How the dcgan and metz_dcgan generators' transposed convolutions run: subpixel (one stride-1
-  # convolution over all output phases, then depth-to-space: genjax/models/conv.py; the MNIST
-  # DCGAN step 1.2-1.5x as fast on 2 CPU cores, bench_gan.py) | xla (lax.conv_transpose, which
+  # convolution over all output phases, then depth-to-space: genjax/models/conv.py; the faster
+  # one on CPU, bench/bench_gan.py) | xla (lax.conv_transpose, which
   # convolves the stride-dilated input). The same function and parameters either way.
   config.conv_transpose_lowering = "subpixel"
   # ---- methods ----
@@ -90,12 +90,12 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)
   config.parallel = "auto"  # seed axis over devices: auto (most that divide num_seeds) | none
   # How a device runs its seeds (genjax.seeds.SEED_MAPS): vmap | loop | auto (loop for the
-  # dcgan arch, whose vmapped convolutions become grouped ones that XLA:CPU runs 2.6x slower per
-  # seed than one seed alone, experiments/bench_gan.py; vmap for the MLP archs).
+  # dcgan arch, whose vmapped convolutions become grouped ones that XLA:CPU runs slower per
+  # seed than one seed alone, bench/bench_gan.py; vmap for the MLP archs).
   config.seed_map = "auto"
-  # Train steps per compiled call (a lax.scan). experiments/bench_gan.py measured 1.1-1.4x the
-  # speed of one step per call for batch-100 nets on 2 CPU cores but 0.7x on the Metz appendix
-  # protocol (batch 512), so the default is 1, the setting every committed result was made with.
+  # Train steps per compiled call (a lax.scan). Faster for small batches but not for every
+  # protocol (bench/bench_gan.py), so the default is 1, the setting every committed result was
+  # made with.
   # Scanned steps equal lone steps to the last ulps, which GAN training amplifies: a run with
   # another value has numbers of its own. num_steps and the log, checkpoint and eval intervals
   # must be multiples.

@@ -9,7 +9,7 @@ undilated input. So one stride-1 convolution whose kernel holds every phase's ta
 interleaves them (the sub-pixel convolution of Shi et al. 2016). Forward and backward are then
 stride-1, undilated convolutions. It computes what lax computes (the same sums in another order:
 equal to float rounding, tested with the gradients), on NHWC inputs and HWIO kernels, flax's
-layouts. `bench_gan.py` times the two lowerings side by side.
+layouts. `bench/bench_gan.py` times the two lowerings side by side.
 """
 
 import flax.linen as nn

@@ -1,21 +1,23 @@
 """A real-text comparison at every evaluation along training: is it settled, or still moving?
 
-python experiments/text_margins.py --workdir=workdirs/text_diversity_gpu \
+python bench/text_margins.py --workdir=workdirs/text_diversity_gpu \
     --minus=transformer_on_shakespeare-licences-news,transformer_on_shakespeare --set=test/bible
 
 Reads the two trainings' evaluations (WORKDIR/evals/<name>.jsonl, written by experiments/text.py
 at each step of its grid) and prints, at each step both have, the bits per byte of each and their
 paired difference, first minus second, with its 95% Student-t interval over seeds (the interval
 the rules in genjax/claims/text_checks.py read at the last step). The rules judge the last step
-alone; this shows whether a comparison of unfinished models already had its sign earlier.
+alone; this shows whether a comparison of unfinished models already had its sign earlier. It
+reads a workdir and writes nothing (its figures belong to that run, not to bench/results/).
 """
 
 import os
+import sys
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+# this checkout's genjax and bench, before any installed genjax
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
 from genjax import cli, logs, stats

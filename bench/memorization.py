@@ -6,7 +6,8 @@ of unseen real images do: real test images are near copies at that rate by const
 generator that memorized shows a near-copy share well above it, and a generator that draws new
 images (or blurry ones) shows it at or below it. The median ratio (sample -> train over test ->
 train) says the same thing in one number: about 1 for a sampler as close to the training set as
-fresh real data, well below 1 for copies, above 1 for images off the data.
+fresh real data, well below 1 for copies, above 1 for images off the data. Used by
+bench/memorization_check.py (bench/gan_memorization.py).
 """
 
 import numpy as np

@@ -1,25 +1,33 @@
 """Speed of the VAE train step: genjax's step vs the same model as a bare jax/optax step.
 
-python experiments/bench_vae.py            # batch 128 and 1024, the flax-example MLP 784-500-20
+python bench/bench_vae.py            # batch 128 and 1024, the flax-example MLP 784-500-20
+python bench/bench_vae.py --batch_sizes=128 --steps=20 --rounds=3
 
 Prints steps/s (compile excluded, block_until_ready per step), achieved GFLOP/s, and that as a
-fraction of this machine's float32 matmul peak (a 2048^3 matmul). The steps and the matmul are
+fraction of this machine's float32 matmul peak (a 2048^3 matmul), for the bare step, genjax's
+step ("genjax", what the training loop runs) and its variant with gradient norms ("+norms", what
+it runs on logging steps), each also over the bare step's rate. The steps and the matmul are
 timed in interleaved rounds (genjax.timing; one warm-up round first) so that machine noise hits
 all alike, and medians over rounds are compared: a busy neighbour lowers the peak as much as
-the steps, so the ratios hold.
+the steps, so the ratios hold. The figures also go to bench/results/<cpu>.json
+(bench/results.py); that folder holds the ones measured so far.
 """
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import os
+import sys
+
+# this checkout's genjax and bench, before any installed genjax
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from absl import flags
 
-from genjax import cli, parallel, timing
+from bench import results
+from genjax import cli, parallel, random_fused, timing
 from genjax.models.autoencoder import EncoderDecoder
 from genjax.vae import train as vae_train
 
@@ -94,11 +102,15 @@ def repeated(step, state, x, key, steps):
 
 def main(argv):
   del argv
+  # Both steps draw their noise with the threefry lowering training uses (the entry points install
+  # it by name; importing genjax does not).
+  random_fused.install()
   print(f"{timing.describe(timing.environment())}; medians of {FLAGS.rounds} interleaved "
         f"rounds after a warm-up round (genjax.timing); peak = float32 matmul {PEAK_SIZE}^3 "
         "timed in the same rounds")
   print(f"{'batch':>6} {'variant':>8} {'steps/s':>9} {'GFLOP/s':>9} {'% peak':>7} {'vs bare':>8}")
   key = jax.random.key(0)
+  rows = []
   for batch in map(int, FLAGS.batch_sizes):
     x = (jax.random.uniform(key, (batch, PIXELS)) > 0.5).astype(jnp.float32)
     matmul, peak_flops = timing.matmul(PEAK_SIZE)
@@ -120,10 +132,16 @@ def main(argv):
       versus = f"{median[name] / median['bare']:>8.3f}" if name != "peak" else f"{'':>8}"
       print(f"{batch:>6} {name:>8} {median[name]:>9.1f} {gflops:>9.1f} {gflops / peak:>7.1%} "
             f"{versus}")
+      rows.append({"batch": batch, "variant": name, "steps_per_s": median[name],
+                   "gflops": gflops, "share_of_peak": gflops / peak,
+                   "over_bare": None if name == "peak" else median[name] / median["bare"]})
     best_peak = max(rates["peak"]) * flops["peak"] / 1e9
     genjax = median["genjax"] * flops["genjax"] / 1e9
     print(f"{'':>6} (best round of the matmul: {best_peak:.1f} GFLOP/s; genjax's median is "
           f"{genjax / best_peak:.1%} of that)")
+    rows.append({"batch": batch, "variant": "peak (best round)", "gflops": best_peak,
+                 "genjax_share_of_best": genjax / best_peak})
+  results.record("bench_vae", rows, timing=timing.environment())
 
 
 if __name__ == "__main__":

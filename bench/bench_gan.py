@@ -1,33 +1,24 @@
 """Speed of the GAN train step: seed-steps/s for S seeds in one program, as a share of the peak.
 
-python experiments/bench_gan.py --config.arch=small --config.methods=gan,pacgan2
-python experiments/bench_gan.py --config.arch=pacgan --config.dataset=grid --config.latent_dim=2 \
+python bench/bench_gan.py --config.arch=small --config.methods=gan,pacgan2
+python bench/bench_gan.py --config.arch=pacgan --config.dataset=grid --config.latent_dim=2 \
     --config.methods=gan,pacgan2
-python experiments/bench_gan.py --flagfile=experiments/flags/gan_stacked_mnist_full.flags \
+python bench/bench_gan.py --flagfile=experiments/flags/gan_stacked_mnist_full.flags \
     --seeds=1,3 --steps=10 --rounds=3
-python experiments/bench_gan.py --flagfile=experiments/flags/gan_ring_metz_appendix_quick.flags \
+python bench/bench_gan.py --flagfile=experiments/flags/gan_ring_metz_appendix_quick.flags \
     --seeds=3 --profile_dir=/tmp/ring_profile   # and where the step's kernel time goes
-Time:    about a minute per (arch, method) on 2 CPU cores.
-Expect:  S = 10 at least as many seed-steps/s as S = 1 for the MLP nets (many times more on a
-         GPU, where one small step leaves the device idle), and config.steps_per_call steps per
-         compiled call (what training runs) faster than one; the largest S is also timed with the
-         other seed map (config.seed_map): for the DCGAN nets the loop over seeds runs 2-3x the
-         seed-steps/s of vmap on 2 CPU cores, for the MLP nets vmap is the faster at S = 10
-         (at S = 3 on the ring flagfile the loop ran 5-15% faster on 2 AMD EPYC cores). On a CPU,
-         XLA_FLAGS=--xla_force_host_platform_device_count=2 (one device per core) shards the
-         seeds over the cores, as training with config.parallel=auto does. The largest S once
-         more compiled with JAX's own rolled threefry loop (the same numbers), and once with
-         every normal a precomputed constant (drawing free; other numbers): the step's ceiling
-         with no cost of sampling at all. The ring flagfile at S = 3 on 2 AMD EPYC cores: 120.1
-         MFLOP per seed-step as compiled against 171.4 as written, 34-42% of the peak, the
-         unrolled threefry the faster; with --profile_dir its dots take 57-59% of the kernel time
-         and drawing z 24-26%. On 2 newer ones (family 26, AVX-512, twice the peak: 384-393
-         GFLOP/s) 25-28%, the unrolled threefry at 0.97-1.09x the rolled loop's rate, the
-         drawing-free ceiling 41-46% (two runs, gan and pacgan2); the dots 45% of the kernel
-         time at 60% of the peak alone, drawing z 35%. The conv nets (dcgan, metz_dcgan) are
-         also timed with the other lowering of G's transposed convolutions
-         (config.conv_transpose_lowering): on gan_mnist_full.flags at S = 3 on 2 AMD EPYC cores
-         the sub-pixel lowering runs 59-64 seed-steps/s, lax's 42-53 (four runs).
+
+Rows, per method: every S of --seeds as training runs it (config.steps_per_call steps per
+compiled call, its seed map); the largest S also at one step a call, with the other seed map
+(config.seed_map: vmap or a loop over seeds), compiled with JAX's own rolled threefry loop
+(genjax.random_fused.unfused; the same numbers) against the unrolled lowering
+(random_fused.install(), called here), once with every normal a precomputed constant (drawing
+free; other numbers: the step's ceiling with no cost of sampling), and for the conv nets (dcgan,
+metz_dcgan) with the other lowering of G's transposed convolutions
+(config.conv_transpose_lowering). On a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=2
+(one device per core) shards the seeds over the cores, as training with config.parallel=auto
+does. With --profile_dir the largest S is traced, and the step's kernel time is split into dots
+and convolutions against the rest.
 
 Every S and a 2048^3 float32 matmul are timed in interleaved rounds (genjax.timing), so a busy
 neighbour slows all of them alike; medians over rounds are compared. FLOPs are the matmul and
@@ -35,7 +26,8 @@ convolution FLOPs of one seed's step as XLA compiled it (genjax.flop_count: 2 x 
 every dot and convolution in the optimized HLO, taps on a dilated input's inserted zeros left
 out), times S; elementwise work (Adam, activations, batch norm, drawing z) is free. The count of
 the step as written (its jaxpr) is printed beside it: XLA runs G forward once where the D loss
-and a simultaneous G loss both need it, so on the ring the jaxpr counts 1.43x what runs.
+and a simultaneous G loss both need it. The figures also go to bench/results/<cpu>.json
+(bench/results.py); that folder holds the ones measured so far.
 """
 
 import collections
@@ -45,14 +37,16 @@ import gzip
 import json
 import os
 import re
+import sys
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+# this checkout's genjax and bench, before any installed genjax
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 from absl import flags, logging
 
+from bench import results
 from genjax import cli, devices, flop_count, random_fused, seeds, timing
 from genjax.errors import UserError
 from genjax.gan import data, models, step
@@ -186,62 +180,85 @@ def profile_split(config, method_name: str, num_seeds: int, steps: int, trace_di
           f"{sum(rest.values()) * 1e3:.2f} ms; largest of the rest: {named}")
 
 
+def candidates_of(config, seed_counts: list[int]) -> dict:
+  """{row name: make_call's arguments after the method}: what training runs (steps_per_call per
+  call, its seed map) for every S; the largest S one step a call, with the other seed map, with
+  JAX's rolled threefry, with drawing free, and (conv nets) with the other conv lowering."""
+  per_call, trained_map, largest = config.steps_per_call, step.seed_map(config), seed_counts[-1]
+  candidates = {f"S={s}": (s, per_call, trained_map) for s in seed_counts}
+  if per_call > 1:
+    candidates[f"S={largest}, 1 step/call"] = (largest, 1, trained_map)
+  other_map = next(m for m in seeds.SEED_MAPS if m != trained_map)
+  candidates[f"S={largest}, seeds by {other_map}"] = (largest, per_call, other_map)
+  # The same program with JAX's own rolled threefry loop: before random_fused.
+  candidates[f"S={largest}, rolled threefry"] = (largest, per_call, trained_map, False)
+  # The step's ceiling with drawing free: its normals a constant (other numbers).
+  candidates[f"S={largest}, normals precomputed (drawing free)"] = (
+      largest, per_call, trained_map, True, "", False)
+  # The conv generators with the other lowering of their transposed convolutions.
+  if config.arch in models.CONV_ARCHS:
+    other = next(low for low in conv.LOWERINGS if low != config.conv_transpose_lowering)
+    candidates[f"S={largest}, transposed convolutions by {other}"] = (
+        largest, per_call, trained_map, True, other)
+  return candidates
+
+
+def bench_method(config, method: str, candidates: dict, seed_counts: list[int],
+                 steps: int) -> list[dict]:
+  """Times the candidates of one method beside the matmul peak; prints and returns its rows."""
+  calls, flops = {}, {}
+  compiled_flops, written_flops = seed_step_flops(config, method)
+  for name, (s, k, how, *fused) in candidates.items():
+    calls[name] = make_call(config, method, s, steps, k, how, *fused)
+    flops[name] = steps * s * compiled_flops
+  calls["peak"], flops["peak"] = timing.matmul(PEAK_SIZE)
+  times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
+  peak = flops["peak"] / timing.median(times["peak"])
+  lowering = (f"transposed convolutions by {config.conv_transpose_lowering}, "
+              if config.arch in models.CONV_ARCHS else "")
+  print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
+        f"{config.steps_per_call} steps per call, seeds by {step.seed_map(config)}, {lowering}"
+        f"{seeds.seed_parallel(seed_counts[-1], config.parallel).num_devices}"
+        f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
+        f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}); "
+        f"{compiled_flops / 1e6:.1f} MFLOP/seed-step as compiled ({written_flops / 1e6:.1f} "
+        f"as written, {written_flops / compiled_flops:.2f}x):", flush=True)
+  rows = []
+  for name, (s, *_) in candidates.items():
+    share = timing.median(timing.per_round_ratio(times["peak"], times[name])) * (
+        flops[name] / flops["peak"])
+    rate = s * steps / timing.median(times[name])
+    print(f"  {name}: {rate:,.0f} seed-steps/s, {share:.0%} of peak", flush=True)
+    rows.append({"arch": config.arch, "dataset": config.dataset, "method": method, "row": name,
+                 "seeds": s, "seed_steps_per_s": rate, "share_of_peak": share,
+                 "peak_gflops": peak / 1e9, "mflop_per_seed_step_compiled": compiled_flops / 1e6,
+                 "mflop_per_seed_step_written": written_flops / 1e6})
+  if flags.FLAGS.profile_dir:
+    split = profile_split(config, method, seed_counts[-1], steps,
+                          os.path.join(flags.FLAGS.profile_dir, method), compiled_flops, peak)
+    print(split, flush=True)
+    rows.append({"arch": config.arch, "dataset": config.dataset, "method": method,
+                 "row": "profile", "profile": split.strip()})
+  return rows
+
+
 def main(argv):
   del argv
   config, steps = CONFIG.value, flags.FLAGS.steps
   seed_counts = [int(s) for s in flags.FLAGS.seeds]
-  per_call = config.steps_per_call
-  if steps % per_call:
-    raise UserError(f"--steps={steps} must be a multiple of config.steps_per_call={per_call}")
+  if steps % config.steps_per_call:
+    raise UserError(f"--steps={steps} must be a multiple of "
+                    f"config.steps_per_call={config.steps_per_call}")
+  # The unrolled threefry lowering, asked for by name (importing genjax does not install it):
+  # every row but "rolled threefry" (compiled inside random_fused.unfused()) uses it.
+  random_fused.install()
   logging.info("devices: %s", jax.devices())
   print(timing.describe(timing.environment()), flush=True)
-  # What training runs (steps_per_call per call, its seed map) for every S; the largest S one
-  # step a call, and with the other seed map.
-  trained_map = step.seed_map(config)
-  candidates = {f"S={s}": (s, per_call, trained_map) for s in seed_counts}
-  if per_call > 1:
-    candidates[f"S={seed_counts[-1]}, 1 step/call"] = (seed_counts[-1], 1, trained_map)
-  other_map = next(m for m in seeds.SEED_MAPS if m != trained_map)
-  candidates[f"S={seed_counts[-1]}, seeds by {other_map}"] = (seed_counts[-1], per_call,
-                                                              other_map)
-  # The same program with JAX's own rolled threefry loop: before random_fused.
-  candidates[f"S={seed_counts[-1]}, rolled threefry"] = (seed_counts[-1], per_call,
-                                                             trained_map, False)
-  # The step's ceiling with drawing free: its normals a constant (other numbers).
-  candidates[f"S={seed_counts[-1]}, normals precomputed (drawing free)"] = (
-      seed_counts[-1], per_call, trained_map, True, "", False)
-  # The conv generators with the other lowering of their transposed convolutions.
-  if config.arch in models.CONV_ARCHS:
-    other = next(low for low in conv.LOWERINGS if low != config.conv_transpose_lowering)
-    candidates[f"S={seed_counts[-1]}, transposed convolutions by {other}"] = (
-        seed_counts[-1], per_call, trained_map, True, other)
+  candidates = candidates_of(config, seed_counts)
+  rows = []
   for method in step.method_names(config):
-    calls, flops = {}, {}
-    compiled_flops, written_flops = seed_step_flops(config, method)
-    for name, (s, k, how, *fused) in candidates.items():
-      calls[name] = make_call(config, method, s, steps, k, how, *fused)
-      flops[name] = steps * s * compiled_flops
-    calls["peak"], flops["peak"] = timing.matmul(PEAK_SIZE)
-    times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
-    peak = flops["peak"] / timing.median(times["peak"])
-    lowering = (f"transposed convolutions by {config.conv_transpose_lowering}, "
-                if config.arch in models.CONV_ARCHS else "")
-    print(f"{config.arch} {config.dataset} {method}, batch {config.batch_size}, "
-          f"{per_call} steps per call, seeds by {trained_map}, {lowering}"
-          f"{seeds.seed_parallel(seed_counts[-1], config.parallel).num_devices}"
-          f" device(s) at S={seed_counts[-1]}; matmul peak {peak / 1e9:.0f} GFLOP/s (median of "
-          f"{flags.FLAGS.rounds} rounds; best {flops['peak'] / min(times['peak']) / 1e9:.0f}); "
-          f"{compiled_flops / 1e6:.1f} MFLOP/seed-step as compiled ({written_flops / 1e6:.1f} "
-          f"as written, {written_flops / compiled_flops:.2f}x):", flush=True)
-    for name, (s, *_) in candidates.items():
-      share = timing.median(timing.per_round_ratio(times["peak"], times[name])) * (
-          flops[name] / flops["peak"])
-      rate = s * steps / timing.median(times[name])
-      print(f"  {name}: {rate:,.0f} seed-steps/s, {share:.0%} of peak", flush=True)
-    if flags.FLAGS.profile_dir:
-      print(profile_split(config, method, seed_counts[-1], steps,
-                          os.path.join(flags.FLAGS.profile_dir, method), compiled_flops, peak),
-            flush=True)
+    rows += bench_method(config, method, candidates, seed_counts, steps)
+  results.record("bench_gan", rows, timing=timing.environment())
 
 
 if __name__ == "__main__":

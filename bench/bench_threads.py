@@ -3,25 +3,19 @@ computed in processes that see one core and every core, with XLA's default flags
 YNNPACK's reduction fusions turned off; bitwise comparison and time per step side by side. Then
 two processes at once, as the report runs them: sharing every core, and on half of them each.
 
-python experiments/bench_threads.py            # the quick report's ring and stacked-digits GANs
-python experiments/bench_threads.py --flagfiles=experiments/flags/gan_mnist_quick.flags
-Time:    2 min 36 s on 2 AMD EPYC cores (each row: two fresh processes that compile and train).
-Expect:  on 2 AMD EPYC cores with JAX 0.10.2 (--steps=50): with XLA's defaults 9 of 33 (ring)
-         and 5 of 47 (stacked digits) state arrays have the same bits on one core as on two:
-         XLA:CPU hands batch reductions, such as the bias gradients, to YNNPACK, which splits them
-         over the threads it has. With XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-reduce
-         all 33 and 47 agree, with numbers of their own (other than the defaults'). Steps (one
-         run each, not interleaved: a rough guide), one core / two: ring 7.6 / 5.0 ms with the
-         defaults, 8.6 / 6.4 with -reduce; stacked digits 34.9 / 19.6 and 46.1 / 30.9. So the
-         committed GAN numbers hold for the core count that made them (README; BUILD_NOTES, Known
-         limits). Pairs (--pair_steps=400): one core each makes 1.27x the steps a second of two
-         processes sharing both cores for the ring (7.2 against 9.2 ms a step), 1.03x for stacked
-         digits (38 against 39-40 ms), and no faster report (genjax/claims/schedule.py).
+python bench/bench_threads.py            # the quick report's ring and stacked-digits GANs
+python bench/bench_threads.py --flagfiles=experiments/flags/gan_mnist_quick.flags
 
-Each case runs the training's own compiled step (every seed of the flagfile, its seed map) from
-the same initial state; a child process is limited to its cores before JAX starts
-(it inherits them from the thread that starts it; Linux), and XLA sizes its thread pool from them.
-The two processes of a pair meet after compiling, so their timed steps overlap.
+Run from the checkout's root (the flagfiles are relative to it); needs Linux and 2+ cores. Each
+case runs the training's own compiled step (every seed of the flagfile, its seed map) from the
+same initial state; a child process is limited to its cores before JAX starts (it inherits them
+from the thread that starts it), and XLA sizes its thread pool from them. Prints, per flagfile
+and XLA setting (the defaults, and XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-reduce),
+how many state arrays have the same bits on one core as on all, and ms a step on each (one run
+each, not interleaved: a rough guide). With --pair_steps, the two processes of a pair meet
+after compiling, so their timed steps overlap, and the row gives the steps a second of both
+together pinned to a share of the cores each over sharing them all. The figures also go to
+bench/results/<cpu>.json (bench/results.py); that folder holds the ones measured so far.
 """
 
 import concurrent.futures
@@ -31,14 +25,15 @@ import sys
 import tempfile
 import time
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+# this checkout's genjax and bench, before any installed genjax
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 import numpy as np
 from absl import flags
 
+from bench import results
 from genjax import cli, seeds
 from genjax.errors import UserError
 from genjax.gan import data, step, train
@@ -140,6 +135,7 @@ def main(argv):
       raise UserError(f"--flagfiles: no flagfile {flagfile}")
   print(f"JAX {jax.__version__}; one core against {len(every)}; {flags.FLAGS.steps} train steps "
         "per process", flush=True)
+  rows = []
   with tempfile.TemporaryDirectory() as tmp:
     for flagfile in flags.FLAGS.flagfiles:
       for setting, xla_flags in XLA_SETTINGS.items():
@@ -151,12 +147,18 @@ def main(argv):
               f"arrays bitwise equal on 1 and {len(every)} cores; "
               f"{a['seconds'] * 1e3:.1f} against {b['seconds'] * 1e3:.1f} ms a step (one run each)",
               flush=True)
+        rows.append({"flagfile": flagfile, "xla": setting, "xla_flags": xla_flags,
+                     "equal_arrays": sum(same), "arrays": len(leaves), "cores": len(every),
+                     "ms_one_core": float(a["seconds"]) * 1e3,
+                     "ms_all_cores": float(b["seconds"]) * 1e3})
       if flags.FLAGS.pair_steps:
-        print_pair(flagfile, every, tmp)
+        rows.append(print_pair(flagfile, every, tmp))
+  results.record("bench_threads", rows, steps=flags.FLAGS.steps)
 
 
-def print_pair(flagfile: str, every: set[int], tmp: str) -> None:
-  """Two processes at once, as the report runs them: sharing every core, then on halves."""
+def print_pair(flagfile: str, every: set[int], tmp: str) -> dict:
+  """Two processes at once, as the report runs them: sharing every core, then on halves; prints
+  and returns the row."""
   cores = sorted(every)
   half = len(cores) // 2
   shared = run_pair(flagfile, every, every, tmp)
@@ -167,6 +169,9 @@ def print_pair(flagfile: str, every: set[int], tmp: str) -> None:
         f"each: {' / '.join(f'{s * 1e3:.1f}' for s in shared)} ms a step sharing {len(cores)} "
         f"cores, {' / '.join(f'{s * 1e3:.1f}' for s in pinned)} on {half} core(s) each: "
         f"{gain:.2f}x the steps a second", flush=True)
+  return {"flagfile": flagfile, "pair_steps": flags.FLAGS.pair_steps, "cores": len(cores),
+          "ms_shared": [s * 1e3 for s in shared], "ms_pinned": [s * 1e3 for s in pinned],
+          "cores_each_pinned": half, "steps_per_s_pinned_over_shared": gain}
 
 
 if __name__ == "__main__":

@@ -1,21 +1,19 @@
 """One training with glibc's malloc on 4 KB pages and on transparent huge pages, side by side.
 
-python experiments/bench_huge_pages.py            # the real-text diversity study, 200 steps
-python experiments/bench_huge_pages.py --run="experiments/domain.py \
+python bench/bench_huge_pages.py            # the real-text diversity study, 200 steps
+python bench/bench_huge_pages.py --run="experiments/domain.py \
     --flagfile=experiments/flags/domain_architecture_quick.flags"
-Time:    4 min 30 s on 2 AMD EPYC cores (2 rounds of two 60-70 s trainings).
-Expect:  on 2 AMD EPYC cores (glibc 2.36, transparent huge pages in `madvise` mode), the text
-         study at 200 steps: 67.9 s on 4 KB pages (system CPU 26.5 s, 12.0 million page faults),
-         59.8 s on huge pages (12.5 s, 0.66 million): 0.88x, the same numbers. The domain
-         architecture study and 600 steps of the real-MNIST GAN were within 5% either way (one
-         run each, --run as above). experiments/_huge_pages.py says why, and makes every entry
-         point use huge pages.
 
-Each round runs the command once per setting (in turn, the order alternating over rounds), each in a
-fresh workdir and a fresh process whose GLIBC_TUNABLES names the setting (an entry point started
-with the tunable set does not restart). Wall time, the child's CPU time and page faults (getrusage
-of the children, before and after) are medians over rounds. The numbers: every results.json value
-but times, compared.
+Run from the checkout's root (--run's script and flagfile are relative to it). Each round runs
+the command once per setting (in turn, the order alternating over rounds), each in a fresh
+workdir and a fresh process whose GLIBC_TUNABLES names the setting (glibc.malloc.hugetlb=0 or 1;
+an entry point started with the tunable set does not restart). Prints a table: wall time, the
+child's user and system CPU time and page faults (getrusage of the children, before and after),
+medians over rounds, and each setting's wall time over the 4 KB pages'; then whether the
+numbers (every results.json value but times) are the same in every run. Whether the kernel
+grants huge pages is its own setting (/sys/kernel/mm/transparent_hugepage/enabled). The figures
+also go to bench/results/<cpu>.json (bench/results.py); that folder holds the ones measured so
+far.
 """
 
 import json
@@ -28,12 +26,13 @@ import sys
 import tempfile
 import time
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+# this checkout's genjax and bench, before any installed genjax
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 from absl import flags
 
+from bench import results
 from genjax import cli
 from genjax.errors import UserError
 
@@ -46,13 +45,13 @@ SETTINGS = {"4 KB pages": "glibc.malloc.hugetlb=0", "huge pages": "glibc.malloc.
 TIMING_WORDS = ("second", "time", "wall")  # results.json keys that hold times, not numbers
 
 
-def numbers(results):
+def numbers(found):
   """results.json without its times: what must not depend on the allocator."""
-  if isinstance(results, dict):
-    return {k: numbers(v) for k, v in results.items() if not any(w in k for w in TIMING_WORDS)}
-  if isinstance(results, list):
-    return [numbers(v) for v in results]
-  return results
+  if isinstance(found, dict):
+    return {k: numbers(v) for k, v in found.items() if not any(w in k for w in TIMING_WORDS)}
+  if isinstance(found, list):
+    return [numbers(v) for v in found]
+  return found
 
 
 def run_once(command: list[str], tunables: str, folder: str) -> dict:
@@ -72,10 +71,10 @@ def run_once(command: list[str], tunables: str, folder: str) -> dict:
       tail = " | ".join(f.read().strip().splitlines()[-3:])
     raise UserError(f"--run failed ({tunables}): {tail}")
   with open(os.path.join(workdir, "run", "results.json")) as f:
-    results = json.load(f)
+    run_results = json.load(f)
   return {"wall": wall, "user": after.ru_utime - before.ru_utime,
           "sys": after.ru_stime - before.ru_stime, "faults": after.ru_minflt - before.ru_minflt,
-          "numbers": numbers(results)}
+          "numbers": numbers(run_results)}
 
 
 def main(argv):
@@ -96,15 +95,20 @@ def main(argv):
   print(f"\n{flags.FLAGS.run}\n")
   print("| malloc | wall (s) | user CPU (s) | system CPU (s) | page faults (M) | wall ratio |")
   print("|---|---|---|---|---|---|")
+  rows = []
   for name, done in runs.items():
     median = {k: statistics.median(run[k] for run in done)
               for k in ("wall", "user", "sys", "faults")}
     print(f"| {name} ({SETTINGS[name]}) | {median['wall']:.1f} | {median['user']:.1f} | "
           f"{median['sys']:.1f} | {median['faults'] / 1e6:.2f} | {median['wall'] / base:.2f} |")
+    rows.append({"malloc": name, "tunables": SETTINGS[name], "wall_s": median["wall"],
+                 "user_s": median["user"], "system_s": median["sys"],
+                 "page_faults": median["faults"], "wall_ratio": median["wall"] / base,
+                 "rounds": len(done)})
   first = runs["4 KB pages"][0]["numbers"]
   same = all(run["numbers"] == first for done in runs.values() for run in done)
   print(f"\nnumbers (results.json without times) {'the same' if same else 'DIFFER'} in every run")
-
+  results.record("bench_huge_pages", rows, run=flags.FLAGS.run, numbers_same=same)
 
 if __name__ == "__main__":
   cli.run(main, distributed=False)

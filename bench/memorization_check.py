@@ -1,5 +1,6 @@
 """The memorization check of a finished image GAN run: are its final samples copies of training
-digits? (genjax/metrics/memorization.py says how a copy is told from a new image.)
+digits? (bench/memorization.py says how a copy is told from a new image.) The script:
+bench/gan_memorization.py.
 
 Reads the run's workdir (config.json, samples.npz: the final evaluation's samples of every
 method and seed), rebuilds the run's training pool and digit classifier from its config (same
@@ -16,11 +17,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from ml_collections import ConfigDict
 
+from bench import memorization
 from genjax import plots
 from genjax.data import images
 from genjax.errors import UserError
 from genjax.gan import data, evaluate
-from genjax.metrics import memorization
 
 RESULTS_FILE, FIGURE_FILE = "memorization.json", "nearest_train.png"
 SHOWN = 8  # samples in each row pair of the figure: the closest to the training set, then any

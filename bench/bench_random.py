@@ -1,44 +1,43 @@
 """Speed of jax.random with genjax's unrolled threefry lowering against JAX's own, side by side,
 and of other exact samplers of the ring GAN's normals.
 
-python experiments/bench_random.py
-Time:    about 20 s on 2 CPU cores.
-Expect:  identical bits in every row ("same numbers: yes"); on CPU, where JAX lowers threefry as
-         a rolled loop, the unrolled lowering (genjax.random_fused) makes the bits 3x faster on
-         2 AMD EPYC cores, so the ring GAN's latents (3 seeds x 512 x 256 normals per step) 1.3x
-         (the transform of bits to normals, untouched, is two thirds of a normal draw there),
-         Bernoulli pixels 2-4x and integers (batch indices, Markov tokens) 2-3.3x; GPU and TPU
-         lowerings are not changed. Last, the ring's normals from JAX's other key
-         implementations (rbg, unsafe_rbg: XLA's RngBitGenerator; other numbers), the usual way
-         to cheaper random bits on TPU: on those cores 5.8-6.5x the time of the unrolled
-         threefry, so genjax keeps threefry. On 2 newer AMD EPYC cores (family 26, AVX-512; two
-         runs) bits 2.1x, normals 1.02x (the transform is two thirds there too), rbg 4.7-5.0x.
-         Then other exact transforms of the same bits to the ring's normals (other numbers;
-         each passes Kolmogorov-Smirnov against N(0, 1)), on those newer cores: erfinv with
-         log((1 - u)(1 + u)) for XLA's log1p(-u^2) 0.84-0.85x the time of jax.random.normal,
-         Box-Muller 2.7-2.8x (XLA's sin and cos), 0.97-0.98x with polynomial sin and cos. The
-         cheapest saves a sixth of a draw, about 6% of the ring step (drawing its normals is
-         34-46% of it: bench_gan.py's row with them precomputed), so genjax keeps
-         jax.random.normal and the numbers every GAN result was made with.
+python bench/bench_random.py
+python bench/bench_random.py --rounds=1 --calls=1   # a quick check that every row agrees
 
-Each row is one program per lowering, vmapped over seed keys as training draws them (the "before"
-compiled inside random_fused.unfused()), timed in interleaved rounds (genjax.timing) so load slows
-both alike; medians over rounds are compared.
+First rows: the ring GAN's latents (3 seeds x 512 x 256 normals), their random bits alone,
+Bernoulli pixels (a VAE's binarization of 128 28x28 digits) and integers (a text batch's window
+starts), each compiled once with JAX's own rolled threefry loop (inside
+genjax.random_fused.unfused()) and once with the unrolled lowering (random_fused.install(),
+called here: importing genjax does not install it); both must give the same bits ("same
+numbers: yes"). GPU and TPU lowerings are not changed. Then the ring's normals from JAX's other
+key implementations (rbg, unsafe_rbg: XLA's RngBitGenerator; other numbers) as multiples of the
+unrolled threefry's time, and other exact transforms of threefry's bits to the ring's normals
+(other numbers; each with its Kolmogorov-Smirnov p-value against N(0, 1)): erfinv with
+log((1 - u)(1 + u)) for XLA's log1p(-u^2), Box-Muller with XLA's sin and cos, and Box-Muller with
+polynomial sin and cos, as multiples of jax.random.normal's time.
+
+Each row is one program per lowering, vmapped over seed keys as training draws them, timed in
+interleaved rounds (genjax.timing) so load slows both alike; medians over rounds are compared.
+The figures also go to bench/results/<cpu>.json (bench/results.py); that folder holds the ones
+measured so far.
 """
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import math
+import os
+import sys
+
+# this checkout's genjax and bench, before any installed genjax
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
-import math
-
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 from scipy import stats
 
-from genjax import random_fused, timing
+from bench import results
+from genjax import cli, random_fused, timing
 
 flags.DEFINE_integer("rounds", 20, "Interleaved timed rounds (the median is reported).")
 flags.DEFINE_integer("calls", 20, "Draws per timed call.")
@@ -164,7 +163,9 @@ def other_transforms(shape=(512, 256), num_seeds: int = 3) -> dict:
 
 def main(argv):
   del argv
+  random_fused.install()  # the unrolled lowering, by name: importing genjax does not install it
   print(timing.describe(timing.environment()), flush=True)
+  rows = []
   for label, draw, num_seeds in CASES:
     calls, same = programs(draw, num_seeds)
     times = timing.time_interleaved(calls, flags.FLAGS.rounds, warmup=1)
@@ -173,10 +174,14 @@ def main(argv):
     print(f"{label}: jax's rolled loop {base * 1e3:.3f} ms, unrolled {fused * 1e3:.3f} ms per "
           f"draw; unrolled {speedup:.2f}x faster; same numbers: {'yes' if same else 'NO'}",
           flush=True)
+    rows.append({"draw": label, "rolled_ms": base * 1e3, "unrolled_ms": fused * 1e3,
+                 "unrolled_speedup": speedup, "same_numbers": bool(same)})
   ratios = _ratios_against(other_key_impls(), "threefry2x32")
   print("normal 3 x 512 x 256 from other key implementations (other numbers): "
         + ", ".join(f"{name} {r:.2f}x" for name, r in ratios.items())
         + " the time of threefry2x32 (unrolled)", flush=True)
+  rows += [{"draw": "normal 3 x 512 x 256", "key_impl": name, "time_over_threefry": r}
+           for name, r in ratios.items()]
   transforms = other_transforms()
   ratios = _ratios_against({name: call for name, (call, _) in transforms.items()},
                            "jax.random.normal")
@@ -184,7 +189,10 @@ def main(argv):
         "Kolmogorov-Smirnov p against N(0, 1)): "
         + ", ".join(f"{name} {r:.2f}x (p {transforms[name][1]:.2f})" for name, r in ratios.items())
         + " the time of jax.random.normal", flush=True)
+  rows += [{"draw": "normal 3 x 512 x 256", "transform": name, "time_over_normal": r,
+            "ks_p": float(transforms[name][1])} for name, r in ratios.items()]
+  results.record("bench_random", rows, timing=timing.environment())
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, distributed=False)  # not app.run: --help exits 0, bad flags are one `error:` line
