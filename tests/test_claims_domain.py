@@ -2,7 +2,7 @@
 
 import pytest
 
-from genjax.claims import domain, domain_checks, domain_fewshot
+from genjax.claims import domain, domain_checks, domain_fewshot, lm_checks, text_checks
 from genjax.claims.verdicts import (
   CONDITIONAL,
   CONTRADICTED,
@@ -53,6 +53,33 @@ def test_compare_uses_the_t_quantile_and_states_the_interval():
   assert domain.compare(s(-0.1, NOISE), s())["outcome"] == "unclear"
   # Clear but inside the +-0.002 band: not a difference.
   assert domain.compare(s(-0.001), s())["outcome"] == "unclear"
+
+
+def test_both_lm_studies_read_one_band_in_their_own_unit():
+  """The Markov rules (nats) and the real-text rules (bits per byte) compare through one `Band`:
+  the same interval and verdict against each study's own minimum effect."""
+  assert domain_checks.BAND == lm_checks.Band(domain.MIN_EFFECT_NATS, "nats", says_outcome=True)
+  assert text_checks.BAND == lm_checks.Band(text_checks.MIN_EFFECT_BITS, "bits per byte")
+  a, b = s(-0.1, (0.01, -0.01, 0.0)), s()
+  nats, bits = domain_checks.compare(a, b), text_checks.compare(a, b)
+  assert nats["text"] == f"{bits['text']} (lower)" and nats["outcome"] == bits["outcome"]
+  # Inside the nats band's edge but beyond the bits band's: one difference, two readings.
+  small = s(-0.005)
+  assert domain_checks.verdict("d", domain_checks.compare(small, b), "lower")[0] == SUPPORTED
+  assert text_checks.verdict("d", text_checks.compare(small, b))[0] == CONTRADICTED
+  # all_of: every comparison its way, the one closest to flipping decides; else the first ruled
+  # out, else the first that straddles.
+  named = {"far": (domain_checks.compare(s(-0.3), b), "lower"),
+           "near": (domain_checks.compare(s(-0.05), b), "lower")}
+  assert domain_checks.all_of(named)[0] == SUPPORTED
+  assert domain_checks.all_of(named)[1].name == "near"
+  named["noisy"] = (domain_checks.compare(s(0.0, NOISE), b), "lower")
+  named["wrong"] = (domain_checks.compare(s(0.3), b), "lower")
+  assert domain_checks.all_of(named)[0] == CONTRADICTED
+  assert domain_checks.all_of(named)[1].name == "wrong"
+  del named["wrong"]
+  assert domain_checks.all_of(named)[0] == INCONCLUSIVE
+  assert domain_checks.all_of(named)[1].name == "noisy"
 
 
 def diversity(small_heldout, large_heldout, small_indist=0.0, num_seeds=3):

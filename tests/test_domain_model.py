@@ -1,4 +1,4 @@
-"""Transformer causality, the bag-of-tokens baseline, LoRA (issue 4)."""
+"""Transformer causality, the bag-of-tokens baseline, LoRA (genjax/lm, issue 4)."""
 
 import jax
 import jax.numpy as jnp
@@ -7,8 +7,8 @@ import pytest
 
 from genjax import attention
 from genjax.attention import encoder
-from genjax.domain import lora
-from genjax.domain.model import BagOfTokensMLP, Transformer, next_token_nll
+from genjax.lm import lora
+from genjax.lm.model import BagOfTokensMLP, Transformer, next_token_nll
 
 
 @pytest.mark.parametrize("positions", ["learned", "rotary"])

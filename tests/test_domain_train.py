@@ -14,8 +14,9 @@ from genjax import seeds
 from genjax.claims import domain as domain_claims
 from genjax.claims.verdicts import NOT_MEASURED
 from genjax.configs.domain import get_config
-from genjax.domain import data, fit, markov, report, step, train
+from genjax.domain import data, fit, markov, report, train
 from genjax.errors import UserError
+from genjax.lm import step
 
 
 def tiny_config(study: str):

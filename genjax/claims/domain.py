@@ -10,9 +10,6 @@ carries the deciding one as its `Margin`. A rule reads only models that learned
 measured" with the numbers; results that lack a rule's input raise `ResultMissing`.
 """
 
-
-import numpy as np
-
 from genjax.claims import domain_checks as checks
 from genjax.claims.domain_fewshot import (
   dapt_transfers,
@@ -20,6 +17,7 @@ from genjax.claims.domain_fewshot import (
   fewshot_rule,
   unrelated_genre_rule,
 )
+from genjax.claims.lm_checks import ONE_LAYER
 from genjax.claims.verdicts import (
   CONDITIONAL,
   CONTRADICTED,
@@ -31,12 +29,9 @@ from genjax.claims.verdicts import (
 )
 
 EXPERIMENT = "in-context Markov-chain domains (experiments/domain.py)"
-CONFIDENCE, MIN_EFFECT_NATS = checks.CONFIDENCE, checks.MIN_EFFECT_NATS  # genjax/domain/report.py
+MIN_EFFECT_NATS = checks.MIN_EFFECT_NATS  # results.md states it (genjax/domain/report.py)
 compare, margin, deciding = checks.compare, checks.margin, checks.deciding
 verdict, all_of = checks.verdict, checks.all_of
-
-
-ONE_LAYER = "transformer_1layer"
 
 
 def _m_name(m: int) -> str:  # pool size M; 0 stands for a fresh domain per sequence
@@ -181,7 +176,7 @@ def continual_rule(r: dict) -> Finding:
 
   def earlier_mean(variant):
     last = variants[variant][-1]
-    return {"seeds": np.mean([last[f]["seeds"] for f in families[:-1]], axis=0).tolist()}
+    return checks.mean_of([last[f] for f in families[:-1]])
 
   c = compare(earlier_mean(names[-1]), earlier_mean(names[0]))
   judged, m = verdict(f"earlier-family loss {names[-1]} - {names[0]}", c, "lower")

@@ -14,16 +14,14 @@ genjax/claims/text_finetune.py, text_dapt.py and text_continual.py.
 from genjax import stats
 from genjax.claims import domain as markov
 from genjax.claims import text_continual, text_dapt, text_finetune
+from genjax.claims.lm_checks import BLIND, ONE_LAYER, mean_of
 from genjax.claims.text_checks import (  # noqa: F401  (BAR, DEFAULT_BAR, MIN_EFFECT_BITS:
   BAR,  #                                             the report and tests read them here)
-  BLIND,
   DEFAULT_BAR,
   EXPERIMENT,
   MIN_EFFECT_BITS,
-  ONE_LAYER,
   compare,
   guarded,
-  mean_of,
   model,
   verdict,
 )

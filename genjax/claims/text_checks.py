@@ -1,5 +1,6 @@
 """Q1 on real text: what every rule on experiments/text.py's results.json shares (bits per byte):
-the effect size, the paired comparison and the guard.
+the effect size, the paired comparison (genjax/claims/lm_checks.py's `Band`, the Markov study's
+band in bits) and the guard.
 
 The claims are the Markov study's own (`genjax.claims.domain.STUDY_CLAIMS`, the same
 statements), so the report combines both runs of each claim (genjax/claims/combine.py). Models of
@@ -16,57 +17,31 @@ measured*, with the numbers.
 
 from collections.abc import Callable
 
-import numpy as np
-
-from genjax import stats
-from genjax.claims.verdicts import (
-  CONFIDENCE,
-  CONTRADICTED,
-  INCONCLUSIVE,
-  MIN_SEEDS,
-  NOT_MEASURED,
-  SUPPORTED,
-  Finding,
-  Margin,
-  ResultMissing,
-  by_interval,
-)
+from genjax.claims import lm_checks
+from genjax.claims.lm_checks import BLIND
+from genjax.claims.verdicts import NOT_MEASURED, Finding, ResultMissing
 
 EXPERIMENT = "real text, four registers, byte-level models (experiments/text.py)"
-# Differences inside ±0.01 bits per byte are too small to matter for these claims: 0.3-0.5% of
-# the 2-4 bits per byte the models score, and a fiftieth of the smallest gap between zlib and
-# bz2 on any domain (licences, 0.19).
+# Differences inside ±0.01 bits per byte are too small to matter for these claims: well under 1%
+# of the bits per byte a byte-level model scores (8 at uniform, a few once trained), and small
+# beside the gaps between the compressors on every domain (results.md's reference rows).
 MIN_EFFECT_BITS = 0.01
 # A model has finished when its training-domain validation loss (mean over seeds) fell by less
-# than this fraction over the last quarter of training: 1% is 0.02-0.04 bits per byte, a few
-# times MIN_EFFECT_BITS and a tenth of the diversity and architecture effects the Markov study
-# measures (0.2-1 nat), so a model still falling faster could close such a gap by training on.
+# than this fraction over the last quarter of training: 1% of a few bits per byte is a few times
+# MIN_EFFECT_BITS and a small fraction of the diversity and architecture effects the claims are
+# about, so a model still falling faster could close such a gap by training on.
 PLATEAU_FRACTION = 0.01
-ONE_LAYER, BLIND = "transformer_1layer", "bag_mlp"
 # The reference a model must beat on its own held-out text to count as trained. bz2 reads the
 # order of the bytes (Burrows-Wheeler sorts contexts), so a model that cannot read order has a
-# ceiling above it: the bag of bytes levelled off at 3.63 bits/byte against bz2's 3.07 on its own
-# text (BUILD_NOTES, Q1 on real text). Its matched bar is the Kneser-Ney bigram fitted on the
-# training split ("kn2"): it sees what the bag sees of order, the current byte, and nothing of the
-# rest of the context, so a bag that has learned its inputs beats it by what the byte frequencies
-# of the window add. Set before any run judged with it.
+# ceiling above it, which may lie above bz2 (BUILD_NOTES, Q1 on real text). Its matched bar is the
+# Kneser-Ney bigram fitted on the training split ("kn2"): it sees what the bag sees of order, the
+# current byte, and nothing of the rest of the context, so a bag that has learned its inputs
+# beats it by what the byte frequencies of the window add. Set before any run judged with it.
 BAR = {BLIND: "kn2"}
 DEFAULT_BAR = "bz2"
 
-
-def compare(a: dict, b: dict) -> dict:
-  """a - b per seed (summaries with "seeds"): stats.compare plus "text"."""
-  c = stats.compare(a["seeds"], b["seeds"], paired=True, confidence=CONFIDENCE)
-  c["text"] = stats.describe_compare(c, digits=3)
-  return c
-
-
-def verdict(name: str, c: dict, want: str = "lower") -> tuple[str, Margin]:
-  """SUPPORTED when the interval lies beyond the band on `want`'s side, CONTRADICTED when it
-  lies beyond the band's edge on the other side, INCONCLUSIVE when it straddles that edge."""
-  threshold = -MIN_EFFECT_BITS if want == "lower" else MIN_EFFECT_BITS
-  m = Margin.from_compare(name, c, threshold, CONFIDENCE)
-  return by_interval(m, "below" if want == "lower" else "above"), m
+BAND = lm_checks.Band(MIN_EFFECT_BITS, "bits per byte")
+compare, verdict, all_of = BAND.compare, BAND.verdict, BAND.all_of
 
 
 def model(r: dict, name: str) -> dict:
@@ -78,9 +53,8 @@ def model(r: dict, name: str) -> dict:
 def unfinished(r: dict, names) -> Finding | None:
   """NOT_MEASURED (with the numbers) unless every named model beat bz2 on its own held-out text
   on every seed and levelled off; INCONCLUSIVE with fewer than MIN_SEEDS seeds."""
-  if r["num_seeds"] < MIN_SEEDS:
-    return Finding(INCONCLUSIVE, f"{r['num_seeds']} seed(s)", f"every rule needs {MIN_SEEDS} "
-                   "seeds before its interval decides")
+  if few := lm_checks.too_few_seeds(r["num_seeds"]):
+    return few
   problems = []
   for name in names:
     row = model(r, name)
@@ -123,22 +97,3 @@ def guarded(r: dict, names, rule: Callable[[], Finding]) -> Finding:
       f" Deciding, were they finished: {shown.margin.name} {shown.margin.describe(3, True)}.")
   return Finding(NOT_MEASURED, f"{missing.evidence}. Not judged (unfinished models), for "
                  f"orientation only: {shown.evidence}{deciding}")
-
-
-
-def all_of(named: dict) -> tuple[str, Margin]:
-  """Every comparison ({name: (compare result, want)}) must go its way: SUPPORTED with the one
-  closest to flipping; else CONTRADICTED by the first ruled out, else INCONCLUSIVE by the first
-  that straddles."""
-  read = [verdict(name, c, want) for name, (c, want) in named.items()]
-  for wanted in (CONTRADICTED, INCONCLUSIVE):
-    for v, m in read:
-      if v == wanted:
-        return v, m
-  return SUPPORTED, min((m for _, m in read),
-                        key=lambda m: min(abs(m.low - m.threshold), abs(m.high - m.threshold)))
-
-
-def mean_of(summaries: list[dict]) -> dict:
-  """The per-seed mean of several summaries (each with "seeds")."""
-  return {"seeds": np.mean([s["seeds"] for s in summaries], axis=0).tolist()}

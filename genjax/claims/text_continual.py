@@ -8,7 +8,8 @@ steps and batch size; every domain's test documents are scored after each stage,
 pretrained model finished (genjax/claims/text_checks.py).
 """
 
-from genjax.claims.text_checks import compare, guarded, mean_of, verdict
+from genjax.claims.lm_checks import mean_of
+from genjax.claims.text_checks import compare, guarded, verdict
 from genjax.claims.verdicts import Finding, ResultMissing
 
 VARIANTS = ("sequential", "replay")

@@ -8,7 +8,7 @@ finished; a verdict on finetuning a model that had not finished pretraining woul
 pretraining.
 """
 
-from genjax.claims.domain_checks import at_matched_target
+from genjax.claims.lm_checks import at_matched_target
 from genjax.claims.text_checks import all_of, compare, guarded, verdict
 from genjax.claims.verdicts import INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Finding, ResultMissing
 

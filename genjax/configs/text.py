@@ -3,13 +3,11 @@
 Run one study (each has its own workdir; results.md beside results.json):
   python experiments/text.py --flagfile=experiments/flags/text_diversity_quick.flags
 Time and expected results: at the top of each flagfile (experiments/flags/text_*.flags). The
-text pack (genjax/data/text.py) is fetched by the set-up command, pip install -r requirements.txt.
+text pack (genjax/data/text.py) is fetched by the set-up command, python -m genjax.data.fetch.
 
 The defaults are the full protocol (every domain held out in turn: four single-domain models and
-four mixes, 6,000 steps of 48 windows each); it has not been run to its end yet. At the rates
-measured on 2 shared CPU cores (4-5 steps/s for 3 seeds of the 2-layer model at 24 windows of
-64 bytes) it would take hours there, so it is meant for an accelerator. `quick` is what fits in
-about 4 CPU minutes per study, and its models do not finish (see its flagfiles).
+four mixes, 6,000 steps of 48 windows each), meant for an accelerator. `quick` is sized for a
+CPU, and its models do not finish (see its flagfiles).
 """
 
 from ml_collections import ConfigDict
@@ -31,7 +29,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # held-out domain is compared with each of these that is not itself. Empty: every domain.
   config.specialists = ()
   config.context = 64  # bytes a model reads; it predicts bytes 1..context of each window
-  # ---- models (genjax.domain.model: the causal transformer of the Markov study, on bytes) ----
+  # ---- models (genjax.lm.model: the causal transformer both Q1 studies train, here on bytes) ----
   config.model = "transformer"  # the model of the diversity study
   # The models the architecture study compares (one training each, on the same mix).
   config.architecture_models = ("transformer", "transformer_1layer", "bag_mlp")
@@ -58,12 +56,12 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.keep_checkpoints = 2  # checkpoints kept per training
   config.make_plots = True  # write the PNG figures
 
-  if variant == "quick":  # one held-out domain and what fits in ~4 CPU minutes per study
+  if variant == "quick":  # one held-out domain, sized for a CPU
     config.heldout = ("bible",)
     config.specialists = ("shakespeare",)
     config.num_steps = 500  # the diversity study's; the architecture flagfile sets 400
-    # Short runs gain from a higher peak rate: at 500 steps, own held-out text 3.25 / 3.17 bits
-    # per byte (mix / Shakespeare alone) at 1e-2 against 3.40 / 3.27 at 3e-3.
+    # Short runs gain from a higher peak rate: their own held-out text scored fewer bits per
+    # byte at 1e-2 than at 3e-3 (mix and Shakespeare alone).
     config.learning_rate = 1e-2
     config.batch_size = 24
     config.warmup_steps = 50

@@ -33,7 +33,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # Finetuning of each start (none, related, unrelated) on the target set: a constant Adam rate
   # and the steps T at which it is evaluated; each start is judged at its own T* (the lowest
   # target validation bits, genjax/claims/text_finetune.py `selected`), on test documents. 1e-4
-  # is the finetune study's gentlest rate, the one whose target kept improving to T = 100.
+  # is the finetune study's gentlest rate, so the target is still improving at the last T.
   config.finetune_lr = 1e-4
   config.finetune_step_grid = (25, 50, 100, 200, 400)
   return config

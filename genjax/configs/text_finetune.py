@@ -26,9 +26,9 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.finetune_step_grid = (10, 25, 50, 100, 200, 400, 800)
   # Constant Adam rates of full finetuning, the first the one the over-finetuning rule reads.
   # From the quick pretraining's final rate (1e-3: its cosine ends at a tenth of 1e-2) down: at
-  # 1e-3 and 3e-3 the target got worse from the first evaluation on (T = 50: +0.05 and +0.15
-  # bits/byte on the quick model), so the rule reads the gentlest.
+  # 1e-3 and above the quick model's target got worse from the first evaluation on, so the rule
+  # reads the gentlest.
   config.finetune_lrs = (1e-4, 3e-4, 1e-3)
-  config.lora_ranks = (4,)  # LoRA ranks (genjax/domain/lora.py: attention and MLP kernels)
+  config.lora_ranks = (4,)  # LoRA ranks (genjax/lm/lora.py: attention and MLP kernels)
   config.lora_lr = 1e-3  # LoRA's constant Adam rate (adapters start at zero: above full's)
   return config

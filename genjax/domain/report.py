@@ -5,10 +5,11 @@ import json
 import os
 
 from genjax import identity, stats
-from genjax.claims.domain import CONFIDENCE, MIN_EFFECT_NATS, STUDY_CLAIMS
-from genjax.claims.verdicts import NOT_MEASURED, ResultMissing
+from genjax.claims.domain import MIN_EFFECT_NATS, STUDY_CLAIMS
+from genjax.claims.verdicts import CONFIDENCE
 from genjax.domain.figures import m_name
 from genjax.domain.markov import INFINITE
+from genjax.lm.report import judge
 
 STUDY_ORDER = ("diversity", "architecture", "finetune", "fewshot", "continual")
 # Independent single-seed numbers quoted by issue 4 (L = 64, d = 64, alpha = 0.3), for chains
@@ -138,20 +139,6 @@ SECTIONS = {
     "fewshot": ("4. Few-shot finetuning and domain-adaptive pretraining", fewshot_section),
     "continual": ("5. Continual learning", continual_section),
 }
-
-
-def verdict_text(finding) -> str:
-  condition = f" ({finding.condition})" if finding.condition else ""
-  return f"**{finding.verdict}**{condition}: {finding.evidence}"
-
-
-def judge(claim, results: dict) -> str:
-  """The claim's verdict on results.json; a rule whose input this run lacks says so (ResultMissing
-  is the one exception a rule may raise for that; any other propagates)."""
-  try:
-    return verdict_text(claim.rule(results))
-  except ResultMissing as e:
-    return f"**{NOT_MEASURED}**: {e}"
 
 
 def _first_token(found: dict) -> str:

@@ -11,14 +11,15 @@ genres in sequence with and without replay. Studies 3 to 5 start from the M = in
 
 import jax
 
-from genjax.domain import bayes, data, evaluate, markov
+from genjax.domain import bayes, data, markov, references
 from genjax.domain.fit import Trainings, training_name
+from genjax.lm import evaluate
 
 
 def _heldout_references(config):
   heldout, heldout_chains = data.fresh_set(data.stream_keys(config, data.HELDOUT), config)
-  losses = {"heldout/" + k: v for k, v in evaluate.standard_references(heldout, config).items()}
-  losses["heldout/oracle"] = evaluate.oracle(heldout, heldout_chains)
+  losses = {"heldout/" + k: v for k, v in references.standard_references(heldout, config).items()}
+  losses["heldout/oracle"] = references.oracle(heldout, heldout_chains)
   return heldout, losses
 
 
@@ -51,20 +52,20 @@ def diversity(trainings: Trainings) -> tuple[dict, dict]:
       source = markov.Source("pool", {"chains": pools}, config.vocab, config.alpha,
                              config.first_token)
       indist, indist_chains = data.pool_set(config, pools, m)
-    _, _, evals = trainings.pretrain(config.model, source, m,
-                           {"indist": indist, "heldout": heldout})
+    _, _, evals = trainings.pretrain_markov(config.model, source, m,
+                                            {"indist": indist, "heldout": heldout})
     final = evals[max(evals)]
     tag = f"M{m}"
     losses[f"{tag}/model_indist"], losses[f"{tag}/model_heldout"] = (final["indist"],
                                                                      final["heldout"])
-    losses[f"{tag}/oracle_indist"] = evaluate.oracle(indist, indist_chains)
+    losses[f"{tag}/oracle_indist"] = references.oracle(indist, indist_chains)
     if m == markov.INFINITE:
-      losses[f"{tag}/pool_bayes_indist"] = evaluate.bayes_new_domain(indist, config)
+      losses[f"{tag}/pool_bayes_indist"] = references.bayes_new_domain(indist, config)
       losses[f"{tag}/pool_bayes_heldout"] = losses["heldout/bayes_new_domain"]
     else:
-      losses[f"{tag}/pool_bayes_indist"] = evaluate.per_seed(bayes.pool_bayes, indist,
+      losses[f"{tag}/pool_bayes_indist"] = references.per_seed(bayes.pool_bayes, indist,
                                                              pools)
-      losses[f"{tag}/pool_bayes_heldout"] = evaluate.per_seed(bayes.pool_bayes,
+      losses[f"{tag}/pool_bayes_heldout"] = references.per_seed(bayes.pool_bayes,
                                                               heldout, pools)
     row = {"pool_size": m, "steps": max(evals), "indist_curve": _curve(evals)}
     for key in ("model_indist", "model_heldout", "pool_bayes_indist", "pool_bayes_heldout",
@@ -82,8 +83,8 @@ def architecture(trainings: Trainings) -> tuple[dict, dict]:
   indist, _ = fresh_indist(config)
   rows = []
   for arch in config.architecture_models:
-    _, _, evals = trainings.pretrain(arch, data.infinite_source(config), markov.INFINITE,
-                           {"indist": indist, "heldout": heldout})
+    _, _, evals = trainings.pretrain_markov(arch, data.infinite_source(config), markov.INFINITE,
+                                            {"indist": indist, "heldout": heldout})
     losses[f"{arch}/heldout"] = evals[max(evals)]["heldout"]
     rows.append({"arch": arch, "steps": max(evals), "indist_curve": _curve(evals),
                  "heldout": evaluate.loss_summary(losses[f"{arch}/heldout"]),
@@ -97,8 +98,9 @@ def pretrained_base(trainings: Trainings):
   config = trainings.config
   heldout, heldout_chains = data.fresh_set(data.stream_keys(config, data.HELDOUT), config)
   indist, _ = fresh_indist(config)
-  net, params_S, _ = trainings.pretrain(config.model, data.infinite_source(config),
-                              markov.INFINITE, {"indist": indist, "heldout": heldout})
+  net, params_S, _ = trainings.pretrain_markov(config.model, data.infinite_source(config),
+                                               markov.INFINITE,
+                                               {"indist": indist, "heldout": heldout})
   return net, params_S, heldout, heldout_chains
 
 
@@ -124,12 +126,12 @@ def finetune(trainings: Trainings) -> tuple[dict, dict]:
   target = data.eval_set(data.stream_keys(c, data.TARGET_TEST), target_source, c)
   target_valid = data.eval_set(data.stream_keys(c, data.TARGET_VALID), target_source, c)
   losses = {
-      "target/bayes_new_domain": evaluate.bayes_new_domain(target, c),
-      "target/oracle": evaluate.oracle_of_one_chain(target, target_S),
-      "heldout/bayes_new_domain": evaluate.bayes_new_domain(heldout, c),
-      "heldout/oracle": evaluate.oracle(heldout, heldout_chains),
+      "target/bayes_new_domain": references.bayes_new_domain(target, c),
+      "target/oracle": references.oracle_of_one_chain(target, target_S),
+      "heldout/bayes_new_domain": references.bayes_new_domain(heldout, c),
+      "heldout/oracle": references.oracle(heldout, heldout_chains),
       # What a model that has collapsed onto A (predicts with A's transitions) scores elsewhere.
-      "heldout/collapse_to_target": evaluate.oracle_of_one_chain(heldout, target_S),
+      "heldout/collapse_to_target": references.oracle_of_one_chain(heldout, target_S),
   }
   grid = sorted(set(c.finetune_step_grid))
   eval_sets = {"target": target, "target_valid": target_valid, "heldout": heldout}
@@ -137,9 +139,9 @@ def finetune(trainings: Trainings) -> tuple[dict, dict]:
   for name, lr, replay, rank in finetune_methods(c):
     sources = [target_source, data.infinite_source(c)] if replay else [target_source]
     fractions = [1 - replay, replay] if replay else [1.0]
-    _, evals = trainings.finetune(net, params_S, training_name(f"finetune_{name}", c), lr,
-                        sources, fractions, grid, eval_sets,
-                        data.stream_keys(c, data.FINETUNE_DATA), lora_rank=rank)
+    _, evals = trainings.finetune_markov(net, params_S, training_name(f"finetune_{name}", c),
+                                         lr, sources, fractions, grid, eval_sets,
+                                         data.stream_keys(c, data.FINETUNE_DATA), lora_rank=rank)
     for t in grid:
       for s in ("target", "heldout"):
         losses[f"{name}/T{t}/{s}"] = evals[t][s]
@@ -165,9 +167,9 @@ def fewshot(trainings: Trainings) -> tuple[dict, dict]:
   max_shots = max([*c.fewshot_sizes, c.dapt_shots])
   shots = data.eval_set(data.stream_keys(c, data.SHOTS), target_source, c, num=max_shots)
   losses = {
-      "target/bayes_new_domain": evaluate.bayes_new_domain(target, c),
-      "target/bayes_genre": evaluate.genre_bayes(target, bases_S[:, 0], c),
-      "target/oracle": evaluate.oracle_of_one_chain(target, target_S),
+      "target/bayes_new_domain": references.bayes_new_domain(target, c),
+      "target/bayes_genre": references.genre_bayes(target, bases_S[:, 0], c),
+      "target/oracle": references.oracle_of_one_chain(target, target_S),
   }
   eval_sets = {"target": target, "heldout": heldout}
   base_eval = evaluate.model_losses(net, params_S, eval_sets, c.eval_chunk)
@@ -175,9 +177,9 @@ def fewshot(trainings: Trainings) -> tuple[dict, dict]:
   fewshot = {"0": _summaries(base_eval)}
   for n in c.fewshot_sizes:
     source = markov.Source("tokens", {"tokens": shots[:, :n]}, c.vocab, c.alpha)
-    _, evals = trainings.finetune(net, params_S, training_name(f"fewshot_n{n}", c),
-                        c.fewshot_lr, [source], [1.0], [c.fewshot_steps], eval_sets,
-                        data.stream_keys(c, data.FEWSHOT_DATA, n))
+    _, evals = trainings.finetune_markov(net, params_S, training_name(f"fewshot_n{n}", c),
+                                         c.fewshot_lr, [source], [1.0], [c.fewshot_steps],
+                                         eval_sets, data.stream_keys(c, data.FEWSHOT_DATA, n))
     final = evals[c.fewshot_steps]
     losses[f"shots{n}/target"], losses[f"shots{n}/heldout"] = final["target"], final["heldout"]
     fewshot[str(n)] = _summaries(final)
@@ -187,16 +189,15 @@ def fewshot(trainings: Trainings) -> tuple[dict, dict]:
   for variant, genre in genre_of.items():
     start_S, before = params_S, base_eval
     if genre is not None and c.dapt_steps:
-      state, dapt_evals = trainings.finetune(net, params_S, training_name(f"dapt_{variant}", c),
-                                   c.dapt_lr,
-                                   [data.genre_source(bases_S[:, genre], c)], [1.0],
-                                   [c.dapt_steps], eval_sets,
-                                   data.stream_keys(c, data.DAPT_DATA, genre))
-      start_S, before = state["trainable"], dapt_evals[c.dapt_steps]
-    _, evals = trainings.finetune(net, start_S,
-                        training_name(f"dapt_{variant}_ft{c.dapt_shots}", c),
-                        c.fewshot_lr, [shot_source], [1.0], [c.fewshot_steps], eval_sets,
-                        data.stream_keys(c, data.DAPT_FINETUNE_DATA))
+      start_S, dapt_evals = trainings.finetune_markov(
+          net, params_S, training_name(f"dapt_{variant}", c), c.dapt_lr,
+          [data.genre_source(bases_S[:, genre], c)], [1.0], [c.dapt_steps], eval_sets,
+          data.stream_keys(c, data.DAPT_DATA, genre))
+      before = dapt_evals[c.dapt_steps]
+    _, evals = trainings.finetune_markov(
+        net, start_S, training_name(f"dapt_{variant}_ft{c.dapt_shots}", c), c.fewshot_lr,
+        [shot_source], [1.0], [c.fewshot_steps], eval_sets,
+        data.stream_keys(c, data.DAPT_FINETUNE_DATA))
     after = evals[c.fewshot_steps]
     for s in eval_sets:
       losses[f"{variant}/before/{s}"], losses[f"{variant}/after/{s}"] = before[s], after[s]
@@ -214,12 +215,12 @@ def continual(trainings: Trainings) -> tuple[dict, dict]:
   sources = [data.infinite_source(c)] + [data.genre_source(bases_S[:, g], c)
                                          for g in range(c.continual_stages)]
   eval_sets = {"general": heldout}
-  losses = {"general/bayes_new_domain": evaluate.bayes_new_domain(heldout, c)}
+  losses = {"general/bayes_new_domain": references.bayes_new_domain(heldout, c)}
   for g in range(c.continual_stages):
     tokens, _ = data.genre_set(data.stream_keys(c, data.GENRE_TEST, g), bases_S[:, g], c)
     eval_sets[f"genre{g}"] = tokens
-    losses[f"genre{g}/bayes_genre"] = evaluate.genre_bayes(tokens, bases_S[:, g], c)
-    losses[f"genre{g}/bayes_new_domain"] = evaluate.bayes_new_domain(tokens, c)
+    losses[f"genre{g}/bayes_genre"] = references.genre_bayes(tokens, bases_S[:, g], c)
+    losses[f"genre{g}/bayes_new_domain"] = references.bayes_new_domain(tokens, c)
   start = evaluate.model_losses(net, params_S, eval_sets, c.eval_chunk)
   variants = {}
   for replay in sorted({0.0, float(c.continual_replay)}):
@@ -235,11 +236,10 @@ def continual(trainings: Trainings) -> tuple[dict, dict]:
         fractions = [1 - replay] + [replay / len(earlier)] * len(earlier)
       else:
         mix, fractions = [sources[stage]], [1.0]
-      state, evals = trainings.finetune(net, current,
-                              training_name(f"continual_{variant}_s{stage}", c),
-                              c.continual_lr, mix, fractions, [c.continual_steps], eval_sets,
-                              data.stream_keys(c, data.CONTINUAL_DATA, stage))
-      current = state["trainable"]
+      current, evals = trainings.finetune_markov(
+          net, current, training_name(f"continual_{variant}_s{stage}", c), c.continual_lr, mix,
+          fractions, [c.continual_steps], eval_sets,
+          data.stream_keys(c, data.CONTINUAL_DATA, stage))
       final = evals[c.continual_steps]
       matrix.append(_summaries(final))
       for s, v in final.items():

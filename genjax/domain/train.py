@@ -4,8 +4,9 @@ Every training runs `config.num_seeds` seeds side by side: the state has a leadi
 compiled step vmaps over it and `genjax.seeds` shards it over the devices. Seed s has its own
 chains (pool, target A, genres), data and init, all derived from `config.seed`, so the spread
 over seeds includes the draw of the domains. The study (`config.study`) chooses which models are
-trained and evaluated: the five studies in `studies.py`, their trainings in `fit.py`; the pure
-step in `step.py`, scoring in `evaluate.py`, results.md in `report.py`.
+trained and evaluated: the five studies in `studies.py`, their trainings in `fit.py`, the exact
+references in `bayes.py` and `references.py`, results.md in `report.py`; the models, the step and
+the scoring of a model are the language-model library's (genjax/lm).
 The studies of one size share a workdir (and its pretrained models), so its results.json holds
 every study run there: {"studies": {study: that study's results}}.
 """
@@ -18,6 +19,7 @@ from genjax import checks, logs, seeds
 from genjax.domain import figures, markov, report, studies
 from genjax.domain.fit import Trainings
 from genjax.errors import UserError
+from genjax.lm.model import check_archs
 from genjax.registry import EXPERIMENTS
 from genjax.workdir import Workdir
 
@@ -25,7 +27,6 @@ from genjax.workdir import Workdir
 STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture,
            "finetune": studies.finetune, "fewshot": studies.fewshot,
            "continual": studies.continual}
-ARCHS = ("transformer", "transformer_1layer", "bag_mlp")
 
 
 def validate(config: ConfigDict) -> None:
@@ -53,11 +54,7 @@ def validate(config: ConfigDict) -> None:
   if config.num_genres < max(2, config.continual_stages):
     raise UserError(f"config.num_genres={config.num_genres} must be >= 2 and >= "
                     f"config.continual_stages={config.continual_stages}")
-  for field, arch in [("model", config.model),
-                      *(("architecture_models", a) for a in config.architecture_models)]:
-    if arch not in ARCHS:
-      raise UserError(f"config.{field} has unknown architecture {arch!r}; use "
-                      f"{', '.join(ARCHS)}")
+  check_archs(config)
 
 
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:

@@ -1,19 +1,15 @@
-"""One model trained on one mix of domains, evaluated along the way (a `loop.Trainer`).
+"""The real-text study's trainings: `genjax.lm.fit.Trainings` fed byte windows (vocabulary 256).
 
-The pure step, optimizer and models are the Markov study's (`genjax.domain.step`, `.model`):
-here on bytes (vocabulary 256). A training is named by its model and domains; the workdir holds
-one config (genjax/identity.py), so a rerun resumes it and reads its evaluations back from
-workdir/evals/<name>.jsonl instead of recomputing them.
+A model is trained on one mix of domains and evaluated along the way. A training is named by its
+model and domains; the workdir holds one config (genjax/identity.py), so a rerun resumes it and
+reads its evaluations back from workdir/evals/<name>.jsonl instead of recomputing them.
 """
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from genjax import stats
-from genjax.domain import fit as domain_fit
-from genjax.domain import step
-from genjax.domain.model import make_model
+from genjax.lm import fit as lm_fit
+from genjax.lm.model import make_model
 from genjax.text import data
 
 VOCAB = 256  # bytes
@@ -38,9 +34,9 @@ def bits(per_position_SxT) -> dict:
   return stats.summary(np.asarray(per_position_SxT).mean(-1) / data.LOG2)
 
 
-class Trainings(domain_fit.Trainings):
-  """Where a study's models train: the Markov study's `Trainings` (a `loop.Trainer` over the
-  seeds per training, evaluated on its grid, resumable), fed byte windows."""
+class Trainings(lm_fit.Trainings):
+  """Where the real-text studies' models train (`genjax.lm.fit.Trainings`: a `loop.Trainer`
+  over the seeds per training, evaluated on its grid, resumable), fed byte windows."""
 
   def fit_bytes(self, arch: str, domains: tuple[str, ...], test_domains) -> tuple:
     """Trains `arch` from scratch on equal parts of `domains`; evaluates the validation windows
@@ -50,29 +46,24 @@ class Trainings(domain_fit.Trainings):
     """
     config = self.config
     net = model(config, arch)
-    params_S = jax.vmap(lambda k: net.init(k, jnp.zeros((1, config.context), jnp.int32)))(
-        data.stream_keys(config, data.INIT))
-    schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
-    tx = step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
     sets = {f"validation/{d}": data.eval_windows(config, d, "validation") for d in domains}
     sets |= {f"test/{d}": data.eval_windows(config, d, "test") for d in test_domains}
-    state, evals = self.fit(training_name(arch, domains), net,
-                            step.new_state(params_S, {}, tx), step.full_params, schedule,
-                            data.make_sampler(config, domains), eval_grid(config), sets)
-    return net, state["trainable"], evals
+    params_S, evals = self.pretrain(training_name(arch, domains), net,
+                                    data.stream_keys(config, data.INIT), config.context,
+                                    config.num_steps, data.make_sampler(config, domains),
+                                    eval_grid(config), sets)
+    return net, params_S, evals
 
   def finetune_bytes(self, net, params_S, name: str, learning_rate: float, lora_rank: int,
                      sampler, grid, eval_sets: dict) -> tuple:
     """Full finetuning (or LoRA of rank `lora_rank`) of `params_S` at a constant rate on the
     batches of `sampler` (`data.window_sampler`), evaluated at every step of `grid`.
 
-    Returns (finetuned params S x ..., {step: {set name: S x context nats per position}}).
+    Returns (finetuned params, or LoRA's adapters, S x ..., {step: {set name: S x context nats
+    per position}}).
     """
-    config = self.config
-    state, to_params = domain_fit.finetune_state(config.grad_clip, learning_rate, params_S,
-                                                 lora_rank, data.stream_keys(config, data.LORA))
-    state, evals = self.fit(name, net, state, to_params, None, sampler, grid, eval_sets)
-    return jax.vmap(to_params)(state["trainable"], state["frozen"]), evals
+    return self.finetune(name, net, params_S, learning_rate, lora_rank,
+                         data.stream_keys(self.config, data.LORA), sampler, grid, eval_sets)
 
 
 def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:

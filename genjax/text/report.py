@@ -8,7 +8,7 @@ import numpy as np
 
 from genjax import stats
 from genjax.claims.text import BAR, DEFAULT_BAR, STUDY_CLAIMS
-from genjax.domain.report import judge  # one way to state a claim's verdict in results.md
+from genjax.lm.report import judge
 
 fmt = stats.spread
 REFERENCES = ("zlib", "bz2", "lzma")  # then the Kneser-Ney n-grams, "kn<order>"

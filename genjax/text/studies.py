@@ -30,7 +30,7 @@ import dataclasses
 
 import numpy as np
 
-from genjax.domain import evaluate
+from genjax.lm import evaluate
 from genjax.text import data
 from genjax.text.fit import Trainings, bits, position_curve, summarise, training_name
 

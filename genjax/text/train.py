@@ -4,7 +4,8 @@ on the four-register text pack (genjax/data/text.py).
 Every training runs `config.num_seeds` seeds side by side (the state has a leading seed axis,
 one compiled step vmaps over it, `genjax.seeds` shards it over devices). Seed s has its own
 init, batches and evaluation windows, all derived from `config.seed`. The studies are in
-`studies.py`, a training in `fit.py`, results.md and the figure in `report.py`. Everything is
+`studies.py`, a training in `fit.py`, results.md and the figure in `report.py`; the models, the
+step and the scoring of a model are the language-model library's (genjax/lm). Everything is
 reported in bits per byte beside the byte references of genjax/data/byte_references.py,
 computed on the same held-out documents.
 """
@@ -14,6 +15,7 @@ from ml_collections import ConfigDict
 from genjax import checks, logs, seeds
 from genjax.data import text
 from genjax.errors import UserError
+from genjax.lm.model import check_archs
 from genjax.registry import EXPERIMENTS
 from genjax.text import data, report, studies
 from genjax.text.fit import Trainings
@@ -21,7 +23,6 @@ from genjax.workdir import Workdir
 
 STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture,
            "finetune": studies.finetune, "dapt": studies.dapt, "continual": studies.continual}
-ARCHS = ("transformer", "transformer_1layer", "bag_mlp")
 
 
 def validate(config: ConfigDict) -> None:
@@ -69,10 +70,7 @@ def validate(config: ConfigDict) -> None:
                     "has to beat (genjax/claims/text.py BAR)")
   if config.study in STUDY_FIELDS:
     _validate_study_fields(config)
-  for field, arch in [("model", config.model),
-                      *(("architecture_models", a) for a in config.architecture_models)]:
-    if arch not in ARCHS:
-      raise UserError(f"config.{field} has unknown architecture {arch!r}; use {', '.join(ARCHS)}")
+  check_archs(config)
 
 
 def _validate_study_fields(config: ConfigDict) -> None:

@@ -13,6 +13,8 @@ from genjax import attention
 from genjax.attention import encoder
 from genjax.errors import UserError
 
+ARCHS = ("transformer", "transformer_1layer", "bag_mlp")  # the names `make_model` knows
+
 # genjax.attention's exact default (jax.nn.dot_product_attention); "naive" is the written-out
 # reference with the same signature. The one place to switch attention implementations.
 _ATTEND = attention.get("dot_product")
@@ -74,6 +76,14 @@ def make_model(arch: str, *, vocab: int, width: int, num_heads: int, max_len: in
   if arch == "bag_mlp":
     return BagOfTokensMLP(vocab, width)
   raise UserError(f"unknown architecture {arch!r}")
+
+
+def check_archs(config) -> None:
+  """A one-line UserError unless config.model and every config.architecture_models is in ARCHS."""
+  for field, arch in [("model", config.model),
+                      *(("architecture_models", a) for a in config.architecture_models)]:
+    if arch not in ARCHS:
+      raise UserError(f"config.{field} has unknown architecture {arch!r}; use {', '.join(ARCHS)}")
 
 
 def next_token_nll(model, params, tokens_BxL):

@@ -1,18 +1,18 @@
-"""Scoring: models and exact references on the same sequences, per seed and per position.
+"""Scoring a model on evaluation sets, per seed and per position, and picking its checkpoint.
 
 Losses are nats per predicted token, S x (L-1) arrays (seed x position 1..L-1); tables average
-the positions (`mean_over_positions`) and summarise the seeds (`stats.summary`).
+the positions (`mean_over_positions`) and summarise the seeds (`stats.summary`). A study's
+references are scored beside the models on the same sets, by the study (the Markov study's exact
+Bayes predictors: genjax/domain/references.py).
 """
 
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from genjax import stats
-from genjax.domain import bayes
-from genjax.domain.model import next_token_nll
+from genjax.lm.model import next_token_nll
 
 
 def mean_over_positions(per_position_SxT) -> np.ndarray:
@@ -45,40 +45,6 @@ def model_loss(model, params_S, tokens_SxNxL, chunk: int) -> np.ndarray:
 
 def model_losses(model, params_S, eval_sets: dict, chunk: int) -> dict:
   return {name: model_loss(model, params_S, tokens, chunk) for name, tokens in eval_sets.items()}
-
-
-def per_seed(fn, *arrays_S):
-  """Per-position mean NLL S x (L-1) of a reference applied seed by seed."""
-  return np.stack([bayes.per_position(fn(*(a[s] for a in arrays_S)))[1:]
-                   for s in range(arrays_S[0].shape[0])])
-
-
-def bayes_new_domain(tokens_SxNxL, config):
-  return per_seed(lambda t: bayes.new_domain_bayes(t, config.vocab, config.alpha), tokens_SxNxL)
-
-
-def oracle(tokens_SxNxL, chains_SxNxVxV):
-  return per_seed(bayes.oracle, tokens_SxNxL, chains_SxNxVxV)
-
-
-def oracle_of_one_chain(tokens_SxNxL, chain_SxVxV):
-  """Every sequence scored with one chain per seed (the target oracle, the collapse limit)."""
-  return per_seed(lambda t, a: bayes.oracle(t, jnp.broadcast_to(a, (t.shape[0], *a.shape))),
-                  tokens_SxNxL, chain_SxVxV)
-
-
-def genre_bayes(tokens_SxNxL, base_SxVxV, config):
-  return per_seed(lambda t, b: bayes.genre_bayes(t, b, config.genre_concentration),
-                  tokens_SxNxL, base_SxVxV)
-
-
-def standard_references(tokens_SxNxL, config) -> dict:
-  return {
-      "uniform": per_seed(lambda t: bayes.uniform(t, config.vocab), tokens_SxNxL),
-      "unigram": per_seed(lambda t: bayes.unigram(t, config.vocab, config.unigram_prior),
-                          tokens_SxNxL),
-      "bayes_new_domain": bayes_new_domain(tokens_SxNxL, config),
-  }
 
 
 def checkpoint_selection(evals: dict, valid: str, test: str) -> dict:

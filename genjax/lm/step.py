@@ -1,4 +1,4 @@
-"""The pure per-seed train step of every domain training, and its optimizer and state.
+"""The pure per-seed train step of every language-model training, and its optimizer and state.
 
 `seeds.SeedParallel.compile` vmaps the step over the seed axis and shards that axis over devices.
 """
@@ -10,8 +10,8 @@ import numpy as np
 import optax
 
 from genjax import seeds
-from genjax.domain import lora
-from genjax.domain.model import next_token_nll
+from genjax.lm import lora
+from genjax.lm.model import next_token_nll
 
 
 def make_tx(grad_clip: float, learning_rate: float, schedule: tuple | None = None):
