@@ -12,14 +12,18 @@ grid.md tabulates the main numbers of every finished run's results.json (genjax/
 
 import os
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error line)
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
+from genjax import startup
+
+startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+
+# isort: split
 from absl import flags
 
 from genjax import cli, grid, launch
-from genjax.claims import schedule
+from genjax.report import schedule
 
 flags.DEFINE_string("experiment", "vae", "Script name under experiments/ (vae, gan, domain, ...).")
 flags.DEFINE_string("flagfile_base", None, "Flagfile every run starts from.")
@@ -27,7 +31,7 @@ flags.DEFINE_multi_string("grid", [], "An axis: config.FIELD=v1;v2;... (repeat f
 flags.DEFINE_multi_string("extra", [], "Flags added to every run, e.g. --extra=--config.seed=1")
 flags.DEFINE_string("workdir", "workdirs/grid", "Parent folder of the runs' workdirs.")
 flags.DEFINE_integer("processes", 0, "Runs at a time on this machine (0: the report's rule, 2 "
-                     "on a CPU with 2+ cores, 1 on a GPU/TPU; genjax/claims/schedule.py).")
+                     "on a CPU with 2+ cores, 1 on a GPU/TPU; genjax/report/schedule.py).")
 flags.DEFINE_bool("print_only", False, "Print the command lines and exit.")
 launch.define_flags()
 flags.adopt_module_key_flags(launch)  # --help lists them
@@ -38,8 +42,8 @@ def main(argv):
   # Bad input raises UserError: cli.run prints it as one line and exits with status 2.
   grid.check_options(FLAGS.experiment, FLAGS.flagfile_base, FLAGS.processes)
   slurm = None if FLAGS.print_only else launch.from_flags(FLAGS.workdir)
-  axes = [grid.parse_axis(spec) for spec in FLAGS.grid]
-  points = {grid.run_name(p): p for p in grid.expand(axes)}
+  axes = grid.parse_axes(FLAGS.grid, FLAGS.extra)
+  points = grid.named_points(axes)
   workdirs = {name: os.path.join(FLAGS.workdir, name) for name in points}
   commands = {name: grid.command(FLAGS.experiment, FLAGS.flagfile_base, point, workdirs[name],
                                   FLAGS.extra) for name, point in points.items()}
@@ -72,4 +76,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main)
+  cli.run(main, distributed=False)  # it only starts other processes

@@ -7,38 +7,45 @@ python experiments/report.py --compare=OLD/REPORT.json                   # then 
 python experiments/report.py --compare=OLD/REPORT.json --against=NEW/REPORT.json  # runs nothing
 python experiments/report.py --launcher=slurm --slurm_partition=gpu  # one SLURM job per run
 
-A finished run is reused only when its workdir's results were made by the same config (else it
-runs again), unless --rerun is given. Bad input: one `error:` line, exit 2; a failed
-experiment: its command and the last lines of its stderr, exit 1.
+A finished run is reused only when its workdir's results were made by the same config and read
+whole, in the shape its claims read (else it runs again), unless --rerun is given. Bad input:
+one `error:` line, exit 2; a failed experiment: its command and the last lines of its stderr,
+exit 1.
 """
 
 import os
 import sys
 import time
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error line)
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
+from genjax import startup
+
+startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+
+# isort: split
 from absl import flags
 
-from genjax import cli, identity, launch, logs, registry
-from genjax.claims import plan as run_plan
-from genjax.claims import report, report_json, report_md, schedule
+from genjax import cli, launch, logs, registry
 from genjax.errors import UserError
+from genjax.report import compare, json_file, markdown, schedule, slurm_jobs
+from genjax.report import plan as run_plan
+from genjax.report import runs as report_runs
+from genjax.report.judge import judge
 
 EXPERIMENTS = registry.EXPERIMENTS
 
-flags.DEFINE_list("runs", report.QUICK_RUNS,
+flags.DEFINE_list("runs", report_runs.QUICK_RUNS,
                   "name:flagfile pairs; a name may repeat with other flagfiles (name is the "
                   "experiment, e.g. domain:experiments/flags/domain_diversity_quick.flags). "
                   "name:long.flags|quick.flags judges the claims on the first of the flagfiles "
                   "whose run has finished with its config in the workdir, and runs the last one "
                   "if none has.")
-flags.DEFINE_string("workdir", report.QUICK_WORKDIR,
+flags.DEFINE_string("workdir", report_runs.QUICK_WORKDIR,
                     "Where the runs, REPORT.md and REPORT.json go.")
 flags.DEFINE_integer("jobs", 0, "Runs at a time (0: 2 on a CPU with 2+ cores, 1 on a GPU/TPU; "
-                     "timed runs always run alone; see genjax/claims/schedule.py).")
+                     "timed runs always run alone; see genjax/report/schedule.py).")
 flags.DEFINE_bool("rerun", False, "Run again even where a finished run of the same config exists.")
 flags.DEFINE_bool("plan_only", False, "Print the plan (the runs, which are reused, the expected "
                   "times) and stop: nothing runs and nothing is written.")
@@ -46,12 +53,15 @@ flags.DEFINE_string("compare", None, "An earlier REPORT.json: list the verdicts 
                     "how far the margins moved.")
 flags.DEFINE_string("against", None, "With --compare: compare with this REPORT.json instead of "
                     "running the report.")
+flags.DEFINE_string("full_elsewhere", None, "A REPORT.json of the full protocols run elsewhere "
+                    "(e.g. reports/gpu/REPORT.json): REPORT.md notes each claim it reads "
+                    "otherwise, with both numbers.")
 launch.define_flags()
 flags.adopt_module_key_flags(launch)  # --help lists them
 FLAGS = flags.FLAGS
 
 
-def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
+def plan_one(name: str, flagfile: str, spec: str) -> report_runs.Run:
   if not os.path.exists(flagfile):
     raise UserError(f"--runs entry {spec!r}: no flagfile {flagfile}")
   experiment = EXPERIMENTS[name]
@@ -63,17 +73,36 @@ def plan_one(name: str, flagfile: str, spec: str) -> report.Run:
   # run of another config there is moved aside (never deleted), a partial one of this resumes.
   command = [sys.executable, experiment.script_path, f"--flagfile={flagfile}",
              f"--workdir={workdir}", "--restart"]
-  return report.Run(label, command, workdir, experiment.claims_for(config), flagfile=flagfile,
-                    config=config, experiment=name)
+  return report_runs.Run(label, command, workdir, experiment.claims_for(config),
+                         flagfile=flagfile, config=config, experiment=name)
 
 
-def plan(spec: str) -> report.Run:
+def plan(spec: str) -> report_runs.Run:
   """The run a --runs entry stands for: the first finished alternative, else the last one."""
   name, sep, flagfiles = spec.partition(":")
   if not sep or name not in EXPERIMENTS:
     raise UserError(f"--runs entry {spec!r} must be NAME:FLAGFILE with NAME one of "
                     f"{', '.join(EXPERIMENTS)}")
-  return report.first_finished([plan_one(name, f, spec) for f in flagfiles.split("|")])
+  return report_runs.first_finished([plan_one(name, f, spec) for f in flagfiles.split("|")])
+
+
+def plan_all(specs: list[str]) -> list[report_runs.Run]:
+  """The runs of --runs; UserError when it names none, or one run twice (two entries of one name
+  share a workdir and would be judged as two runs)."""
+  specs = [spec.strip() for spec in specs if spec.strip()]
+  if not specs:
+    raise UserError("--runs is empty: give NAME:FLAGFILE entries separated by commas (e.g. "
+                    "--runs=vae:experiments/flags/vae_mnist_quick.flags), or leave the flag out "
+                    "for every claim's quick run")
+  runs, seen = [], {}
+  for spec in specs:
+    run = plan(spec)
+    if run.name in seen:
+      raise UserError(f"--runs entries {seen[run.name]!r} and {spec!r} both run {run.name} "
+                      "(runs are named by their flagfile's name): give each run once")
+    seen[run.name] = spec
+    runs.append(run)
+  return runs
 
 
 def print_comparison(old: str, new: str) -> None:
@@ -81,36 +110,15 @@ def print_comparison(old: str, new: str) -> None:
     if not os.path.exists(path):
       raise UserError(f"no report {path} to compare")
   print(f"{old} -> {new}")
-  print("\n".join(report_json.compare_files(old, new)))
+  print("\n".join(compare.compare_files(old, new)))
 
 
-def execute(run: report.Run) -> str:
+def execute(run: report_runs.Run) -> str:
   """Runs (or reuses) one run; says which, for the progress lines."""
-  report.execute(run, FLAGS.rerun)
+  report_runs.execute(run, FLAGS.rerun)
   if run.wall_seconds is None:
     return "reused (finished with this config in its workdir)"
   return f"ran in {run.wall_seconds:.0f} s"
-
-
-def execute_on_slurm(slurm: launch.Slurm, runs: list[report.Run]) -> int:
-  """Runs (or reuses) every run as a SLURM job, then loads their results; returns the most
-  jobs that could run at once (every lane and timed run)."""
-  tasks = [launch.Task(run.name, run.command, run.workdir, EXPERIMENTS[run.experiment].timed)
-           for run in runs]
-  by_name = {run.name: run for run in runs}
-  seconds = slurm.run_all(tasks, reuse=lambda task: not FLAGS.rerun
-                          and report.finished(by_name[task.name]))
-  for run in runs:
-    if not report.finished(run):  # the job ended well, yet its workdir holds no such results
-      raise report.RunFailed(f"run {run.name}: its job ended, but {run.workdir} holds no "
-                             "finished run of its config")
-    if seconds.get(run.name) is not None:
-      times = os.path.join(run.workdir, report.TIMES_FILE)
-      recorded = report.read_json(times) or {}
-      identity.write_json(times, recorded | {run.name: seconds[run.name]})
-    report.execute(run, rerun=False)  # loads its results (and its recorded time)
-    run.wall_seconds = seconds.get(run.name)
-  return len({task.name if task.timed else os.path.abspath(task.lane) for task in tasks})
 
 
 def main(argv):
@@ -121,22 +129,26 @@ def main(argv):
     return
   if FLAGS.compare and not os.path.exists(FLAGS.compare):  # before hours of runs, not after
     raise UserError(f"no report {FLAGS.compare} to compare")
+  if FLAGS.full_elsewhere and not os.path.exists(FLAGS.full_elsewhere):
+    raise UserError(f"no report {FLAGS.full_elsewhere} for --full_elsewhere")
   if FLAGS.jobs < 0:
     raise UserError(f"--jobs={FLAGS.jobs}: give a number of runs at a time, or 0 for automatic")
   slurm = launch.from_flags(FLAGS.workdir)
-  runs = [plan(spec) for spec in FLAGS.runs]
+  runs = plan_all(FLAGS.runs)
   timed = lambda run: EXPERIMENTS[run.experiment].timed  # noqa: E731
-  reused = {run.name: not FLAGS.rerun and report.finished(run) for run in runs}
+  reused = {run.name: not FLAGS.rerun and report_runs.finished(run) for run in runs}
+  notes = {run.name: why for run in runs
+           if not reused[run.name] and (why := report_runs.not_reused_because(run))}
   local_jobs = FLAGS.jobs or schedule.default_jobs()
   lines, expected, estimates = run_plan.describe(runs, reused, timed, local_jobs,
-                                                 slurm=bool(slurm))
+                                                 slurm=bool(slurm), notes=notes)
   print("\n".join(lines), flush=True)
   if FLAGS.plan_only:
     return
   logs.make_folder(FLAGS.workdir)
   start = time.perf_counter()
   if slurm:
-    jobs = execute_on_slurm(slurm, runs)
+    jobs = slurm_jobs.execute_all(slurm, runs, FLAGS.rerun)
   else:
     jobs = local_jobs
 
@@ -150,10 +162,14 @@ def main(argv):
   if not slurm and not all(reused.values()):
     print(f"wall time {how['wall_seconds']:.0f} s against an estimate of {expected:.0f} s",
           flush=True)
-  sections = report.judge(runs)
+  sections = judge(runs)
   path = os.path.join(FLAGS.workdir, "REPORT.md")
-  report_md.write(path, runs, sections, how)
-  report_json.write(os.path.join(FLAGS.workdir, "REPORT.json"), runs, sections, how)
+  full = None
+  if FLAGS.full_elsewhere:
+    there = compare.load(FLAGS.full_elsewhere)
+    full = (compare.where_it_ran(there, FLAGS.full_elsewhere), there)
+  markdown.write(path, runs, sections, how, full=full)
+  json_file.write(os.path.join(FLAGS.workdir, "REPORT.json"), runs, sections, how)
   print(f"wrote {path} and REPORT.json beside it")
   if FLAGS.compare:
     print_comparison(FLAGS.compare, os.path.join(FLAGS.workdir, "REPORT.json"))

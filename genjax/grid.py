@@ -22,7 +22,47 @@ def parse_axis(spec: str) -> tuple[str, list[str]]:
     raise UserError(f"--grid={spec!r} must look like config.field=value1;value2")
   if not name.startswith("config."):
     raise UserError(f"--grid={spec!r}: grid axes are config fields (config.NAME)")
-  return name, values.split(";")
+  values = values.split(";")
+  if "" in values:
+    raise UserError(f"--grid={spec!r} has an empty value: separate values with one ';' and "
+                    "end without one")
+  repeated = sorted({v for v in values if values.count(v) > 1})
+  if repeated:
+    raise UserError(f"--grid={spec!r} lists {', '.join(map(repr, repeated))} more than once: "
+                    "give each value once")
+  return name, values
+
+
+def parse_axes(specs: list[str], extra: list[str] = ()) -> list[tuple[str, list[str]]]:
+  """Every --grid axis; UserError for an axis given twice (the grid would silently keep the last
+  one's values, with fewer points than asked for) or set by --extra too (which comes later on
+  each run's command line, so every run would get the --extra value, whatever its name says)."""
+  axes, seen = [], {}
+  for spec in specs:
+    name, values = parse_axis(spec)
+    if name in seen:
+      raise UserError(f"--grid axis {name} is given twice ({seen[name]!r} and {spec!r}): give "
+                      f"it once, with all its values ({name}=v1;v2;...)")
+    seen[name] = spec
+    axes.append((name, values))
+  for override in config_overrides(extra):
+    name = override.partition("=")[0].removeprefix("--")
+    if name in seen:
+      raise UserError(f"--grid axis {name} is also set by --extra ({override}), which would give "
+                      "every run that one value: drop it from --extra (or its flagfile)")
+  return axes
+
+
+def config_overrides(extra: list[str]) -> list[str]:
+  """The --config flags among `extra`, in order, with any --flagfile there expanded as absl
+  expands it for the run itself: what the runs' configs get from --extra."""
+  from absl import flags
+
+  try:
+    expanded = flags.FlagValues().read_flags_from_files(list(extra), force_gnu=True)
+  except flags.Error as e:
+    raise UserError(f"--extra: {' '.join(str(e).replace('ERROR::', '').split())}") from None
+  return [arg for arg in expanded if arg.startswith(("--config.", "--config="))]
 
 
 def expand(axes: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
@@ -37,6 +77,19 @@ def run_name(point: dict[str, str]) -> str:
   return re.sub(r"[^A-Za-z0-9_.=,-]", "_", "__".join(parts)) or "base"
 
 
+def named_points(axes: list[tuple[str, list[str]]]) -> dict[str, dict[str, str]]:
+  """Run name -> point, for every point; UserError where two points get one name (values that
+  differ only in characters a folder name cannot hold) and would share a workdir."""
+  points: dict[str, dict[str, str]] = {}
+  for point in expand(axes):
+    name = run_name(point)
+    if name in points:
+      raise UserError(f"--grid points {points[name]} and {point} would both run in workdir "
+                      f"{name}: give values that differ in letters, digits or '_.=,-'")
+    points[name] = point
+  return points
+
+
 def experiments() -> list[str]:
   """Names of the experiments a grid can run (genjax/registry.py)."""
   return sorted(registry.EXPERIMENTS)
@@ -44,7 +97,7 @@ def experiments() -> list[str]:
 
 def check_options(experiment: str, flagfile: str | None, processes: int) -> None:
   """Raises UserError for a grid that cannot run: unknown experiment, missing flagfile, ...
-  (processes 0 means the report's rule: genjax/claims/schedule.py)."""
+  (processes 0 means the report's rule: genjax/report/schedule.py)."""
   if experiment not in experiments():
     raise UserError(f"--experiment={experiment!r} is not an experiment; choose one of "
                     f"{', '.join(experiments())}")
@@ -60,8 +113,10 @@ def finished(experiment: str, flagfile: str | None, point: dict[str, str], workd
   report reuses runs): a changed base flagfile or --extra makes it run again."""
   from genjax import cli  # absl and ml_collections: only for grids that run
 
+  # In the order of the run's own command line (`command`): base flagfile, point, --extra,
+  # whose --flagfile entries are expanded as the run expands them.
   overrides = [*(f"--{name}={value}" for name, value in point.items()),
-               *(e for e in extra if e.startswith("--config."))]
+               *config_overrides(extra)]
   config = cli.config_from_flagfile(experiment, flagfile, overrides)[0]
   return identity.finished(workdir, config, registry.EXPERIMENTS[experiment])
 

@@ -71,20 +71,29 @@ def _workdir_fingerprint(fields: Mapping, experiment: Experiment) -> dict:
   return dict(fields)
 
 
+def _read_object(path: str) -> dict:
+  """A workdir's record file as a JSON object; UserError, one line, when it is cut short (a kill
+  mid-write by an older version), unreadable or not an object."""
+  try:
+    with open(path) as f:
+      value = json.load(f)
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise UserError(f"{path} is unreadable ({e}); use a new --workdir, or --restart to move "
+                    "the old run aside") from None
+  if not isinstance(value, dict):
+    raise UserError(f"{path} holds a JSON {type(value).__name__}, not the record of a run; use "
+                    "a new --workdir, or --restart to move the old run aside")
+  return value
+
+
 def _read_record(workdir: str, experiment: Experiment) -> dict | None:
   """The recorded identity; for a workdir from before identity.json, its config.json."""
   path = os.path.join(workdir, IDENTITY_FILE)
   if os.path.exists(path):
-    try:
-      with open(path) as f:
-        return json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-      raise UserError(f"{path} is unreadable ({e}); use a new --workdir, or --restart to move "
-                      "the old run aside") from None
+    return _read_object(path)
   legacy = os.path.join(workdir, "config.json")
   if os.path.exists(legacy):
-    with open(legacy) as f:
-      config = json.load(f)
+    config = _read_object(legacy)
     fields = fingerprint(config, experiment)
     record = {"fingerprint": _workdir_fingerprint(fields, experiment)}
     if experiment.shared is not None:
@@ -130,13 +139,16 @@ def finished(workdir: str, config, experiment: Experiment) -> bool:
   path = os.path.join(str(workdir), RESULTS_FILE)
   if not os.path.exists(path) or not matches(workdir, config, experiment):
     return False
+  # A results.json cut short, or valid JSON that is no run's results (a list, a bare number), is
+  # not a finished run: reusing it would end in a traceback where the results are read.
+  try:
+    results = _read_object(path)
+  except UserError:
+    return False
   if experiment.shared is None:
     return True
-  try:
-    with open(path) as f:
-      return experiment.entry(config) in json.load(f).get(ENTRIES, {})
-  except (OSError, json.JSONDecodeError):
-    return False
+  entries = results.get(ENTRIES)
+  return isinstance(entries, dict) and isinstance(entries.get(experiment.entry(config)), dict)
 
 
 def _differences(old: Mapping, new: Mapping, limit: int = 3) -> str:
@@ -174,6 +186,25 @@ def _move_run_aside(workdir: str) -> str:
   if ours:  # the open descriptor holds the lock: the file comes back, still locked
     os.rename(os.path.join(aside, LOCK_FILE), os.path.join(workdir, LOCK_FILE))
   return aside
+
+
+def _check_shared_results(workdir: str, restart: bool) -> None:
+  """A shared workdir's results.json must hold {ENTRIES: {...}}: the run adds its entry to it
+  when it ends, and would fail there, after training, on one cut short or of another shape."""
+  path = os.path.join(workdir, RESULTS_FILE)
+  if not os.path.exists(path):
+    return
+  try:
+    problem = None if isinstance(_read_object(path).get(ENTRIES), dict) else (
+        f"{path} holds no {ENTRIES!r} object")
+  except UserError as e:
+    problem = str(e).partition(";")[0]
+  if problem is None:
+    return
+  if not restart:
+    raise UserError(f"{problem}; use a new --workdir, or --restart to move it aside")
+  logging.warning("--restart: %s, moved it to %s", problem, _move_files_aside(workdir,
+                                                                               [RESULTS_FILE])[0])
 
 
 def _take_entry_out(workdir: str, entry: str, shared: SharedWorkdir) -> list[str]:
@@ -214,7 +245,14 @@ def check_workdir(workdir: str, config, experiment: Experiment, restart: bool = 
   With `restart`, a run of another config is moved aside instead (see the module docstring).
   """
   workdir = str(workdir)
-  record = _read_record(workdir, experiment)
+  try:
+    record = _read_record(workdir, experiment)
+  except UserError as e:  # identity.json or config.json cut short: no config can be compared
+    if not restart:
+      raise
+    aside = _move_run_aside(workdir)
+    logging.warning("--restart: moved the run with an unreadable record (%s) to %s", e, aside)
+    record = None
   fields = fingerprint(config, experiment)
   new = {"fingerprint": _workdir_fingerprint(fields, experiment)}
   shared = experiment.shared is not None
@@ -245,6 +283,7 @@ def check_workdir(workdir: str, config, experiment: Experiment, restart: bool = 
       if shared:
         new[ENTRIES] = {}
   if shared:
+    _check_shared_results(workdir, restart)
     entry = experiment.entry(config)
     old_entry = new[ENTRIES].get(entry)
     if old_entry is not None and old_entry != fields:

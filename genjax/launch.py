@@ -1,26 +1,28 @@
 """Where the report's and the grid's runs run: on this machine (`--launcher=local`, the default)
 or as SLURM jobs through submitit (`--launcher=slurm`), one job per run.
 
-Local runs stay what they were (genjax/claims/schedule.py for the report, grid.run_all for the
+Local runs stay what they were (genjax/report/schedule.py for the report, grid.run_all for the
 grid): plain subprocesses, the same side-by-side rules, numbers and output lines. A SLURM job
 runs the very command line the local path runs (`Command`, pickled by submitit), and the report's
 rules carry over:
   - runs of one workdir run in order: the next one is submitted when the previous one finished;
   - a timed run gets its node alone (`--exclusive`), so no neighbour slows what it measures;
-  - a run is reused only by fingerprint (the caller's `reuse`: report.finished / grid.finished);
+  - a run is reused only by fingerprint (the caller's `reuse`: genjax.report.runs.finished or
+    grid.finished);
   - the first failure stops new submissions and is one `error:` line with the job id and its
     log; jobs already submitted run on, and a rerun attaches to them;
   - every submitted job id is recorded in `WORKDIR/launch.json`, so a report or grid started
     again attaches to its jobs still queued or running instead of submitting them twice;
   - a requeued job (preemption, `scontrol requeue`, a time limit reached) reruns the same
     command, which resumes from the checkpoint our runs save on SIGTERM.
-State comes from `squeue` (then `sacct`, where accounting runs); a job's end from the result
-file submitit writes beside its logs.
+Job states come from `squeue` (then `sacct`); a job's end from submitit's result file.
 """
 
 import collections
+import contextlib
 import dataclasses
 import json
+import math
 import os
 import shutil
 import signal
@@ -33,7 +35,7 @@ from absl import flags
 from genjax.errors import UserError
 
 RECORD = "launch.json"  # in the report's / grid's workdir: {run: {job_id, folder, command}}
-POLL_SECONDS = float(os.environ.get("GENJAX_SLURM_POLL", 5))  # between two squeue calls
+POLL = "GENJAX_SLURM_POLL"  # seconds between two squeue calls (5 unset), read by from_flags
 GRACE_SECONDS = 20  # a job that ended without a result file yet: wait this long (NFS lag)
 SIGTERM_GRACE = 60  # of submitit's 90 s warning before a time limit: the run saves a checkpoint
 ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
@@ -115,13 +117,9 @@ class Command:
     if (proc := self._proc) is not None and proc.returncode is None:
       proc.send_signal(signal.SIGTERM)
       deadline = time.monotonic() + SIGTERM_GRACE
-      while time.monotonic() < deadline:  # reap it here: the main thread sits in wait()
-        try:
-          if os.waitpid(proc.pid, os.WNOHANG)[0]:
-            break
-        except ChildProcessError:
-          break
-        time.sleep(0.5)
+      with contextlib.suppress(ChildProcessError):  # reap it here: the main thread is in wait()
+        while time.monotonic() < deadline and not os.waitpid(proc.pid, os.WNOHANG)[0]:
+          time.sleep(0.5)
     return submitit.helpers.DelayedSubmission(Command(self.argv, self.cwd, self.log))
 
 
@@ -148,15 +146,17 @@ def states(job_ids: list[str]) -> dict[str, str]:
 class Slurm:
   """Submits, attaches to and waits for one SLURM job per run (see the module docstring)."""
 
-  def __init__(self, workdir: str, folder: str, parameters: dict, announce=print):
+  def __init__(self, workdir: str, folder: str, parameters: dict, announce=print, poll=5.0):
     self.record_path = os.path.join(workdir, RECORD)
-    self.folder, self.parameters, self.announce = folder, parameters, announce
+    self.folder, self.parameters, self.announce, self.poll = folder, parameters, announce, poll
 
   def _record(self) -> dict:
+    """{run: its job}; {} where there is none yet, or one cut short or of another shape."""
     try:
       with open(self.record_path) as f:
-        return json.load(f)
-    except (OSError, ValueError):  # none yet (or cut short): nothing to attach to
+        record = json.load(f)
+      return {k: v for k, v in record.items() if isinstance(v, dict) and "job_id" in v}
+    except (OSError, ValueError, AttributeError):  # nothing to attach to
       return {}
 
   def _write_record(self, task: Task, job_id: str) -> None:
@@ -226,8 +226,8 @@ class Slurm:
       if not running:
         break
       time.sleep(1)
-      found = None  # squeue every POLL_SECONDS; result files every second
-      if time.monotonic() - last_poll >= POLL_SECONDS:
+      found = None  # squeue every `poll` seconds; result files every second
+      if time.monotonic() - last_poll >= self.poll:
         found, last_poll = states([e[1].job_id for e in running.values()]), time.monotonic()
       for lane, entry in list(running.items()):
         if found is not None:
@@ -282,15 +282,19 @@ def from_flags(workdir: str) -> Slurm | None:
       raise UserError(f"--slurm_additional={line!r} must be key=value (an sbatch option "
                       "without its --), or a bare key")
     extra[key.strip()] = value if sep else True
+  text, poll = os.environ.get(POLL, "").strip() or "5", math.nan  # read here, not at import
+  with contextlib.suppress(ValueError):
+    poll = float(text)
+  if not 0 < poll < math.inf:
+    raise UserError(f"{POLL}={text!r} must be a number of seconds above 0 (how often squeue "
+                    "is asked about the jobs); unset it for 5")
   if shutil.which("sbatch") is None:
     raise UserError("--launcher=slurm: no sbatch on PATH (run on a SLURM login node, or use "
                     "--launcher=local)")
-  parameters = {"time": FLAGS.slurm_time, "additional_parameters": extra}
-  for name, value in (("partition", FLAGS.slurm_partition),
-                      ("gpus_per_node", FLAGS.slurm_gpus_per_node),
-                      ("cpus_per_task", FLAGS.slurm_cpus_per_task)):
-    if value:
-      parameters[name] = value
+  optional = {"partition": FLAGS.slurm_partition, "gpus_per_node": FLAGS.slurm_gpus_per_node,
+              "cpus_per_task": FLAGS.slurm_cpus_per_task}
+  parameters = {"time": FLAGS.slurm_time, "additional_parameters": extra,
+                **{name: value for name, value in optional.items() if value}}
   folder = FLAGS.slurm_folder or os.path.join(workdir, "slurm")
   return Slurm(workdir, os.path.abspath(folder), parameters,
-               announce=lambda line: print(line, flush=True))
+               announce=lambda line: print(line, flush=True), poll=poll)

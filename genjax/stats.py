@@ -113,6 +113,25 @@ def describe(value: float, low: float, high: float, seeds: int, sd: float, *,
   return f"{number} [{fmt.format(low)}, {fmt.format(high)}] (95% t, {seeds} {unit})"
 
 
+def sign_test_p(n: int) -> float:
+  """Two-sided exact p of n paired seeds that all fall on one side of a threshold (a sign test,
+  which is also the exact permutation test of n identical per-seed differences): under "no
+  difference" each seed's side is a fair coin, so the chance that all n agree, either way, is
+  2 x 0.5^n. It is the only p seeds with no spread can give, and the smallest any n seeds can."""
+  if n < 1:
+    raise ValueError(f"a sign test needs at least one seed, got {n}")
+  return min(1.0, 2 * 0.5 ** n)
+
+
+def exact_min_seeds(confidence: float = 0.95) -> int:
+  """The fewest seeds whose sign test can reach `confidence` (two-sided): the smallest n with
+  2 x 0.5^n <= 1 - confidence. At 95% that is 6 (2 x 0.5^5 = 0.0625 > 0.05 >= 2 x 0.5^6)."""
+  n = 1
+  while sign_test_p(n) > 1 - confidence:
+    n += 1
+  return n
+
+
 def holm(p_values: Sequence[float | None], alpha: float = 0.05) -> list[bool | None]:
   """Holm's step-down decisions ("still clear after adjusting for the number of tests") for a
   family of p-values; None stays None (a test without a p-value is not in the family)."""

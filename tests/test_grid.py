@@ -136,3 +136,90 @@ def test_print_only_lists_one_command_per_run(tmp_path):
   lines = result.stdout.strip().splitlines()
   assert len(lines) == 4
   assert all("experiments/vae.py" in line and "--config.betas=" in line for line in lines)
+
+
+# ---- issue 66: axes given twice, and --extra holding a flagfile ----
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# The made-up coin-flip experiment (tests/made_up_experiment.py, seconds long) joins the grid's
+# processes through GENJAX_EXPERIMENTS.
+COINFLIP_ENV = {**os.environ, "JAX_PLATFORMS": "cpu", registry.PLUGINS: "made_up_experiment",
+                "PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])}
+
+
+def _grid(*args, env=None):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "grid.py"), *args],
+                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def _the_error_line(done) -> str:
+  assert done.returncode == 2, done.stderr[-3000:]
+  assert "Traceback" not in done.stderr
+  lines = done.stderr.strip().splitlines()  # the grid logs its JAX devices first
+  [line] = [line for line in lines if line.startswith("error: ")]
+  assert line == lines[-1]
+  return line
+
+
+def test_an_axis_given_twice_is_one_error_line(tmp_path):
+  done = _grid("--experiment=vae", "--grid=config.betas=0.5;2", "--grid=config.betas=1;4",
+               f"--workdir={tmp_path}", "--print_only")
+  assert _the_error_line(done) == (
+      "error: --grid axis config.betas is given twice ('config.betas=0.5;2' and "
+      "'config.betas=1;4'): give it once, with all its values (config.betas=v1;v2;...)")
+  assert done.stdout == ""
+
+
+@pytest.mark.parametrize("specs, extra, says", [
+    (["config.seed=0;1", "config.betas=1", "config.seed=2"], [], "config.seed is given twice"),
+    (["config.seed=0;1;0"], [], "lists '0' more than once"),
+    (["config.seed=0;;1"], [], "has an empty value"),
+    (["config.seed=0;1;"], [], "has an empty value"),
+    (["config.seed=0;1"], ["--config.seed=3"], "config.seed is also set by --extra"),
+])
+def test_axes_that_would_lose_points_are_refused(specs, extra, says):
+  with pytest.raises(UserError, match=says) as e:
+    grid.parse_axes(specs, extra)
+  assert "\n" not in str(e.value)
+
+
+def test_an_axis_set_in_a_flagfile_of_extra_is_refused(tmp_path):
+  extra = tmp_path / "extra.flags"
+  extra.write_text("--config.learning_rate=0.01\n--config.seed=3\n")
+  with pytest.raises(UserError, match=r"config.seed is also set by --extra \(--config.seed=3\)"):
+    grid.parse_axes(["config.seed=0;1"], [f"--flagfile={extra}"])
+  with pytest.raises(UserError, match="--extra: Unable to open flagfile"):
+    grid.parse_axes(["config.seed=0;1"], [f"--flagfile={tmp_path / 'absent.flags'}"])
+
+
+def test_values_that_name_one_workdir_are_refused():
+  with pytest.raises(UserError, match="would both run in workdir note=a_b"):
+    grid.named_points(grid.parse_axes(["config.note=a/b;a_b"]))
+  assert list(grid.named_points(grid.parse_axes(["config.seed=0;1"]))) == ["seed=0", "seed=1"]
+
+
+def test_a_flagfile_in_extra_is_part_of_each_runs_config(tmp_path):
+  base = tmp_path / "coinflip_quick.flags"
+  base.write_text("--config.bias=0.7\n--config.draws=200\n")
+  extra = tmp_path / "extra.flags"
+  extra.write_text("--config.draws=100\n")
+  args = ["--experiment=coinflip", f"--flagfile_base={base}", "--grid=config.bias=0.25;0.75",
+          f"--workdir={tmp_path / 'grid'}", f"--extra=--flagfile={extra}"]
+  done = _grid(*args, env=COINFLIP_ENV)
+  assert done.returncode == 0, done.stderr[-3000:]
+  config = json.loads((tmp_path / "grid" / "bias=0.25" / "config.json").read_text())
+  assert (config["draws"], config["bias"]) == (100, 0.25)  # the run reads the extra flagfile
+  logs = [tmp_path / "grid" / "bias=0.25.log", tmp_path / "grid" / "bias=0.75.log"]
+  for log in logs:
+    log.write_text("the first run's log\n")
+  # The same line again: both finished with their own config (the extra flagfile's draws
+  # included), so nothing runs and both are tabulated.
+  again = _grid(*args, env=COINFLIP_ENV)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert all(log.read_text() == "the first run's log\n" for log in logs)
+  table = (tmp_path / "grid" / "grid.md").read_text().splitlines()
+  assert [line.split(" | ")[0] for line in table[2:]] == ["| 0.25", "| 0.75"]
+  # A changed extra flagfile is another config: both run again.
+  extra.write_text("--config.draws=50\n")
+  assert _grid(*args, env=COINFLIP_ENV).returncode == 0
+  assert all(log.read_text() != "the first run's log\n" for log in logs)

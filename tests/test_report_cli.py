@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from genjax.claims import report
+from genjax.report import runs as report_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,8 +18,8 @@ def _flag_values(path):
 
 def test_report_quick_flags_is_the_bare_command():
   values = _flag_values(os.path.join(ROOT, "experiments", "flags", "report_quick.flags"))
-  assert values == {"workdir": report.QUICK_WORKDIR, "runs": ",".join(report.QUICK_RUNS)}
-  assert all("|" not in spec for spec in report.QUICK_RUNS)  # runs its own protocols
+  assert values == {"workdir": report_runs.QUICK_WORKDIR, "runs": ",".join(report_runs.QUICK_RUNS)}
+  assert all("|" not in spec for spec in report_runs.QUICK_RUNS)  # runs its own protocols
 
 
 def _report(*args, cwd=ROOT):
@@ -68,8 +68,8 @@ def test_plan_only_prints_the_plan_and_runs_nothing(tmp_path):
   done = _report("--plan_only", f"--workdir={tmp_path / 'report'}", "--rerun")
   assert done.returncode == 0, done.stderr
   head, *runs = done.stdout.strip().splitlines()
-  assert head.startswith(f"plan: {len(report.QUICK_RUNS)} runs, 0 reused, ")
-  assert len(runs) == len(report.QUICK_RUNS) and all(": runs" in line for line in runs)
+  assert head.startswith(f"plan: {len(report_runs.QUICK_RUNS)} runs, 0 reused, ")
+  assert len(runs) == len(report_runs.QUICK_RUNS) and all(": runs" in line for line in runs)
   assert not (tmp_path / "report").exists()
 
 

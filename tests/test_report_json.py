@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from genjax.claims import report, report_json
 from genjax.claims.verdicts import (
   CONDITIONAL,
   INCONCLUSIVE,
@@ -17,6 +16,9 @@ from genjax.claims.verdicts import (
   Margin,
 )
 from genjax.errors import UserError
+from genjax.report import compare, json_file
+from genjax.report.judge import judge
+from genjax.report.runs import Run
 
 GAP = Margin("gap", 1.0, -1.5, 3.5, 0.0, seeds=3, sd=1.0)
 
@@ -27,19 +29,19 @@ def _runs(tmp_path):
                 sources=("001",))
   plain = Claim("Q3", "No single number.", "vae", "—", lambda results: Finding(SUPPORTED, "ok"))
   slope = Claim("Q4", "A slope.", "attention", "—", lambda results: Finding(
-      SUPPORTED, "slope 2.0", margin=Margin("slope", 2.0, 1.8, 2.2, 1.5, seeds=8)))
+      SUPPORTED, "slope 2.0", margin=Margin("slope", 2.0, 1.8, 2.2, 1.5, seeds=8, unit="lengths")))
   (tmp_path / "vae").mkdir()
   (tmp_path / "vae" / "curve.png").write_bytes(b"png")
-  return [report.Run("vae_quick", ["python", "experiments/vae.py"], str(tmp_path / "vae"),
-                     [close, plain], results={}, wall_seconds=180.0,
-                     flagfile="experiments/flags/vae_quick.flags"),
-          report.Run("attention_quick", ["python", "experiments/attention.py"], str(tmp_path),
-                     [slope], results={}, recorded_seconds=48.0)]
+  return [Run("vae_quick", ["python", "experiments/vae.py"], str(tmp_path / "vae"),
+              [close, plain], results={}, wall_seconds=180.0,
+              flagfile="experiments/flags/vae_quick.flags"),
+          Run("attention_quick", ["python", "experiments/attention.py"], str(tmp_path),
+              [slope], results={}, recorded_seconds=48.0)]
 
 
 def test_report_json_holds_every_claim_with_its_margin_and_runs(tmp_path):
   runs = _runs(tmp_path)
-  report_json.write(str(tmp_path / "REPORT.json"), runs, report.judge(runs))
+  json_file.write(str(tmp_path / "REPORT.json"), runs, judge(runs))
   data = json.loads((tmp_path / "REPORT.json").read_text())  # strict JSON: no NaN
   close, plain, slope = data["claims"]
   assert close["question"] == "Q3" and close["verdict"] == INCONCLUSIVE
@@ -48,9 +50,10 @@ def test_report_json_holds_every_claim_with_its_margin_and_runs(tmp_path):
                              "threshold": 0.0, "seeds": 3, "sd": 1.0, "confidence": 0.95,
                              "unit": "seeds", "agreeing": None, "bounds": None}
   assert close["sources"] == ["001"] and plain["sources"] == ["ours"]
-  # t = 1 / (1 / sqrt 3) = 1.73 on 2 dof: p = 0.225, not clear after Holm
+  # t = 1 / (1 / sqrt 3) = 1.73 on 2 dof: p = 0.225; nothing decided, so nothing to survive
   assert close["p_value"] == pytest.approx(0.2254, abs=1e-3)
-  assert close["clear_after_holm"] is False
+  assert close["clear_after_holm"] is None and close["deciding_runs"] == ["vae_quick"]
+  assert close["runs"][0]["clear_after_holm"] is False  # the run's own test, in the family
   assert close["figure"] == "figures/vae_quick_curve.png"
   (on,) = close["runs"]
   assert on["name"] == "vae_quick" and on["flagfile"] == "experiments/flags/vae_quick.flags"
@@ -83,7 +86,7 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
                   ("Hopping.", SUPPORTED, [("ring_quick", 0.5, 0.3)]),
                   ("Realistic.", SUPPORTED, [("ring", 0.95, 0.8), ("digits", None, 0.8)]),
                   ("New.", NOT_MEASURED, [])])
-  assert report_json.compare(old, new) == [
+  assert compare.compare(old, new) == [
       "Verdicts changed (old -> new):",
       "- [Q2] Collapse.: not measured -> supported",
       "Margins, value - threshold (old -> new, change):",
@@ -92,7 +95,7 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
       "- [Q2] Realistic. (`ring`): +0.1 -> +0.15 (+0.05)",
       "Only in the old report:", "- Gone.: conditional",
       "Only in the new report:", "- New.: not measured"]
-  assert report_json.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
+  assert compare.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
 
 
 def test_compare_says_where_the_environments_differ_in_what_numbers_depend_on():
@@ -100,13 +103,13 @@ def test_compare_says_where_the_environments_differ_in_what_numbers_depend_on():
          "wall_seconds": 1400.0, "jobs": 2}
   old, new = ({**_made_up([("Collapse.", SUPPORTED, [])]), "environment": e}
               for e in (env, {**env, "cpu_count": 4, "wall_seconds": 900.0, "jobs": 4}))
-  assert report_json.compare(old, new)[-2:] == [
+  assert compare.compare(old, new)[-2:] == [
       "Environment differs in what trained numbers depend on (GAN training amplifies it):",
       "- cpu_count: 2 -> 4"]  # the wall time and jobs are not listed: no number depends on them
-  assert report_json.compare(old, old)[-1].startswith("Environment: the same jax, jaxlib,")
-  assert report_json.compare(_made_up([]), new)[-1] == (
+  assert compare.compare(old, old)[-1].startswith("Environment: the same jax, jaxlib,")
+  assert compare.compare(_made_up([]), new)[-1] == (
       "Environment: not recorded in the old report")
-  assert not report_json.compare(_made_up([]), _made_up([]))[-1].startswith("Environment")
+  assert not compare.compare(_made_up([]), _made_up([]))[-1].startswith("Environment")
 
 
 def test_report_json_commands_are_what_a_user_types(tmp_path, monkeypatch):
@@ -117,7 +120,7 @@ def test_report_json_commands_are_what_a_user_types(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   runs = _runs(tmp_path)
   runs[0].command = [sys.executable, str(script), "--flagfile=experiments/flags/vae_quick.flags"]
-  report_json.write(str(tmp_path / "REPORT.json"), runs, report.judge(runs))
+  json_file.write(str(tmp_path / "REPORT.json"), runs, judge(runs))
   (first, _) = json.loads((tmp_path / "REPORT.json").read_text())["runs"]
   assert first["command"] == ["python", os.path.join("experiments", "vae.py"),
                               "--flagfile=experiments/flags/vae_quick.flags"]
@@ -128,4 +131,64 @@ def test_a_file_that_is_not_a_report_is_one_error(tmp_path, content):
   bad = tmp_path / "B.json"
   bad.write_text(content)
   with pytest.raises(UserError, match="B.json is not a"):
-    report_json.compare_files(str(bad), str(bad))
+    compare.compare_files(str(bad), str(bad))
+
+
+WEAK = Margin.of_values("gap", [1.0, 2.0, 1.5], 0.0)  # p = 0.035 on 2 dof
+STRONG = Margin.of_values("gap", [1.0, 1.1, 0.9], 0.0)  # p = 0.0033
+
+
+def test_a_combined_claim_keeps_its_deciding_runs_p_and_holm_answer(tmp_path):
+  claim = Claim("Q3", "On two runs.", "vae", "—", lambda results: results["finding"])
+  other = Claim("Q3", "Elsewhere.", "vae", "—", lambda results: results["other"])
+  runs = [Run(name, ["python"], str(tmp_path), [claim, other],
+              results={"finding": finding, "other": Finding(SUPPORTED, "o", margin=STRONG)})
+          for name, finding in (("a", Finding(SUPPORTED, "a", margin=WEAK)),
+                                ("b", Finding(INCONCLUSIVE, "b", "straddles", GAP)))]
+  data = json_file.to_json(runs, judge(runs), str(tmp_path))
+  two, _ = data["claims"]
+  assert two["verdict"] == SUPPORTED and two["margin"] == json_file.margin_json(WEAK)
+  assert two["deciding_runs"] == ["a"] and two["p_value"] == pytest.approx(WEAK.p_value())
+  # A family of 4 (0.0033 twice, 0.035, 0.23): 0.035 > 0.05 / 2, so it does not survive.
+  assert two["clear_after_holm"] is False and two["runs"][0]["clear_after_holm"] is False
+  assert two["runs"][0]["protocol"] == "" and data["runs"][0]["protocol"] == ""  # no flagfile
+
+
+def test_the_note_names_claims_the_full_protocol_reads_otherwise_with_both_numbers():
+  here = {"claims": [
+      {"question": "Q1", "statement": "Attention.", "verdict": INCONCLUSIVE,
+       "margin": json_file.margin_json(GAP),
+       "runs": [{"name": "arch_5seeds", "protocol": "the quick configuration with 5 seeds"}]},
+      {"question": "Q1", "statement": "Same.", "verdict": SUPPORTED, "margin": None, "runs": []},
+      {"question": "Q1", "statement": "Only here.", "verdict": SUPPORTED, "margin": None,
+       "runs": []}]}
+  there = {"environment": {"devices": 1, "device_kind": "an accelerator"}, "claims": [
+      {"question": "Q1", "statement": "Attention.", "verdict": SUPPORTED,
+       "margin": json_file.margin_json(STRONG),
+       "runs": [{"name": "arch", "protocol": "the full configuration"}]},
+      {"question": "Q1", "statement": "Same.", "verdict": SUPPORTED, "margin": None,
+       "runs": []}]}
+  where = compare.where_it_ran(there, "gpu/REPORT.json")
+  assert where == "1 x an accelerator (`gpu/REPORT.json`)"
+  assert compare.elsewhere(here, there, where) == [
+      "- [Q1] Attention. Here **inconclusive** (gap: +1.000 [-1.500, +3.500] (95% t, 3 seeds); "
+      "`arch_5seeds`, the quick configuration with 5 seeds); at the full protocol on 1 x an "
+      "accelerator (`gpu/REPORT.json`) **supported** (gap: +1.000 [+0.752, +1.248] (95% t, 3 "
+      "seeds); `arch`, the full configuration)."]
+  assert compare.elsewhere(there, there, where) == []
+
+
+def test_the_report_carries_the_note_or_says_the_full_protocol_agrees(tmp_path):
+  from genjax.report import markdown
+
+  runs = _runs(tmp_path)
+  sections = judge(runs)
+  data = json_file.to_json(runs, sections, str(tmp_path))
+  flipped = {**data, "claims": [{**c, "verdict": SUPPORTED} for c in data["claims"]]}
+  text = markdown.write(str(tmp_path / "R.md"), runs, sections, full=("a GPU", flipped))
+  assert "## The full protocol elsewhere\n\n- [Q3] A close call. Here **inconclusive**" in text
+  assert "at the full protocol on a GPU **supported**" in text
+  same = markdown.write(str(tmp_path / "R.md"), runs, sections, full=("a GPU", data))
+  assert "The full protocol run on a GPU reads every claim both reports judged as" in same
+  assert "## The full protocol elsewhere" not in markdown.write(str(tmp_path / "R.md"), runs,
+                                                                sections)

@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from genjax.claims import plan, report
+from genjax.report import plan
+from genjax.report import runs as report_runs
 
 
 def _run(tmp_path, name, lane=None):
   workdir = tmp_path / (lane or name)
   workdir.mkdir(exist_ok=True)
-  return report.Run(name, ["python"], str(workdir), [])
+  return report_runs.Run(name, ["python"], str(workdir), [])
 
 
 def test_expected_wall_replays_timed_runs_first_then_lanes_on_free_workers(tmp_path):
@@ -34,14 +35,14 @@ def test_a_runs_estimate_is_its_own_record_then_a_committed_report_then_none(tmp
   committed = plan.committed_seconds()
   assert committed["gan_ring_metz_appendix_quick"][1] == "reports/quick"  # the committed report
   assert plan.expected_seconds(run, committed) == committed["gan_ring_metz_appendix_quick"]
-  (tmp_path / run.name / report.TIMES_FILE).write_text(json.dumps({run.name: 42.0}))
+  (tmp_path / run.name / report_runs.TIMES_FILE).write_text(json.dumps({run.name: 42.0}))
   assert plan.expected_seconds(run, committed) == (42.0, "this machine")
   assert plan.expected_seconds(_run(tmp_path, "never_ran_anywhere"), committed) == (None, "")
 
 
 def test_the_plan_names_each_run_reuse_and_estimate(tmp_path):
   done, known, unknown = (_run(tmp_path, n) for n in ("done", "known", "unknown"))
-  (tmp_path / "known" / report.TIMES_FILE).write_text(json.dumps({"known": 600.0}))
+  (tmp_path / "known" / report_runs.TIMES_FILE).write_text(json.dumps({"known": 600.0}))
   lines, wall, seconds = plan.describe([done, known, unknown],
                                        {"done": True, "known": False, "unknown": False},
                                        lambda run: False, jobs=2, cores=2)
@@ -56,7 +57,7 @@ def test_the_plan_names_each_run_reuse_and_estimate(tmp_path):
 def test_more_runs_at_a_time_than_cores_are_estimated_as_one_per_core(tmp_path):
   runs = [_run(tmp_path, n) for n in ("a", "b", "c")]
   for run in runs:
-    (tmp_path / run.name / report.TIMES_FILE).write_text(json.dumps({run.name: 300.0}))
+    (tmp_path / run.name / report_runs.TIMES_FILE).write_text(json.dumps({run.name: 300.0}))
   reused = dict.fromkeys(("a", "b", "c"), False)
   lines, wall, _ = plan.describe(runs, reused, lambda run: False, jobs=3, cores=2)
   assert wall == 600.0  # two cores: c waits for one, as with 2 at a time
@@ -89,7 +90,7 @@ def test_pace_is_the_finished_runs_measured_over_expected_seconds():
 def test_on_slurm_the_plan_counts_each_lane_as_its_own_job(tmp_path):
   a, b = _run(tmp_path, "a"), _run(tmp_path, "b")
   for run, seconds in ((a, 300.0), (b, 200.0)):
-    (tmp_path / run.name / report.TIMES_FILE).write_text(json.dumps({run.name: seconds}))
+    (tmp_path / run.name / report_runs.TIMES_FILE).write_text(json.dumps({run.name: seconds}))
   lines, wall, _ = plan.describe([a, b], {"a": False, "b": False}, lambda run: False, jobs=1,
                                  slurm=True)
   assert wall == 300.0  # side by side on the cluster, not one after another as on 1 worker

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from genjax.claims import schedule
+from genjax.report import schedule
 
 
 def _run(name, workdir, timed=False):

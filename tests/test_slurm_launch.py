@@ -164,7 +164,6 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_finishes(cluster, tmp_pa
 def test_runs_of_one_workdir_go_in_turn_and_a_timed_run_gets_its_node_alone(
     cluster, tmp_path, monkeypatch):
   monkeypatch.setenv("SLURM_CONF", cluster.conf)
-  monkeypatch.setattr(launch, "POLL_SECONDS", 1)
   stamp = ("import sys, time; f = open(sys.argv[1], 'a'); f.write(f'{time.time()} start\\n'); "
            "f.flush(); time.sleep(1); f.write(f'{time.time()} end\\n')")
 
@@ -173,7 +172,8 @@ def test_runs_of_one_workdir_go_in_turn_and_a_timed_run_gets_its_node_alone(
                        str(tmp_path / lane), timed)
 
   lines = []
-  slurm = launch.Slurm(str(tmp_path), str(tmp_path / "slurm"), {"time": 5}, lines.append)
+  slurm = launch.Slurm(str(tmp_path), str(tmp_path / "slurm"), {"time": 5}, lines.append,
+                       poll=1)
   tasks = [task("a1", "a"), task("a2", "a"), task("b", "b"), task("t", "t", timed=True)]
   seconds = slurm.run_all(tasks, reuse=lambda t: False)
   assert set(seconds) == {"a1", "a2", "b", "t"} and all(s >= 1 for s in seconds.values())

@@ -84,3 +84,19 @@ def test_holm_is_step_down_and_skips_missing_p_values():
   assert stats.holm([0.01, 0.045, None, 0.03, 0.001]) == [True, False, None, False, True]
   assert stats.holm([0.03, 0.03]) == [False, False]  # 0.03 > 0.025 at the first step
   assert stats.holm([]) == []
+
+
+def test_the_sign_test_of_identical_seeds_and_the_seeds_it_needs():
+  # All n seeds on one side, either way, under a fair coin: 2 x 0.5^n.
+  assert [stats.sign_test_p(n) for n in (1, 3, 5, 6)] == [1.0, 0.25, 0.0625, 0.03125]
+  assert stats.sign_test_p(3) == pytest.approx(scipy_stats.binomtest(3, 3).pvalue)
+  assert stats.exact_min_seeds(0.95) == 6  # 5 seeds give 0.0625 > 0.05
+  assert stats.exact_min_seeds(0.99) == 8  # 7 give 0.0156 > 0.01
+  with pytest.raises(ValueError, match="at least one seed"):
+    stats.sign_test_p(0)
+
+
+def test_holm_steps_down_and_leaves_untested_out():
+  # m = 3: 0.001 <= 0.05/3, then 0.03 > 0.05/2 stops the rest (0.04 too, though <= 0.05).
+  assert stats.holm([0.03, None, 0.001, 0.04]) == [False, None, True, False]
+  assert stats.holm([0.01, 0.02]) == [True, True]  # 0.01 <= 0.025, 0.02 <= 0.05

@@ -1,4 +1,5 @@
-"""The claims report: each seed claim, the experiment testing it, numbers, anchor and verdict.
+"""The rules that judge each claim: verdicts, combining a claim's runs, each experiment's rules.
 
-Verdicts come from measured numbers through the rules in this package, never typed by hand.
+Verdicts come from measured numbers through these rules, never typed by hand; running the
+experiments and writing the report is genjax/report's job.
 """

@@ -6,8 +6,9 @@ The verdicts mean one thing each:
 - *contradicted*: it lies clearly on the other side (the data show the opposite);
 - *conditional*: the claim holds under a condition the data show and the finding names (a β
   range, a method, one of two runs), and fails outside it;
-- *inconclusive*: the deciding interval straddles its threshold, or there are fewer than
-  MIN_SEEDS seeds: this run cannot tell;
+- *inconclusive*: the deciding interval straddles its threshold, there are fewer than
+  MIN_SEEDS seeds, or the number is equal on every seed over fewer than MIN_IDENTICAL_SEEDS
+  (its exact test cannot reach 95%; `one_test`): this run cannot tell;
 - *not measured*: the models did not finish (a guard, with the numbers), or the results lack an
   input the rule reads, which it signals by raising `ResultMissing`.
 
@@ -34,6 +35,11 @@ CONFIDENCE = 0.95  # of every interval a rule reads (two-sided)
 # 1 degree of freedom (t = 12.7 at 95%), so it decides only by an accident of two close values;
 # with 3 (t = 4.30) an effect must be about 4 s.e. from its threshold. Fewer gives INCONCLUSIVE.
 MIN_SEEDS = 3
+# A number equal on every seed has no spread for a t test: its one test is the exact sign test
+# (stats.sign_test_p), whose p with n seeds is 2 x 0.5^n, so it can decide at CONFIDENCE only from
+# this many seeds on (6 at 95%: 2 x 0.5^5 = 0.0625 > 0.05). With fewer it is INCONCLUSIVE, however
+# far the number sits from its threshold: seeds that all agree by chance would explain it.
+MIN_IDENTICAL_SEEDS = stats.exact_min_seeds(CONFIDENCE)
 
 
 class ResultMissing(Exception):
@@ -102,19 +108,35 @@ class Margin:
       return True
     return self.low <= self.threshold <= self.high
 
+  @property
+  def identical(self) -> bool:
+    """Every seed gives the same number: the t interval has zero width and the margin's one
+    test is the exact sign test (MIN_IDENTICAL_SEEDS)."""
+    return self.unit == "seeds" and self.sd == 0
+
   def p_value(self) -> float | None:
-    """Two-sided p of "value = threshold" (Student t on the margin's own s.d. and dof); None
-    where the margin has no spread to test against (one point, or no s.d.)."""
+    """Two-sided p of "value = threshold" from the test the verdict reads: Student t on the
+    margin's own s.d. and dof (the test its t interval inverts), or, for a number equal on every
+    seed, the exact sign test. None where the margin has no spread to test against (one point,
+    no s.d., or a deterministic fit over lengths)."""
     from scipy import stats as scipy_stats
 
     fitted = 2 if self.unit == "lengths" else 1
     dof = self.seeds - fitted
     if dof < 1 or not math.isfinite(self.sd):
       return None
-    if self.sd == 0:  # every seed gives the same value: an exact sign test over the seeds
-      return 1.0 if self.value == self.threshold else min(1.0, 2 * 0.5 ** self.seeds)
+    if self.identical:
+      return 1.0 if self.value == self.threshold else stats.sign_test_p(self.seeds)
+    if self.sd == 0:  # an exact fit over lengths (a count): nothing to test it against
+      return None
     t = abs(self.value - self.threshold) / (self.sd / math.sqrt(self.seeds))
     return float(2 * scipy_stats.t.sf(t, dof))
+
+  def decides(self) -> bool | None:
+    """Whether the margin's one test (`p_value`) rejects "value = threshold" at its confidence;
+    None where it has no p."""
+    p = self.p_value()
+    return None if p is None else p <= 1 - self.confidence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +181,34 @@ def require_seeds(finding: Finding) -> Finding:
   return finding
 
 
+def one_test(finding: Finding) -> Finding:
+  """A decided finding stands only where its margin's own test (the p the Holm column reads)
+  rejects at its confidence, so the verdict and the p-value are one test: a number equal on every
+  seed over fewer than MIN_IDENTICAL_SEEDS seeds, or any margin whose p is above 1 - confidence,
+  is INCONCLUSIVE and says why. A decision on seeds whose margin gives no p is a bug (a margin
+  built without its s.d.): ValueError, never a verdict. Margins over lengths or measurements
+  without a p (deterministic counts, equivalence bands) keep their verdict and show no p."""
+  margin = finding.margin
+  if finding.verdict not in DECIDED or margin is None:
+    return finding
+  p = margin.p_value()
+  if p is None:
+    if margin.unit == "seeds":
+      raise ValueError(f"a {finding.verdict} finding on {margin.seeds} seeds whose margin "
+                       f"{margin.name!r} gives no p (s.d. {margin.sd}): its test is missing")
+    return finding
+  alpha = 1 - margin.confidence
+  if margin.identical and margin.seeds < MIN_IDENTICAL_SEEDS:
+    why = (f"equal on every seed, so its test is the exact sign test: p = {p:.2g} with "
+           f"{margin.seeds} seeds; {margin.confidence:.0%} needs {MIN_IDENTICAL_SEEDS} seeds")
+  elif p > alpha:
+    why = f"its test gives p = {p:.2g} > {alpha:.2g}"
+  else:
+    return finding
+  return Finding(INCONCLUSIVE, finding.evidence, f"{finding.verdict} by its interval, but {why}",
+                 margin)
+
+
 def _always(results: dict) -> bool:
   return True
 
@@ -167,7 +217,7 @@ def _always(results: dict) -> bool:
 class Claim:
   question: str  # "Q1".."Q4"
   statement: str  # the seed texts' claim, in our own words; claims judged on several runs
-  # share it, and the report combines their findings (see claims/report.py)
+  # share it, and the report combines their findings (see genjax/report/judge.py)
   experiment: str  # which experiment (and flagfile) tests it
   anchor: str  # the published figure to hold it against
   rule: Callable[[dict], Finding]  # experiment results -> finding

@@ -4,22 +4,23 @@ estimate at the end.
 
 A run's expected seconds come from the best measurement at hand, named beside the number:
   1. "this machine": the time the report recorded in the run's own workdir when it last ran
-     this config (report.TIMES_FILE), i.e. measured here;
+     this config (runs.TIMES_FILE), i.e. measured here;
   2. "reports/quick" or "reports/full": the time of the run of that name in a committed
-     REPORT.json, measured where that report ran (its Environment section names the CPU:
-     reports/quick on 2 AMD EPYC cores, reports/full on 2 Intel Xeon cores);
+     REPORT.json, measured where that report ran (its Environment section names the machine);
   3. none: the plan says "no estimate", and the total counts it as 0 (and says so).
-The expected wall time replays the schedule (genjax/claims/schedule.py): timed runs one after
+The expected wall time replays the schedule (genjax/report/schedule.py): timed runs one after
 another first, then each lane's runs in turn, a lane starting on the first free worker. With more
 runs at a time than the CPU has cores, the replay keeps one worker per core: the runs are
-CPU-bound and only share the cores (schedule.py's MAX_CPU_JOBS says what was measured).
+CPU-bound and only share the cores (schedule.py's MAX_CPU_JOBS).
 """
 
 import heapq
 import json
 import os
 
-from genjax.claims import report, schedule
+from genjax.report import runs as report_runs
+from genjax.report import schedule
+from genjax.report.machine import usable_cores
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMMITTED = ("reports/quick", "reports/full")  # REPORT.jsons whose run times serve as estimates
@@ -30,20 +31,22 @@ def committed_seconds() -> dict[str, tuple[float, str]]:
   found = {}
   for folder in COMMITTED:
     path = os.path.join(ROOT, folder, "REPORT.json")
-    if not os.path.exists(path):
-      continue
-    with open(path) as f:
-      for run in json.load(f).get("runs", []):
+    try:
+      with open(path) as f:
+        listed = json.load(f).get("runs", [])
+      for run in listed:
         if run.get("wall_seconds") and run["name"] not in found:
           found[run["name"]] = (float(run["wall_seconds"]), folder)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+      continue  # absent or of another shape: its times are estimates only, so none are taken
   return found
 
 
-def expected_seconds(run: report.Run, committed: dict) -> tuple[float | None, str]:
+def expected_seconds(run: report_runs.Run, committed: dict) -> tuple[float | None, str]:
   """(seconds, where the number comes from) for one run that has to run."""
-  recorded = (report.read_json(os.path.join(run.workdir, report.TIMES_FILE)) or {}).get(run.name)
+  recorded = report_runs.recorded_seconds(run)
   if recorded is not None:
-    return float(recorded), "this machine"
+    return recorded, "this machine"
   if run.name in committed:
     return committed[run.name]
   return None, ""
@@ -62,11 +65,13 @@ def expected_wall(runs: list, seconds: dict[str, float], timed, jobs: int) -> fl
 
 
 def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool = False,
-             cores: int | None = None) -> tuple[list[str], float, dict[str, float]]:
+             cores: int | None = None, notes: dict[str, str] | None = None,
+             ) -> tuple[list[str], float, dict[str, float]]:
   """The plan's lines, the expected wall seconds (on SLURM: the runs' own times, summed per
   lane, since the cluster decides how many run at once) and each estimated run's seconds.
   `cores`: the CPU's (default: those this process may use), which bound the workers the replay
-  uses."""
+  uses. `notes`: why a run that finished with its config runs again (its results.json is cut
+  short, say), by run name."""
   committed = committed_seconds()
   seconds, lines, unknown = {}, [], 0
   for run in runs:
@@ -74,13 +79,14 @@ def describe(runs: list, reused: dict[str, bool], timed, jobs: int, slurm: bool 
       lines.append(f"  {run.name}: reused (finished with this config in {run.workdir})")
       continue
     value, source = expected_seconds(run, committed)
+    note = f" (again: {notes[run.name]})" if notes and run.name in notes else ""
     if value is None:
       unknown += 1
-      lines.append(f"  {run.name}: runs; no estimate")
+      lines.append(f"  {run.name}: runs{note}; no estimate")
     else:
       seconds[run.name] = value
-      lines.append(f"  {run.name}: runs, about {_minutes(value)} (measured on {source})")
-  workers = min(jobs, cores or schedule.usable_cores())
+      lines.append(f"  {run.name}: runs{note}, about {_minutes(value)} (measured on {source})")
+  workers = min(jobs, cores or usable_cores())
   wall = expected_wall(runs, seconds, timed, len(runs) if slurm else workers)
   how = ("one SLURM job each (timed runs on a node of their own)" if slurm
          else f"{jobs} at a time (timed runs alone, first)")

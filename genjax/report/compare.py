@@ -1,69 +1,14 @@
-"""REPORT.json beside REPORT.md (the verdicts as data), and what changed between two of them.
-
-Per claim: its question, statement, sources, combined verdict, condition, evidence, margin (or
-null, with its p-value and whether it stays clear after Holm over the report), figure, and the
-runs it rests on with each run's finding. Also
-the environment and each run's wall seconds. Non-finite numbers are written as null (strict
-JSON). `compare(old, new)` lists the verdicts that changed and how far each margin moved.
+"""What changed between two REPORT.jsons (`--compare`): the verdicts that changed, how far each
+margin moved, and where the environments differ in what trained numbers depend on; and the note a
+report carries where the full protocol, run elsewhere, reads a claim otherwise (`elsewhere`).
 """
 
 import dataclasses
 import json
 import math
-import os
 
-from genjax.claims import combine, report
-from genjax.claims.verdicts import Finding, Margin
+from genjax.claims.verdicts import Margin
 from genjax.errors import UserError
-
-
-def _number(x):
-  return x if not isinstance(x, float) or math.isfinite(x) else None
-
-
-def margin_json(margin: Margin | None) -> dict | None:
-  if margin is None:
-    return None
-  return {k: _number(v) for k, v in dataclasses.asdict(margin).items()}
-
-
-def _finding_json(finding: Finding, holm: dict) -> dict:
-  p, survives = holm.get(id(finding), (None, None))
-  return {"verdict": finding.verdict, "condition": finding.condition,
-          "evidence": finding.evidence, "margin": margin_json(finding.margin),
-          "p_value": _number(p) if p is not None else None, "clear_after_holm": survives}
-
-
-def claim_json(judged: combine.Judged, report_dir: str, holm: dict) -> dict:
-  figures = report.figures_of(judged, report_dir)
-  runs = [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
-           **_finding_json(finding, holm), "figure": figures.get(run.name)}
-          for run, finding in judged.findings]
-  claim = judged.claim
-  return {"question": claim.question, "statement": claim.statement,
-          "sources": list(claim.sources) or ["ours"], "experiment": claim.experiment,
-          "anchor": claim.anchor, **_finding_json(judged.combined, holm),
-          "figure": next(iter(figures.values()), None), "runs": runs}
-
-
-def to_json(runs: list[report.Run], sections, report_dir: str,
-            schedule: dict | None = None) -> dict:
-  holm = report.holm_family(sections)
-  return {
-      "claims": [claim_json(judged, report_dir, holm) for question in report.QUESTIONS
-                 for judged in sections[question]],
-      "environment": report.environment(runs, schedule),
-      "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
-                "command": report.relative(run.command), "reused": run.wall_seconds is None,
-                "wall_seconds": report.seconds(run), "machine": run.machine} for run in runs],
-  }
-
-
-def write(path: str, runs: list[report.Run], sections, schedule: dict | None = None) -> dict:
-  data = to_json(runs, sections, os.path.dirname(os.path.abspath(path)), schedule)
-  with open(path, "w") as f:
-    json.dump(data, f, indent=2, allow_nan=False)
-  return data
 
 
 def _distance(margin: dict | None) -> float | None:
@@ -90,7 +35,7 @@ def _margin_pairs(old: dict, new: dict) -> list[tuple[str, float, float]]:
 
 # The environment fields a trained number depends on: the library versions (XLA's kernels, the
 # models' code), the backend and devices (sharding), the CPU model and its core count (rounding:
-# experiments/bench_threads.py), XLA's flags. Not the wall time, the jobs or Python's version.
+# bench/bench_threads.py), XLA's flags. Not the wall time, the jobs or Python's version.
 NUMBER_FIELDS = ("jax", "jaxlib", "numpy", "flax", "optax", "backend", "device_kind", "devices",
                  "cpu_model", "cpu_count", "xla_flags")
 
@@ -132,6 +77,47 @@ def compare(old: dict, new: dict) -> list[str]:
     if only:
       lines += [title, *(f"- {s}: {(old_claims | new_claims)[s]['verdict']}" for s in only)]
   return lines + compare_environments(old, new)
+
+
+def _number(margin: dict | None) -> str:
+  """A REPORT.json margin in the report's one dialect (`Margin.describe`); "no single number"."""
+  if not margin:
+    return "no single number"
+  fields = {k: (math.nan if v is None and k in ("low", "high", "sd") else v)
+            for k, v in margin.items() if k in {f.name for f in dataclasses.fields(Margin)}}
+  if fields.get("bounds") is not None:
+    fields["bounds"] = tuple(fields["bounds"])
+  return f"{margin['name']}: {Margin(**fields).describe(3, signed=True)}"
+
+
+def _runs(claim: dict) -> str:
+  return "; ".join(f"`{r['name']}`" + (f", {r['protocol']}" if r.get("protocol") else "")
+                   for r in claim["runs"])
+
+
+def where_it_ran(there: dict, path: str) -> str:
+  """E.g. "1 x NVIDIA H200 (`reports/gpu/REPORT.json`)", from the report's own environment."""
+  env = there.get("environment") or {}
+  device = (f"{env['devices']} x {env['device_kind']}" if "devices" in env
+            and "device_kind" in env else "another machine")
+  return f"{device} (`{path}`)"
+
+
+def elsewhere(here: dict, there: dict, where: str) -> list[str]:
+  """The note on a claim this report reads otherwise than `there`, a REPORT.json of the full
+  protocols run elsewhere (an accelerator): both verdicts with their deciding numbers and the
+  runs (with protocols) behind each. Claims that agree, or that one report lacks, are left out;
+  no line at all where they agree on every claim both judged."""
+  theirs = {c["statement"]: c for c in there["claims"]}
+  lines = []
+  for claim in here["claims"]:
+    other = theirs.get(claim["statement"])
+    if other is None or other["verdict"] == claim["verdict"]:
+      continue
+    lines.append(f"- [{claim['question']}] {claim['statement']} Here **{claim['verdict']}** "
+                 f"({_number(claim['margin'])}; {_runs(claim)}); at the full protocol on "
+                 f"{where} **{other['verdict']}** ({_number(other['margin'])}; {_runs(other)}).")
+  return lines
 
 
 def load(path: str) -> dict:

@@ -1,8 +1,7 @@
 """Runs the report's experiments, several at a time where that is faster and changes no number.
 
-One training process leaves part of a CPU idle (a 5-seed GAN step keeps about 1.2 of 2 cores
-busy), so two at once finish the same work in less wall time: measured on 2 AMD EPYC cores, two
-`bench_gan.py` processes side by side made 439 seed-steps/s against 296 for one alone (1.5x).
+One training process leaves part of a CPU idle, so two at once finish the same work in less wall
+time (`python bench/bench_gan.py` side by side measures it on a given machine).
 Three rules keep every number what a lone run would give:
   - runs that share a workdir (the domain studies share one pretrained model) run one after
     another, in the order given, in one lane;
@@ -11,12 +10,8 @@ Three rules keep every number what a lone run would give:
   - training itself is deterministic given its config, so a neighbour changes its time, never
     its results.
 Runs are not pinned to a core each: XLA sizes its thread pool from the cores a process may use,
-so a GAN's numbers change with it, and it is not faster. Two ring GANs at once on a core each
-make 1.27x the steps of two sharing both cores, two stacked-digit GANs 1.03x (`python
-experiments/bench_threads.py`, its pair rows), but the quick report with each run on one core
-(`python experiments/report.py` at 503c537, fresh clone, 2 AMD EPYC cores) took 1,446 s against
-1,420-1,462 s unpinned, with the same verdicts: the ring GAN ran in 433 s instead of 504, the
-real-MNIST VAE in 506 instead of 494 and the domain studies in 425 instead of 384.
+so a GAN's numbers would change with the pinning (`python bench/bench_threads.py`), and
+the report as a whole is no faster for it.
 On a GPU or TPU, one run at a time: two processes would contend for one device's memory.
 """
 
@@ -28,19 +23,11 @@ from collections.abc import Callable
 
 import jax
 
-# Runs at a time on a CPU: 2 gave 1.5x the throughput of 1 on 2 cores (module docstring); more
-# processes than cores only share the same cores: the quick report with --jobs=3 took 1,482 s on
-# 2 AMD EPYC cores against 1,420 s and 1,462 s with 2, with the same numbers.
+from genjax.report.machine import usable_cores
+
+# Runs at a time on a CPU: two keep the cores busy that one leaves idle; more processes than
+# cores only share the same cores, so no report finishes sooner for them.
 MAX_CPU_JOBS = 2
-
-
-def usable_cores() -> int:
-  """The cores a process started from this thread may use: its affinity (fewer than the
-  machine's under taskset or a cpuset, and what XLA sizes its thread pool from), else the
-  machine's count (no affinity call: macOS)."""
-  if hasattr(os, "sched_getaffinity"):
-    return len(os.sched_getaffinity(0))
-  return os.cpu_count() or 1
 
 
 def default_jobs() -> int:

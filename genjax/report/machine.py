@@ -1,0 +1,82 @@
+"""The machine the report runs on: its CPU, the cores a process may use, and the versions and
+devices that trained numbers may depend on (REPORT.md's and REPORT.json's environment)."""
+
+import importlib
+import os
+import platform
+
+import jax
+
+# The widest vector extensions, widest first: XLA:CPU compiles for the host's, so two CPUs that
+# share a model name (virtual machines often show only the product line) can still round
+# differently.
+VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
+                     ("asimd", "NEON"))
+
+
+def usable_cores() -> int:
+  """The cores a process started from this thread may use: its affinity (fewer than the
+  machine's under taskset or a cpuset, and what XLA sizes its thread pool from), else the
+  machine's count (no affinity call: macOS)."""
+  if hasattr(os, "sched_getaffinity"):
+    return len(os.sched_getaffinity(0))
+  return os.cpu_count() or 1
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+  """The CPU's model name with its family, model number and widest vector extension (Linux
+  /proc/cpuinfo, or the text `cpuinfo`; else what platform says): GAN numbers move with the CPU
+  and core count (XLA sums in another order), so a report records both. Virtual machines may
+  give two CPU generations one model name; family, model and vector extension tell them apart."""
+  if cpuinfo is None:
+    try:
+      with open("/proc/cpuinfo") as f:
+        cpuinfo = f.read()
+    except OSError:
+      cpuinfo = ""
+  fields = {}
+  for line in cpuinfo.splitlines():  # the first processor's block is enough: they are alike
+    key, sep, value = line.partition(":")
+    if not sep:
+      if fields:
+        break
+      continue
+    fields.setdefault(key.strip(), value.strip())
+  name = fields.get("model name") or platform.processor() or "unknown"
+  details = []
+  if "cpu family" in fields and "model" in fields:
+    details.append(f"family {fields['cpu family']} model {fields['model']}")
+  flags = set((fields.get("flags") or fields.get("Features") or "").split())
+  details += [label for flag, label in VECTOR_EXTENSIONS if flag in flags][:1]
+  return f"{name} ({', '.join(details)})" if details else name
+
+
+def machine_line() -> str:
+  """Where runs run now, in one line: backend and device, JAX, CPU model and the cores a process
+  started from this thread may use ("1 of 2" under taskset or a cpuset: XLA sizes its thread
+  pool, and so a GAN's rounding, from them, bench/bench_threads.py)."""
+  usable, cores = usable_cores(), os.cpu_count()
+  if usable != cores:
+    cores = f"{usable} of {cores}"
+  return (f"{jax.default_backend()} ({jax.devices()[0].device_kind}), JAX {jax.__version__}, "
+          f"{cpu_model()}, {cores} cores")
+
+
+def environment(runs: list, schedule: dict | None = None) -> dict:
+  """Versions, devices and the machine; with `schedule` ({"jobs", "wall_seconds"}) how the runs
+  were run. Everything the trained numbers may depend on: `requirements-lock.txt` pins the
+  versions behind the committed reports."""
+  import numpy
+
+  devices = jax.devices()
+  env = {"jax": jax.__version__, "jaxlib": jax.lib.__version__, "numpy": numpy.__version__,
+         "backend": jax.default_backend(), "devices": len(devices),
+         "device_kind": devices[0].device_kind, "python": platform.python_version(),
+         "machine": platform.machine(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
+         "xla_flags": os.environ.get("XLA_FLAGS", ""), **(schedule or {})}
+  for name in ("flax", "optax", "orbax.checkpoint"):  # optional: judging needs none of them
+    try:
+      env[name.split(".")[0]] = importlib.import_module(name).__version__
+    except (ImportError, AttributeError):
+      pass
+  return env
