@@ -9,10 +9,16 @@ in force), time_vs_n.png, memory_vs_n.png, crossover.png, config.json and metric
 library call; rerun with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-dot,-eltwise,-reduce.
 """
 
-import _huge_pages  # noqa: F401  (first: restarts once with glibc's huge-page tunable)
+import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error line)
 
 # isort: split
-import _genjax_check  # noqa: F401  (before genjax: one error line if another genjax shadows ours)
+from genjax import startup
+
+startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+# A timed sweep reuses malloc's memory instead of fresh pages per call; results.json records it.
+startup.restart_with_memory_reuse()
+
+# isort: split
 from absl import flags
 
 from genjax import cli

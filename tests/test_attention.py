@@ -244,20 +244,25 @@ def test_sliding_window_work_is_linear_in_n():
   assert 3 < flops(4096) / flops(1024) < 5  # a masked dense n x n matrix would give 16
 
 
-def test_xla_counts_of_naive_attention_grow_with_n_squared_and_their_slope_is_exact():
+def test_xla_counts_of_naive_attention_grow_with_n_squared_and_their_fit_is_exact():
   def costs(n):
     x = jax.ShapeDtypeStruct((1, n, 1, 64), jnp.float32)
     return _xla_costs(variants.naive, x)
 
-  ns = [512, 1024, 2048]
+  ns = [256, 512, 1024, 2048]
   flops, nbytes = zip(*(costs(n) for n in ns), strict=True)
   assert 3.9 < flops[-1] / flops[-2] < 4.1  # 4 n² d matmul FLOPs dominate
   assert 3 < nbytes[-1] / nbytes[-2] < 4.1  # the n x n scores dominate the traffic
-  assert slopes.count_slope(ns, flops, use=ns) == pytest.approx(2.0, abs=0.05)
-  assert slopes.count_slope(ns, [8.0, 16.0, 32.0], use=ns) == pytest.approx(1.0)
-  # Only the n in the window count, and one point is no slope; loop variants' nan is skipped.
-  assert slopes.count_slope(ns, [8.0, 16.0, 999.0], use=ns[:2]) == pytest.approx(1.0)
-  assert slopes.count_slope(ns, [8.0, float("nan"), float("nan")], use=ns) is None
+  fit = slopes.count_fit(ns, flops)
+  assert 1.95 <= fit.lo <= fit.hi <= 2.05 and fit.points == 4
+  # Made-up counts: an exact power law has a zero-width interval; a lowering that shifts the
+  # count from some n on widens it; uncounted n (nan) are skipped, and fewer than
+  # MIN_FIT_POINTS counted n give no fit.
+  exact = slopes.count_fit(ns, [8.0 * n for n in ns])
+  assert (exact.slope, exact.lo, exact.hi) == pytest.approx((1.0, 1.0, 1.0))
+  shifted = slopes.count_fit(ns, [8.0 * n * s for n, s in zip(ns, (1, 1, 0.8, 0.8), strict=True)])
+  assert shifted.lo < shifted.slope < 1.0 < shifted.hi
+  assert slopes.count_fit(ns, [8.0, float("nan"), float("nan"), 64.0]) is None
 
 
 class _Compiled:
@@ -435,3 +440,7 @@ def test_quick_sweep_end_to_end_writes_results(tmp_path, monkeypatch):
   assert [p["n"] for p in naive["points"]] == [64, 96, 128, 192, 256]
   assert all(p["in_fit"] and p["time_s"] > 0 for p in naive["points"])
   assert naive["probe_n"] == 16 and naive["probe_time_s"] > 0
+  # Q4's new records: XLA count fits, the wall-time window and memory reuse, per-round crossovers.
+  assert naive["flops_count"]["slope"] == pytest.approx(2.0, abs=0.05) and "rule" in results[
+      "time_window"] and set(results["memory_reuse"]) == {"glibc_tunables", "in_force"}
+  assert len(results["crossovers"][0]["mlp_rounds"]) == config.crossover_repeats

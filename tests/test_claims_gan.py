@@ -1,11 +1,12 @@
 """Every Q2 rule and the Q2 guard driven to every outcome they can give, from made-up results."""
 
 import copy
+import types
 
 import pytest
 
 from genjax import stats
-from genjax.claims import gan, gan_guard
+from genjax.claims import combine, gan, gan_guard, gan_realism
 from genjax.claims.verdicts import (
   CONDITIONAL,
   CONTRADICTED,
@@ -77,15 +78,23 @@ def test_a_sharp_collapsed_gan_that_stays_put_and_a_packing_fix_support_every_cl
   assert _verdicts(_results()) == [SUPPORTED, SUPPORTED, SUPPORTED, SUPPORTED]
 
 
-def test_a_blurred_generator_with_a_sharp_witness_is_judged():
+def test_a_blurred_generator_with_a_sharp_witness_passes_the_guard_but_not_the_premise():
   """The appendix picture: vanilla is a blob far from every center, pacgan2 at the same samples
-  per step is sharp, so the budget sufficed and the blur is a finding."""
+  per step is sharp, so the budget sufficed; but the blob's samples are not on the data, so no
+  claim about a collapsed generator's samples is judged on it."""
   results = _results(gan_median=24.0, gan_precision=0.1)
   results["methods"]["pacgan2"]["samples_per_step"] = 100  # batch_unit=samples: same budget
-  finding = gan.collapse(results)
-  assert finding.verdict == SUPPORTED and "budget witness pacgan2" in finding.evidence
-  assert "gan median distance 24.0 std" in finding.evidence
-  assert gan.realistic_but_not_diverse(results).verdict == CONTRADICTED
+  assert gan_guard.check(results, ["gan"])[0]
+  for rule in (gan.collapse, gan.persists_on_same_modes, gan.realistic_but_not_diverse):
+    finding = rule(results)
+    assert finding.verdict == NOT_MEASURED and finding.condition == gan_guard.PREMISE_ABSENT
+    assert "budget witness pacgan2" in finding.evidence
+    assert "gan precision 0.100 on every seed" in finding.evidence
+    assert "not shown on the data (premise: the interval stays >= 0.485" in finding.evidence
+  # The same blur on the data (precision above half of real data's) is judged: cells count it.
+  on_data = _results(gan_median=24.0, gan_precision=0.6)
+  on_data["methods"]["pacgan2"]["samples_per_step"] = 100
+  assert gan.collapse(on_data).verdict == SUPPORTED
 
 
 def test_no_witness_is_not_measured_with_the_numbers():
@@ -165,10 +174,15 @@ def test_no_vanilla_run_is_a_missing_result():
 
 
 def test_collapse_every_outcome():
+  """"Can collapse" is existential: a run without a collapse is not shown, never contradicted."""
   assert gan.collapse(_results(gan_cells=1)).verdict == SUPPORTED
-  assert gan.collapse(_results(gan_cells=8)).verdict == CONTRADICTED
+  every_cell = gan.collapse(_results(gan_cells=8))
+  assert every_cell.verdict == INCONCLUSIVE and every_cell.condition.startswith("not shown: no "
+                                                                                "collapse")
   partial = gan.collapse(_results(gan_cells=[6, 5, 6, 6, 7]))
-  assert partial.verdict == CONDITIONAL and "partial collapse" in partial.condition
+  assert partial.verdict == INCONCLUSIVE and "not shown: a partial collapse" in partial.condition
+  off_data = gan.collapse(_results(gan_cells=1, gan_precision=[0.0, 0.01, 0.003, 0.0, 0.02]))
+  assert off_data.verdict == NOT_MEASURED and off_data.condition == "premise absent"
   # The same mean with seeds that disagree: the interval straddles k/2, so no verdict of collapse.
   spread = gan.collapse(_results(gan_cells=[0, 0, 1, 8, 8]))
   assert spread.verdict == INCONCLUSIVE
@@ -209,10 +223,14 @@ def test_persistence_counts_hops_only_between_sitting_evaluations():
 
 def test_realistic_but_not_diverse_every_outcome():
   assert gan.realistic_but_not_diverse(_results(gan_precision=0.95)).verdict == SUPPORTED
-  off_data = gan.realistic_but_not_diverse(_results(gan_precision=0.6))
-  assert off_data.verdict == CONTRADICTED and "off the data" in off_data.evidence
+  # On the data (0.6 >= 0.485) but below the realism bar (0.776): not shown, never contradicted.
+  short = gan.realistic_but_not_diverse(_results(gan_precision=0.6))
+  assert short.verdict == INCONCLUSIVE and short.condition.startswith("not shown: this collapsed")
+  off_data = gan.realistic_but_not_diverse(_results(gan_precision=0.2))
+  assert off_data.verdict == NOT_MEASURED and off_data.condition == "premise absent"
   diverse = gan.realistic_but_not_diverse(_results(gan_recall=0.8))
   assert diverse.verdict == NOT_MEASURED and "diversity is not lost" in diverse.evidence
+  assert diverse.condition == "premise absent"
   recall_unclear = gan.realistic_but_not_diverse(_results(gan_recall=[0.1, 0.8, 0.1, 0.8, 0.4]))
   assert recall_unclear.verdict == INCONCLUSIVE and "recall" in recall_unclear.condition
   straddles = gan.realistic_but_not_diverse(_results(gan_precision=[0.6, 0.95, 0.6, 0.95, 0.9]))
@@ -269,8 +287,9 @@ def test_one_seed_gives_no_interval():
         if isinstance(value, list):
           record[key] = value[:1]
   results["num_seeds"] = 1
-  finding = gan.collapse(results)
-  assert finding.verdict == INCONCLUSIVE and "no interval" in finding.evidence
+  finding = gan.collapse(results)  # one seed cannot show the samples on the data
+  assert finding.verdict == NOT_MEASURED and finding.condition == "premise absent"
+  assert "(1 seed: no interval)" in finding.evidence
   assert gan.remedies_restore_coverage(results).verdict == INCONCLUSIVE  # no spread: not clear
 
 
@@ -314,3 +333,130 @@ def test_a_realistic_spread_over_seeds_still_supports_every_claim():
   remedy = gan.remedies_restore_coverage(results)
   assert remedy.verdict in (SUPPORTED, INCONCLUSIVE)  # 7.8 [7.2, 8.0]: straddles 7.5
   assert remedy.verdict == INCONCLUSIVE and "reaches all cells" in remedy.condition
+
+
+def _digits(gan_precision=0.95, gan_recall=0.05, trend=0.0):
+  """A stacked-digits run: no distances, no uniform blur (label cells), features space."""
+  results = _results(gan_precision=gan_precision, gan_recall=gan_recall,
+                     gan_history=_history(1, trend=trend))
+  del results["uniform_blur"], results["real_data"]["median_distance_std"]
+  for r in results["methods"].values():
+    del r["summary"]["median_distance_std"]
+  return {**results, "dataset": "stacked_digits", "prdc_space": "features"}
+
+
+def _off_data(**kwargs):
+  """The appendix picture: vanilla a blob 25 std from every center, pacgan2 sharp at the same
+  samples per step (the budget witness)."""
+  results = _results(gan_median=25.0, **{"gan_precision": 0.01, **kwargs})
+  results["methods"]["pacgan2"]["samples_per_step"] = 100
+  return results
+
+
+def test_the_premise_is_the_precision_interval_against_half_of_real_data():
+  """Shown on the data when the interval's lower end reaches 0.5 x real data's precision."""
+  assert gan_guard.ON_DATA_PRECISION_RATIO == 0.5 < gan.REALISTIC_PRECISION_RATIO
+  at_bar = _results(gan_precision=0.485)  # 0.5 x 0.97 on every seed
+  assert gan_guard.on_data(at_bar, "gan")[0] and gan.collapse(at_bar).verdict == SUPPORTED
+  straddles = _results(gan_precision=[0.3, 0.7, 0.3, 0.7, 0.5])  # mean 0.5, interval wide
+  shown, text = gan_guard.on_data(straddles, "gan")
+  assert not shown and "not shown on the data" in text
+  for rule in (gan.collapse, gan.persists_on_same_modes, gan.realistic_but_not_diverse):
+    assert (rule(straddles).verdict, rule(straddles).condition) == (NOT_MEASURED,
+                                                                    "premise absent")
+  # The space precision was measured in is named (results.json's prdc_space).
+  assert "gan precision in classifier features 0.950" in gan_guard.on_data(_digits(), "gan")[1]
+
+
+@pytest.mark.parametrize("where", ["real_data", "gan"])
+def test_a_missing_premise_field_is_a_missing_result_not_a_verdict(where):
+  for results in (_results(), _digits()):
+    if where == "real_data":
+      del results["real_data"]["precision"]
+    else:
+      del results["methods"]["gan"]["summary"]["precision"]
+    for rule in (gan.collapse, gan.persists_on_same_modes, gan.realistic_but_not_diverse):
+      with pytest.raises(ResultMissing, match="precision"):
+        rule(results)
+
+
+@pytest.mark.parametrize("cells", [1, 8, [1, 8, 1, 8, 1]])
+@pytest.mark.parametrize("tops", [[3] * 6, [1, 2, 3, 4, 5, 6]])
+def test_an_off_data_generator_never_contradicts_a_claim_about_its_samples(cells, tops):
+  """A blob between the modes, collapsed onto one cell or spread over all, sitting or hopping:
+  every claim about a collapsed generator's samples reads not measured (premise absent)."""
+  results = _off_data(gan_cells=cells, gan_precision=[0.003, 0.0, 0.01, 0.0, 0.02],
+                     gan_history=_history(cells, _tops(tops)))
+  assert gan_guard.check(results, ["gan"])[0]
+  for rule in (gan.collapse, gan.persists_on_same_modes, gan.realistic_but_not_diverse):
+    finding = rule(results)
+    assert (finding.verdict, finding.condition) == (NOT_MEASURED, "premise absent")
+
+
+def test_a_label_cell_drift_does_not_drop_the_realism_claim():
+  """Stacked digits: label cells still climbing measure nothing about realism, so they do not
+  drop the run for it (they still would for a cell claim); a drift in precision or recall,
+  where the history records them, does."""
+  drifting = _digits(trend=20.0)
+  assert not gan_guard.check(drifting, ["gan"])[0]
+  assert gan_realism.steady_stats(drifting) == ()
+  finding = gan.realistic_but_not_diverse(drifting)
+  assert finding.verdict == SUPPORTED and "steadiness not checked" in finding.evidence
+  for t, record in enumerate(drifting["methods"]["gan"]["history"]):
+    record["precision"], record["recall"] = [0.95] * SEEDS, [0.05 + 0.1 * t] * SEEDS
+  assert gan_realism.steady_stats(drifting) == ("precision", "recall")
+  finding = gan.realistic_but_not_diverse(drifting)
+  assert finding.verdict == NOT_MEASURED and "gan still trending: recall" in finding.evidence
+  assert "still trending: cells" not in finding.evidence
+
+
+def test_on_a_mixture_the_cells_measure_the_collapse_under_realism():
+  """On the ring's own components a cell drift is the collapse still moving: not measured."""
+  results = _results(gan_history=_history([1, 2, 1, 2, 1], trend=1.0))
+  assert gan_realism.steady_stats(results) == gan_guard.STEADY_STATS
+  finding = gan.realistic_but_not_diverse(results)
+  assert finding.verdict == NOT_MEASURED and "gan still trending: cells" in finding.evidence
+
+
+def _combined(**runs):
+  """The realism claim combined over named runs, as the report combines it."""
+  claim = next(c for c in gan.CLAIMS if c.rule is gan.realistic_but_not_diverse)
+  assert claim.existential
+  findings = [(types.SimpleNamespace(name=name), claim.rule(results))
+              for name, results in runs.items()]
+  return findings, combine.combine(findings, claim.existential)
+
+
+def test_realism_over_several_runs_every_outcome():
+  off_ring = _off_data()
+  # A witness on stacked digits supports it; the off-data ring neither supports nor contradicts.
+  findings, combined = _combined(ring=off_ring, digits=_digits())
+  assert [f.verdict for _, f in findings] == [NOT_MEASURED, SUPPORTED]
+  assert combined.verdict == SUPPORTED and "supported on `digits`" in combined.evidence
+  assert "not measured on `ring` (premise absent)" in combined.evidence
+  # No witness among the runs that meet the premise: inconclusive (not shown).
+  findings, combined = _combined(ring=off_ring, digits=_digits(gan_precision=0.6))
+  assert [f.verdict for _, f in findings] == [NOT_MEASURED, INCONCLUSIVE]
+  assert combined.verdict == INCONCLUSIVE and combined.condition.startswith("not shown")
+  # No run meets the premise: not measured (premise absent), with each run's numbers.
+  off_digits = _digits(gan_precision=0.2)
+  off_digits["methods"]["pacgan2"]["samples_per_step"] = 100  # pacgan2 is its budget witness
+  findings, combined = _combined(ring=off_ring, digits=off_digits)
+  assert (combined.verdict, combined.condition) == (NOT_MEASURED, "premise absent")
+  assert "`ring`: ring: the premise is absent" in combined.evidence
+  # One run alone: its own finding, which is never contradicted.
+  _, combined = _combined(ring=off_ring)
+  assert (combined.verdict, combined.condition) == (NOT_MEASURED, "premise absent")
+  _, combined = _combined(digits=_digits(gan_precision=0.6))
+  assert combined.verdict == INCONCLUSIVE and combined.condition.startswith("not shown")
+
+
+def test_collapse_over_several_runs_is_never_contradicted():
+  claim = next(c for c in gan.CLAIMS if c.rule is gan.collapse)
+  runs = {"off": _off_data(), "spread": _results(gan_cells=8),
+          "partial": _results(gan_cells=[6, 5, 6, 6, 7])}
+  findings = [(types.SimpleNamespace(name=n), claim.rule(r)) for n, r in runs.items()]
+  combined = combine.combine(findings, claim.existential)
+  assert combined.verdict == INCONCLUSIVE and combined.condition.startswith("not shown")
+  witness = (types.SimpleNamespace(name="collapsed"), claim.rule(_results(gan_cells=1)))
+  assert combine.combine([*findings, witness], claim.existential).verdict == SUPPORTED

@@ -9,6 +9,7 @@ from genjax import stats
 from genjax.claims import vae, vae_guard
 from genjax.claims.verdicts import (
   CONDITIONAL,
+  CONFIDENCE,
   CONTRADICTED,
   INCONCLUSIVE,
   NOT_MEASURED,
@@ -35,29 +36,37 @@ def _curve(steps, held_out_means):
 
 
 def _model(beta, stochastic, recon, train_recon, fd, path_ratio, rate=None, active=8,
-           fitted_fd=None):
+           fitted_fd=None, means_fd=None, fitted_means_fd=None):
   model = {"beta": beta, "stochastic": stochastic, "reconstruction_nll": _s(recon),
            "train_reconstruction_nll": _s(train_recon),
            "prior_samples": {"frechet": _s(fd), "label_entropy": _s(2.2)},
+           "prior_means": {"frechet": _s(means_fd), "label_entropy": _s(2.2)},
            "interpolation": {"path_length_ratio": _s(path_ratio, (-0.01, 0.0, 0.01))},
            "active_units": _s(active, (0, 0, 0)), "latents": 8,
            # trained: held-out recon fell 0.5% over the last third (the guard allows 1%)
-           "curve": _curve((2000, 3000), (recon * 1.005, recon))}
-  if rate is not None:
+           "curve": _curve((2000, 3000), (recon * 1.005, recon)),
+           "final": {"reconstruction_nll": _s(recon + 1), "train_reconstruction_nll":
+                     _s(train_recon)}}
+  if rate is not None:  # a VAE: test rate at its selected step, training numbers at the last
     model["rate"] = _s(rate)
+    model["final"].update(train_rate=_s(rate), train_distortion=_s(train_recon + 0.5),
+                          train_active_units=_s(active, (0, 0, 0)))
   if fitted_fd is not None:
     model["fitted_gaussian_samples"] = {"frechet": _s(fitted_fd), "label_entropy": _s(2.1)}
+    model["fitted_gaussian_means"] = {"frechet": _s(fitted_means_fd), "label_entropy": _s(2.1)}
   return model
 
 
 # Made-up numbers in the range a digits run gives (not copied from any run).
 VAE_RESULTS = {
+    "num_steps": 3000, "train_examples": 1294, "validation_examples": 144,
     "references": {"real_train_vs_test": {"frechet": 2.5}, "independent_pixels": {"frechet": 30}},
     "models": {
-        "ae": _model(0.0, False, 9.7, 4.0, 67.0, 1.7, fitted_fd=6.6),
-        "vae_beta0.25": _model(0.25, True, 7.7, 6.0, 6.7, 1.4, rate=14.0),
-        "vae_beta1": _model(1.0, True, 8.6, 7.5, 4.3, 1.2, rate=6.7),
-        "vae_beta4": _model(4.0, True, 23.1, 22.0, 25.0, 1.0, rate=0.2, active=3),
+        "ae": _model(0.0, False, 9.7, 4.0, 67.0, 1.7, fitted_fd=6.6, means_fd=60.0,
+                     fitted_means_fd=5.0),
+        "vae_beta0.25": _model(0.25, True, 7.7, 6.0, 6.7, 1.4, rate=14.0, means_fd=5.0),
+        "vae_beta1": _model(1.0, True, 8.6, 7.5, 4.3, 1.2, rate=6.7, means_fd=3.0),
+        "vae_beta4": _model(4.0, True, 23.1, 22.0, 25.0, 1.0, rate=0.2, active=3, means_fd=20.0),
     },
 }
 
@@ -113,7 +122,7 @@ def _check_margin(finding):
   m = finding.margin
   assert isinstance(m, Margin), finding
   assert m.low <= m.value <= m.high and m.threshold == 0.0 and m.seeds == 3
-  assert m.sd >= 0 and m.confidence == vae.CONFIDENCE and m.name
+  assert m.sd >= 0 and m.confidence == CONFIDENCE and m.name
   if finding.verdict == SUPPORTED:
     assert m.low > 0 or m.high < 0, m
 
@@ -179,29 +188,57 @@ def test_smooth_latent_space(ratio, verdict):
   _check_margin(finding)
 
 
+RATE = ["final", "train_rate"]
+DISTORTION = ["final", "train_distortion"]
+
+
+def _beta(name, **fields):
+  """VAE_RESULTS with the training numbers at the last step of VAE `name` replaced."""
+  results = copy.deepcopy(VAE_RESULTS)
+  results["models"][name]["final"].update(fields)
+  return results
+
+
 def test_beta_tradeoff():
   supported = vae.beta_tradeoff(VAE_RESULTS)
   assert supported.verdict == SUPPORTED
   _check_margin(supported)
-  # The nearest of the four clear intervals decides: recon 0.25 -> 1 (+0.9 nats, every seed).
-  assert supported.margin.name == "test recon NLL change β 0.25 -> 1"
-  assert supported.margin.value == pytest.approx(0.9)
-  flat = _with(["models", "vae_beta4", "reconstruction_nll"], _s(8.0))
+  # The nearest of the four clear intervals decides: distortion 0.25 -> 1 (+1.5 nats, every seed).
+  assert supported.margin.name == "training distortion change β 0.25 -> 1"
+  assert supported.margin.value == pytest.approx(1.5)
+  assert "training images at step 3000 (the last, the same for every β)" in supported.evidence
+  flat = _beta("vae_beta4", train_distortion=_s(7.0))
   finding = vae.beta_tradeoff(flat)
-  assert finding.verdict == CONDITIONAL and finding.margin.name == "test recon NLL change β 1 -> 4"
+  assert finding.verdict == CONDITIONAL
+  assert finding.margin.name == "training distortion change β 1 -> 4"
   assert "holds over β 0.25 -> 1" in finding.condition
   _check_margin(finding)
-  unclear = _with(["models", "vae_beta4", "reconstruction_nll"], _s(8.6, FLIPPED))
+  unclear = _beta("vae_beta4", train_distortion=_s(8.0, FLIPPED))
   assert vae.beta_tradeoff(unclear).verdict == INCONCLUSIVE
-  reversed_rates = _with(["models", "vae_beta4", "rate"], _s(50.0))
-  reversed_rates["models"]["vae_beta4"]["reconstruction_nll"] = _s(1.0)
+  reversed_rates = _beta("vae_beta4", train_rate=_s(50.0), train_distortion=_s(1.0))
   finding = vae.beta_tradeoff(reversed_rates)
-  assert finding.verdict == CONDITIONAL and finding.margin.name == "rate change β 1 -> 4"
+  assert finding.verdict == CONDITIONAL and finding.margin.name == "training rate change β 1 -> 4"
   everywhere = copy.deepcopy(reversed_rates)  # and the first step reversed too
-  everywhere["models"]["vae_beta1"].update(rate=_s(20.0), reconstruction_nll=_s(5.0))
+  everywhere["models"]["vae_beta1"]["final"].update(train_rate=_s(20.0),
+                                                     train_distortion=_s(5.0))
   finding = vae.beta_tradeoff(everywhere)
-  assert finding.verdict == CONTRADICTED and finding.margin.name == "rate change β 0.25 -> 1"
+  assert finding.verdict == CONTRADICTED
+  assert finding.margin.name == "training rate change β 0.25 -> 1"
   _check_margin(finding)
+
+
+def test_beta_tradeoff_reads_one_step_for_every_beta():
+  """The test split's numbers at each β's selected checkpoint (steps apart) decide nothing: a
+  trade-off reversed there leaves the finding as it was."""
+  reversed_on_test = copy.deepcopy(VAE_RESULTS)
+  reversed_on_test["models"]["vae_beta4"].update(rate=_s(50.0), reconstruction_nll=_s(1.0),
+                                                 selected_step=_s(500.0, (0.0, 0.0, 0.0)))
+  assert vae.beta_tradeoff(reversed_on_test) == vae.beta_tradeoff(VAE_RESULTS)
+  for field in ("train_rate", "train_distortion", "train_active_units"):
+    results = copy.deepcopy(VAE_RESULTS)
+    del results["models"]["vae_beta1"]["final"][field]
+    with pytest.raises(ResultMissing, match=field):
+      vae.beta_tradeoff(results)
 
 
 def test_one_seed_supports_nothing():
@@ -222,7 +259,8 @@ def test_one_seed_supports_nothing():
 
 
 RULES = (vae.prior_sampling, vae.ae_generates_from_fitted_codes, vae.vae_generates_better,
-         vae.ae_reconstructs_better, vae.smooth_latent_space)
+         vae.vae_generates_better_than_fitted, vae.ae_reconstructs_better,
+         vae.smooth_latent_space)
 
 
 ALL_RULES = (*RULES, vae.beta_tradeoff)
@@ -247,8 +285,16 @@ def test_every_comparison_needs_both_models_trained(model):
     ("models", "vae_beta1", "prior_samples"),
     ("models", "vae_beta1", "interpolation"),
     ("models", "vae_beta1", "rate"),
+    ("models", "vae_beta1", "prior_means"),
+    ("models", "vae_beta1", "final"),
+    ("models", "vae_beta1", "final", "train_rate"),
+    ("models", "vae_beta1", "final", "train_distortion"),
+    ("models", "ae", "prior_means"),
     ("models", "ae", "fitted_gaussian_samples"),
+    ("models", "ae", "fitted_gaussian_means"),
     ("references",),
+    ("train_examples",),
+    ("num_steps",),
 ])
 def test_a_missing_input_raises_result_missing_for_rules_that_read_it(rule, path):
   """Absent inputs raise ResultMissing naming them; a rule that does not read one still judges."""
@@ -273,7 +319,11 @@ def test_missing_inputs_each_rule_reads_are_reported():
                                                            "fitted_gaussian_samples")),
                      (vae.ae_reconstructs_better, ("models", "vae_beta1", "reconstruction_nll")),
                      (vae.smooth_latent_space, ("models", "vae_beta1", "interpolation")),
-                     (vae.beta_tradeoff, ("models", "vae_beta1", "rate"))):
+                     (vae.vae_generates_better, ("models", "ae", "prior_means")),
+                     (vae.vae_generates_better_than_fitted, ("models", "ae",
+                                                             "fitted_gaussian_means")),
+                     (vae.ae_reconstructs_better, ("train_examples",)),
+                     (vae.beta_tradeoff, ("models", "vae_beta1", "final", "train_rate"))):
     with pytest.raises(ResultMissing):
       rule(_without(*path))
   for rule in ALL_RULES:
@@ -330,16 +380,62 @@ def test_beta_tradeoff_needs_every_vae_trained():
   assert vae.beta_tradeoff(ae_unfinished).verdict == SUPPORTED
 
 
-@pytest.mark.parametrize("fitted,verdict", [
-    (_s(6.6), SUPPORTED),  # VAE 4.3 below the AE's fitted-code samples
-    (_s(3.0), CONTRADICTED),  # the AE with fitted codes generates better
-    (_s(4.3, NOISY), INCONCLUSIVE),
-])
-def test_vae_generates_better(fitted, verdict):
-  finding = vae.vae_generates_better(_with(FITTED_FD, fitted))
+AE_MEANS = ["models", "ae", "prior_means", "frechet"]
+FITTED_MEANS = ["models", "ae", "fitted_gaussian_means", "frechet"]
+
+
+def _set(results, path, value):
+  target = results
+  for key in path[:-1]:
+    target = target[key]
+  target[path[-1]] = value
+  return results
+
+
+# VAE β=1: FD 4.3 on draws, 3.0 on decoder means. (AE draws, AE means) -> verdict, and the
+# reading that decides (the one nearer to flipping, or the one short of supporting).
+GENERATION_CASES = [
+    ((_s(6.6), _s(5.0)), SUPPORTED, "decoder means"),  # VAE better both ways; means nearer 0
+    ((_s(3.0), _s(2.0)), CONTRADICTED, "decoder means"),  # the AE better both ways
+    ((_s(6.6), _s(2.0)), CONDITIONAL, "decoder means"),  # better on draws, worse on means
+    ((_s(3.0), _s(5.0)), CONDITIONAL, "Bernoulli draws"),  # better on means, worse on draws
+    ((_s(6.6), _s(3.0, NOISY)), INCONCLUSIVE, "decoder means"),  # draws yes; means: the spread
+    ((_s(4.3, NOISY), _s(3.0, NOISY)), INCONCLUSIVE, None),  # neither clear
+    ((_s(4.3, NOISY), _s(2.0)), CONTRADICTED, "decoder means"),  # means worse; draws unclear
+]
+
+
+@pytest.mark.parametrize("rule,draws_path,means_path", [
+    (vae.vae_generates_better, AE_FD, AE_MEANS),
+    (vae.vae_generates_better_than_fitted, FITTED_FD, FITTED_MEANS),
+], ids=["plain_ae", "fitted_gaussian"])
+@pytest.mark.parametrize("fds,verdict,deciding", GENERATION_CASES)
+def test_vae_generates_better_on_draws_and_on_means(rule, draws_path, means_path, fds, verdict,
+                                                    deciding):
+  results = _set(_with(draws_path, fds[0]), means_path, fds[1])
+  finding = rule(results)
   assert finding.verdict == verdict, finding
-  assert "label entropy" in finding.evidence
+  assert "on Bernoulli draws" in finding.evidence and "on decoder means" in finding.evidence
+  assert "label entropy" in finding.evidence and "real-data floor 2.50" in finding.evidence
   _check_margin(finding)
+  if deciding:
+    assert finding.margin.name.endswith(f"FD on {deciding}"), finding.margin
+  if verdict == CONDITIONAL:
+    assert finding.condition.startswith("on the images scored: better on "), finding.condition
+    assert f"worse on {deciding}" in finding.condition
+
+
+def test_the_seed_row_compares_with_the_plain_ae_and_ours_with_the_fitted_gaussian():
+  """The seeds' row reads the AE decoding N(0, I) codes; a fitted-Gaussian AE that beats the VAE
+  moves only the row marked ours."""
+  better_fitted = _set(_with(FITTED_FD, _s(3.0)), FITTED_MEANS, _s(2.0))
+  assert vae.vae_generates_better(better_fitted) == vae.vae_generates_better(VAE_RESULTS)
+  assert vae.vae_generates_better(VAE_RESULTS).verdict == SUPPORTED
+  assert vae.vae_generates_better_than_fitted(better_fitted).verdict == CONTRADICTED
+  sources = {c.rule: c.sources for c in vae.CLAIMS}
+  assert sources[vae.vae_generates_better] == ("001", "002")
+  assert sources[vae.vae_generates_better_than_fitted] == ("ours",)
+  assert "fitted" not in next(c for c in vae.CLAIMS if c.rule is vae.vae_generates_better).statement
 
 
 def test_the_checkpoint_each_model_is_judged_at_is_in_the_evidence():
@@ -353,3 +449,25 @@ def test_the_checkpoint_each_model_is_judged_at_is_in_the_evidence():
   assert "lowest validation recon NLL per seed of 12000 steps" in evidence
   assert "ae step 500/500/1000 (test recon NLL 9.70; final 34.50)" in evidence
   assert "Judged at the final checkpoint" in vae.ae_reconstructs_better(VAE_RESULTS).evidence
+
+
+def test_ae_reconstruction_names_the_runs_regime_as_its_condition():
+  """A decided finding names what the run trains on and where its AE is judged (a small set
+  stops the AE early), never only that runs differ; an inconclusive one says what would decide."""
+  results = copy.deepcopy(VAE_RESULTS)
+  results["models"]["ae"]["selected_step"] = _s(500.0, (0.0, 0.0, 0.0))
+  finding = vae.ae_reconstructs_better(results)  # train better, test clearly worse
+  assert finding.verdict == CONDITIONAL
+  assert finding.condition == (
+      "on the split: better on training images, worse on held-out images; 1,294 training "
+      "images (144 held out for validation); the AE's validation recon NLL lowest at step "
+      "500/500/500 of 3000 (test recon NLL 9.70 there, 10.70 at the last step)")
+  results["models"]["ae"]["train_reconstruction_nll"] = _s(9.0)
+  contradicted = vae.ae_reconstructs_better(results)
+  assert contradicted.verdict == CONTRADICTED
+  assert contradicted.condition.startswith("1,294 training images")
+  supported = vae.ae_reconstructs_better(_ae(reconstruction_nll=_s(5.0)))
+  assert supported.verdict == SUPPORTED
+  assert supported.condition.endswith("the AE judged at its last step 3000")
+  unclear = vae.ae_reconstructs_better(_ae(reconstruction_nll=_s(8.6, NOISY)))
+  assert unclear.verdict == INCONCLUSIVE and "training images (" not in unclear.condition

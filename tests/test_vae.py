@@ -15,7 +15,8 @@ from genjax.configs import vae as vae_config
 from genjax.data import batching, images
 from genjax.metrics.frechet import frechet_distance
 from genjax.models.autoencoder import EncoderDecoder
-from genjax.models.classifier import train_classifier
+from genjax.models.classifier import Classifier, train_classifier
+from genjax.models.classifier import make_net as classifier_net
 from genjax.vae import data as vae_data
 from genjax.vae import evaluate, objectives
 from genjax.vae import train as vae_train
@@ -338,7 +339,12 @@ def test_end_to_end_smoke_and_resume(tmp_path):
               for s in range(config.num_seeds)]  # its train line: the first 100 images
   np.testing.assert_allclose(vae["curve"]["train_reconstruction_nll"][-1]["seeds"], on_train,
                              rtol=1e-5)
-  assert "± " in open(os.path.join(resumed_dir, "results.md")).read()
+  text = open(os.path.join(resumed_dir, "results.md")).read()
+  assert "± " in text and "FD prior means" in text and "Training images at the last step" in text
+  for m in results["models"].values():  # the FD on decoder means beside the draws'
+    assert len(m["prior_means"]["frechet"]["seeds"]) == config.num_seeds
+  assert np.isfinite(results["models"]["ae"]["fitted_gaussian_means"]["frechet"]["mean"])
+  assert {"train_rate", "train_distortion", "train_active_units"} <= set(vae["final"])
   config.num_steps = 60  # resume from the step-40 checkpoints and train on
   resumed = vae_train.train_and_evaluate(config, resumed_dir)
   config.keep_checkpoints = 1  # how many checkpoints stay on disk decides no result
@@ -393,3 +399,37 @@ def test_a_conv_judge_scores_the_samples_and_is_named(tmp_path):
   assert fds["mlp"] != fds["conv"]
   assert "(a conv net) trained on real training images" in open(
       tmp_path / "conv" / "results.md").read()
+
+
+def test_quick_evaluation_records_fd_on_means_and_training_rate_distortion():
+  """The quick config's model and evaluation (untrained params, small counts): every model
+  records the sample FD on decoder means beside the draws', the draws' FD keeps its definition
+  (binary draws of the same prior codes, the same keys), and a VAE's last-step record holds its
+  training distortion, rate (the mean KL of the training codes) and active units."""
+  config = vae_config.get_config("quick")
+  config.update(num_generated=64, interpolation_pairs=2, iwae_samples=10, iwae_chunk=10,
+                eval_examples=50)
+  data = vae_train.load_data(config)
+  model = vae_train.make_model(config, 64)
+  params = vae_train.seed_params(vae_train.initial_state(
+      config, model, optax.adam(1e-3), 64)["params"], 0)
+  x = data["train"]["binary"]
+  judge = classifier_net("mlp", 64, (8, 4))  # untrained: the test reads fields, not quality
+  classifier = Classifier(judge, judge.init(jax.random.key(0), x[:1]), 0.0)
+  test_features = classifier.features(data["test"]["binary"])
+  key = jax.random.key(3)
+  for stochastic in (False, True):
+    metrics, _ = evaluate.evaluate_model(config, model, params, stochastic, data, classifier,
+                                         test_features, key)
+    prior_z = np.asarray(jax.random.normal(jax.random.fold_in(key, 1), (64, config.latents)))
+    draws = evaluate.decode_samples(model, params, prior_z, jax.random.fold_in(key, 2))
+    assert metrics["prior_samples"] == evaluate.sample_quality(classifier, draws, test_features)
+    assert np.isfinite(metrics["prior_means"]["frechet"])
+    assert metrics["prior_means"]["frechet"] != metrics["prior_samples"]["frechet"]
+    assert ("fitted_gaussian_means" in metrics) == (not stochastic)
+  final = evaluate.final_reconstruction(config, model, params, data, key, stochastic=True)
+  mean_NxZ, logvar_NxZ = evaluate.encode(model, params, x)
+  kl = np.asarray(objectives.gaussian_kl_per_dim(mean_NxZ, logvar_NxZ)).sum(1).mean()
+  assert final["train_rate"] == pytest.approx(float(kl), rel=1e-5)
+  assert final["train_distortion"] > 0 and 0 <= final["train_active_units"] <= config.latents
+  assert "train_rate" not in evaluate.final_reconstruction(config, model, params, data)

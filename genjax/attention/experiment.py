@@ -6,13 +6,14 @@ results.csv, results.json, results.md, config.json, metrics.jsonl and PNG plots 
 """
 
 import math
+import os
 import time
 
 import jax
 from absl import logging
 
-from genjax import timing
-from genjax.attention import slopes, sweeps, variants, writers
+from genjax import startup, timing
+from genjax.attention import cache, slopes, sweeps, variants, writers
 from genjax.errors import UserError
 from genjax.registry import EXPERIMENTS
 from genjax.workdir import Workdir
@@ -113,6 +114,13 @@ def run_sweep(config, workdir):
     peak_fn, peak_flops = timing.matmul(2048)
     peak = peak_flops / timing.best(timing.time_interleaved({"mm": peak_fn}, 5)["mm"])
     logging.info("float32 matmul peak (2048^3, best of 5): %.1f GFLOP/s", peak / 1e9)
+    # Fixed before any attention is timed: the wall-time window (from the machine's last-level
+    # cache) and whether malloc reuses memory (the entry point restarts with the tunables).
+    window = cache.long_n_window(ns, config, jax.default_backend(), cache.last_level_cache())
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    reuse = {"glibc_tunables": tunables, "in_force": startup.memory_reuse_in_force(tunables)}
+    logging.info("wall-time window from n = %s (%s); memory reuse in force: %s",
+                 window["n_from"], window["reason"] or window["rule"], reuse["in_force"])
 
     step = [0]
 
@@ -126,7 +134,8 @@ def run_sweep(config, workdir):
     rows, _ = sweeps.scaling_sweep(config, ns, jax.random.fold_in(key, 0), log_point)
     rows += sweeps.crossover_sweep(config, jax.random.fold_in(key, 1), log_point)
     rows += sweeps.long_sequence_check(config, jax.random.fold_in(key, 2), log_point)
-    summary = slopes.summarize(rows, config)
+    summary = slopes.summarize(rows, config, window)
+    summary["memory_reuse"] = reuse
     elapsed = time.perf_counter() - start
     header = (f"{timing.describe(env)}; float32 matmul peak measured in this run: "
               f"{peak / 1e9:.1f} GFLOP/s; {config.dtype}, batch {config.batch}, {config.heads} "

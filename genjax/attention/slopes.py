@@ -98,15 +98,25 @@ def fit_slope(ns, values_per_n, use=None):
              min(medians[n][1] for n in use), float(icept), float(se * math.sqrt(len(use))))
 
 
-def count_slope(ns, counts, use):
-  """Log-log slope of a deterministic count (XLA's FLOPs or bytes) over the n in `use`; None
-  when fewer than 2 of them have a count. No interval: the same program gives the same count."""
-  pts = [(n, c) for n, c in zip(ns, counts, strict=True)
-         if n in use and c > 0 and math.isfinite(c)]
-  if len(pts) < 2:
-    return None
-  x, y = np.log(np.array(pts, float)).T
-  return float(np.polyfit(x, y, 1)[0])
+def count_fit(ns, counts):
+  """Log-log fit of a deterministic count (XLA's FLOPs or bytes) over every n it has, with the
+  same 95% interval as a timed slope: the same program gives the same count, so the interval
+  holds only how far the count strays from one power law over the grid (lower-order terms
+  fading, a lowering XLA picks at some n). None with fewer than MIN_FIT_POINTS counted n."""
+  pts = [(n, c) for n, c in zip(ns, counts, strict=True) if c > 0 and math.isfinite(c)]
+  return fit_slope([n for n, _ in pts], [[c] for _, c in pts]) if pts else None
+
+
+def count_note(name, config, fit, counted, total) -> str:
+  """Why a variant has no count fit ('' where it has one): what XLA could not count."""
+  if fit is not None:
+    return ""
+  if name in measure.LOOP_VARIANTS:
+    return "XLA cannot count it: a loop, whose body XLA's cost analysis counts once"
+  if measure.fused_kernel(name, config):
+    return "XLA cannot count it: a fused kernel XLA's cost analysis cannot see into"
+  return (f"XLA counted its work at {counted} of {total} n (a count below the program's matmul "
+          f"FLOPs is left out), fewer than the {MIN_FIT_POINTS} a fit needs")
 
 
 def crossover(ns, ratio):
@@ -121,18 +131,35 @@ def crossover(ns, ratio):
   return None
 
 
+def crossover_rounds(cross, d, ns):
+  """The attention = MLP crossover of each timed round (each round times every part once at
+  each n, interleaved, so a round's ratios share its load): `mlp_rounds`, a crossover n per round
+  (None: attention stays below the MLP up to the largest n), and `mlp_rounds_from_start`,
+  whether attention already costs more at the smallest n (the crossover is then an upper bound)."""
+  times = {(r["part"], r["n"]): _floats(r["times"]) for r in cross if r["d"] == d}
+  rounds = min(len(times[p, n]) for p in ("attention", "mlp") for n in ns)
+  ratios = [[times["attention", n][i] / times["mlp", n][i] for n in ns] for i in range(rounds)]
+  return {"mlp_rounds": [crossover(ns, r) for r in ratios],
+          "mlp_rounds_from_start": [r[0] >= 1 for r in ratios]}
+
+
 def _floats(text):
   return [float(t) for t in text.split()]
 
 
-def summarize(rows, config):
+def summarize(rows, config, time_window=None):
   """Slopes, crossovers and largest n from the rows: a dict for results.md and the logs.
 
   Each (variant, mode) keeps its per-n medians (`points`, each marked whether it is in the fit
   window) and the probe's median time; its time, load-corrected time and memory slopes are all
-  fitted over the one window the raw times give.
+  fitted over the one window the raw times give. XLA's counts are fitted over every n they
+  have. `time_window` (cache.long_n_window, fixed before the sweep) gives the load-corrected time
+  fits past the cache cliff (`time_long`, to the longest n) and below it (`time_in_cache`,
+  inside the fixed-cost window).
   """
-  out = {"slopes": [], "crossovers": [], "largest": {}, "errors": {}}
+  n_from = (time_window or {}).get("n_from")
+  out = {"slopes": [], "crossovers": [], "largest": {}, "errors": {},
+         "time_window": time_window}
   scaling = [r for r in rows if r["section"] == "scaling" and r["status"] == "ok"]
   for name in config.variants:
     for mode in config.modes:
@@ -154,16 +181,21 @@ def summarize(rows, config):
       nfit = fit_slope(ns, corrected, use)
       mem = [r for r in pts if r["memory_source"] == "memory_analysis"]
       mfit = fit_slope([r["n"] for r in mem], [[r["temp_bytes"]] for r in mem], use)
-      counts = {what: count_slope(ns, [float(r.get(what, math.nan)) for r in pts], use)
+      counts = {what: [float(r.get(what, math.nan)) for r in pts]
                 for what in ("xla_flops", "xla_bytes")}
+      flops_fit, bytes_fit = (count_fit(ns, counts[w]) for w in ("xla_flops", "xla_bytes"))
+      counted = sum(1 for c in counts["xla_flops"] if c > 0 and math.isfinite(c))
+      past = fit_slope(ns, corrected, [n for n in ns if n >= n_from]) if n_from else None
+      in_cache = fit_slope(ns, corrected, [n for n in use if n < n_from]) if n_from else None
       points = [dict(n=r["n"], time_s=t, time_min_s=min(ts),
                      time_over_reference=float(np.median(c)), temp_bytes=r["temp_bytes"],
                      xla_flops=float(r.get("xla_flops", math.nan)),
                      xla_bytes=float(r.get("xla_bytes", math.nan)), in_fit=r["n"] in use)
                 for r, t, ts, c in zip(pts, raw, times, corrected, strict=True)]
       out["slopes"].append(dict(variant=name, mode=mode, time=tfit, time_corrected=nfit,
-                                memory=mfit, xla_flops=counts["xla_flops"],
-                                xla_bytes=counts["xla_bytes"],
+                                memory=mfit, flops_count=flops_fit, bytes_count=bytes_fit,
+                                count_note=count_note(name, config, flops_fit, counted, len(ns)),
+                                time_long=past, time_in_cache=in_cache,
                                 expected=expected_slope(name, config), probe_n=config.probe_n,
                                 probe_time_s=probe_s, points=points))
       errs = [(r["n"], r["rel_error"]) for r in pts if "rel_error" in r]
@@ -185,7 +217,7 @@ def summarize(rows, config):
     lin = mlp + np.array([by["projections"][n] for n in ns])
     out["crossovers"].append(dict(
         d=d, ns=ns, attention_share=(att / (att + lin)).tolist(),
-        attention_over_mlp=(att / mlp).tolist(),
+        attention_over_mlp=(att / mlp).tolist(), **crossover_rounds(cross, d, ns),
         predicted_mlp=4 * d, measured_mlp=crossover(ns, att / mlp),
         predicted_linear=6 * d, measured_linear=crossover(ns, att / lin),
         parts_over_layer=((att + lin) / np.array([by["layer"][n] for n in ns])).tolist()))

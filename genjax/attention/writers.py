@@ -17,10 +17,6 @@ def fmt_fit(fit):
           f"{fit.points} n x {fit.repeats})")
 
 
-def fmt_count(slope):
-  return "n/a" if slope is None else f"{slope:.2f}"
-
-
 def fmt_n(n):
   return "not reached" if n is None else f"{n:,.0f}"
 
@@ -41,8 +37,9 @@ def write_markdown(summary, rows, config, header, path):
            "Time slopes from raw seconds and from seconds / a 2048^3 matmul timed in the same "
            "round (load-corrected: cancels slowdowns from other processes on a shared machine). "
            f"Fit: {slopes.FIT_METHOD}.",
-           " XLA's FLOP and byte counts of the same programs over the same n are deterministic "
-           "(what the hardware was asked to do); loop variants and fused kernels (cuDNN's, "
+           " XLA's FLOP and byte counts of the same programs are deterministic (what the "
+           "hardware was asked to do), fitted over every n they have (the interval: how far the "
+           "count strays from one power law); loop variants and fused kernels (cuDNN's, "
            "Pallas') have none (XLA counts a loop body once and cannot see into a kernel), nor "
            "does a point whose count is below the matmul FLOPs of the program as written "
            "(XLA:GPU leaves out the matmuls it hands to cuBLAS).",
@@ -51,12 +48,13 @@ def write_markdown(summary, rows, config, header, path):
            "|---|---|---|---|---|---|---|---|---|"]
   for s in summary["slopes"]:
     lines.append(f"| {s['variant']} | {s['mode']} | {fmt_fit(s['time'])} | "
-                 f"{fmt_fit(s['time_corrected'])} | {fmt_count(s.get('xla_flops'))} | "
-                 f"{fmt_count(s.get('xla_bytes'))} | {s['expected'][0]} "
+                 f"{fmt_fit(s['time_corrected'])} | {fmt_fit(s['flops_count'])} | "
+                 f"{fmt_fit(s['bytes_count'])} | {s['expected'][0]} "
                  f"| {fmt_fit(s['memory'])} | {s['expected'][1]} |")
   lines += ["", f"Fit window: the n whose fastest round is at least {slopes.OVERHEAD_FACTOR:g}x "
             f"the same program's at n = {config.probe_n} (fixed costs under "
             f"{1 / slopes.OVERHEAD_FACTOR:.0%}); * marks the n inside it."]
+  lines += _window_lines(summary)
   for s in summary["slopes"]:
     lines += ["", f"### {s['variant']} {s['mode']}: per-n medians (probe n = {s['probe_n']}, "
               "fastest round: "
@@ -76,15 +74,16 @@ def write_markdown(summary, rows, config, header, path):
   if summary["crossovers"]:
     lines += ["", f"## Where attention starts to dominate (encoder layer, forward, "
               f"{config.crossover_variant} attention, head dim {config.head_dim})", "",
-              "| d | attention = MLP: predicted | measured | attention = all linear: predicted "
-              "| measured | attention share of layer time per n | parts / whole layer |",
-              "|---|---|---|---|---|---|---|"]
+              "| d | attention = MLP: predicted | measured (medians) | each round | attention = "
+              "all linear: predicted | measured | attention share of layer time per n | parts "
+              "/ whole layer |", "|---|---|---|---|---|---|---|---|"]
     for c in summary["crossovers"]:
       share = ", ".join(f"{n}: {s:.0%}" for n, s in zip(c["ns"], c["attention_share"], strict=True))
       ratio = ", ".join(f"{x:.2f}" for x in c["parts_over_layer"])
+      rounds = ", ".join(fmt_n(x) for x in c["mlp_rounds"])
       lines.append(f"| {c['d']} | {c['predicted_mlp']:,} | {fmt_n(c['measured_mlp'])} | "
-                   f"{c['predicted_linear']:,} | {fmt_n(c['measured_linear'])} | {share} | "
-                   f"{ratio} |")
+                   f"{rounds} | {c['predicted_linear']:,} | {fmt_n(c['measured_linear'])} | "
+                   f"{share} | {ratio} |")
   lines += ["", "## Largest n reached (forward unless noted)", ""]
   for (name, mode, section), n in sorted(summary["largest"].items()):
     lines.append(f"- {name} ({mode}, {section}): {n:,}")
@@ -96,6 +95,27 @@ def write_markdown(summary, rows, config, header, path):
             "beyond arguments and outputs (`compiled.memory_analysis().temp_size_in_bytes`)."]
   with open(path, "w") as f:
     f.write("\n".join(lines) + "\n")
+
+
+def _window_lines(summary):
+  """The wall-time window (fixed before the sweep) and the load-corrected slopes past the
+  cache cliff and below it."""
+  window, reuse = summary.get("time_window") or {}, summary.get("memory_reuse") or {}
+  llc = window.get("cache")
+  lines = ["", "## Wall time past the cache cliff", "",
+           f"Window: {window.get('rule', 'not fixed')}; last-level cache: "
+           + (f"L{llc['level']} {llc['bytes'] / 2 ** 20:g} MiB ({llc['source']})" if llc
+              else "not read") + "; "
+           + (f"from n = {window['n_from']:,}." if window.get("n_from")
+              else f"not fixed: {window.get('reason', 'no window')}.")
+           + f" Memory reuse (GLIBC_TUNABLES={reuse.get('glibc_tunables', '')!r}): "
+           + ("in force." if reuse.get("in_force") else "not in force."), "",
+           "| variant | mode | past the cliff (to the longest n) | below it (fixed costs faded) |",
+           "|---|---|---|---|"]
+  for s in summary["slopes"]:
+    lines.append(f"| {s['variant']} | {s['mode']} | {fmt_fit(s['time_long'])} | "
+                 f"{fmt_fit(s['time_in_cache'])} |")
+  return lines
 
 
 def write_plots(summary, rows, config, workdir):
@@ -150,6 +170,10 @@ def write_plots(summary, rows, config, workdir):
     plots.save(fig, os.path.join(workdir, "crossover.png"))
 
 
+FITS = ("time", "time_corrected", "memory", "flops_count", "bytes_count", "time_long",
+        "time_in_cache")
+
+
 def summary_to_json(summary, matmul_peak_flops, environment, elapsed_s):
   """The summary as plain JSON (fits as dicts, (variant, mode, section) keys as 'a/b/c')."""
 
@@ -161,8 +185,11 @@ def summary_to_json(summary, matmul_peak_flops, environment, elapsed_s):
       "environment": environment,  # versions and XLA_FLAGS in force (genjax.timing.environment)
       "elapsed_s": elapsed_s,
       "fit_method": slopes.FIT_METHOD,
-      "slopes": [{**s, "time": fit(s["time"]), "time_corrected": fit(s["time_corrected"]),
-                  "memory": fit(s["memory"])} for s in summary["slopes"]],
+      "slopes": [{**s, **{k: fit(s[k]) for k in FITS}} for s in summary["slopes"]],
+      # The wall-time window (fixed before the sweep from the last-level cache) and whether
+      # malloc reused memory in the timed calls (GLIBC_TUNABLES, genjax.startup).
+      "time_window": summary.get("time_window"),
+      "memory_reuse": summary.get("memory_reuse"),
       "crossovers": summary["crossovers"],
       "largest": {"/".join(key): n for key, n in summary["largest"].items()},
       "errors": summary["errors"],

@@ -1,15 +1,37 @@
 """Q4: the cost of self-attention. Rules read results.json of genjax.attention.experiment.
 
-Every threshold is a named constant below, with the reason it has that value; each was set
-before the sweep it judges was run. Every finding ends with its margin: the deciding numbers,
-the thresholds that would flip it, and the 95% intervals. A deciding slope whose interval
-contains the value in question but is too wide to count as near it decides nothing: the rule
-then returns INCONCLUSIVE rather than a verdict the run cannot back. A slope the sweep did not
-measure raises ResultMissing; a malformed result is a bug and raises whatever it raises.
+Operations and time are two claims. Whether compute grows quadratically (and the efficient
+variants' "about linear") is decided by XLA's FLOP and byte counts of the compiled programs: a
+property of the program, not of the machine's load; a variant XLA cannot count says so. Wall time
+is its own row, read over a window fixed before the sweep from the machine's last-level cache.
+Every slope is read off its 95% interval, never its point estimate:
+- "about k" (an equivalence) needs the whole interval inside k +- SLOPE_TOLERANCE (two one-sided
+  tests, each at 2.5%); wholly outside the band is "not about k"; across an edge cannot tell;
+- "about linear" needs the interval at or below ABOUT_LINEAR_MAX; wholly above it is not;
+- "at least quadratically" needs the interval's lower end at or above TIME_FLOOR; an upper end
+  below it contradicts.
+Across a line or band edge the run cannot tell: INCONCLUSIVE. Equivalence and count margins carry
+no p-value (their s.d. is nan): a count is not a sample, and a p against one band edge is not the
+equivalence test. One-sided margins keep the t test against their threshold, below 0.05 exactly
+when the 95% interval decides. Every finding ends with its margin. An input the sweep did not
+record raises ResultMissing (*not measured*, named); a malformed result raises what it raises.
 """
 
 import math
 
+from scipy import stats
+
+from genjax.claims import attention_readings as rd
+from genjax.claims.attention_readings import (  # noqa: F401  (the thresholds, named here too)
+  ABOUT_LINEAR_MAX,
+  BAND_RULE,
+  EFFICIENT,
+  LINEAR_RULE,
+  MIN_CROSSOVERS,
+  MODES,
+  SLOPE_TOLERANCE,
+  TIME_FLOOR,
+)
 from genjax.claims.verdicts import (
   CONDITIONAL,
   CONTRADICTED,
@@ -22,268 +44,232 @@ from genjax.claims.verdicts import (
 )
 
 EXPERIMENT = "attention scaling sweep (experiments/attention.py)"
-EFFICIENT = ("sliding_window", "block_sparse", "linformer", "performer", "lsh")
-
-# A slope counts as "about k" (k = 1 or 2) when it is within SLOPE_TOLERANCE of k, or when its
-# 95% interval contains k and is informative. 0.25 is a quarter of the gap between the two
-# hypotheses every rule here separates (linear, quadratic), so no slope is near both.
-SLOPE_TOLERANCE = 0.25
-# The hypotheses every rule here separates are 1 apart (linear, quadratic). An interval that
-# contains k informs only if it excludes both neighbours k - 1 and k + 1, i.e. is narrower than
-# +-HYPOTHESIS_GAP around k: one that reaches a neighbour could be "about k" and "about k +- 1"
-# at once. Such a slope is near k only by its point estimate; if it is not, yet its interval
-# contains k, the rule withholds its verdict (INCONCLUSIVE). An interval excluding k still counts.
-HYPOTHESIS_GAP = 1.0
-# "About linear" for the efficient variants, from the claim's "(n log n for LSH)": n log n
-# over n = 1K-8K has a log-log slope of 1 + 1/ln(n) = 1.11-1.14, and fixed costs that fade
-# with n pull measured slopes either way by about 0.1-0.2, so anything up to 1.3 is linear
-# work; 1.3 is still 0.7 below quadratic.
-ABOUT_LINEAR_MAX = 1.3
-# The FLOP model puts attention (4n²d) equal to the MLP (16nd²) at n = 4d. "Dominates beyond a
-# crossover" is supported when the measured crossover is within this factor of 4d: a 2x miss
-# means attention runs at less than half (or more than twice) the MLP's FLOP rate, which is no
-# longer a FLOP-count story.
-CROSSOVER_FACTOR = 2.0
 
 
-def _slope(results, variant, mode, what):
-  """The fit dict of one slope; ResultMissing when the sweep did not measure it."""
-  if "slopes" not in results:
-    raise ResultMissing("the results hold no slopes (not an attention sweep)")
-  for entry in results["slopes"]:
-    if entry["variant"] == variant and entry["mode"] == mode:
-      if entry[what] is None:
-        raise ResultMissing(f"no {what} slope for {variant} {mode}: fewer than the fit's minimum "
-                            "of n where fixed costs have faded")
-      return entry[what]
-  raise ResultMissing(f"the sweep did not run {variant} {mode}")
+def quadratic_compute(results) -> Finding:
+  """XLA's FLOP counts of naive attention decide; its byte counts qualify a supported verdict."""
+  reads = [(f"naive {mode} XLA {what} count slope", rd.get_fit(results, "naive", mode, key))
+           for key, what in (("flops_count", "FLOP"), ("bytes_count", "byte")) for mode in MODES]
+  status = [rd.band(fit, 2) for _, fit in reads]
+  evidence = ("XLA's counts of naive attention's compiled programs (log-log slope over every n "
+              "counted, 95% interval): " + "; ".join(f"{n} {rd.fmt(f)}" for n, f in reads))
+  text = (f"{BAND_RULE}; the FLOP counts decide, bytes not about 2 beside them make it "
+          "conditional; no p (a count is not a sample)")
+  # In order of precedence: a FLOP count shown off 2, any count across an edge, bytes off 2;
+  # with all four inside the band, the one nearest an edge decides.
+  steps = ((CONTRADICTED, "out", (0, 1)), (INCONCLUSIVE, "across", range(4)),
+           (CONDITIONAL, "out", (2, 3)))
+  verdict, hit = next(((v, [i for i in among if status[i] == kind]) for v, kind, among in steps
+                       if any(status[i] == kind for i in among)), (SUPPORTED, None))
+  if hit is None:
+    hit = [min(range(4), key=lambda i: min(reads[i][1]["lo"] - (2 - SLOPE_TOLERANCE),
+                                           2 + SLOPE_TOLERANCE - reads[i][1]["hi"]))]
+  name, fit = reads[hit[0]]
+  condition = {INCONCLUSIVE: rd.cannot_tell([reads[i][0] for i in hit], "the band's edge"),
+               CONDITIONAL: "on the cost measure: the operations grow as n², the bytes XLA "
+               "moves do not over these n"}.get(verdict, "")
+  margin = rd.margin(name, fit, rd.edge(fit, 2), p=False)
+  return rd.finding(verdict, evidence, text, margin, condition)
 
 
-def _fmt(fit) -> str:
-  return f"{fit['slope']:.2f} [{fit['lo']:.2f}, {fit['hi']:.2f}] (n {fit['n_lo']}-{fit['n_hi']})"
+def _window(results) -> dict:
+  """The wall-time window fixed before the sweep, with memory reuse; else ResultMissing."""
+  window, reuse = results.get("time_window"), results.get("memory_reuse")
+  if window is None or reuse is None:
+    raise ResultMissing("the results hold no wall-time window or memory-reuse record (from "
+                        "before they were recorded)")
+  if window["n_from"] is None:
+    raise ResultMissing(f"the wall-time window could not be fixed: {window['reason']}")
+  if not reuse["in_force"]:
+    raise ResultMissing(f"timed without memory reuse (GLIBC_TUNABLES="
+                        f"{reuse['glibc_tunables']!r}): fresh pages each call; "
+                        "experiments/attention.py restarts with genjax.startup.MEMORY_REUSE")
+  return window
 
 
-def _counts(results, variant, mode) -> str:
-  """XLA's FLOP and byte-count slopes of the program timed (deterministic), for the evidence;
-  empty where the sweep has none (loop variants, or results from before they were recorded)."""
-  entry = next((e for e in results["slopes"] if e["variant"] == variant and e["mode"] == mode),
-               {})
-  flops, nbytes = entry.get("xla_flops"), entry.get("xla_bytes")
-  if flops is None or nbytes is None:
-    return ""
-  return f" (XLA counts: FLOPs {flops:.2f}, bytes {nbytes:.2f})"
-
-
-def _margin(name, fit, threshold) -> Margin:
-  """A slope as a margin: its interval rests on `points` n (one median each), not on seeds."""
-  return Margin(name, fit["slope"], fit["lo"], fit["hi"], threshold, fit["points"],
-                fit.get("sd", math.nan), unit="lengths")
-
-
-def _edge(fit, target) -> float:
-  """The edge of target's tolerance band (target +- SLOPE_TOLERANCE) nearest to the slope."""
-  return target + math.copysign(SLOPE_TOLERANCE, fit["slope"] - target)
-
-
-def _informative(fit, target) -> bool:
-  """The interval excludes both neighbouring hypotheses, target - 1 and target + 1."""
-  return (math.isfinite(fit["hi"] - fit["lo"]) and fit["lo"] > target - HYPOTHESIS_GAP
-          and fit["hi"] < target + HYPOTHESIS_GAP)
-
-
-def _near(fit, target) -> bool:
-  """The slope is within SLOPE_TOLERANCE of target, or an informative interval contains it."""
-  return (abs(fit["slope"] - target) <= SLOPE_TOLERANCE
-          or (_informative(fit, target) and fit["lo"] <= target <= fit["hi"]))
-
-
-def _about_linear(fit) -> bool:
-  """Read off the 95% interval (the point estimate only where there is none): all of it at most
-  ABOUT_LINEAR_MAX, or informative and containing 1. With the point estimate deciding,
-  performer's 1.24 [1.05, 1.43] and 1.30 [1.08, 1.52] in two quick sweeps got two verdicts."""
-  if not math.isfinite(fit["hi"] - fit["lo"]):
-    return fit["slope"] <= ABOUT_LINEAR_MAX or _near(fit, 1)
-  return fit["hi"] <= ABOUT_LINEAR_MAX or (_informative(fit, 1) and fit["lo"] <= 1 <= fit["hi"])
-
-
-def _unclear(fit, target) -> bool:
-  """Not near target, yet its interval contains it: too wide to say either way."""
-  return (not _near(fit, target) and math.isfinite(fit["hi"] - fit["lo"])
-          and fit["lo"] <= target <= fit["hi"])
-
-
-def _linear_status(fit) -> str:
-  """"unclear" also when the interval contains ABOUT_LINEAR_MAX: on neither side of the line."""
-  across = math.isfinite(fit["hi"] - fit["lo"]) and fit["lo"] <= ABOUT_LINEAR_MAX < fit["hi"]
-  if _about_linear(fit):
-    return "linear"
-  return "unclear" if _unclear(fit, 1) or across else "not linear"
-
-
-def _too_wide(names, evidence, margin_text, margin, line=False) -> Finding:
-  """INCONCLUSIVE: a deciding slope neither near its target nor shown away (line: nor placed)."""
-  what = f", or the {ABOUT_LINEAR_MAX} line" if line else ""
-  return _finding(INCONCLUSIVE, evidence, margin_text, margin, f"the 95% interval of "
-                  f"{', '.join(names)} contains the value that decides (a hypothesis it is too "
-                  f"wide to count as near{what}): this run cannot tell")
-
-
-def _near_rule(target) -> str:
-  return (f"a slope counts as ~{target} within {SLOPE_TOLERANCE} of it "
-          f"({target - SLOPE_TOLERANCE:.2f}-{target + SLOPE_TOLERANCE:.2f}) or when its 95% "
-          f"interval contains {target} and excludes {target - 1} and {target + 1}")
-
-
-def _linear_rule() -> str:
-  return (f"'about linear' = the 95% interval at or below {ABOUT_LINEAR_MAX}, or containing 1 "
-          f"and excluding 0 and 2; an interval containing {ABOUT_LINEAR_MAX} cannot tell")
-
-
-def _finding(verdict, evidence, margin_text, margin, condition="") -> Finding:
-  return Finding(verdict, f"{evidence}. Margin: {margin_text}", condition, margin)
-
-
-def quadratic_time(results) -> Finding:
-  fwd = _slope(results, "naive", "forward", "time_corrected")
-  both = _slope(results, "naive", "forward_backward", "time_corrected")
-  evidence = (f"naive attention log-log time slope (load-corrected): forward {_fmt(fwd)}"
-              f"{_counts(results, 'naive', 'forward')}, forward+backward {_fmt(both)}"
-              f"{_counts(results, 'naive', 'forward_backward')}")
-  text = (f"{_near_rule(2)}; both ~2 gives supported; a slope not ~2 whose interval lies "
-          "above 2 counts as super-quadratic (memory bound), below 2 as sub-quadratic")
-  # The deciding slope: the one not ~2 if there is one (it denies support), else the one whose
-  # point estimate is nearer its tolerance edge (the first to flip the verdict).
-  fits = (("forward", fwd), ("forward+backward", both))
-  name, fit = max(fits, key=lambda f: (not _near(f[1], 2), abs(f[1]["slope"] - 2)))
-  margin = _margin(f"naive {name} time slope (load-corrected)", fit, _edge(fit, 2))
-  unclear = [name for name, fit in fits if _unclear(fit, 2)]
-  if unclear:
-    return _too_wide([f"naive {name} time" for name in unclear], evidence, text, margin)
-  if _near(fwd, 2) and _near(both, 2):
-    return _finding(SUPPORTED, evidence, text, margin)
-  if all(_near(fit, 2) or fit["slope"] > 2 for _, fit in fits):
-    return _finding(CONDITIONAL, evidence, text, margin, "on the memory hierarchy: the work is n², "
-                    "but measured time grows faster than n² where the n x n matrices fall out "
-                    "of the cache")
-  if _near(fwd, 2) or _near(both, 2):
-    return _finding(CONDITIONAL, evidence, text, margin, "on the range of n: the slope reaches 2 "
-                    "only where the n² work dominates fixed and cache costs")
-  return _finding(CONTRADICTED, evidence, text, margin)
+def run_time_at_long_n(results) -> Finding:
+  """Naive attention's load-corrected time slopes past the cache cliff decide; slopes below the
+  cliff, shown under the floor, make it conditional on the cliff."""
+  window = _window(results)
+  n_from, llc = window["n_from"], window["cache"]
+  why = f"fewer than the fit's minimum of n past the cache cliff (n >= {n_from:,})"
+  fits = [(f"naive {mode} time past the cache cliff (load-corrected)",
+           rd.get_fit(results, "naive", mode, "time_long", why)) for mode in MODES]
+  below = [(mode, rd.slope_entry(results, "naive", mode).get("time_in_cache")) for mode in MODES]
+  cache = f"the {llc['bytes'] / 2 ** 20:g} MiB L{llc['level']} cache"
+  evidence = (f"naive attention's log-log time slopes from n = {n_from:,} (the first n whose "
+              f"n x n scores exceed {cache}, fixed before the sweep) to the longest n, timed "
+              "with memory reused: "
+              + "; ".join(f"{m} {rd.fmt(f)}" for m, (_, f) in zip(MODES, fits, strict=True))
+              + "; below the cliff: " + "; ".join(f"{m} {rd.fmt(f)}" for m, f in below))
+  text = (f"'at least quadratically' = the 95% interval's lower end at or above {TIME_FLOOR:g} "
+          "in both modes; an upper end below it contradicts; below the cliff, an interval "
+          f"wholly under {TIME_FLOOR:g} makes it conditional on the cache cliff")
+  name, fit = min(fits, key=lambda f: f[1]["lo"])
+  margin = rd.margin(name, fit, TIME_FLOOR)
+  if any(rd.finite(f) and f["hi"] < TIME_FLOOR for _, f in fits):
+    name, fit = min(fits, key=lambda f: f[1]["hi"])
+    return rd.finding(CONTRADICTED, evidence, text, rd.margin(name, fit, TIME_FLOOR))
+  low = [n for n, f in fits if not f["lo"] >= TIME_FLOOR]  # a nan end cannot clear it either
+  if low:
+    return rd.finding(INCONCLUSIVE, evidence, text, margin,
+                      rd.cannot_tell(low, f"the {TIME_FLOOR:g} line"))
+  slower = [m for m, f in below if f is not None and rd.finite(f) and f["hi"] < TIME_FLOOR]
+  if slower:
+    return rd.finding(CONDITIONAL, evidence, text, margin, f"on the cache cliff: at least "
+                      f"quadratic from n = {n_from:,}, where naive attention's temporaries "
+                      f"exceed {cache}; below it ({', '.join(slower)}) time grows more slowly")
+  return rd.finding(SUPPORTED, evidence, text, margin)
 
 
 def quadratic_memory(results) -> Finding:
-  naive = _slope(results, "naive", "forward", "memory")
-  chunked = _slope(results, "chunked", "forward", "memory")
+  naive = rd.get_fit(results, "naive", "forward", "memory")
+  chunked = rd.get_fit(results, "chunked", "forward", "memory")
   if "largest" not in results:
     raise ResultMissing("the results hold no largest-n table")
-  evidence = (f"temp memory slope: naive {_fmt(naive)}, exact chunked attention "
-              f"{_fmt(chunked)}; largest n with chunked: "
+  evidence = (f"temp memory slope: naive {rd.fmt(naive)}, exact chunked attention "
+              f"{rd.fmt(chunked)}; largest n with chunked: "
               f"{results['largest'].get('chunked/forward/long', 'not run')}")
-  text = (f"naive must be ~2 ({_near_rule(2)}); chunked {_linear_rule()} turns supported "
+  text = (f"naive must be about 2 ({BAND_RULE}; no p); chunked {LINEAR_RULE} turns supported "
           "into conditional")
-  # Naive decides unless it is ~2; then chunked decides between supported and conditional.
-  if _near(naive, 2):
-    margin = _margin("chunked forward temp-memory slope", chunked, ABOUT_LINEAR_MAX)
-  else:
-    margin = _margin("naive forward temp-memory slope", naive, _edge(naive, 2))
-  unclear = (["naive memory"] if _unclear(naive, 2) else []) + (
-      ["chunked memory"] if _linear_status(chunked) == "unclear" else [])
-  if unclear:
-    return _too_wide(unclear, evidence, text, margin, line="chunked memory" in unclear)
-  if not _near(naive, 2):
-    return _finding(CONTRADICTED, evidence, text, margin)
-  if _about_linear(chunked):
-    return _finding(CONDITIONAL, evidence, text, margin, "on the implementation: standard "
-                    "attention memory is O(n²), but exact attention computed in chunks needs "
-                    "O(n)")
-  return _finding(SUPPORTED, evidence, text, margin)
+  naive_margin = rd.margin("naive forward temp-memory slope", naive, rd.edge(naive, 2), p=False)
+  chunked_margin = rd.margin("chunked forward temp-memory slope", chunked, ABOUT_LINEAR_MAX)
+  if rd.band(naive, 2) == "out":
+    return rd.finding(CONTRADICTED, evidence, text, naive_margin)
+  if rd.band(naive, 2) == "across":
+    return rd.finding(INCONCLUSIVE, evidence, text, naive_margin,
+                      rd.cannot_tell(["naive memory"], "the band's edge"))
+  if rd.linear(chunked) == "across":
+    return rd.finding(INCONCLUSIVE, evidence, text, chunked_margin,
+                      rd.cannot_tell(["chunked memory"], f"the {ABOUT_LINEAR_MAX} line"))
+  if rd.linear(chunked) == "linear":
+    return rd.finding(CONDITIONAL, evidence, text, chunked_margin, "on the implementation: "
+                      "standard attention memory is O(n²), but exact attention computed in "
+                      "chunks needs O(n)")
+  return rd.finding(SUPPORTED, evidence, text, chunked_margin)
+
+
+def _crossover(c):
+  """(verdict, evidence, margin) of one width from its per-round crossovers."""
+  d, ns, rounds, from_start = c["d"], c["ns"], c["mlp_rounds"], c["mlp_rounds_from_start"]
+
+  def ratio_at(i, where):  # attention / MLP time (medians over rounds): a point, no interval
+    return Margin(f"attention / MLP time at the {where} n, d={d}", c["attention_over_mlp"][i],
+                  math.nan, math.nan, 1.0, 1, unit="measurements")
+
+  if len(rounds) < MIN_CROSSOVERS:
+    return (INCONCLUSIVE, f"d={d}: measured {len(rounds)} time(s), fewer than the "
+            f"{MIN_CROSSOVERS} an interval needs", ratio_at(-1, "largest"))
+  if all(r is None for r in rounds):
+    return (CONTRADICTED, f"d={d}: attention stays below the MLP up to n = {max(ns):,} in all "
+            f"{len(rounds)} rounds", ratio_at(-1, "largest"))
+  if all(from_start):
+    return (SUPPORTED, f"d={d}: attention costs more than the MLP from the smallest n = "
+            f"{min(ns):,} in all {len(rounds)} rounds", ratio_at(0, "smallest"))
+  logs = [math.log(r) for r in rounds if r is not None]
+  mean = sum(logs) / len(logs)
+  sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)) if len(logs) > 1 else 0
+  half = stats.t.ppf(0.975, max(len(logs) - 1, 1)) * sd / math.sqrt(len(logs))
+  mid, lo, hi = (math.exp(x) for x in (mean, mean - half, mean + half))
+  edge = min(ns) if lo - min(ns) <= max(ns) - hi else max(ns)
+  margin = Margin(f"attention = MLP crossover n / d, d={d}", mid / d, lo / d, hi / d, edge / d,
+                  len(logs), unit="measurements")
+  text = (f"d={d}: attention = MLP at n ≈ {mid:,.0f} [{lo:,.0f}, {hi:,.0f}] over "
+          f"{len(logs)} of {len(rounds)} rounds (FLOP model 4d = {4 * d:,})")
+  never, early, of = rounds.count(None), sum(from_start), len(rounds)
+  whys = ([f"{never} of {of} rounds never cross up to n = {max(ns):,}"] if never else []) + (
+      [f"{early} of {of} rounds have attention above the MLP already at n = {min(ns):,}"]
+      if early else [])
+  if whys or not min(ns) < lo <= hi < max(ns):
+    whys = "; ".join(whys) or "its interval reaches past the measured n"
+    return INCONCLUSIVE, f"{text}: {whys}", margin
+  return CONDITIONAL, text, margin
 
 
 def attention_dominates_long_sequences(results) -> Finding:
-  """Attention overtakes the MLP beyond a crossover n; supported where the FLOP model finds it."""
+  """The layer's cost as the data read it: O(n²·d + n·d²) with the n where attention's n²·d
+  overtakes the MLP's n·d², measured once per timed round (at least MIN_CROSSOVERS)."""
   crossovers = results.get("crossovers")
   if not crossovers:
     raise ResultMissing("no encoder-layer crossover in the results")
-  parts, ratios = [], {}
-  never = None  # (d, attention / MLP at the largest n) of a width where attention never wins
-  for c in crossovers:
-    predicted, measured = 4 * c["d"], c["measured_mlp"]
-    if measured is None:
-      never = never or (c["d"], c["attention_over_mlp"][-1])
-      parts.append(f"d={c['d']}: attention stays below the MLP up to n = {max(c['ns']):,}")
-      continue
-    ratios[c["d"]] = measured / predicted
-    bound = ("" if c["attention_over_mlp"][0] < 1
-             else " (an upper bound: attention already costs more at the smallest n)")
-    parts.append(f"d={c['d']}: attention = MLP at n ≈ {measured:,.0f} vs FLOP model "
-                 f"{predicted:,}, ratio {ratios[c['d']]:.2f}{bound}")
-  evidence = "; ".join(parts)
-  text = (f"conditional on n > 4d when every measured crossover is within {CROSSOVER_FACTOR:g}x "
-          f"of 4d "
-          f"(ratio {1 / CROSSOVER_FACTOR:g}-{CROSSOVER_FACTOR:g}); a width where attention "
-          "never overtakes the MLP contradicts it")
-  # One crossover per width, each from medians of the crossover rounds: no interval.
-  if never is not None:
-    margin = Margin(f"attention / MLP time at the largest n, d={never[0]}", never[1], math.nan,
-                    math.nan, 1.0, 1, unit="measurements")
-    return _finding(CONTRADICTED, evidence, text, margin)
-  d, ratio = max(ratios.items(), key=lambda kv: abs(math.log(kv[1])))
-  margin = Margin(f"measured / predicted (4d) crossover, d={d}", ratio, math.nan, math.nan,
-                  CROSSOVER_FACTOR if ratio >= 1 else 1 / CROSSOVER_FACTOR, 1,
-                  unit="measurements")
-  if all(1 / CROSSOVER_FACTOR <= r <= CROSSOVER_FACTOR for r in ratios.values()):
-    return _finding(CONDITIONAL, evidence, text, margin, "on n: beyond n ≈ 4d; below it the "
-                    "O(n·d²) MLP and projections cost more than attention")
-  return _finding(CONDITIONAL, evidence, text, margin, "on the kernels: attention does overtake "
-                  "the MLP, but more than 2x away from the FLOP model's n = 4d, so the FLOP rates "
-                  "of attention and the dense layers, not the FLOP counts, place the crossover")
+  if any("mlp_rounds" not in c for c in crossovers):
+    raise ResultMissing("no per-round crossovers (results from before they were recorded)")
+  widths = [_crossover(c) for c in crossovers]
+  evidence = "; ".join(text for _, text, _ in widths)
+  text = (f"per width, the crossover of each timed round (at least {MIN_CROSSOVERS}), geometric "
+          "mean with a 95% t interval: inside the measured n = conditional on n (the cost is "
+          "O(n²·d + n·d²)); above the MLP from the smallest n in every round = supported; below "
+          "it to the largest n in every round = contradicted; else inconclusive; no p")
+  verdicts = [v for v, _, _ in widths]
+  for verdict in (CONTRADICTED, INCONCLUSIVE, CONDITIONAL, SUPPORTED):
+    if verdict in verdicts:
+      margin = widths[verdicts.index(verdict)][2]
+      break
+  if verdict == CONDITIONAL:
+    where = "; ".join(t for v, t, _ in widths if v == CONDITIONAL)
+    return rd.finding(verdict, evidence, text, margin, "on n: a layer costs O(n²·d + n·d²), "
+                      f"and attention's n²·d term dominates beyond the crossover ({where})")
+  condition = ("; ".join(t for v, t, _ in widths if v == INCONCLUSIVE) + ": no crossover "
+               "interval inside the measured n, so this run cannot tell"
+               if verdict == INCONCLUSIVE else "")
+  return rd.finding(verdict, evidence, text, margin, condition)
 
 
 def efficient_variants_scale_better(results) -> Finding:
-  naive = _slope(results, "naive", "forward", "time_corrected")
-  status, parts, slopes, unclear = {}, [], [], []
+  naive = rd.get_fit(results, "naive", "forward", "flops_count")
+  status, parts, reads, uncounted = {}, [], [], {}
   for name in EFFICIENT:
-    time = _slope(results, name, "forward", "time_corrected")
-    memory = _slope(results, name, "forward", "memory")
-    parts.append(f"{name} time {_fmt(time)}{_counts(results, name, 'forward')}, memory "
-                 f"{memory['slope']:.2f}")
-    slopes += [(f"{name} forward time slope (load-corrected)", time),
-               (f"{name} forward temp-memory slope", memory)]
-    both = {"time": _linear_status(time), "memory": _linear_status(memory)}
-    status[name] = ("not linear" if "not linear" in both.values()
-                    else "unclear" if "unclear" in both.values() else "linear")
-    unclear += [f"{name} {what}" for what, s in both.items()
-                if s == "unclear" and status[name] == "unclear"]
-  linear = [name for name in EFFICIENT if status[name] == "linear"]
-  evidence = (f"forward slopes (load-corrected time) vs naive time {_fmt(naive)}: "
-              + "; ".join(parts))
-  text = (f"{_linear_rule()}, in time and in memory; naive must not itself be about linear "
-          f"(else there is nothing to reduce); about linear: {', '.join(linear) or 'none'}")
-  # The deciding slope: naive's when it is itself about linear; else the largest efficient
-  # slope, the last to fall under ABOUT_LINEAR_MAX.
-  if _about_linear(naive):
-    margin = _margin("naive forward time slope (load-corrected)", naive, ABOUT_LINEAR_MAX)
-  else:
-    name, fit = max(slopes, key=lambda s: s[1]["slope"])
-    margin = _margin(name, fit, ABOUT_LINEAR_MAX)
-  # Naive attention is the baseline, not the claim: only a naive slope that is itself about
-  # linear stops the rule; an uncertain one does not.
-  if unclear:
-    return _too_wide(unclear, evidence, text, margin, line=True)
-  if _about_linear(naive) or not linear:
-    return _finding(CONTRADICTED, evidence, text, margin)
-  if len(linear) == len(EFFICIENT):
-    return _finding(SUPPORTED, evidence, text, margin)
-  others = [name for name in EFFICIENT if name not in linear]
-  return _finding(CONDITIONAL, evidence, text, margin, f"on the method: {', '.join(linear)} scale "
-                  f"about linearly here, {', '.join(others)} do not")
+    entry = rd.slope_entry(results, name, "forward")
+    if "flops_count" not in entry or "bytes_count" not in entry:
+      raise ResultMissing(f"no XLA count fits for {name}: results from before they were "
+                          "recorded")
+    if entry["flops_count"] is None or entry["bytes_count"] is None:
+      uncounted[name] = entry.get("count_note") or "XLA could not count it"
+      parts.append(f"{name}: {uncounted[name]}")
+      continue
+    fits = {"FLOP": entry["flops_count"], "byte": entry["bytes_count"]}
+    parts.append(f"{name} FLOPs {rd.fmt(fits['FLOP'])}, bytes {rd.fmt(fits['byte'])} (time, as "
+                 f"description: {rd.fmt(entry.get('time_corrected'))})")
+    reads += [(f"{name} forward XLA {w} count slope", f) for w, f in fits.items()]
+    both = [rd.linear(f) for f in fits.values()]
+    status[name] = ("not linear" if "not linear" in both else "across" if "across" in both
+                    else "linear")
+  if not status:
+    raise ResultMissing("XLA could not count any efficient variant: " + "; ".join(parts))
+  linear = [n for n in status if status[n] == "linear"]
+  evidence = (f"XLA's counts (log-log slope over every n counted, 95% interval) vs naive FLOPs "
+              f"{rd.fmt(naive)}: " + "; ".join(parts))
+  text = (f"{LINEAR_RULE}, in FLOPs and in bytes; naive must not itself be about linear; about "
+          f"linear: {', '.join(linear) or 'none'}; no p (a count is not a sample)")
+  if rd.linear(naive) == "linear":
+    return rd.finding(CONTRADICTED, evidence, text, rd.margin(
+        "naive forward XLA FLOP count slope", naive, ABOUT_LINEAR_MAX, p=False))
+  name, fit = max(reads, key=lambda r: r[1]["hi"])
+  margin = rd.margin(name, fit, ABOUT_LINEAR_MAX, p=False)
+  across = [n for n in status if status[n] == "across"]
+  others = [n for n in status if status[n] == "not linear"]
+  if across:
+    return rd.finding(INCONCLUSIVE, evidence, text, margin,
+                      rd.cannot_tell(across, f"the {ABOUT_LINEAR_MAX} line"))
+  if not linear:
+    return rd.finding(CONTRADICTED, evidence, text, margin)
+  if others:
+    return rd.finding(CONDITIONAL, evidence, text, margin, f"on the method: "
+                      f"{', '.join(linear)} scale about linearly here, {', '.join(others)} do not")
+  if uncounted:
+    return rd.finding(INCONCLUSIVE, evidence, text, margin, f"XLA cannot count "
+                      f"{', '.join(uncounted)}: this run cannot tell for them")
+  return rd.finding(SUPPORTED, evidence, text, margin)
 
 
+TIME_ANCHOR = ("FlashAttention (A100, forward+backward): PyTorch attention 3.67 / 13.22 / 50.44 "
+               "ms at 1K / 2K / 4K, slopes 1.85 then 1.93; LRA vanilla 1K-4K: 1.27")
 CLAIMS = [
     Claim("Q4", "Self-attention's compute grows quadratically with sequence length n.",
-          EXPERIMENT, "FlashAttention (A100, forward+backward): PyTorch attention 3.67 / 13.22 / "
-          "50.44 ms at 1K / 2K / 4K, slopes 1.85 then 1.93; LRA vanilla 1K-4K: 1.27",
-          quadratic_time, figure="time_vs_n.png", sources=("000", "001", "002")),
+          EXPERIMENT, "FLOP model: scores and their use cost 4n²d per head (slope 2)",
+          quadratic_compute, sources=("000", "001", "002")),
+    Claim("Q4", "Self-attention's run time grows at least quadratically at long n.", EXPERIMENT,
+          TIME_ANCHOR, run_time_at_long_n, figure="time_vs_n.png", sources=("ours",)),
     Claim("Q4", "Its memory grows quadratically too, which limits long inputs.", EXPERIMENT,
           "LRA vanilla memory slope 1.74; FlashAttention memory slope 1.00 vs 1.95; Rabe & "
           "Staats: 1 GB -> 17 MB at 2^14", quadratic_memory, figure="memory_vs_n.png",

@@ -3,10 +3,14 @@ and per-evaluation records).
 
 Every rule first asks the guard (`gan_guard.check`) whether the run's budget was enough and the
 judged generators have settled; otherwise the verdict is "not measured" with the numbers. A
-collapse is counted on cells (the samples nearest each center, sharp or not), so a blurred
-generator that sits on one cell is a collapse, and its blur is a finding of its own (the
-realism claim). Each verdict names its deciding number with its 95% Student-t interval over
-seeds (`stats.compare`) and the threshold that would flip it.
+claim about a collapsed generator's samples (collapse, persistence, realism) then asks the
+premise (`gan_guard.premise`): its samples lie on the data, else *not measured (premise
+absent)*; a generator that never reached the data covers no mode of it, however few cells its
+blob falls in. A collapse is counted on cells (the samples nearest each center). "Can" claims
+(`Claim.existential`: collapse, realism) are supported by a witness and never contradicted by a
+run that fails to show them: such a run reads *inconclusive (not shown)*. Each verdict names its
+deciding number with its 95% Student-t interval over seeds (`stats.compare`) and the threshold
+that would flip it. The realism rule lives in gan_realism.py.
 """
 
 import dataclasses
@@ -14,6 +18,12 @@ import math
 
 from genjax import stats
 from genjax.claims import gan_guard
+from genjax.claims.combine import NOT_SHOWN
+from genjax.claims.gan_realism import (  # noqa: F401 (the realism claim's rule and bars)
+  NOT_DIVERSE_RECALL_RATIO,
+  REALISTIC_PRECISION_RATIO,
+  realistic_but_not_diverse,
+)
 from genjax.claims.verdicts import (
   CONDITIONAL,
   CONTRADICTED,
@@ -38,12 +48,6 @@ COLLAPSED_FRACTION = 0.5
 # "All cells" means more than K - 0.5 on average: counts are integers, so below it most seeds
 # miss one.
 ALL_MODES_SLACK = 0.5
-# Realistic samples: precision at least this fraction of real data's (VEEGAN Table 1: the
-# collapsed GAN has 99.3% high-quality samples on the ring).
-REALISTIC_PRECISION_RATIO = 0.8
-# Not diverse: recall (the share of real data's k-NN support the samples reach) below this
-# fraction of real data's; a generator on 4 of 8 equal modes reaches about half of it.
-NOT_DIVERSE_RECALL_RATIO = 0.5
 # Persistence: a seed sits on a cell holding at least half its samples (hopping.SITS_ON_SHARE);
 # over consecutive evaluations at which it sits, it hops when that cell changes. The collapse
 # persists on the same cells when the mean share of such intervals with a hop stays at most
@@ -58,8 +62,8 @@ MIN_SITTING_PAIRS = 2
 
 def is_mixture(results) -> bool:
   """Cells need the data's true components: 2D mixtures. On stacked digits a cell is a classifier
-  label, which a generator covers while its images stay alike (recall 0.03 at 996 of 1,000
-  labels), so cell counts there do not measure the claim; that run speaks through precision and
+  label, which a generator can cover nearly all of while its images stay alike (its recall stays
+  low), so cell counts there do not measure the claim; that run speaks through precision and
   recall (realistic_but_not_diverse)."""
   return "uniform_blur" in results
 
@@ -100,7 +104,7 @@ def _guarded(results, names) -> tuple[Finding | None, str]:
 
 
 def collapse(results) -> Finding:
-  unmeasured, guard = _guarded(results, [VANILLA])
+  unmeasured, premise = gan_guard.premise(results, VANILLA)
   if unmeasured:
     return unmeasured
   k = results["num_modes"]
@@ -112,29 +116,19 @@ def collapse(results) -> Finding:
               f"{100 * coverage.CELL_SHARE_OF_UNIFORM / k:.2f}% of its samples each), its "
               f"fullest cell holds {100 * _summary(results, VANILLA, 'top_share')['mean']:.0f}%, "
               f"sharp modes {_summary(results, VANILLA, 'modes')['mean']:.1f}; collapsed if the "
-              f"interval stays <= {threshold:g} cells, no collapse if it stays >= "
-              f"{k - ALL_MODES_SLACK:g}; {_where_the_mass_sits(results)}. Guard: {guard}")
+              f"interval stays <= {threshold:g} cells. Premise: {premise}")
   margin = _nearest(cells, (threshold, k - ALL_MODES_SLACK))
   if cells.high <= threshold:
     return Finding(SUPPORTED, evidence, margin=margin)
   if cells.low >= k - ALL_MODES_SLACK:
-    return Finding(CONTRADICTED, evidence, margin=margin)
+    return Finding(INCONCLUSIVE, evidence, f"{NOT_SHOWN}: no collapse in this run (the interval "
+                   f"stays >= {k - ALL_MODES_SLACK:g} cells); a run without one does not "
+                   "contradict that a GAN can collapse", margin=margin)
   if cells.between(threshold, k - ALL_MODES_SLACK):
-    return Finding(CONDITIONAL, evidence, f"on what counts as few: a partial collapse, the "
-                   f"generator misses cells but keeps more than {threshold:g} of {k}",
-                   margin=margin)
+    return Finding(INCONCLUSIVE, evidence, f"{NOT_SHOWN}: a partial collapse, the generator "
+                   f"misses cells but keeps more than {threshold:g} of {k}", margin=margin)
   return Finding(INCONCLUSIVE, evidence, f"the interval straddles {margin.threshold:g} cells",
                  margin=margin)
-
-
-def _where_the_mass_sits(results) -> str:
-  """On a mode or off the data: a collapse onto one real mode differs from a generator that
-  never reached the data (the realism rule's precision bar tells them apart)."""
-  precision = _summary(results, VANILLA, "precision")["mean"]
-  real = results["real_data"]["precision"]
-  place = ("on the data" if precision >= REALISTIC_PRECISION_RATIO * real
-           else "off the data")
-  return f"its samples sit {place} (precision {precision:.3f}, real data {real:.3f})"
 
 
 def _hop_fractions(results, name) -> tuple[list[float], list[str]]:
@@ -155,7 +149,7 @@ def _hop_fractions(results, name) -> tuple[list[float], list[str]]:
 
 
 def persists_on_same_modes(results) -> Finding:
-  unmeasured, guard = _guarded(results, [VANILLA])
+  unmeasured, guard = gan_guard.premise(results, VANILLA)
   if unmeasured:
     return unmeasured
   fractions, texts = _hop_fractions(results, VANILLA)
@@ -164,13 +158,13 @@ def persists_on_same_modes(results) -> Finding:
               f"{100 * SITS_ON_SHARE:g}% of the samples), per seed over {evals} evaluations "
               f"after step 0: {', '.join(texts)}")
   if len(fractions) * 2 <= results["num_seeds"]:
-    return Finding(NOT_MEASURED, f"{per_seed}. Guard: {guard}. Most seeds do not sit on one "
+    return Finding(NOT_MEASURED, f"{per_seed}. Premise: {guard}. Most seeds do not sit on one "
                    f"cell at {MIN_SITTING_PAIRS}+ consecutive evaluations: this run has no "
                    "collapse whose persistence could be judged")
   hops = _interval(fractions, HOPS_MIN, "vanilla GAN share of intervals with a hop")
   evidence = (f"{per_seed}; share of intervals with a hop {_fmt(hops, 2)} over the "
               f"{len(fractions)} seeds that sit; the same cells if the interval stays <= "
-              f"{PERSISTS_MAX_HOPS:g}, hopping if it stays >= {HOPS_MIN:g}. Guard: {guard}")
+              f"{PERSISTS_MAX_HOPS:g}, hopping if it stays >= {HOPS_MIN:g}. Premise: {guard}")
   margin = _nearest(hops, (PERSISTS_MAX_HOPS, HOPS_MIN))
   if hops.high <= PERSISTS_MAX_HOPS:
     return Finding(SUPPORTED, evidence, margin=margin)
@@ -182,41 +176,6 @@ def persists_on_same_modes(results) -> Finding:
                    "stays on its cell in some and hops in others", margin=margin)
   return Finding(INCONCLUSIVE, evidence, f"the interval straddles {margin.threshold:g}",
                  margin=margin)
-
-
-def realistic_but_not_diverse(results) -> Finding:
-  unmeasured, guard = _guarded(results, [VANILLA])
-  if unmeasured:
-    return unmeasured
-  real = results["real_data"]
-  threshold = REALISTIC_PRECISION_RATIO * real["precision"]
-  recall_bar = NOT_DIVERSE_RECALL_RATIO * real["recall"]
-  precision = _interval(_summary(results, VANILLA, "precision")["seeds"], threshold,
-                        "vanilla GAN precision")
-  recall = _interval(_summary(results, VANILLA, "recall")["seeds"], recall_bar,
-                     "vanilla GAN recall")
-  hq = (f", {100 * _summary(results, VANILLA, 'hq')['mean']:.1f}% HQ (real data "
-        f"{100 * real['hq']:.1f}%)" if "hq" in real else "")
-  space = {"features": ", in classifier features", "pixels": ", in pixels"}.get(
-      results.get("prdc_space"), "")
-  evidence = (f"{results['dataset']}: vanilla GAN precision (sample quality{space}) "
-              f"{_fmt(precision, 3)} vs {real['precision']:.3f} for real data (realistic if the "
-              f"interval stays >= {threshold:.3f}){hq}; recall (diversity) {_fmt(recall, 3)} vs "
-              f"{real['recall']:.3f} (not diverse if the interval stays < {recall_bar:.3f}). "
-              f"Guard: {guard}")
-  if recall.low >= recall_bar:
-    return Finding(NOT_MEASURED, evidence + ": diversity is not lost in this run, so it has no "
-                   "collapse under which to judge realism")
-  if recall.high >= recall_bar:
-    return Finding(INCONCLUSIVE, evidence, f"whether diversity is lost: the recall interval "
-                   f"straddles {recall_bar:.3f}", margin=recall)
-  if precision.low >= threshold:
-    return Finding(SUPPORTED, evidence, margin=precision)
-  if precision.high < threshold:
-    return Finding(CONTRADICTED, evidence + ": the collapsed generator's samples are off the "
-                   "data too", margin=precision)
-  return Finding(INCONCLUSIVE, evidence, f"the precision interval straddles {threshold:.3f}",
-                 margin=precision)
 
 
 def remedies_restore_coverage(results) -> Finding:

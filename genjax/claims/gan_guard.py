@@ -19,21 +19,40 @@ experiments/gan.py:
   mean drift exceeds the seeds' spread (s.d.) at the last evaluation. A generator still moving
   beyond that is unfinished.
 
-Without a witness, or with a trend, the rules say *not measured* with these numbers.
+Without a witness, or with a trend, the rules say *not measured* with these numbers. `check`
+takes the statistics that must be steady: a rule passes those that measure its claim, so a drift
+in numbers that do not measure it never drops a run.
+
+**The premise** (`premise`, issue 64's "premise before verdict"): a claim about a collapsed
+generator's samples (which modes it covers, whether it keeps them, how realistic they look) is
+judged only on a run whose samples are shown to lie on the data: the lower end of the 95% t
+interval of the judged generator's precision over seeds, in the judge's space (results.json's
+`prdc_space`), is at least ON_DATA_PRECISION_RATIO of the precision of an independent draw of
+real data in the same space (`real_data`). Otherwise the run reads *not measured (premise
+absent)* for that claim, with the numbers.
 """
 
+import math
 
 import numpy as np
 
 from genjax import stats
-from genjax.claims.verdicts import CONFIDENCE  # of every interval a rule reads, stated once
+from genjax.claims.verdicts import (  # CONFIDENCE: of every interval a rule reads, stated once
+  CONFIDENCE,
+  NOT_MEASURED,
+  Finding,
+  Margin,
+  ResultMissing,
+)
 
 # Sharp on a 2D mixture: the typical seed's median nearest-center distance is within the HQ
-# radius (3 std), i.e. at least half its samples are high quality. Real data: 1.18 std; a
-# uniform blur over the ring's square or an untrained G: tens of std.
+# radius (3 std), i.e. at least half its samples are high quality. Real data sits well inside
+# it (results.json's real_data row); a uniform blur over the ring's square or an untrained G
+# lies far outside.
 MAX_MEDIAN_STD = 3.0
 # Sharp where no distance exists (stacked digits): the typical seed's precision is at least half
-# of real data's. A uniform blur over the ring's square scores 0.008 against real data's 0.975.
+# of real data's; a uniform blur over the ring's square scores a small fraction of it (the
+# uniform_blur row of results.json).
 MIN_PRECISION_RATIO = 0.5
 # What must be steady: the occupied cells, the fullest cell's share and the reverse KL of the
 # cell histogram, all computed from every sample, sharp or not (metrics/coverage.py).
@@ -46,6 +65,19 @@ DRIFT_NOISE = 1e-6
 # back to a third of training, where a generator is still expected to move.
 WINDOW_FRACTION = 1 / 3
 MIN_WINDOW = 3
+# The premise: samples lie on the data when they fall inside the real manifold (the union of real
+# data's k-NN balls, metrics/prdc.py) at least half as often as a held-out draw of real data does.
+# Then most of what the generator makes sits where data lies, so "the modes it covers" and "how its
+# samples look" speak of the data's modes; a generator that never reached the data (a blob between
+# the modes) has no modes of the data to cover, hop between or render realistically. Half, not the
+# realism bar (gan_realism.REALISTIC_PRECISION_RATIO): the premise must not pre-decide that claim,
+# so a run can sit on the data and still fall short of realistic. Fixed by issue 64 before any run
+# it judges.
+ON_DATA_PRECISION_RATIO = 0.5
+# The condition a run reads when the premise fails: *not measured (premise absent)*.
+PREMISE_ABSENT = "premise absent"
+# How the precision's space is named in evidence (results.json's prdc_space).
+SPACE = {"features": " in classifier features", "pixels": " in pixels", "data": ""}
 
 
 def typical(results: dict, name: str, stat: str) -> float:
@@ -99,8 +131,9 @@ def drift(results: dict, name: str, stat: str) -> dict | None:
           "trend": bool(test["clear"] and abs(drift_S.mean()) > max(spread, DRIFT_NOISE))}
 
 
-def check(results: dict, judged: list[str]) -> tuple[bool, str]:
-  """(the judged generators can be judged, the guard's numbers as text)."""
+def check(results: dict, judged: list[str], steady=STEADY_STATS) -> tuple[bool, str]:
+  """(the judged generators can be judged, the guard's numbers as text); `steady`: the
+  statistics that must show no trend (those that measure the claim)."""
   texts, ok = [], True
   for name in judged:
     found = witness(results, name)
@@ -113,7 +146,7 @@ def check(results: dict, judged: list[str]) -> tuple[bool, str]:
     else:
       texts.append(f"{name}: budget witness {found} ({sharpness(results, found)[1]}, bar "
                    f"{sharpness_bar(results)})" + ("" if found == name else f"; {sharp}"))
-    for stat in STEADY_STATS:
+    for stat in steady:
       d = drift(results, name, stat)
       if d is None:
         ok = False
@@ -125,3 +158,48 @@ def check(results: dict, judged: list[str]) -> tuple[bool, str]:
                      f"{d['from']}-{d['to']} (95% t interval {d['low']:+.3f} to "
                      f"{d['high']:+.3f}; seed s.d. {d['spread']:.3f})")
   return ok, "; ".join(texts)
+
+
+def require(results: dict, names) -> None:
+  """The judged methods and the premise's inputs exist, else ResultMissing (never a verdict)."""
+  missing = [n for n in names if n not in results["methods"]]
+  if missing:
+    raise ResultMissing(f"no {', '.join(missing)} run in {results['dataset']}")
+  if "precision" not in results.get("real_data", {}):
+    raise ResultMissing(f"no real-data precision in {results['dataset']} (the premise's bar)")
+  lacking = [n for n in names if "precision" not in results["methods"][n]["summary"]]
+  if lacking:
+    raise ResultMissing(f"no precision of {', '.join(lacking)} in {results['dataset']} (the "
+                        "premise reads it)")
+
+
+def space(results: dict) -> str:
+  return SPACE.get(results.get("prdc_space"), "")
+
+
+def on_data(results: dict, name: str) -> tuple[bool, str]:
+  """(`name`'s samples are shown to lie on the data, the numbers with the bar as text)."""
+  real = results["real_data"]["precision"]
+  bar = ON_DATA_PRECISION_RATIO * real
+  m = Margin.of_values(f"{name} precision", results["methods"][name]["summary"]["precision"]
+                       ["seeds"], bar, bounds=(0.0, 1.0))
+  shown = math.isfinite(m.low) and m.low >= bar
+  return shown, (f"{name} precision{space(results)} {m.describe(3)} vs {real:.3f} for real data: "
+                 f"{'on' if shown else 'not shown on'} the data (premise: the interval stays >= "
+                 f"{bar:.3f}, {ON_DATA_PRECISION_RATIO:g} x real data's)")
+
+
+def premise(results: dict, name: str, steady=STEADY_STATS) -> tuple[Finding | None, str]:
+  """The guard, then the premise, for a claim about `name`'s samples: (None, the guard's and the
+  premise's numbers as text) when the run can be judged, else (its *not measured* finding, "")."""
+  require(results, [name])
+  ok, guard = check(results, [name], steady)
+  if not ok:
+    return Finding(NOT_MEASURED, "not measured: " + guard), ""
+  shown, text = on_data(results, name)
+  if not shown:
+    return Finding(NOT_MEASURED, f"{results['dataset']}: the premise is absent, {name}'s samples "
+                   f"are not shown to lie on the data, so this claim about a collapsed "
+                   f"generator's samples is not judged here: {text}. Guard: {guard}",
+                   PREMISE_ABSENT), ""
+  return None, f"{text}. Guard: {guard}"

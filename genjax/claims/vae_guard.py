@@ -3,7 +3,7 @@ checkpoint it is judged at, and the results' numbers (per-seed summaries).
 """
 
 from genjax import stats
-from genjax.claims.verdicts import NOT_MEASURED, Finding, ResultMissing
+from genjax.claims.verdicts import CONFIDENCE, NOT_MEASURED, Finding, Margin, ResultMissing
 
 # Convergence guard of every rule: a model counts as trained when its held-out (validation
 # split) reconstruction NLL (z = mean), evaluated while training, fell by less than this fraction
@@ -47,11 +47,12 @@ def training_unfinished(model) -> str | None:
   return None
 
 
-def guard_margins(results, names) -> str:
-  """The guard's number for each model, and the checkpoint each model is judged at."""
+def guard_margins(results, names, selected: bool = True) -> str:
+  """The guard's number for each model, and (`selected`) the checkpoint each is judged at."""
   drops = [f"{n} {plateau_drop(_get(results, 'models', n))[0]:+.2%}" for n in names]
   return (f"held-out recon NLL fall over the last quarter (finished below "
-          f"{PLATEAU_FRACTION:.0%}): " + ", ".join(drops) + ". " + selection_text(results, names))
+          f"{PLATEAU_FRACTION:.0%}): " + ", ".join(drops) + "."
+          + (" " + selection_text(results, names) if selected else ""))
 
 
 def selection_text(results, names) -> str:
@@ -87,3 +88,33 @@ def _mean(metric) -> float:
 
 def _spread(metric, digits=2) -> str:
   return stats.spread(metric, digits)
+
+
+def _models(results, *names):
+  """(NOT_MEASURED if a model is untrained, else None; the models); ResultMissing if absent."""
+  return _untrained(results, names), [_get(results, "models", n) for n in names]
+
+
+def _compare(a, b, scale_b: float = 1.0) -> dict:
+  """a - scale_b * b over seeds, paired (a constant b is subtracted from every seed of a)."""
+  a_values, b_values = _values(a), [scale_b * v for v in _values(b)]
+  if len(b_values) == 1:
+    b_values *= len(a_values)
+  return stats.compare(a_values, b_values, paired=True, confidence=CONFIDENCE)
+
+
+def _margin(name: str, c: dict) -> Margin:
+  """The Margin of a paired difference `c` read against 0 (every rule's threshold here)."""
+  return Margin.from_compare(name, c, 0.0, CONFIDENCE)
+
+
+def _interval(c: dict, digits=2) -> str:
+  return stats.describe_compare(c, digits=digits)
+
+
+def _lower(c: dict) -> bool:  # the interval of a - b lies below zero: a is clearly lower
+  return c["clear"] and c["high"] < 0
+
+
+def _higher(c: dict) -> bool:
+  return c["clear"] and c["low"] > 0

@@ -84,10 +84,14 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.lsh_chunk = 64  # lsh: queries per chunk (each sees 3 chunks of keys)
   # ---- where attention dominates an encoder layer (forward) ----
   config.crossover_widths = (256, 512)  # model widths d; heads = d / head_dim (full: + 768)
-  config.crossover_multiples = (1, 2, 4, 8)  # sequence lengths n = d * multiple (4d, 6d inside)
+  # Sequence lengths n = d * multiple (4d, 6d inside). From d / 2: on a CPU attention can overtake
+  # the MLP at or below n = d, and a crossover not bracketed in every timed round has no interval.
+  config.crossover_multiples = (0.5, 1, 2, 4, 8)
   config.crossover_variant = "blocked"  # attention variant inside the layer
   # Timed rounds per crossover point: its small-n parts take 1-3 ms, where one preempted call on
   # a shared 2-core machine moves a median of 3 by 2x; 7 rounds of every part cost ~3 s more.
+  # Each round also gives one measurement of the crossover n (the rule's interval needs at least
+  # genjax.claims.attention.MIN_CROSSOVERS = 3 of them).
   config.crossover_repeats = 7
   # ---- long sequences (forward, one call per n, stops at the first failure) ----
   config.long_variants = ()  # variants pushed to long_n (full: chunked and naive)

@@ -58,10 +58,14 @@ def decode_probabilities(model, params, z_NxZ):
   return _map_batches(functools.partial(_decode_probabilities, model, params), z_NxZ)
 
 
+def draw(probabilities_NxP, key):
+  """Binary images x ~ Bernoulli(probabilities): the model's actual samples."""
+  return np.asarray(jax.random.bernoulli(key, probabilities_NxP), np.float32)
+
+
 def decode_samples(model, params, z_NxZ, key):
   """Binary images x ~ p(x|z), the model's actual samples."""
-  probabilities = decode_probabilities(model, params, z_NxZ)
-  return np.asarray(jax.random.bernoulli(key, probabilities), np.float32)
+  return draw(decode_probabilities(model, params, z_NxZ), key)
 
 
 def reconstruction_nll(model, params, x_NxP) -> float:
@@ -181,14 +185,37 @@ def interpolation_smoothness(model, params, classifier: Classifier, codes_a_NxZ,
           "paths": images_NxTxP}
 
 
-def final_reconstruction(config, model, params, data) -> dict:
+@functools.partial(jax.jit, static_argnums=0)
+def _distortion_and_rate(model, params, x_BxP, keys_B):
+  """Per image: -log p(x|z) at one z ~ q(z|x), and KL(q(z|x) || N(0, I)): the two terms the
+  β-ELBO weighs (1 and β), as a training step computes them."""
+  return jax.vmap(lambda x, k: objectives.example_loss(
+      model, params, x, k, beta=1.0, stochastic=True)[1])(x_BxP, keys_B)
+
+
+def training_rate_distortion(model, params, train_x_NxP, key) -> dict:
+  """The β trade-off's two numbers on the training images (the ones it trades over), one
+  reparameterized draw per image; and the active units of the same codes (Burda et al.)."""
+  keys = jax.random.split(key, len(train_x_NxP))
+  parts = _map_batches(functools.partial(_distortion_and_rate, model, params), train_x_NxP, keys)
+  mean_NxZ, _ = encode(model, params, train_x_NxP)
+  return {"train_distortion": float(parts["reconstruction"].mean()),
+          "train_rate": float(parts["kl"].mean()),
+          "train_active_units": int((mean_NxZ.var(0) > ACTIVE_UNIT_THRESHOLD).sum())}
+
+
+def final_reconstruction(config, model, params, data, key=None, stochastic=False) -> dict:
   """The last checkpoint's reconstruction NLL on test and train images, shown beside the
-  selected checkpoint's (the overfitting the selection avoids)."""
+  selected checkpoint's (the overfitting the selection avoids); for a VAE (`stochastic`, `key`
+  given) also its training distortion, rate and active units there: the β rule reads them at
+  this step, the last, the same for every β."""
   test_x = data["test"]["binary"]
   test_x = test_x[:config.eval_examples] if config.eval_examples else test_x
-  return {"reconstruction_nll": reconstruction_nll(model, params, test_x),
-          "train_reconstruction_nll": reconstruction_nll(model, params,
-                                                                  data["train"]["binary"])}
+  final = {"reconstruction_nll": reconstruction_nll(model, params, test_x),
+           "train_reconstruction_nll": reconstruction_nll(model, params, data["train"]["binary"])}
+  if stochastic:
+    final.update(training_rate_distortion(model, params, data["train"]["binary"], key))
+  return final
 
 
 # Per-model numbers that do not vary over seeds: kept as plain values.
@@ -208,15 +235,22 @@ def evaluate_model(config, model, params, stochastic, data, classifier, test_fea
   num_generated = config.num_generated or len(train_x)
   prior_z = np.asarray(jax.random.normal(jax.random.fold_in(key, 1),
                                          (num_generated, config.latents)))
-  prior_samples = decode_samples(model, params, prior_z, jax.random.fold_in(key, 2))
-  metrics["prior_samples"] = sample_quality(classifier, prior_samples, test_features)
-  # Figures show Bernoulli means (grey levels); the metrics judge binary draws, the samples.
+  # Every sample FD is taken twice on the same codes: on binary draws x ~ p(x|z) (the model's
+  # samples; "_samples") and on the decoder's Bernoulli means (grey levels, no pixel noise;
+  # "_means"), so a blurry decoder is not judged by its pixel noise alone.
+  prior_means = decode_probabilities(model, params, prior_z)
+  metrics["prior_samples"] = sample_quality(
+      classifier, draw(prior_means, jax.random.fold_in(key, 2)), test_features)
+  metrics["prior_means"] = sample_quality(classifier, prior_means, test_features)
+  # Figures show Bernoulli means (grey levels).
   arrays = {"prior_samples": decode_probabilities(model, params, prior_z[:64])}
   train_codes, _ = encode(model, params, train_x)
   if not stochastic:
     fitted_z = fitted_gaussian_codes(train_codes, num_generated, jax.random.fold_in(key, 3))
-    fitted_samples = decode_samples(model, params, fitted_z, jax.random.fold_in(key, 4))
-    metrics["fitted_gaussian_samples"] = sample_quality(classifier, fitted_samples, test_features)
+    fitted_means = decode_probabilities(model, params, fitted_z)
+    metrics["fitted_gaussian_samples"] = sample_quality(
+        classifier, draw(fitted_means, jax.random.fold_in(key, 4)), test_features)
+    metrics["fitted_gaussian_means"] = sample_quality(classifier, fitted_means, test_features)
     arrays["fitted_samples"] = decode_probabilities(model, params, fitted_z[:64])
   test_codes, _ = encode(model, params, test_x)
   pairs = 2 * config.interpolation_pairs

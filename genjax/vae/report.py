@@ -41,25 +41,29 @@ def write_markdown(results: dict, config, path: str) -> None:
       f"with k = {config.iwae_samples}. Sample quality is judged by a classifier "
       f"({_JUDGES[results.get('classifier', 'mlp')]}) trained on real training images (test "
       f"accuracy {results['classifier_test_accuracy']:.3f}); FD = Fréchet "
-      f"distance in its last hidden layer. MI is bounded by log N = {ceiling:.2f} nats (N test "
+      f"distance in its last hidden layer, of binary draws x ~ p(x|z) (the samples) and of the "
+      "decoder's Bernoulli means for the same codes (grey levels). MI is bounded by "
+      f"log N = {ceiling:.2f} nats (N test "
       f"codes); within {MI_SATURATION_MARGIN} nat of it, it is marked saturated: the true I(x; z) "
       "may be larger.",
       "",
       "| model | beta | recon NLL (z=mean) | train recon NLL | -ELBO | IWAE NLL | rate (KL) "
       "| active units | MI "
-      "| FD prior samples | FD fitted-Gaussian samples | confidence | label entropy "
-      "| path length ratio | path confidence |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| FD prior samples | FD prior means | FD fitted-Gaussian samples | FD fitted-Gaussian means "
+      "| confidence | label entropy | path length ratio | path confidence |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ]
   for name, m in results["models"].items():
     fitted = m.get("fitted_gaussian_samples", {})
+    fitted_means = m.get("fitted_gaussian_means", {})
     lines.append(
         f"| {name} | {m['beta']:g} | {_fmt(m['reconstruction_nll'])} "
         f"| {_fmt(m['train_reconstruction_nll'])} | {_fmt(m.get('neg_elbo'))} "
         f"| {_fmt(m.get('iwae_nll'))} | {_fmt(m.get('rate'))} "
         f"| {_fmt(m['active_units'], 1)}/{m['latents']} "
         f"| {_mi(m.get('mutual_information'), ceiling)} | {_fmt(m['prior_samples']['frechet'])} "
-        f"| {_fmt(fitted.get('frechet'))} | {_fmt(m['prior_samples']['confidence'], 3)} "
+        f"| {_fmt(m.get('prior_means', {}).get('frechet'))} | {_fmt(fitted.get('frechet'))} "
+        f"| {_fmt(fitted_means.get('frechet'))} | {_fmt(m['prior_samples']['confidence'], 3)} "
         f"| {_fmt(m['prior_samples']['label_entropy'], 3)} "
         f"| {_fmt(m['interpolation']['path_length_ratio'], 3)} "
         f"| {_fmt(m['interpolation']['path_confidence'], 3)} |")
@@ -81,6 +85,14 @@ def write_markdown(results: dict, config, path: str) -> None:
                  curve.get("validation_reconstruction_nll", []), strict=True)
     lines.append(f"- {name}: " + "; ".join(
         f"{step}: {train['mean']:.2f} / {held['mean']:.2f}" for step, train, held in points))
+  trained = [(n, m["final"]) for n, m in results["models"].items()
+             if "train_rate" in m.get("final", {})]
+  if trained:
+    lines += ["", f"Training images at the last step ({results['num_steps']}, the same for every "
+              "model; the β rule reads these): distortion -log p(x|z) at one z ~ q(z|x) per "
+              "image, rate KL(q(z|x) || N(0, I)), active units:", ""]
+    lines += [f"- {n}: distortion {_fmt(f['train_distortion'])}, rate {_fmt(f['train_rate'])}, "
+              f"active units {_fmt(f['train_active_units'], 1)}" for n, f in trained]
   lines += ["", "KL per latent dimension (nats, test mean over images and seeds):", ""]
   for name, m in results["models"].items():
     if "kl_per_dim" in m:
@@ -137,8 +149,10 @@ def write_figures(figures: dict, data: dict, workdir: str, image_shape) -> None:
 
 
 def write_rate_distortion(results: dict, path: str) -> None:
-  points = [(m["rate"]["mean"], m["reconstruction_nll"]["mean"], m["beta"])
-            for m in results["models"].values() if "rate" in m]
+  """Training rate and distortion at the last step, one point per β (what the β rule reads)."""
+  finals = [(m["final"], m["beta"]) for m in results["models"].values()
+            if "train_rate" in m.get("final", {})]
+  points = [(f["train_rate"]["mean"], f["train_distortion"]["mean"], b) for f, b in finals]
   if not points:
     return
   fig, ax = plt.subplots(figsize=(4, 3))
@@ -147,7 +161,8 @@ def write_rate_distortion(results: dict, path: str) -> None:
   for r, d, b in points:
     ax.annotate(f"β={b:g}", (r, d), fontsize=8)
   ax.set_xlabel("rate: KL(q(z|x) || p(z)) [nats]")
-  ax.set_ylabel("distortion: recon NLL [nats]")
+  ax.set_ylabel("distortion: -log p(x|z), z ~ q [nats]")
+  ax.set_title(f"training images, step {results['num_steps']}", fontsize=8)
   plots.save(fig, path)
 
 

@@ -36,6 +36,9 @@ from genjax.workdir import Workdir
 
 # Tags of seeds.seed_keys: initial params, training noise, evaluation noise.
 INIT, TRAIN, EVAL = 0, 1, 2
+# Tag folded into a seed's EVAL key for the draws of the last step's training distortion
+# (evaluate_model folds 0-5 into the same key).
+FINAL_DRAWS = 6
 SCHEDULES = ("constant", "cosine")
 
 
@@ -244,7 +247,9 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
             config, model, seed_params(selected_S, s), stochastic, data, classifier,
             test_features, eval_keys_S[s])
         per_seed.append(metrics)
-        final.append(evaluate.final_reconstruction(config, model, seed_params(final_S, s), data))
+        final.append(evaluate.final_reconstruction(
+            config, model, seed_params(final_S, s), data,
+            jax.random.fold_in(eval_keys_S[s], FINAL_DRAWS), stochastic))
         if s == 0:
           figures[name] = arrays  # the figures show seed 0
       results["models"][name] = {"beta": beta, "stochastic": stochastic,
