@@ -109,3 +109,22 @@ def test_references_on_a_made_up_split(monkeypatch):
   assert np.isfinite(list(out.values())).all()
   with pytest.raises(ValueError, match="split must be one of"):
     refs.references("made-up", "dev")
+
+
+def test_on_a_window_a_byte_after_j_bytes_is_scored_at_order_j_plus_one():
+  """window_bits: the window is all the context there is (no start symbol), so byte i of a window
+  is predicted by the Kneser-Ney model of order min(i + 1, order) from the i bytes before it."""
+  docs = {"a": made_up(3), "b": SENTENCE * 10}
+  held = made_up(4, 60)
+  windows = np.stack([np.frombuffer(held[k:k + 9], np.uint8) for k in (0, 7, 30)])
+  scored = refs.window_bits(docs, 3, windows)
+  assert scored.shape == (3, 8)
+  models = {k: refs.fit_ngram(docs, k) for k in (2, 3)}
+  for n, window in enumerate(windows):
+    for i in range(1, 9):
+      model = models[min(i + 1, 3)]
+      p = refs.ngram_distribution(model, bytes(window[i - model.order + 1:i]))[window[i]]
+      assert scored[n, i - 1] == pytest.approx(-math.log2(p))
+  # A start symbol before the window would change the first byte's bits; the window has none.
+  assert scored[0, 0] != pytest.approx(-math.log2(refs.ngram_distribution(
+      models[3], bytes(windows[0][:1]))[windows[0][1]]))

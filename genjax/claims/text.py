@@ -6,25 +6,26 @@ one seed are scored on that seed's windows of the same held-out documents, so tw
 compared on per-seed differences (`stats.compare(paired=True)`: a 95% Student-t interval, 4.30
 s.e. at 3 seeds). A difference counts when its whole interval lies beyond MIN_EFFECT_BITS.
 
-Every rule first runs the guard (genjax/claims/text_checks.py: every compared model has
-finished); the finetune, DAPT and continual studies' rules are in
-genjax/claims/text_finetune.py, text_dapt.py and text_continual.py.
+A comparison of models trained from scratch (diversity, architecture, depth) is judged only as a
+settled comparison at a matched budget (genjax/claims/text_settled.py: equal bytes, every model
+above its competence floor, the verdict the same at every evaluation of the second half, its
+trend not closing); the finetune, DAPT and continual studies' rules (genjax/claims/
+text_finetune.py, text_dapt.py and text_continual.py) want their pretrained model above its
+floor.
 """
 
 from genjax import stats
 from genjax.claims import domain as markov
 from genjax.claims import text_continual, text_dapt, text_finetune
 from genjax.claims.lm_checks import BLIND, ONE_LAYER, mean_of
-from genjax.claims.text_checks import (  # noqa: F401  (BAR, DEFAULT_BAR, MIN_EFFECT_BITS:
-  BAR,  #                                             the report and tests read them here)
-  DEFAULT_BAR,
+from genjax.claims.text_checks import (  # noqa: F401  (MIN_EFFECT_BITS: tests read it here)
   EXPERIMENT,
   MIN_EFFECT_BITS,
   compare,
-  guarded,
   model,
   verdict,
 )
+from genjax.claims.text_settled import judged
 from genjax.claims.verdicts import (
   CONDITIONAL,
   CONTRADICTED,
@@ -44,7 +45,7 @@ def diversity_rule(r: dict) -> Finding:
   if not rows:
     raise ResultMissing("the diversity rule needs a held-out domain with a single-domain model")
   names = sorted({n for h in rows for n in [h["mix"], *h["specialists"]]})
-  return guarded(r, names, lambda: _diversity(r, rows))
+  return judged(r, names, lambda at: _diversity(at, rows))
 
 
 def _diversity(r: dict, rows: list) -> Finding:
@@ -90,7 +91,7 @@ def architecture_rule(r: dict) -> Finding:
   """Attention itself: the 1-layer transformer against the bag-of-bytes MLP on the unseen domain
   (the 2-layer model's gain is depth as well; its own row is depth_rule)."""
   by_arch = _by_arch(r, ("transformer", ONE_LAYER, BLIND))
-  return guarded(r, by_arch.values(), lambda: _architecture(r, by_arch))
+  return judged(r, by_arch.values(), lambda at: _architecture(at, by_arch))
 
 
 def _architecture(r: dict, by_arch: dict) -> Finding:
@@ -111,7 +112,7 @@ def _architecture(r: dict, by_arch: dict) -> Finding:
 def depth_rule(r: dict) -> Finding:
   by_arch = _by_arch(r, ("transformer", ONE_LAYER))
   named = [by_arch["transformer"], by_arch[ONE_LAYER]]
-  return guarded(r, named, lambda: _depth(r, named))
+  return judged(r, named, lambda at: _depth(at, named))
 
 
 def _depth(r: dict, named: list) -> Finding:

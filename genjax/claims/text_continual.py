@@ -4,12 +4,12 @@
 One pretrained model trains on the stage domains in turn, once without replay ("sequential") and
 once with a share of every batch drawn from the domains it learned before ("replay"), at equal
 steps and batch size; every domain's test documents are scored after each stage, per seed
-(paired). Broad knowledge is the domains learned before the last stage; the guard wants the
-pretrained model finished (genjax/claims/text_checks.py).
+(paired). Broad knowledge is the domains learned before the last stage; the pretrained model
+must pass its competence floor (genjax/claims/text_checks.py `base_floored`).
 """
 
 from genjax.claims.lm_checks import mean_of
-from genjax.claims.text_checks import compare, guarded, verdict
+from genjax.claims.text_checks import base_floored, compare, verdict
 from genjax.claims.verdicts import Finding, ResultMissing
 
 VARIANTS = ("sequential", "replay")
@@ -26,7 +26,7 @@ def continual_rule(r: dict) -> Finding:
                         f"pretraining and each of two or more stages; the results have "
                         f"{ {v: len(c) for v, c in variants.items()} } evaluations and stages "
                         f"{stages}")
-  return guarded(r, [r["base"]], lambda: _continual(r, variants, stages))
+  return base_floored(r, [r["base"]], lambda: _continual(r, variants, stages))
 
 
 def _continual(r: dict, variants: dict, stages: list) -> Finding:

@@ -6,13 +6,19 @@ domain ("unrelated") for equal steps. Each start is judged at its own selected s
 target validation bits, `text_finetune.selected`) on the target's test documents, per seed
 (paired). Gururangan et al. 2020 compare DAPT with the plain model and, as the control of equal
 cost, with adaptive pretraining on an irrelevant domain; "none" costs fewer steps than the other
-two, so the unrelated start is the one that matches related in compute. The guard wants the
-pretrained model finished (genjax/claims/text_checks.py). The Markov study's fourth few-shot
-claim (DAPT helps domains never trained on) has no row here: the pretrained model has read every
-domain but the target.
+two, so the unrelated start is the one that matches related in compute. The pretrained model
+must pass its competence floor (genjax/claims/text_checks.py `base_floored`). The Markov study's
+fourth few-shot claim (DAPT helps domains never trained on) has no row here: the pretrained model
+has read every domain but the target.
 """
 
-from genjax.claims.text_checks import MIN_EFFECT_BITS, all_of, compare, guarded, verdict
+from genjax.claims.text_checks import (
+  MIN_EFFECT_BITS,
+  all_of,
+  base_floored,
+  compare,
+  verdict,
+)
 from genjax.claims.text_finetune import selected
 from genjax.claims.verdicts import (
   CONDITIONAL,
@@ -45,7 +51,7 @@ def dapt_rule(r: dict) -> Finding:
   helps beyond it (related at T* below none at T*): supported; one of the two: conditional on the
   method; neither: contradicted. DAPT alone (related at T = 0 against none at T = 0) is shown."""
   curves = _starts(r)
-  return guarded(r, [r["base"]], lambda: _dapt(r, curves))
+  return base_floored(r, [r["base"]], lambda: _dapt(r, curves))
 
 
 def _dapt(r: dict, curves: dict) -> Finding:
@@ -73,7 +79,7 @@ def keeps_general_rule(r: dict) -> Finding:
   domains: their test bits rise by less than MIN_EFFECT_BITS (an equivalence bound: supported
   when the whole interval lies below it, contradicted when it lies above)."""
   curves = _starts(r)
-  return guarded(r, [r["base"]], lambda: _keeps_general(r, curves["none"]))
+  return base_floored(r, [r["base"]], lambda: _keeps_general(r, curves["none"]))
 
 
 def _keeps_general(r: dict, curve: dict) -> Finding:
@@ -91,7 +97,7 @@ def unrelated_rule(r: dict) -> Finding:
   """Adaptive pretraining on an unrelated domain, then finetuning, against finetuning the
   pretrained model (each at its T*): higher target bits, supported."""
   curves = _starts(r)
-  return guarded(r, [r["base"]], lambda: _unrelated(r, curves))
+  return base_floored(r, [r["base"]], lambda: _unrelated(r, curves))
 
 
 def _unrelated(r: dict, curves: dict) -> Finding:

@@ -3,13 +3,13 @@
 Every run starts from one pretrained model (the mix of the domains other than the target) and is
 evaluated at T = 0 (that model) and along the grid, on the target's test documents and on the
 other domains' test documents, in bits per byte per seed (paired: every model of a seed reads
-that seed's windows). The guard (genjax/claims/text_checks.py) wants the pretrained model
-finished; a verdict on finetuning a model that had not finished pretraining would judge the
-pretraining.
+that seed's windows). The pretrained model must pass its competence floor
+(genjax/claims/text_checks.py `base_floored`); a verdict on finetuning a model that had not
+learned what an n-gram learns of its windows would judge the pretraining.
 """
 
 from genjax.claims.lm_checks import at_matched_target
-from genjax.claims.text_checks import all_of, compare, guarded, verdict
+from genjax.claims.text_checks import all_of, base_floored, compare, verdict
 from genjax.claims.verdicts import INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Finding, ResultMissing
 
 
@@ -32,7 +32,7 @@ def finetune_rule(r: dict) -> Finding:
   if not full or len(steps) < 3:
     raise ResultMissing(f"the finetune rule needs a full run and T = 0 plus two steps; the "
                         f"results have runs {sorted(r.get('methods', {}))} and T in {steps}")
-  return guarded(r, [r["base"]], lambda: _finetune(r, full[0], steps))
+  return base_floored(r, [r["base"]], lambda: _finetune(r, full[0], steps))
 
 
 def _finetune(r: dict, name: str, steps: list) -> Finding:
@@ -65,7 +65,7 @@ def lora_rule(r: dict) -> Finding:
   if not loras or not full:
     raise ResultMissing(f"the LoRA rule needs a LoRA run and a full run; the results have "
                         f"{sorted(r.get('methods', {}))}")
-  return guarded(r, [r["base"]], lambda: _lora(r, loras[0], full))
+  return base_floored(r, [r["base"]], lambda: _lora(r, loras[0], full))
 
 
 def _lora(r: dict, lora: str, full: list) -> Finding:

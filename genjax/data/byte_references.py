@@ -18,6 +18,11 @@ order, D = n1 / (n1 + 2 n2)), the highest order on counts, lower orders on conti
 the unigram interpolated with the uniform distribution so that every byte has probability > 0.
 A document's first bytes see a context padded with a start symbol. Fitted on the training
 split, scored on held-out documents; its distribution sums to 1 for every context (tested).
+
+`window_bits` scores n-grams on the windows a language model reads instead: a window's bytes are
+all the context there is (no start symbol, nothing before the window), so the byte after j bytes
+of the window is predicted by the model of order min(j + 1, order) (the competence floor of the
+real-text rules, genjax/claims/text_checks.py).
 """
 
 import bz2
@@ -144,6 +149,25 @@ def ngram_distribution(model: Ngram, context: bytes) -> np.ndarray:
   for symbol in ([BOS] * n + list(context))[len(context):]:  # the last n symbols
     key = key * BASE + symbol
   return _probabilities(model, key * BASE + np.arange(256, dtype=np.int64))
+
+
+def window_bits(docs: dict[str, bytes], order: int, windows_NxL: np.ndarray) -> np.ndarray:
+  """N x (L - 1) bits of bytes 1..L-1 of each window under Kneser-Ney fitted on `docs`: byte i
+  sees the i bytes before it in its window, so it is predicted at order min(i + 1, `order`), by a
+  model of that order fitted on `docs` (its highest order on raw counts)."""
+  windows = np.asarray(windows_NxL).astype(np.int64)
+  length = windows.shape[1]
+  out = np.zeros((len(windows), length - 1))
+  for k in range(1, order + 1):
+    at = [i for i in range(1, length) if min(i + 1, order) == k]  # positions scored at order k
+    if not at:
+      continue
+    model, key = fit_ngram(docs, k), np.zeros((len(windows), len(at)), np.int64)
+    for j in range(k):  # Horner over bytes i - k + 1 .. i, the oldest the most significant
+      key = key * BASE + windows[:, [i - k + 1 + j for i in at]]
+    p = _probabilities(model, key.ravel()).reshape(key.shape)
+    out[:, [i - 1 for i in at]] = -np.log2(p)
+  return out
 
 
 def references(domain: str, split: str = "test", orders=(3, 5, 7), pin: dict | None = None,

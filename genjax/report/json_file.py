@@ -4,7 +4,8 @@ Per claim: its question, statement, sources, combined verdict, condition, eviden
 null), the p of the run that decides it with that run's name and whether the verdict stays clear
 after Holm over the report, figure, and the runs it rests on with each run's protocol, finding,
 p and Holm answer. Also the environment and each run's protocol and wall seconds.
-Non-finite numbers are written as null (strict JSON).
+A real-text margin also carries "evaluations": the deciding comparison at every evaluation
+(genjax/claims/text_settled.py). Non-finite numbers are written as null (strict JSON).
 """
 
 import dataclasses
@@ -25,10 +26,21 @@ def _number(x):
   return x if not isinstance(x, float) or math.isfinite(x) else None
 
 
+def _numbers(x):
+  """_number through nested lists and dicts (a margin's per-evaluation records)."""
+  if isinstance(x, dict):
+    return {k: _numbers(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [_numbers(v) for v in x]
+  return _number(x)
+
+
 def margin_json(margin: Margin | None) -> dict | None:
+  """Every field of the margin; a margin with fields of its own (the real-text rules' margins add
+  "evaluations", the same comparison at every evaluation) writes them too."""
   if margin is None:
     return None
-  return {k: _number(v) for k, v in dataclasses.asdict(margin).items()}
+  return {k: _numbers(v) for k, v in dataclasses.asdict(margin).items()}
 
 
 def _finding_json(finding: Finding, holm: dict) -> dict:

@@ -154,6 +154,13 @@ METHODS = [
     "verdict; they disagree -> *conditional*, naming each run's verdict and its rule's "
     "condition; a *can* claim is supported by one "
     "run that supports it (`genjax/claims/combine.py`).",
+    "- **Real text.** A comparison of byte-level models trained from scratch is judged at "
+    "equal bytes before convergence, and only when every seed of every model beats the "
+    "Kneser-Ney n-gram fitted on its own training split on the windows it reads (*not measured "
+    "(below the competence floor)*), its verdict is the same at every evaluation of the second "
+    "half of training (*inconclusive (not settled)*), and the seed-mean margin's trend against "
+    "ln(step), carried to twice the budget, stays beyond the band (*inconclusive (closing)*); "
+    "REPORT.json keeps the margin at every evaluation (`genjax/claims/text_settled.py`).",
     "- **Sources.** *seed NNN* names the file in `shared/seeds/` whose answer makes the claim; "
     "*ours* marks a row we added (a control or a finer reading of a seed claim).",
     "",

@@ -93,6 +93,18 @@ def eval_windows(config, domain: str, split: str) -> np.ndarray:
                    for k in stream_keys(config, tag)])
 
 
+def floor_bits(config, domains, order: int) -> np.ndarray:
+  """S: per seed, the bits per byte of the Kneser-Ney n-gram of `order` fitted on the training
+  documents of `domains` (the training split of a model trained on them) and scored as the model
+  is on its own held-out text: every position of seed s's test windows of each domain
+  (`eval_windows`), equal parts of the domains, a byte after j bytes of its window at order
+  min(j + 1, order) (`byte_references.window_bits`)."""
+  docs = {f"{d}/{name}": doc for d in domains for name, doc in text.splits(d)["train"].items()}
+  windows = np.stack([eval_windows(config, d, "test") for d in domains])  # D x S x N x L
+  scored = byte_references.window_bits(docs, order, windows.reshape(-1, windows.shape[-1]))
+  return scored.reshape(*windows.shape[:3], -1).mean(axis=(0, 2, 3))  # same N per domain
+
+
 def references(config, domains) -> dict[str, dict[str, float]]:
   """Bits per byte of uniform, zlib, bz2, lzma and Kneser-Ney n-grams on each domain's test
   documents (whole documents, genjax.data.byte_references)."""

@@ -5,9 +5,11 @@ model and domains; the workdir holds one config (genjax/identity.py), so a rerun
 reads its evaluations back from workdir/evals/<name>.jsonl instead of recomputing them.
 """
 
+import jax
 import numpy as np
 
 from genjax import stats
+from genjax.claims.text_checks import floor_order
 from genjax.lm import fit as lm_fit
 from genjax.lm.model import make_model
 from genjax.text import data
@@ -66,10 +68,23 @@ class Trainings(lm_fit.Trainings):
                          data.stream_keys(self.config, data.LORA), sampler, grid, eval_sets)
 
 
-def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:
-  """A model's row of results.json: its held-out bits per domain at the last step, the
-  training-domain validation curve (equal parts of its domains), and its own held-out text
-  beside the references on the same documents (the guard's two inputs)."""
+def budget(config, params_S) -> dict:
+  """What a model trained on (the matched-budget gate's input): its steps of batch_size windows
+  of context + 1 bytes, the schedule's shape, and its parameter count (one seed's)."""
+  params = sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(params_S)) // config.num_seeds
+  return {"steps": config.num_steps, "batch_size": config.batch_size,
+          "bytes_seen": config.num_steps * config.batch_size * (config.context + 1),
+          "params": params,
+          "schedule": {"shape": "linear warmup, cosine decay to 10%",
+                       "peak_lr": config.learning_rate, "warmup_steps": config.warmup_steps}}
+
+
+def summarise(config, arch: str, domains, evals: dict, refs: dict, params_S) -> dict:
+  """A model's row of results.json: its held-out bits per domain at the last step and at every
+  evaluation, the training-domain validation curve (equal parts of its domains), its own held-out
+  text beside the references on the same documents, its budget, and its competence floor (the
+  Kneser-Ney n-gram of `floor_order(arch)` fitted on its own training split, scored on the
+  windows its own held-out text is scored on, per seed)."""
   last = max(evals)
   final = evals[last]
   tests = sorted(k.split("/", 1)[1] for k in final if k.startswith("test/"))
@@ -77,16 +92,23 @@ def summarise(arch: str, domains, evals: dict, refs: dict) -> dict:
   def own(at, split):  # equal parts of the training domains, per seed and position
     return np.mean([at[f"{split}/{d}"] for d in domains], axis=0)
 
+  order = floor_order(arch)
   return {
       "arch": arch, "domains": list(domains), "steps": last,
       "test": {d: bits(final[f"test/{d}"]) for d in tests},
       "own_test": bits(own(final, "test")),
-      # Every reference averaged over the same domains: the guard picks its bar from these.
+      # Every reference averaged over the same domains (whole documents: descriptions).
       "own_refs": {ref: float(np.mean([refs[d][ref] for d in domains]))
                    for ref in refs[domains[0]]},
+      "floor": {"name": f"kn{order}", "order": order,
+                **stats.summary(data.floor_bits(config, tuple(domains), order))},
+      "budget": budget(config, params_S),
       "train_curve": {str(t): bits(own(evals[t], "validation")) for t in sorted(evals)},
-      # Test bits on each domain it never trained on, at every evaluation: whether a comparison
-      # of unfinished models already had its sign earlier (experiments/text_margins.py pairs it).
+      # Test bits on every domain at every evaluation: the rules judge each comparison at each
+      # one (settled, not closing: genjax/claims/text_settled.py).
+      "test_curve": {str(t): {d: bits(evals[t][f"test/{d}"]) for d in tests}
+                     for t in sorted(evals)},
+      # Test bits on each domain it never trained on, at every evaluation (results.md's table).
       "unseen_curve": {str(t): {d: bits(evals[t][f"test/{d}"]) for d in tests
                                 if d not in domains} for t in sorted(evals)},
   }

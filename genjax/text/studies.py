@@ -51,8 +51,8 @@ def diversity(trainings: Trainings, refs: dict) -> dict:
   def train(domains):
     name = training_name(config.model, domains)
     if name not in models:
-      _, _, evals = trainings.fit_bytes(config.model, domains, tests)
-      models[name] = summarise(config.model, domains, evals, refs)
+      _, params_S, evals = trainings.fit_bytes(config.model, domains, tests)
+      models[name] = summarise(config, config.model, domains, evals, refs, params_S)
     return name
 
   for held in config.heldout:
@@ -68,9 +68,9 @@ def architecture(trainings: Trainings, refs: dict) -> dict:
   domains = others(config, held)
   models, curves = {}, {}
   for arch in config.architecture_models:
-    _, _, evals = trainings.fit_bytes(arch, domains, tuple(config.domains))
+    _, params_S, evals = trainings.fit_bytes(arch, domains, tuple(config.domains))
     name = training_name(arch, domains)
-    models[name] = summarise(arch, domains, evals, refs)
+    models[name] = summarise(config, arch, domains, evals, refs, params_S)
     curves[name] = position_curve(evals, held)
   return {"heldout": [{"domain": held, "models": list(models)}], "models": models,
           "position_curves": curves}
@@ -88,7 +88,7 @@ def pretrained(trainings: Trainings, refs: dict, domains: tuple[str, ...]) -> tu
   config = trainings.config
   net, params_S, evals = trainings.fit_bytes(config.model, domains, tuple(config.domains))
   return (net, params_S, training_name(config.model, domains),
-          summarise(config.model, domains, evals, refs), evals)
+          summarise(config, config.model, domains, evals, refs, params_S), evals)
 
 
 def finetune_sets(config, target: str, domains) -> dict:
