@@ -79,7 +79,8 @@ def validate(config):
       raise UserError(f"config.crossover_widths: {d} is not a positive multiple of "
                       f"config.head_dim ({config.head_dim})")
   for m in config.crossover_multiples:
-    if not m > 0 or min(config.crossover_widths, default=1) * m < 1:
+    # Without widths there is no crossover, so no length to check (the GPU sweeps).
+    if not m > 0 or (config.crossover_widths and min(config.crossover_widths) * m < 1):
       raise UserError(f"config.crossover_multiples: {m} gives a sequence length below 1")
   if any(n < 1 for n in config.long_n) or list(config.long_n) != sorted(config.long_n):
     raise UserError(f"config.long_n must be positive and ascending, got {tuple(config.long_n)}")
