@@ -1,12 +1,16 @@
 """Every shipped flagfile parses into its experiment's config and passes that experiment's checks.
 
 A flagfile is what a user runs first; a renamed config field or a bad value in one should fail
-here, not an hour into someone's run.
+here, not an hour into someone's run. Its header is at most three comment lines: the command, the
+time the committed reports measured (read from their REPORT.json, never typed) and what to expect,
+in words, with where to read the numbers.
 """
 
 import glob
 import importlib
+import json
 import os
+import re
 
 import jax
 import pytest
@@ -16,6 +20,13 @@ from genjax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "experiments", "flags", "*.flags")))
+REPORTS = sorted(glob.glob(os.path.join(ROOT, "reports", "*", "REPORT.json")))
+# Numbers belong to the generated reports; a flagfile names no CPU model and no accelerator.
+MACHINE_NAMES = re.compile(
+    r"\b(AMD|EPYC|Intel|Xeon|Zen ?\d*|Ryzen|Threadripper|Graviton|family \d+|"
+    r"[AHV]100|H200|B200|L4|T4|TPU ?v\d+\w*)\b", re.IGNORECASE)
+# A measured number in the words of a header: a decimal, or a duration.
+MEASURED = re.compile(r"\d\.\d|\b\d[\d,]*\s*(s|ms|min|h|hours?|minutes?|%)(?!\w)")
 
 
 def _experiment(path: str) -> str:
@@ -28,6 +39,64 @@ def header_of(path: str) -> str:
   script = ("experiments/report.py" if name == "report"
             else os.path.relpath(registry.EXPERIMENTS[name].script_path, ROOT))
   return f"# python {script} --flagfile={os.path.relpath(path, ROOT)}"
+
+
+def _machine(environment: dict) -> str:
+  if environment["backend"] == "cpu":
+    return f"{environment['cpu_count']} CPU cores"
+  return f"{environment['devices']} {environment['backend'].upper()} device(s)"
+
+
+def time_line(path: str) -> str:
+  """The second line of a flagfile's header: its wall time in each committed report that ran it.
+
+  A report flagfile (report_NAME.flags) is timed by reports/NAME's whole wall time; any other by
+  the runs of the committed reports that name it. None: `# Time: not in a committed report`.
+  """
+  flagfile = os.path.relpath(path, ROOT)
+  times = []  # (report folder, seconds, machine)
+  for report in REPORTS:
+    folder = os.path.relpath(os.path.dirname(report), ROOT)
+    with open(report) as f:
+      data = json.load(f)
+    environment = data["environment"]
+    if os.path.basename(path) == f"report_{os.path.basename(folder)}.flags":
+      times.append((folder, environment["wall_seconds"],
+                    f"{_machine(environment)}, {environment['jobs']} runs at a time"))
+      continue
+    seconds = [run["wall_seconds"] for run in data["runs"] if run["flagfile"] == flagfile]
+    if seconds:
+      times.append((folder, sum(seconds), _machine(environment)))
+  if not times:
+    return "# Time: not in a committed report"
+  if len({machine for *_, machine in times}) == 1:
+    return ("# Time: " + ", ".join(f"{seconds:.0f} s in {folder}" for folder, seconds, _ in times)
+            + f" ({times[0][2]})")
+  return "# Time: " + ", ".join(f"{seconds:.0f} s in {folder} ({machine})"
+                                for folder, seconds, machine in times)
+
+
+def reports_that_ran(path: str) -> list[str]:
+  """The committed reports (reports/NAME) whose runs name this flagfile."""
+  flagfile = os.path.relpath(path, ROOT)
+  found = []
+  for report in REPORTS:
+    with open(report) as f:
+      runs = json.load(f)["runs"]
+    if any(run["flagfile"] == flagfile for run in runs):
+      found.append(os.path.relpath(os.path.dirname(report), ROOT))
+  return found
+
+
+def header_lines(path: str) -> list[str]:
+  """The comment lines a flagfile opens with."""
+  lines = []
+  with open(path) as f:
+    for line in f:
+      if not line.startswith("#"):
+        break
+      lines.append(line.rstrip("\n"))
+  return lines
 
 
 def check_flagfile(path: str) -> None:
@@ -99,6 +168,40 @@ def test_every_flagfile_belongs_to_an_experiment():
 def test_header_is_the_command_that_runs_it(path):
   with open(path) as f:
     assert f.readline().strip() == header_of(path)
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+def test_header_is_command_time_and_what_to_expect(path):
+  """At most three comment lines: the command, the time the committed reports give, the words."""
+  header = header_lines(path)
+  assert 2 <= len(header) <= 3, f"{path}: {len(header)} header lines"
+  assert header[0] == header_of(path)
+  assert header[1] == time_line(path), "the time comes from the committed REPORT.json"
+  if len(header) == 3:
+    expect = header[2]
+    assert expect.startswith("# Expect: "), expect
+    assert not MEASURED.search(expect), f"a typed measurement: {MEASURED.search(expect)[0]!r}"
+    assert "REPORT.md" in expect or "BUILD_NOTES.md" in expect, "it points at the numbers"
+    for report in reports_that_ran(path):
+      assert f"{report}/REPORT.md" in expect, f"{path} is in {report}: point there"
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+def test_flagfile_names_no_machine(path):
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      found = MACHINE_NAMES.search(line)
+      assert not found, f"{path}:{number} names a machine: {found[0]!r}"
+
+
+def test_a_time_line_follows_the_report():
+  report = REPORTS[0]
+  with open(report) as f:
+    run = json.load(f)["runs"][0]
+  line = time_line(os.path.join(ROOT, run["flagfile"]))
+  assert f"{run['wall_seconds']:.0f} s in {os.path.relpath(os.path.dirname(report), ROOT)}" in line
+  assert time_line(os.path.join(ROOT, "experiments", "flags", "no_such.flags")) == (
+      "# Time: not in a committed report")
 
 
 @pytest.mark.parametrize(
