@@ -104,11 +104,18 @@ JUDGE_BATCH = 512
 
 
 def _batched(fn, x, batch=JUDGE_BATCH):
-  """fn over batches of x, concatenated (each output of a tuple on its own). Each image's output
-  depends on that image alone, and XLA:CPU computes it to the same bits at any batch size
-  (tested), so `batch` is speed only."""
-  parts = [fn(x[i:i + batch]) for i in range(0, len(x), batch)]
-  return jax.tree.map(lambda *p: np.concatenate([np.asarray(a) for a in p]), *parts)
+  """fn over batches of x, concatenated (each output of a tuple on its own). The last batch is
+  padded to `batch` rows, so every call has one shape: an image's numbers depend on that image
+  and `batch` alone, never on how many images are judged with it (tested). Other batch sizes
+  give the same numbers to float32 rounding, not always to the bit (convolution algorithms
+  differ by shape on some CPUs)."""
+  parts = []
+  for i in range(0, len(x), batch):
+    part = x[i:i + batch]
+    count = len(part)
+    padded = np.concatenate([part, np.zeros((batch - count,) + part.shape[1:], part.dtype)])
+    parts.append(jax.tree.map(lambda a, count=count: np.asarray(a)[:count], fn(padded)))
+  return jax.tree.map(lambda *p: np.concatenate(p), *parts)
 
 
 def train_classifier(train_x, train_y, test_x, test_y, *, seed: int, hidden=(256, 128),
