@@ -21,47 +21,13 @@ import sys
 import tempfile
 
 from genjax.errors import UserError
+from genjax.report.machine import describe_cpu, read_cpu
 
 FOLDER_VARIABLE = "GENJAX_BENCH_RESULTS"
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(HERE)
 DEFAULT_FOLDER = os.path.join(HERE, "results")
-# /proc/cpuinfo flags, widest first: XLA:CPU compiles for the host's widest vectors, so two CPUs
-# that share a model name (virtual machines often show only the vendor) can still differ.
-VECTOR_EXTENSIONS = (("avx512f", "avx512"), ("avx2", "avx2"), ("avx", "avx"), ("sse4_2", "sse4.2"),
-                     ("sve2", "sve2"), ("sve", "sve"), ("asimd", "neon"))
 VERSIONS = ("jax", "jaxlib", "numpy")
-
-
-def read_cpu(cpuinfo: str | None = None) -> dict:
-  """{"model_name", "family", "model", "vector"} of the first processor in /proc/cpuinfo (or of
-  the text `cpuinfo`); where there is none, the model name is what `platform` says."""
-  if cpuinfo is None:
-    try:
-      with open("/proc/cpuinfo") as f:
-        cpuinfo = f.read()
-    except OSError:
-      cpuinfo = ""
-  fields = {}
-  for line in cpuinfo.splitlines():  # the first processor's block: the others are alike
-    key, sep, value = line.partition(":")
-    if not sep:
-      if fields:
-        break
-      continue
-    fields.setdefault(key.strip(), value.strip())
-  flags = set((fields.get("flags") or fields.get("Features") or "").split())
-  return {"model_name": fields.get("model name") or platform.processor() or platform.machine()
-          or "unknown",
-          "family": fields.get("cpu family", ""), "model": fields.get("model", ""),
-          "vector": next((label for flag, label in VECTOR_EXTENSIONS if flag in flags), "")}
-
-
-def describe_cpu(cpu: dict) -> str:
-  """One line: the model name with its family, model number and widest vector extension."""
-  details = [f"family {cpu['family']} model {cpu['model']}"] if cpu["family"] else []
-  details += [cpu["vector"]] if cpu["vector"] else []
-  return f"{cpu['model_name']} ({', '.join(details)})" if details else cpu["model_name"]
 
 
 def _slug(text: str) -> str:

@@ -45,7 +45,13 @@ def tunables_with_huge_pages(current: str, libc: tuple[str, str]) -> str | None:
 def restart_with_huge_pages() -> None:
   """Restarts this process once (exec: same pid, interpreter options, script and arguments)
   with the huge-page tunable, where it can help; else returns at once."""
-  tunables = tunables_with_huge_pages(os.environ.get("GLIBC_TUNABLES", ""), platform.libc_ver())
+  _restart_with(tunables_with_huge_pages(os.environ.get("GLIBC_TUNABLES", ""),
+                                         platform.libc_ver()))
+
+
+def _restart_with(tunables: str | None) -> None:
+  """exec this process again (same pid, interpreter options, script and arguments) with
+  GLIBC_TUNABLES set to `tunables`; None: return at once."""
   if tunables is None:
     return
   os.environ["GLIBC_TUNABLES"] = tunables
@@ -94,11 +100,5 @@ def memory_reuse_in_force(current: str) -> bool:
 def restart_with_memory_reuse() -> None:
   """Restarts this process once (exec, like restart_with_huge_pages) with MEMORY_REUSE added
   to GLIBC_TUNABLES, where glibc has them and the user set none of them; else returns."""
-  tunables = tunables_with_memory_reuse(os.environ.get("GLIBC_TUNABLES", ""),
-                                        platform.libc_ver())
-  if tunables is None:
-    return
-  os.environ["GLIBC_TUNABLES"] = tunables
-  sys.stdout.flush()
-  sys.stderr.flush()
-  os.execv(sys.executable, sys.orig_argv)
+  _restart_with(tunables_with_memory_reuse(os.environ.get("GLIBC_TUNABLES", ""),
+                                           platform.libc_ver()))

@@ -48,13 +48,13 @@ def test_genjax_imports_nothing_from_bench():
 def test_the_cpu_is_read_from_the_first_processor():
   cpu = results.read_cpu(X86)
   assert cpu == {"model_name": "Vendor(R) Chip(TM) 9000 @ 3.00GHz", "family": "6", "model": "85",
-                 "vector": "avx512"}
-  assert results.describe_cpu(cpu) == f"{cpu['model_name']} (family 6 model 85, avx512)"
-  slug = "vendor-chip-9000-3-00ghz-f6-m85-avx512"
+                 "vector": "AVX-512"}
+  assert results.describe_cpu(cpu) == f"{cpu['model_name']} (family 6 model 85, AVX-512)"
+  slug = "vendor-chip-9000-3-00ghz-f6-m85-avx-512"
   assert results.cpu_slug(cpu) == slug
   assert results.cpu_slug(cpu, "Some GPU 80GB") == f"{slug}-some-gpu-80gb"
   arm = results.read_cpu(ARM)
-  assert arm["vector"] == "neon" and arm["family"] == "" and arm["model_name"]
+  assert arm["vector"] == "NEON" and arm["family"] == "" and arm["model_name"]
   assert results.cpu_slug(arm).endswith("-neon")
   assert results.read_cpu("")["vector"] == "" and results.cpu_slug(results.read_cpu(""))
 

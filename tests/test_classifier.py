@@ -46,11 +46,16 @@ def test_features_and_logits_in_one_pass_are_the_two_calls(kind, hidden):
   assert features.shape == (len(x), hidden[-1]) and logits.shape == (len(x), 10)
 
 
+def _trained_net(kind, hidden):
+  """A classifier after 5 steps on the digits, and the digits' test images."""
+  train_x, train_y, test_x, test_y = _digits()
+  return classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind=kind,
+                                     hidden=hidden, steps=5), test_x
+
+
 @pytest.mark.parametrize("kind, hidden", [("conv", (16,)), ("mlp", (16, 8))])
 def test_how_many_images_are_judged_changes_no_number(kind, hidden):
-  train_x, train_y, test_x, test_y = _digits()
-  net = classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind=kind,
-                                    hidden=hidden, steps=5)
+  net, test_x = _trained_net(kind, hidden)
   x = np.resize(test_x, (2 * classifier.JUDGE_BATCH + 100, test_x.shape[1]))
   everything = net.features_and_logits(x)
   for count in (1, 100, classifier.JUDGE_BATCH + 7):
@@ -60,9 +65,7 @@ def test_how_many_images_are_judged_changes_no_number(kind, hidden):
 
 @pytest.mark.parametrize("kind, hidden", [("conv", (16,)), ("mlp", (16, 8))])
 def test_the_judge_batch_size_changes_numbers_only_to_float32_rounding(kind, hidden):
-  train_x, train_y, test_x, test_y = _digits()
-  net = classifier.train_classifier(train_x, train_y, test_x, test_y, seed=0, kind=kind,
-                                    hidden=hidden, steps=5)
+  net, test_x = _trained_net(kind, hidden)
   x = np.resize(test_x, (3 * classifier.JUDGE_BATCH + 100, test_x.shape[1]))
   in_batches = net.features_and_logits(x)
   whole = classifier._batched(functools.partial(classifier._features_and_logits, net.model,

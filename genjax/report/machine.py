@@ -11,7 +11,7 @@ import jax
 # share a model name (virtual machines often show only the product line) can still round
 # differently.
 VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
-                     ("asimd", "NEON"))
+                     ("sve2", "SVE2"), ("sve", "SVE"), ("asimd", "NEON"))
 
 
 def usable_cores() -> int:
@@ -23,11 +23,9 @@ def usable_cores() -> int:
   return os.cpu_count() or 1
 
 
-def cpu_model(cpuinfo: str | None = None) -> str:
-  """The CPU's model name with its family, model number and widest vector extension (Linux
-  /proc/cpuinfo, or the text `cpuinfo`; else what platform says): GAN numbers move with the CPU
-  and core count (XLA sums in another order), so a report records both. Virtual machines may
-  give two CPU generations one model name; family, model and vector extension tell them apart."""
+def read_cpu(cpuinfo: str | None = None) -> dict:
+  """{"model_name", "family", "model", "vector"} of the first processor in Linux /proc/cpuinfo
+  (or in the text `cpuinfo`); without one, the model name is what `platform` says."""
   if cpuinfo is None:
     try:
       with open("/proc/cpuinfo") as f:
@@ -42,13 +40,25 @@ def cpu_model(cpuinfo: str | None = None) -> str:
         break
       continue
     fields.setdefault(key.strip(), value.strip())
-  name = fields.get("model name") or platform.processor() or "unknown"
-  details = []
-  if "cpu family" in fields and "model" in fields:
-    details.append(f"family {fields['cpu family']} model {fields['model']}")
   flags = set((fields.get("flags") or fields.get("Features") or "").split())
-  details += [label for flag, label in VECTOR_EXTENSIONS if flag in flags][:1]
-  return f"{name} ({', '.join(details)})" if details else name
+  return {"model_name": fields.get("model name") or platform.processor() or "unknown",
+          "family": fields.get("cpu family", ""), "model": fields.get("model", ""),
+          "vector": next((label for flag, label in VECTOR_EXTENSIONS if flag in flags), "")}
+
+
+def describe_cpu(cpu: dict) -> str:
+  """One line: the model name with its family, model number and widest vector extension."""
+  known = cpu["family"] and cpu["model"]
+  details = [f"family {cpu['family']} model {cpu['model']}"] if known else []
+  details += [cpu["vector"]] if cpu["vector"] else []
+  return f"{cpu['model_name']} ({', '.join(details)})" if details else cpu["model_name"]
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+  """The CPU in one line (`describe_cpu`): GAN numbers move with the CPU and core count (XLA
+  sums in another order), so a report records both. Virtual machines may give two CPU
+  generations one model name; family, model and vector extension tell them apart."""
+  return describe_cpu(read_cpu(cpuinfo))
 
 
 def machine_line() -> str:
