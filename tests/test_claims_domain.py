@@ -307,7 +307,7 @@ def test_claims_judge_only_their_own_study():
   assert set(domain.CLAIMS_BY_STUDY) == {"diversity", "architecture", "finetune", "fewshot",
                                          "continual"}
   assert all(domain.CLAIMS_BY_STUDY[s] is domain.STUDY_CLAIMS[s][0] for s in domain.STUDY_CLAIMS)
-  assert len(domain.CLAIMS) == 10
+  assert len(domain.CLAIMS) == 11
   # Each study's claims read their own entry of results.json.
   both = {"studies": {"architecture": architecture(transformer=0.0, bag_mlp=0.35),
                       "finetune": finetune(-0.2, 1.0)}}
@@ -360,14 +360,45 @@ def test_fewshot_keeps_general_capabilities_is_an_equivalence_bound():
   assert domain_fewshot.fewshot_keeps_general(noisy).verdict == INCONCLUSIVE
 
 
-def test_dapt_transfer_to_unseen_domains_every_outcome():
+def test_fewshot_keeps_general_capabilities_reads_every_number_of_sequences():
+  """Kept at 8 sequences, lost at 64: conditional on the number, naming both; kept at both:
+  supported, decided by the size nearest the band's edge."""
+  r = fewshot(0.4, 0.0, 0.1, 0.2, 0.3, base_heldout=0.5)
+  r["fewshot"]["8"] = {"target": s(0.2), "heldout": s(0.5)}
+  r["fewshot"]["64"]["heldout"] = s(0.7)
+  depends = domain_fewshot.fewshot_keeps_general(r)
+  assert depends.verdict == CONDITIONAL
+  assert "kept at 8, lost at 64" in depends.condition
+  assert "8 sequences" in depends.evidence and "64 sequences" in depends.evidence
+  r["fewshot"]["64"]["heldout"] = s(0.5 + domain.MIN_EFFECT_NATS / 2)
+  both = domain_fewshot.fewshot_keeps_general(r)
+  assert both.verdict == SUPPORTED and "(64)" in both.margin.name
+  r["fewshot"]["8"]["heldout"] = s(0.5, NOISE)
+  unclear = domain_fewshot.fewshot_keeps_general(r)
+  assert unclear.verdict == INCONCLUSIVE and "8 sequences" in unclear.condition
+
+
+def test_dapt_transfer_to_a_target_unseen_in_pretraining_every_outcome():
+  """The seed's reading: the target after the same finetuning, with DAPT against without."""
+  assert domain_fewshot.dapt_transfers(fewshot(0.4, 0.0, 0.1, 0.2, 0.3)).verdict == SUPPORTED
+  assert domain_fewshot.dapt_transfers(fewshot(0.4, 0.0, 0.1, 0.4, 0.3)).verdict == CONTRADICTED
+  noisy = fewshot(0.4, 0.0, 0.1, 0.3, 0.3)
+  noisy["dapt"]["none"]["after"]["target"] = s(0.3, NOISE)
+  assert domain_fewshot.dapt_transfers(noisy).verdict == INCONCLUSIVE
+  assert "unseen in pretraining" in domain_fewshot.dapt_transfers(noisy).evidence
+
+
+def test_dapt_transfer_beyond_the_target_is_ours_and_every_outcome():
   def with_heldout(after_dapt, after_none):
     r = fewshot(0.4, 0.0, 0.1, 0.2, 0.3)
     r["dapt"]["dapt_target_genre"]["after"]["heldout"] = s(after_dapt)
     r["dapt"]["none"]["after"]["heldout"] = s(after_none)
     return r
-  assert domain_fewshot.dapt_transfers(with_heldout(0.4, 0.5)).verdict == SUPPORTED
-  assert domain_fewshot.dapt_transfers(with_heldout(0.6, 0.5)).verdict == CONTRADICTED
+  beyond = domain_fewshot.dapt_transfers_beyond_target
+  assert beyond(with_heldout(0.4, 0.5)).verdict == SUPPORTED
+  assert beyond(with_heldout(0.6, 0.5)).verdict == CONTRADICTED
   noisy = with_heldout(0.5, 0.5)
   noisy["dapt"]["none"]["after"]["heldout"] = s(0.5, NOISE)
-  assert domain_fewshot.dapt_transfers(noisy).verdict == INCONCLUSIVE
+  assert beyond(noisy).verdict == INCONCLUSIVE
+  ours = [c.sources for c in domain.STUDY_CLAIMS["fewshot"] if "neither pretraining" in c.statement]
+  assert ours == [("ours",)]

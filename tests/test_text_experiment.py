@@ -396,6 +396,15 @@ def test_finetuning_keeps_general_rule_every_verdict():
   assert judge(2, "dapt", dapt_results(own=0.05)).verdict == NOT_MEASURED
 
 
+def test_dapt_transfer_to_the_unseen_target_every_verdict():
+  found = judge(3, "dapt", dapt_results(dapt=-0.1))
+  assert found.verdict == SUPPORTED and "unseen in pretraining" in found.evidence
+  assert found.margin.value == pytest.approx(-0.1)
+  assert judge(3, "dapt", dapt_results(dapt=0.1)).verdict == CONTRADICTED
+  assert judge(3, "dapt", dapt_results(dapt=0.0, spread=NOISE)).verdict == INCONCLUSIVE
+  assert judge(3, "dapt", dapt_results(own=0.05)).verdict == NOT_MEASURED
+
+
 def test_unrelated_dapt_rule_every_verdict():
   found = judge(1, "dapt", dapt_results(unrelated=0.05))
   assert found.verdict == SUPPORTED and found.margin.value == pytest.approx(0.05)

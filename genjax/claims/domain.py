@@ -13,6 +13,7 @@ measured" with the numbers; results that lack a rule's input raise `ResultMissin
 from genjax.claims import domain_checks as checks
 from genjax.claims.domain_fewshot import (
   dapt_transfers,
+  dapt_transfers_beyond_target,
   fewshot_keeps_general,
   fewshot_rule,
   unrelated_genre_rule,
@@ -235,9 +236,13 @@ STUDY_CLAIMS = {
                "capabilities (domains it was not finetuned on).", "Biderman et al. 2024: "
                "finetuning forgets the source domain", fewshot_keeps_general, "fewshot.png",
                ("001",)),
-        _claim("fewshot", "Domain-adaptive pretraining improves transfer to domains never "
-               "trained on.", "Gururangan et al. 2020 test DAPT on the target domain only",
-               dapt_transfers, "fewshot.png", ("002",))],
+        _claim("fewshot", "Domain-adaptive pretraining improves transfer to a domain unseen in "
+               "pretraining (DAPT, then finetuning, against finetuning alone).",
+               "Gururangan et al. 2020: DAPT then task finetuning beats finetuning alone "
+               "(ChemProt F1 81.9 -> 84.2)", dapt_transfers, "fewshot.png", ("002",)),
+        _claim("fewshot", "Domain-adaptive pretraining also helps domains that neither "
+               "pretraining, DAPT nor finetuning saw.", "Gururangan et al. 2020 test DAPT on "
+               "the target domain only", dapt_transfers_beyond_target, "fewshot.png")],
     "continual": [_claim(
         "continual", "Continual learning (here: with replay) keeps broad knowledge across "
         "domains.", "Ibrahim et al. 2024: replay limits forgetting in continual pretraining",

@@ -79,22 +79,58 @@ def unrelated_genre_rule(r: dict) -> Finding:
 
 def fewshot_keeps_general(r: dict) -> Finding:
   """Seed 001: few-shot finetuning improves the new task "while preserving general
-  capabilities": the held-out domains' loss must not rise by more than MIN_EFFECT_NATS (an
-  equivalence bound: supported when the whole interval lies below it)."""
+  capabilities": at each number of sequences that was run, the held-out domains' loss must not
+  rise by more than MIN_EFFECT_NATS (an equivalence bound: kept when the whole interval lies
+  below it, lost when it lies above). Kept at every size: supported; lost at every size:
+  contradicted; kept at some and lost at others: conditional on the number of sequences; else
+  inconclusive."""
   fs, _, sizes = _fewshot_inputs(r)
   if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
     return missing
-  c = compare(checks.get(fs[sizes[-1]], "heldout", "few-shot held-out loss"), fs["0"]["heldout"])
-  m = checks.margin(f"held-out loss, few-shot ({sizes[-1]}) - in-context", c, "higher")
-  judged = {SUPPORTED: CONTRADICTED, CONTRADICTED: SUPPORTED}.get(
-      verdict(m.name, c, "higher")[0], INCONCLUSIVE)
-  return Finding(judged, f"held-out (never-trained) domains' loss after few-shot finetuning on "
-                 f"{sizes[-1]} sequences minus before: {c['text']}; kept if the interval stays "
-                 f"below +{MIN_EFFECT_NATS}.", margin=m)
+  flipped = {SUPPORTED: CONTRADICTED, CONTRADICTED: SUPPORTED}
+  read = {}  # size -> (verdict, margin, compare result)
+  for n in sizes:
+    c = compare(checks.get(fs[n], "heldout", "few-shot held-out loss"), fs["0"]["heldout"])
+    name = f"held-out loss, few-shot ({n}) - in-context"
+    read[n] = (flipped.get(verdict(name, c, "higher")[0], INCONCLUSIVE),
+               checks.margin(name, c, "higher"), c)
+  evidence = ("held-out (never-trained) domains' loss after few-shot finetuning minus before, "
+              + "; ".join(f"{n} sequences: {c['text']}" for n, (_, _, c) in read.items())
+              + f"; kept if the interval stays below +{MIN_EFFECT_NATS}.")
+  kept = [n for n, (v, _, _) in read.items() if v == SUPPORTED]
+  lost = [n for n, (v, _, _) in read.items() if v == CONTRADICTED]
+  # The deciding margin: the size whose interval edge lies nearest the band's edge.
+  closest = min(read, key=lambda n: min(abs(read[n][1].low - read[n][1].threshold),
+                                        abs(read[n][1].high - read[n][1].threshold)))
+  if len(kept) == len(sizes) or len(lost) == len(sizes):
+    return Finding(read[closest][0], evidence, margin=read[closest][1])
+  if kept and lost:
+    return Finding(CONDITIONAL, evidence, f"on the number of sequences; kept at "
+                   f"{', '.join(kept)}, lost at {', '.join(lost)}",
+                   margin=read[lost[0]][1])
+  unclear = next(n for n, (v, _, _) in read.items() if v == INCONCLUSIVE)
+  return Finding(INCONCLUSIVE, evidence, f"{unclear} sequences: the interval straddles the "
+                 f"{MIN_EFFECT_NATS}-nat band's edge", margin=read[unclear][1])
 
 
 def dapt_transfers(r: dict) -> Finding:
-  """Seed 002: domain-adaptive pretraining improves transfer to unseen domains."""
+  """Seed 002: domain-adaptive pretraining improves transfer to a domain unseen in pretraining
+  (the few-shot target is a chain no pretraining saw): after the same finetuning on the target,
+  its loss with DAPT against without."""
+  fs, dapt, _ = _fewshot_inputs(r)
+  adapted, none = checks.get(dapt, "dapt_target_genre", "DAPT variant"), checks.get(
+      dapt, "none", "DAPT variant")
+  if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
+    return missing
+  c = compare(adapted["after"]["target"], none["after"]["target"])
+  judged, m = verdict("target loss after finetuning, DAPT - none", c, "lower")
+  return Finding(judged, f"the target (unseen in pretraining) after the same finetuning, loss "
+                 f"with DAPT minus without: {c['text']}.", margin=m)
+
+
+def dapt_transfers_beyond_target(r: dict) -> Finding:
+  """Ours, a wider reading than the seed's: DAPT on the target's genre also lowers the loss on
+  domains neither pretraining, DAPT nor finetuning saw."""
   fs, dapt, _ = _fewshot_inputs(r)
   adapted, none = checks.get(dapt, "dapt_target_genre", "DAPT variant"), checks.get(
       dapt, "none", "DAPT variant")

@@ -162,7 +162,9 @@ STUDY_CLAIMS = {
         _claim(markov.STUDY_CLAIMS["fewshot"][1], "dapt", "Gururangan et al. 2020: adaptive "
                "pretraining on an irrelevant domain hurts", text_dapt.unrelated_rule, "dapt.png"),
         _claim(markov.STUDY_CLAIMS["fewshot"][2], "dapt", "Biderman et al. 2024: finetuning "
-               "forgets the source domain", text_dapt.keeps_general_rule, "dapt.png")],
+               "forgets the source domain", text_dapt.keeps_general_rule, "dapt.png"),
+        _claim(markov.STUDY_CLAIMS["fewshot"][3], "dapt", "Gururangan et al. 2020: DAPT then "
+               "task finetuning beats finetuning alone", text_dapt.transfer_rule, "dapt.png")],
     "continual": [
         _claim(markov.STUDY_CLAIMS["continual"][0], "continual", "Ibrahim et al. 2024: replay "
                "of 5-50% of the earlier data limits forgetting in continual pretraining",
