@@ -56,6 +56,9 @@ flags.DEFINE_string("against", None, "With --compare: compare with this REPORT.j
 flags.DEFINE_string("full_elsewhere", None, "A REPORT.json of the full protocols run elsewhere "
                     "(e.g. reports/gpu/REPORT.json): REPORT.md notes each claim it reads "
                     "otherwise, with both numbers.")
+flags.DEFINE_bool("slurm_detach", False, "--launcher=slurm: submit the runs, and after them a "
+                  "job that judges them and writes REPORT.md, then exit at once: the report "
+                  "completes without this process (a rerun attaches to the queued jobs).")
 launch.define_flags()
 flags.adopt_module_key_flags(launch)  # --help lists them
 FLAGS = flags.FLAGS
@@ -133,6 +136,8 @@ def main(argv):
     raise UserError(f"no report {FLAGS.full_elsewhere} for --full_elsewhere")
   if FLAGS.jobs < 0:
     raise UserError(f"--jobs={FLAGS.jobs}: give a number of runs at a time, or 0 for automatic")
+  if FLAGS.slurm_detach and FLAGS.launcher != "slurm":
+    raise UserError("--slurm_detach needs --launcher=slurm")
   slurm = launch.from_flags(FLAGS.workdir)
   runs = plan_all(FLAGS.runs)
   timed = lambda run: EXPERIMENTS[run.experiment].timed  # noqa: E731
@@ -146,6 +151,15 @@ def main(argv):
   if FLAGS.plan_only:
     return
   logs.make_folder(FLAGS.workdir)
+  if slurm and FLAGS.slurm_detach:
+    # The same report, run by a last job once every run succeeded: it reuses them all.
+    judge_command = [sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:],
+                     "--launcher=local", "--noslurm_detach", "--norerun"]
+    job = slurm_jobs.submit_detached(slurm, runs, FLAGS.rerun, judge_command, FLAGS.workdir)
+    print(f"submitted: SLURM job {job.job_id} writes {os.path.join(FLAGS.workdir, 'REPORT.md')} "
+          f"once every run has succeeded (its log: {job.paths.stderr}); this process can go",
+          flush=True)
+    return
   start = time.perf_counter()
   if slurm:
     jobs = slurm_jobs.execute_all(slurm, runs, FLAGS.rerun)

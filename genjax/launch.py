@@ -5,12 +5,14 @@ Local runs stay what they were (genjax/report/schedule.py for the report, grid.r
 grid): plain subprocesses, the same side-by-side rules, numbers and output lines. A SLURM job
 runs the very command line the local path runs (`Command`, pickled by submitit), and the report's
 rules carry over:
-  - runs of one workdir run in order: the next one is submitted when the previous one finished;
+  - every run is submitted at once; runs of one workdir run in order through SLURM dependencies
+    (afterok on the previous one; a failed one cancels those after it), so the runs go on when
+    the process that submitted them stops, and `--slurm_detach` lets it stop on purpose;
   - a timed run gets its node alone (`--exclusive`), so no neighbour slows what it measures;
   - a run is reused only by fingerprint (the caller's `reuse`: genjax.report.runs.finished or
     grid.finished);
-  - the first failure stops new submissions and is one `error:` line with the job id and its
-    log; jobs already submitted run on, and a rerun attaches to them;
+  - the first failure is one `error:` line with the job id and its log; SLURM cancels the jobs
+    after it in its lane, the other lanes run on, and a rerun attaches to them;
   - every submitted job id is recorded in `WORKDIR/launch.json`, so a report or grid started
     again attaches to its jobs still queued or running instead of submitting them twice;
   - a requeued job (preemption, `scontrol requeue`, a time limit reached) reruns the same
@@ -29,10 +31,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from absl import flags
 
 from genjax.errors import UserError
+from genjax.workdir_lock import node_local_locks
 
 RECORD = "launch.json"  # in the report's / grid's workdir: {run: {job_id, folder, command}}
 POLL = "GENJAX_SLURM_POLL"  # seconds between two squeue calls (5 unset), read by from_flags
@@ -75,6 +79,10 @@ class Task:
   lane: str
   timed: bool = False
   log: str | None = None  # where its output goes (None: the job's own log files)
+  # Called on the compute node with the run's wall seconds once it succeeded (picklable: a
+  # module-level function or a functools.partial of one), so what the run's records say is
+  # written where it ran even when no process waits for the job.
+  on_success: Callable[[float], None] | None = None
 
 
 def _ignore_usr2() -> None:  # in the run's process: USR2 is submitit's, the run's is SIGTERM
@@ -86,11 +94,13 @@ class Command:
   its wall seconds. SIGTERM (requeue, preemption, scancel) makes the run save a checkpoint and
   exit 143: then no result is written, so a requeued job simply runs the command again."""
 
-  def __init__(self, argv: list[str], cwd: str, log: str | None = None):
-    self.argv, self.cwd, self.log, self._proc = list(argv), cwd, log, None
+  def __init__(self, argv: list[str], cwd: str, log: str | None = None,
+               on_success: Callable[[float], None] | None = None):
+    self.argv, self.cwd, self.log, self.on_success = list(argv), cwd, log, on_success
+    self._proc = None
 
   def __getstate__(self):  # the running process stays behind
-    return {"argv": self.argv, "cwd": self.cwd, "log": self.log, "_proc": None}
+    return {**self.__dict__, "_proc": None}
 
   def __call__(self) -> float:
     start = time.perf_counter()
@@ -107,7 +117,10 @@ class Command:
       sys.exit(code % 256)  # SystemExit passes submitit by: no result, the job is not "done"
     if code:
       raise RuntimeError(f"exit {code}: {' '.join(self.argv)}")
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if self.on_success is not None:
+      self.on_success(seconds)
+    return seconds
 
   def checkpoint(self, *args, **kwargs):
     """submitit calls this on its time-limit signal (USR2) before requeueing the job: the run
@@ -120,7 +133,8 @@ class Command:
       with contextlib.suppress(ChildProcessError):  # reap it here: the main thread is in wait()
         while time.monotonic() < deadline and not os.waitpid(proc.pid, os.WNOHANG)[0]:
           time.sleep(0.5)
-    return submitit.helpers.DelayedSubmission(Command(self.argv, self.cwd, self.log))
+    return submitit.helpers.DelayedSubmission(Command(self.argv, self.cwd, self.log,
+                                                      self.on_success))
 
 
 def states(job_ids: list[str]) -> dict[str, str]:
@@ -179,24 +193,29 @@ class Slurm:
     self.announce(f"{task.name}: attached to SLURM job {entry['job_id']} ({state})")
     return submitit.SlurmJob(entry.get("folder", self.folder), entry["job_id"])
 
-  def _submit(self, task: Task):
+  def _submit(self, task: Task, after: list[str] = ()):
+    """Submits the task as a job that starts once every job of `after` succeeded (and is
+    cancelled if one of them fails)."""
     import submitit
 
     executor = submitit.SlurmExecutor(folder=self.folder, max_num_timeout=3)
     extra = {"requeue": True, **self.parameters.get("additional_parameters", {})}
+    if after:
+      extra |= {"dependency": "afterok:" + ":".join(after), "kill-on-invalid-dep": "yes"}
     executor.update_parameters(**{**self.parameters, "additional_parameters": extra},
                                job_name=task.name, exclusive=True if task.timed else None)
     if task.log:  # like the local grid: a fresh log per run (a requeued job appends to it)
       os.makedirs(os.path.dirname(task.log) or ".", exist_ok=True)
       open(task.log, "w").close()
     try:
-      job = executor.submit(Command(task.command, os.getcwd(), task.log))
+      job = executor.submit(Command(task.command, os.getcwd(), task.log, task.on_success))
     except Exception as e:  # sbatch refused it: a bad partition, time, extra line ...
       lines = [line for line in str(e).splitlines() if line.strip()]
       raise UserError(f"sbatch refused run {task.name}: {lines[-1] if lines else e}") from None
     self._write_record(task, job.job_id)
-    self.announce(f"{task.name}: submitted as SLURM job {job.job_id} "
-                  f"({'alone on its node, ' if task.timed else ''}log {self.log_of(task, job)})")
+    after_text = f"after job {', '.join(after)}, " if after else ""
+    self.announce(f"{task.name}: submitted as SLURM job {job.job_id} ({after_text}"
+                  f"{'alone on its node, ' if task.timed else ''}log {self.log_of(task, job)})")
     return job
 
   @staticmethod
@@ -205,31 +224,46 @@ class Slurm:
 
   def run_all(self, tasks: list[Task], reuse) -> dict[str, float | None]:
     """Runs every task not reused (reuse(task) True); returns name -> wall seconds (None:
-    reused). Raises LaunchFailed at the first failed job, submitting nothing after it."""
-    lanes = collections.defaultdict(collections.deque)
+    reused). Raises LaunchFailed at the first failed job."""
+    outcome, submitted = self.submit_all(tasks, reuse)
+    return outcome | self.wait(submitted)
+
+  def submit_all(self, tasks: list[Task], reuse) -> tuple[dict[str, None], dict[str, tuple]]:
+    """Submits (or attaches to) a job for every task not reused, each after the previous job
+    of its lane. Returns ({reused task: None}, {submitted task: (task, job)})."""
+    lanes = collections.defaultdict(list)
     for task in tasks:  # a timed run is a lane of its own (its node is its own anyway)
       lanes[task.name if task.timed else os.path.abspath(task.lane)].append(task)
-    outcome: dict[str, float | None] = {}
-    running: dict[str, list] = {}  # lane -> [task, job, when it was first seen ended, state]
+    reused, submitted = {}, {}
+    for lane_tasks in lanes.values():
+      previous = None
+      for task in lane_tasks:
+        if reuse(task):
+          reused[task.name] = None
+          self.announce(f"{task.name}: reused (finished with this config in its workdir)")
+          continue
+        job = self._attach(task) or self._submit(task, [previous.job_id] if previous else [])
+        submitted[task.name], previous = (task, job), job
+    return reused, submitted
+
+  def submit_after(self, task: Task, submitted: dict[str, tuple]):
+    """Submits (or attaches to) `task` as a job that starts once every submitted job
+    succeeded; returns the job."""
+    return self._attach(task) or self._submit(task, [job.job_id for _, job in
+                                                     submitted.values()])
+
+  def wait(self, submitted: dict[str, tuple]) -> dict[str, float]:
+    """Waits for every submitted job; returns name -> wall seconds. Raises LaunchFailed at the
+    first job that ended without success."""
+    outcome: dict[str, float] = {}
+    running = {name: [task, job, None, "PENDING"] for name, (task, job) in submitted.items()}
     last_poll = float("-inf")
-    while lanes or running:
-      for lane in [lane for lane in lanes if lane not in running]:
-        while lanes[lane] and lane not in running:
-          task = lanes[lane].popleft()
-          if reuse(task):
-            outcome[task.name] = None
-            self.announce(f"{task.name}: reused (finished with this config in its workdir)")
-          else:
-            running[lane] = [task, self._attach(task) or self._submit(task), None, "PENDING"]
-        if not lanes[lane]:
-          del lanes[lane]
-      if not running:
-        break
+    while running:
       time.sleep(1)
       found = None  # squeue every `poll` seconds; result files every second
       if time.monotonic() - last_poll >= self.poll:
         found, last_poll = states([e[1].job_id for e in running.values()]), time.monotonic()
-      for lane, entry in list(running.items()):
+      for name, entry in list(running.items()):
         if found is not None:
           entry[3] = found.get(entry[1].job_id, "UNKNOWN")
           ended = entry[3] in ENDED or entry[3] == "UNKNOWN"
@@ -238,7 +272,7 @@ class Slurm:
         if seconds is not None:
           task, job = entry[:2]
           outcome[task.name] = seconds
-          del running[lane]
+          del running[name]
           self.announce(f"{task.name}: ran in {seconds:.0f} s (SLURM job {job.job_id})")
     return outcome
 
@@ -291,6 +325,10 @@ def from_flags(workdir: str) -> Slurm | None:
   if shutil.which("sbatch") is None:
     raise UserError("--launcher=slurm: no sbatch on PATH (run on a SLURM login node, or use "
                     "--launcher=local)")
+  if why := node_local_locks(workdir):
+    raise UserError(f"--launcher=slurm: workdir {workdir}: {why}, so jobs on two nodes could "
+                    "write one run's workdir at once; use a workdir on a filesystem with "
+                    "cluster-wide locks (NFSv4, Lustre with -o flock)")
   optional = {"partition": FLAGS.slurm_partition, "gpus_per_node": FLAGS.slurm_gpus_per_node,
               "cpus_per_task": FLAGS.slurm_cpus_per_task}
   parameters = {"time": FLAGS.slurm_time, "additional_parameters": extra,

@@ -7,6 +7,7 @@ traceback, never a quietly wrong result. The runs are the made-up coin-flip expe
 import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ import pytest
 from genjax import cli, identity, registry
 from genjax.configs import domain as domain_config
 from genjax.errors import UserError
+from genjax.report import machine
 from genjax.report import plan as run_plan
 from genjax.report import runs as report_runs
 
@@ -127,15 +129,21 @@ def test_a_run_that_ends_without_a_results_object_is_one_error_line(tmp_path, co
 def test_its_own_records_cut_short_are_ignored_then_rewritten(tmp_path, coinflip, times,
                                                               machines):
   run = _finished_run(tmp_path, coinflip)
-  for name, content in ((report_runs.TIMES_FILE, times), (report_runs.MACHINES_FILE, machines)):
+  for name, content in ((report_runs.TIMES_FILE, times), (report_runs.MACHINES_FILE, machines),
+                        (report_runs.NODES_FILE, machines)):
     with open(os.path.join(run.workdir, name), "w") as f:
       f.write(content)
   assert run_plan.expected_seconds(run, {}) == (None, "")
-  report_runs.execute(run, rerun=False)  # reused: its time and machine are unknown
-  assert (run.recorded_seconds, run.machine) == (None, None) and run.results["bias"] == 0.7
-  report_runs.record_seconds(run, 3.0)
-  times = json.loads(open(os.path.join(run.workdir, report_runs.TIMES_FILE)).read())
-  assert times == {NAME: 3.0}
+  report_runs.execute(run, rerun=False)  # reused: its time, machine and node are unknown
+  assert (run.recorded_seconds, run.machine, run.node) == (None, None, None)
+  assert run.results["bias"] == 0.7
+  report_runs.record_where_it_ran(run.workdir, run.name, 3.0)
+
+  def read(name):
+    return json.loads(open(os.path.join(run.workdir, name)).read())
+  assert read(report_runs.TIMES_FILE) == {NAME: 3.0}
+  assert read(report_runs.MACHINES_FILE) == {NAME: machine.machine_line()}
+  assert read(report_runs.NODES_FILE) == {NAME: socket.gethostname()}
 
 
 def test_the_report_reuses_a_run_whose_records_are_cut_short(tmp_path, coinflip):

@@ -90,6 +90,32 @@ def test_the_report_on_slurm_equals_the_local_one_and_a_rerun_reuses_its_runs(cl
 
 
 @pytest.mark.slow
+def test_a_detached_report_completes_after_its_driver_exits_and_names_the_nodes(cluster,
+                                                                                 tmp_path):
+  runs = (f"--runs={NAME}:{_flagfile(tmp_path, 'quick', 0.7)},"
+          f"{NAME}:{_flagfile(tmp_path, 'fair', 0.5)}")
+  local = _script("report.py", runs, f"--workdir={tmp_path / 'local'}")
+  assert local.returncode == 0, local.stderr[-3000:]
+  workdir = tmp_path / "slurm"
+  # The runs may start 5 s after submission: the driver has exited before any of them runs.
+  detached = _script("report.py", runs, f"--workdir={workdir}", "--launcher=slurm",
+                     "--slurm_detach", "--slurm_additional=begin=now+5", env=cluster.env)
+  assert detached.returncode == 0, detached.stderr[-3000:]
+  assert detached.stdout.count("submitted as SLURM job") == 3, detached.stdout  # 2 runs, judge
+  assert "this process can go" in detached.stdout and not (workdir / "REPORT.json").exists()
+  _until(lambda: (workdir / "REPORT.json").exists(), 300)
+  assert _claims(workdir / "REPORT.json") == _claims(tmp_path / "local" / "REPORT.json")
+  report = json.loads((workdir / "REPORT.json").read_text())
+  nodes = {run["node"] for run in report["runs"]}
+  assert report["environment"]["nodes"] == sorted(nodes) and None not in nodes
+  assert all(run["machine"] and run["wall_seconds"] > 0 for run in report["runs"])
+  record = json.loads((workdir / launch.RECORD).read_text())
+  judge = (workdir / "slurm" / f"{record['judge_report']['job_id']}_submission.sh").read_text()
+  for name in ("coinflip_quick", "coinflip_fair"):
+    assert record[name]["job_id"] in judge.split("--dependency=afterok:")[1].splitlines()[0]
+
+
+@pytest.mark.slow
 def test_a_two_point_grid_on_slurm_equals_the_local_grid(cluster, tmp_path):
   args = [f"--experiment={NAME}",
           f"--flagfile_base={_flagfile(tmp_path, 'quick', 0.7)}", "--grid=config.bias=0.25;0.75"]
@@ -184,6 +210,10 @@ def test_runs_of_one_workdir_go_in_turn_and_a_timed_run_gets_its_node_alone(
   scripts = {n: (tmp_path / "slurm" / f"{record[n]['job_id']}_submission.sh").read_text()
              for n in record}
   assert "#SBATCH --exclusive" in scripts["t"] and "--exclusive" not in scripts["a1"]
+  # a2 waits for a1 in SLURM itself, so the lane keeps its order without this process.
+  assert f"#SBATCH --dependency=afterok:{record['a1']['job_id']}" in scripts["a2"]
+  assert "#SBATCH --kill-on-invalid-dep=yes" in scripts["a2"]
+  assert "--dependency" not in scripts["a1"] + scripts["b"] + scripts["t"]
   assert all("#SBATCH --requeue" in script for script in scripts.values())
 
 
@@ -201,3 +231,9 @@ def test_bad_launcher_input_is_one_error_line(script, args, says, tmp_path):
   lines = done.stderr.strip().splitlines()  # the grid logs its JAX devices first
   [line] = [line for line in lines if line.startswith("error: ")]
   assert line == lines[-1] and says in line, done.stderr
+
+
+def test_detach_without_slurm_is_one_error_line(tmp_path):
+  done = _script("report.py", "--slurm_detach", f"--workdir={tmp_path / 'w'}")
+  assert done.returncode == 2, done.stderr[-2000:]
+  assert done.stderr.strip().splitlines()[-1] == "error: --slurm_detach needs --launcher=slurm"

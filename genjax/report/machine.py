@@ -84,6 +84,9 @@ def environment(runs: list, schedule: dict | None = None) -> dict:
          "device_kind": devices[0].device_kind, "python": platform.python_version(),
          "machine": platform.machine(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
          "xla_flags": os.environ.get("XLA_FLAGS", ""), **(schedule or {})}
+  nodes = sorted({run.node for run in runs if getattr(run, "node", None)})
+  if nodes:  # where the runs ran: under SLURM, compute nodes, not this one
+    env["nodes"] = nodes
   for name in ("flax", "optax", "orbax.checkpoint"):  # optional: judging needs none of them
     try:
       env[name.split(".")[0]] = importlib.import_module(name).__version__

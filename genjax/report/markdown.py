@@ -5,6 +5,7 @@ their commands and protocols; the environment. The verdicts come from `judge.jud
 
 import os
 import shlex
+import socket
 import sys
 
 from genjax import registry
@@ -250,6 +251,8 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
   libraries = [f"{name} {env[name]}" for name in ("flax", "optax", "orbax") if name in env]
   if libraries:
     lines.append("- " + ", ".join(libraries))
+  if env.get("nodes", [socket.gethostname()]) != [socket.gethostname()]:
+    lines.append(f"- the runs ran on {', '.join(env['nodes'])} (REPORT.json: each run's node)")
   if schedule and all(run.wall_seconds is None for run in runs):
     lines.append("- this report: every run reused from its workdir; the times below are each "
                  "run's own, from the report that ran it")

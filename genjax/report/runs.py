@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,8 @@ TIMES_FILE = "report_wall_seconds.json"  # {run name: seconds}
 # {run name: machine_line() where the report ran it}: a reused run's numbers belong to that machine
 # (GAN numbers move with the CPU model; a GPU box runs its own JAX), not to the one reporting.
 MACHINES_FILE = "report_machines.json"
+# {run name: the host name of the node it ran on}: under SLURM not the node that writes the report.
+NODES_FILE = "report_nodes.json"
 
 
 class RunFailed(UserError):
@@ -61,6 +64,7 @@ class Run:
   config: Any = None  # the config that flagfile gives; a finished run is reused only if equal
   recorded_seconds: float | None = None  # a reused run's time, where known
   machine: str | None = None  # machine_line() of where it ran, where known
+  node: str | None = None  # the host name it ran on, where known
   experiment: str = ""  # its registry.EXPERIMENTS name
 
 
@@ -144,12 +148,12 @@ def execute(run: Run, rerun: bool) -> Run:
       raise RunFailed(f"run {run.name} failed (exit {completed.returncode}): "
                       f"{shlex.join(run.command)}\n{tail}")
     run.wall_seconds = time.perf_counter() - start
-    record_seconds(run, run.wall_seconds)
-    identity.write_json(machines_path, (read_json(machines_path) or {}) |
-                        {run.name: machine_line()})
+    record_where_it_ran(run.workdir, run.name, run.wall_seconds)
   run.results = load_results(run)
   machine = (read_json(machines_path) or {}).get(run.name)
   run.machine = machine if isinstance(machine, str) else None
+  node = (read_json(os.path.join(run.workdir, NODES_FILE)) or {}).get(run.name)
+  run.node = node if isinstance(node, str) else None
   if run.wall_seconds is None:
     # Only a report times a run (a run made by hand, or resumed, has no one time): unknown else.
     run.recorded_seconds = recorded_seconds(run)
@@ -163,11 +167,15 @@ def recorded_seconds(run: Run) -> float | None:
   return float(value) if ok else None
 
 
-def record_seconds(run: Run, wall_seconds: float) -> None:
-  """Records in the run's workdir (TIMES_FILE, by run: the domain studies share a workdir) how
-  long the run took, for a later report that reuses it."""
-  times_path = os.path.join(run.workdir, TIMES_FILE)
-  identity.write_json(times_path, (read_json(times_path) or {}) | {run.name: wall_seconds})
+def record_where_it_ran(workdir: str, name: str, wall_seconds: float) -> None:
+  """Records in the run's workdir (by run name: the domain studies share a workdir) how long
+  the run took (TIMES_FILE), on what (MACHINES_FILE) and on which node (NODES_FILE), for this
+  report and a later one that reuses it. Called where the run ran: under SLURM on its node, by
+  the job itself, so the records exist even when no report process waits for the job."""
+  for file, value in ((TIMES_FILE, wall_seconds), (MACHINES_FILE, machine_line()),
+                      (NODES_FILE, socket.gethostname())):
+    path = os.path.join(workdir, file)
+    identity.write_json(path, (read_json(path) or {}) | {name: value})
 
 
 def seconds(run: Run) -> float | None:
