@@ -3,8 +3,8 @@ or as SLURM jobs through submitit (`--launcher=slurm`), one job per run.
 
 Local runs stay what they were (genjax/report/schedule.py for the report, grid.run_all for the
 grid): plain subprocesses, the same side-by-side rules, numbers and output lines. A SLURM job
-runs the very command line the local path runs (`Command`, pickled by submitit), and the report's
-rules carry over:
+runs the very command line the local path runs (genjax/slurm_job.py's `Command`, pickled by
+submitit), and the report's rules carry over:
   - every run is submitted at once; runs of one workdir run in order through SLURM dependencies
     (afterok on the previous one; a failed one cancels those after it), so the runs go on when
     the process that submitted them stops, and `--slurm_detach` lets it stop on purpose;
@@ -27,23 +27,18 @@ import json
 import math
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
 from absl import flags
 
 from genjax.errors import UserError
+from genjax.slurm_job import ENDED, Command, states
 from genjax.workdir_lock import node_local_locks
 
 RECORD = "launch.json"  # in the report's / grid's workdir: {run: {job_id, folder, command}}
 POLL = "GENJAX_SLURM_POLL"  # seconds between two squeue calls (5 unset), read by from_flags
 GRACE_SECONDS = 20  # a job that ended without a result file yet: wait this long (NFS lag)
-SIGTERM_GRACE = 60  # of submitit's 90 s warning before a time limit: the run saves a checkpoint
-ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
-         "BOOT_FAIL", "DEADLINE", "REVOKED", "SPECIAL_EXIT"}
 
 
 def define_flags() -> None:
@@ -83,78 +78,6 @@ class Task:
   # module-level function or a functools.partial of one), so what the run's records say is
   # written where it ran even when no process waits for the job.
   on_success: Callable[[float], None] | None = None
-
-
-def _ignore_usr2() -> None:  # in the run's process: USR2 is submitit's, the run's is SIGTERM
-  signal.signal(signal.SIGUSR2, signal.SIG_IGN)
-
-
-class Command:
-  """What a SLURM job runs: the local command line, in the directory it was planned in; returns
-  its wall seconds. SIGTERM (requeue, preemption, scancel) makes the run save a checkpoint and
-  exit 143: then no result is written, so a requeued job simply runs the command again."""
-
-  def __init__(self, argv: list[str], cwd: str, log: str | None = None,
-               on_success: Callable[[float], None] | None = None):
-    self.argv, self.cwd, self.log, self.on_success = list(argv), cwd, log, on_success
-    self._proc = None
-
-  def __getstate__(self):  # the running process stays behind
-    return {**self.__dict__, "_proc": None}
-
-  def __call__(self) -> float:
-    start = time.perf_counter()
-    out = open(self.log, "a") if self.log else None
-    try:
-      self._proc = subprocess.Popen(self.argv, cwd=self.cwd, stdout=out,
-                                    stderr=subprocess.STDOUT if out else None,
-                                    preexec_fn=_ignore_usr2)
-      code = self._proc.wait()
-    finally:
-      if out:
-        out.close()
-    if code in (-signal.SIGTERM, 128 + signal.SIGTERM):
-      sys.exit(code % 256)  # SystemExit passes submitit by: no result, the job is not "done"
-    if code:
-      raise RuntimeError(f"exit {code}: {' '.join(self.argv)}")
-    seconds = time.perf_counter() - start
-    if self.on_success is not None:
-      self.on_success(seconds)
-    return seconds
-
-  def checkpoint(self, *args, **kwargs):
-    """submitit calls this on its time-limit signal (USR2) before requeueing the job: the run
-    gets SIGTERM, saves its checkpoint, and the requeued job runs the same command again."""
-    import submitit
-
-    if (proc := self._proc) is not None and proc.returncode is None:
-      proc.send_signal(signal.SIGTERM)
-      deadline = time.monotonic() + SIGTERM_GRACE
-      with contextlib.suppress(ChildProcessError):  # reap it here: the main thread is in wait()
-        while time.monotonic() < deadline and not os.waitpid(proc.pid, os.WNOHANG)[0]:
-          time.sleep(0.5)
-    return submitit.helpers.DelayedSubmission(Command(self.argv, self.cwd, self.log,
-                                                      self.on_success))
-
-
-def states(job_ids: list[str]) -> dict[str, str]:
-  """Job id -> SLURM state (RUNNING, COMPLETED, ...) from squeue, then sacct for older jobs."""
-  found: dict[str, str] = {}
-  ids = ",".join(job_ids)
-  for command in (["squeue", "--states=all", "--noheader", "--format=%i|%T", f"--jobs={ids}"],
-                  ["sacct", "--noheader", "--parsable2", "--allocations",
-                   "--format=JobID,State", f"--jobs={ids}"]):
-    if set(job_ids) <= set(found):
-      break
-    try:
-      text = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-      continue
-    for line in text.splitlines():
-      job_id, _, state = line.strip().partition("|")
-      if job_id in job_ids and job_id not in found and state.strip():
-        found[job_id] = state.split()[0]  # "CANCELLED by 0" -> CANCELLED
-  return found
 
 
 class Slurm:
