@@ -63,15 +63,23 @@ def fewshot_rule(r: dict) -> Finding:
   return Finding(CONTRADICTED, evidence, margin=m)
 
 
+def _after_finetuning(r: dict, variant: str) -> tuple[dict, dict] | Finding:
+  """The losses after finetuning of a DAPT `variant` and of "none" (no adaptive pretraining),
+  or the not-measured Finding when the pretrained model did not train."""
+  fs, dapt, _ = _fewshot_inputs(r)
+  chosen, none = checks.get(dapt, variant, "DAPT variant"), checks.get(dapt, "none", "DAPT variant")
+  if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
+    return missing
+  return chosen["after"], none["after"]
+
+
 def unrelated_genre_rule(r: dict) -> Finding:
   """Gururangan et al. 2020: adaptive pretraining on an unrelated domain hurts the target."""
-  fs, dapt, _ = _fewshot_inputs(r)
-  unrelated, none = checks.get(dapt, "unrelated_genre", "DAPT variant"), checks.get(dapt, "none",
-                                                                         "DAPT variant")
-  missing = checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]})
-  if missing:
-    return missing
-  c = compare(unrelated["after"]["target"], none["after"]["target"])
+  pair = _after_finetuning(r, "unrelated_genre")
+  if isinstance(pair, Finding):
+    return pair
+  unrelated, none = pair
+  c = compare(unrelated["target"], none["target"])
   judged, m = verdict("target loss after finetuning, unrelated genre - none", c, "higher")
   return Finding(judged, f"target loss after finetuning, unrelated genre minus none: "
                  f"{c['text']}.", margin=m)
@@ -117,12 +125,11 @@ def dapt_transfers(r: dict) -> Finding:
   """Seed 002: domain-adaptive pretraining improves transfer to a domain unseen in pretraining
   (the few-shot target is a chain no pretraining saw): after the same finetuning on the target,
   its loss with DAPT against without."""
-  fs, dapt, _ = _fewshot_inputs(r)
-  adapted, none = checks.get(dapt, "dapt_target_genre", "DAPT variant"), checks.get(
-      dapt, "none", "DAPT variant")
-  if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
-    return missing
-  c = compare(adapted["after"]["target"], none["after"]["target"])
+  pair = _after_finetuning(r, "dapt_target_genre")
+  if isinstance(pair, Finding):
+    return pair
+  adapted, none = pair
+  c = compare(adapted["target"], none["target"])
   judged, m = verdict("target loss after finetuning, DAPT - none", c, "lower")
   return Finding(judged, f"the target (unseen in pretraining) after the same finetuning, loss "
                  f"with DAPT minus without: {c['text']}.", margin=m)
@@ -131,13 +138,12 @@ def dapt_transfers(r: dict) -> Finding:
 def dapt_transfers_beyond_target(r: dict) -> Finding:
   """Ours, a wider reading than the seed's: DAPT on the target's genre also lowers the loss on
   domains neither pretraining, DAPT nor finetuning saw."""
-  fs, dapt, _ = _fewshot_inputs(r)
-  adapted, none = checks.get(dapt, "dapt_target_genre", "DAPT variant"), checks.get(
-      dapt, "none", "DAPT variant")
-  if missing := checks.untrained(r, {"pretrained (held-out)": fs["0"]["heldout"]}):
-    return missing
-  c = compare(checks.get(adapted["after"], "heldout", "DAPT held-out loss"),
-              checks.get(none["after"], "heldout", "held-out loss without DAPT"))
+  pair = _after_finetuning(r, "dapt_target_genre")
+  if isinstance(pair, Finding):
+    return pair
+  adapted, none = pair
+  c = compare(checks.get(adapted, "heldout", "DAPT held-out loss"),
+              checks.get(none, "heldout", "held-out loss without DAPT"))
   judged, m = verdict("held-out loss after finetuning, DAPT - none", c, "lower")
   return Finding(judged, f"held-out (never-trained) domains' loss after finetuning, DAPT minus "
                  f"none: {c['text']}.", margin=m)
