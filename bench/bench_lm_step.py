@@ -8,12 +8,15 @@ python bench/bench_lm_step.py --torch_compile     # PyTorch also under torch.com
 One step is forward, backward and optimizer update of S seeds' models, each on its own batch of
 random bytes (drawn from --seed; no data files). Columns, per shape:
   genjax     the step the real-text experiment runs (genjax/text/fit.py's model, genjax/lm/step.py's
-             step, optimizer and state), S seeds vmapped in one compiled program by genjax.seeds
-             on one device (config.parallel=none);
+             step, optimizer and state) on one device (config.parallel=none), its S seeds run as
+             the text config's seed_map says on this backend: on a CPU the one-seed step called
+             per seed ("sequential");
+  genjax vmap  the same step with the S seeds vmapped in one program (the seed map the text
+             experiment runs on an accelerator), where it is not already the row above;
   bare JAX   a minimal pre-LN GPT written below in plain jax.numpy, with the same parameters
-             and optimizer, seeds vmapped the same way, in one jitted step that returns the loss
-             only (no norms); both JAX columns start from the same weights, drawn from --seed,
-             and tests/test_bench_lm_step.py checks that they compute the same loss;
+             and optimizer, its seeds run the way the genjax row runs them, a jitted step that
+             returns the loss only (no norms); both JAX columns start from the same weights, drawn
+             from --seed, and tests/test_bench_lm_step.py checks that they compute the same loss;
   PyTorch    the same GPT in torch, S models trained one after another, eager (and with
              --torch_compile, under torch.compile), only where `import torch` works: torch is
              no dependency of genjax (pip install torch --index-url
@@ -58,6 +61,7 @@ from genjax.configs import text as text_config
 from genjax.errors import UserError
 from genjax.lm import step as lm_step
 from genjax.text import fit as text_fit
+from genjax.text import train as text_train
 
 FLAGS = flags.FLAGS
 VOCAB = text_fit.VOCAB  # bytes
@@ -179,12 +183,14 @@ def genjax_model(shape: Shape, opt: Optimizer):
   return text_fit.model(genjax_config(shape, opt), "transformer")
 
 
-def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S):
+def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S, seed_map: str | None = None):
   """(step: state -> (state, metrics_S) on `random_windows(shape, seed)`, initial state from
-  params_S), as genjax.lm.fit.Trainings.pretrain builds and genjax.loop.Trainer calls them."""
+  params_S), as genjax.lm.fit.Trainings.pretrain builds and genjax.loop.Trainer calls them;
+  seed_map None: the text experiment's on this backend (genjax.text.train.seed_map)."""
   config = genjax_config(shape, opt)
   net = genjax_model(shape, opt)
-  sp = seeds.seed_parallel(shape.num_seeds, "none")
+  sp = seeds.seed_parallel(shape.num_seeds, "none",
+                           seed_map=seed_map or text_train.seed_map(config))
   schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
   tx = lm_step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
   # jitted: one small program, not an eager dispatch (and compile) of every leaf's zeros
@@ -192,7 +198,12 @@ def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S):
   train_step = lm_step.compiled_step(sp, net, lm_step.full_params, config.grad_clip, schedule)
   batch = sp.put_batch({"tokens": random_windows(shape, seed)}, batch_axis=0)
   keys_S = seeds.seed_keys(seed, shape.num_seeds)
-  return (lambda s: train_step(s, batch, keys_S)), state
+
+  def step(state):
+    state, metrics = train_step(state, batch, keys_S)
+    return state, sp.first(metrics)  # [S] metrics, as the trainer reads them every step
+
+  return step, state
 
 
 # ---- bare JAX: a minimal GPT of the same shape ----
@@ -244,9 +255,11 @@ def bare_tx(opt: Optimizer):
 
 
 @functools.lru_cache(maxsize=8)
-def bare_step(num_heads: int, opt: Optimizer):
-  """`(state_S, tokens_SxBxL) -> (state_S, loss_S)`: one jitted program over the seeds, the state
-  donated; compiled once per (heads, optimizer) and shape of the arguments."""
+def bare_step(num_heads: int, opt: Optimizer, seed_map: str = "vmap"):
+  """`(state_S, tokens_SxBxL) -> (state_S, loss_S)`, the state donated; compiled once per
+  (heads, optimizer, seed map) and shape of the arguments. seed_map "vmap": one jitted program
+  over the seeds; "sequential": the one-seed step jitted once and called per seed, the state a
+  tuple of the seeds' own (as genjax.seeds runs it)."""
   tx = bare_tx(opt)
 
   def step(state, tokens_BxL):
@@ -255,14 +268,25 @@ def bare_step(num_heads: int, opt: Optimizer):
     updates, opt_state = tx.update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), opt_state), loss
 
-  return jax.jit(jax.vmap(step), donate_argnums=0)
+  if seed_map == "vmap":
+    return jax.jit(jax.vmap(step), donate_argnums=0)
+  one_seed = jax.jit(lambda state, tokens_SxBxL, s: step(state, tokens_SxBxL[s]),
+                     donate_argnums=0)
+
+  def sequential(states, tokens_SxBxL):
+    outs = [one_seed(state, tokens_SxBxL, np.int32(s)) for s, state in enumerate(states)]
+    return tuple(state for state, _ in outs), jnp.stack([loss for _, loss in outs])
+
+  return sequential
 
 
-def bare_setup(shape: Shape, opt: Optimizer, params_S):
-  """(step, initial state from params_S)."""
+def bare_setup(shape: Shape, opt: Optimizer, params_S, seed_map: str = "vmap"):
+  """(step, initial state from params_S): the seeds run as `seed_map` says (bare_step)."""
   tx = bare_tx(opt)
   state = jax.jit(lambda p: (p, jax.vmap(tx.init)(p)))(params_S)
-  return bare_step(shape.num_heads, opt), state
+  if seed_map != "vmap":
+    state = tuple(jax.tree.map(lambda x, s=s: x[s], state) for s in range(shape.num_seeds))
+  return bare_step(shape.num_heads, opt, seed_map), state
 
 
 # ---- PyTorch: the same GPT, one model per seed ----
@@ -396,13 +420,16 @@ def measure(shape: Shape, opt: Optimizer, rounds: int, steps_per_round: int, see
   its rows."""
   tokens_SxBxL = random_windows(shape, seed)
   params_S = init_params(shape, seed)
+  ours = text_train.seed_map(genjax_config(shape, opt))
   genjax_step, genjax_state = genjax_setup(shape, opt, seed, params_S)
-  bare, bare_state = bare_setup(shape, opt, params_S)
+  bare, bare_state = bare_setup(shape, opt, params_S, ours)
   params = param_count(params_S) // shape.num_seeds
   matmul, peak_flops = timing.matmul(peak_size)
   peak_calls = max(3, steps_per_round // 10)
   calls = {"peak": repeated(lambda s: (s, matmul()), None, peak_calls),
            "genjax": repeated(genjax_step, genjax_state, steps_per_round),
+           **({} if ours == "vmap" else {"genjax vmap": repeated(
+               *genjax_setup(shape, opt, seed, params_S, "vmap"), steps_per_round)}),
            "bare JAX": repeated(lambda s: bare(s, tokens_SxBxL), bare_state, steps_per_round)}
   if torch is not None:
     variants = {"PyTorch": False} | ({"PyTorch compiled": True} if torch_compile else {})

@@ -32,8 +32,11 @@ MODES = ("auto", "none", "shard_map")
 # wide matmuls for small nets); "loop" writes the per-seed program out once per seed in the one
 # compiled program (unrolled, since a lax.map is much slower there: bench/bench_gan.py), for ops
 # whose batched form is slow. A convolution with per-seed weights vmaps into a grouped
-# convolution, which XLA:CPU runs slower per seed than S plain ones.
-SEED_MAPS = ("vmap", "loop")
+# convolution, which XLA:CPU runs slower per seed than S plain ones. "sequential" compiles the
+# one-seed step alone and calls it for each seed in turn, each seed's state its own arrays (one
+# device only): XLA:CPU runs the byte-level transformer's S-seed program, vmapped or looped,
+# slower than S calls of the one-seed program (bench/bench_lm_step.py).
+SEED_MAPS = ("vmap", "loop", "sequential")
 
 
 def map_seeds(fn, how: str = "vmap", in_axes=0):
@@ -42,7 +45,7 @@ def map_seeds(fn, how: str = "vmap", in_axes=0):
   numbers either way up to float reassociation inside the batched ops."""
   if how == "vmap":
     return jax.vmap(fn, in_axes=in_axes)
-  if how != "loop":
+  if how not in ("loop", "sequential"):  # inside one program, "sequential" can only loop
     raise UserError(f"unknown seed map {how!r}; choose from {SEED_MAPS}")
 
   def looped(*args):
@@ -93,6 +96,9 @@ class SeedParallel:
     axis (each seed its own data).
     """
     donate_argnums = (0,) if donate else ()
+    if self.seed_map == "sequential":
+      return CompiledStep(per_seed_step, functools.partial(
+          _one_seed_at_a_time, batch_axis=batch_axis, donate_argnums=donate_argnums))
 
     def mapped(step):
       if self.mode == "none":
@@ -112,7 +118,11 @@ class SeedParallel:
     return jax.device_put(keys, self._sharding(P(AXIS)))
 
   def put_state(self, state):
-    """Stacked host state -> device state (a copy: the compiled step donates its input)."""
+    """Stacked host state -> device state (a copy: the compiled step donates its input); under
+    "sequential", a tuple of the seeds' own states."""
+    if self.seed_map == "sequential":
+      return tuple(jax.device_put(jax.tree.map(lambda x, s=s: np.array(x[s]), state),
+                                  self.devices[0]) for s in range(self.num_seeds))
     copied = jax.tree.map(lambda x: jnp.array(x, copy=True), state)
     if self.mode == "none":
       return jax.device_put(copied, self.devices[0])
@@ -125,12 +135,39 @@ class SeedParallel:
     return jax.device_put(batch, self._sharding(P() if batch_axis is None else P(AXIS)))
 
   def get_state(self, device_state):
-    """The device state is already the stacked [S] state checkpoints and evaluations read."""
+    """The stacked [S] state checkpoints and evaluations read: the device state itself, or
+    under "sequential" the seeds' states stacked on the host."""
+    if self.seed_map == "sequential":
+      return _stack_on_host(device_state)
     return device_state
 
   def first(self, metrics):
-    """Metrics are already one [S] array each (pmap's per-device copies do not arise here)."""
+    """Metrics as one [S] array each (pmap's per-device copies do not arise here)."""
+    if self.seed_map == "sequential":
+      return _stack_on_host(metrics)
     return metrics
+
+
+def _stack_on_host(per_seed: tuple):
+  return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *per_seed)
+
+
+def _one_seed_at_a_time(step, batch_axis: int | None, donate_argnums: tuple):
+  """`(states, batch, keys_S) -> (states, metrics)` over a tuple of per-seed states: the one-seed
+  step compiled once (the seed's index is an argument, not a constant) and called per seed."""
+
+  def one_seed(state, batch, keys_S, s):
+    if batch_axis == 0:
+      batch = jax.tree.map(lambda x: x[s], batch)
+    return step(state, batch, keys_S[s])
+
+  jitted = jax.jit(one_seed, donate_argnums=donate_argnums)
+
+  def run(states, batch, keys_S):
+    outs = [jitted(state, batch, keys_S, np.int32(s)) for s, state in enumerate(states)]
+    return tuple(state for state, _ in outs), tuple(metrics for _, metrics in outs)
+
+  return run
 
 
 def seed_parallel(num_seeds: int, mode: str = "auto",
@@ -142,6 +179,11 @@ def seed_parallel(num_seeds: int, mode: str = "auto",
     raise UserError(f"unknown seed map {seed_map!r}; choose from {', '.join(SEED_MAPS)}")
   if num_seeds < 1:
     raise UserError(f"config.num_seeds must be >= 1, got {num_seeds}")
+  if seed_map == "sequential":
+    if mode == "shard_map":
+      raise UserError("the seed map 'sequential' runs every seed on one device; it cannot "
+                      "shard them (config.parallel=shard_map)")
+    return SeedParallel("none", tuple(devices.visible(num_devices)[:1]), num_seeds, seed_map)
   visible = devices.visible(num_devices)
   used = max(n for n in range(1, len(visible) + 1) if num_seeds % n == 0)
   if mode == "none" or (mode == "auto" and used == 1):

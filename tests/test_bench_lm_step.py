@@ -60,8 +60,9 @@ def test_the_bare_model_has_genjax_models_parameters(shape):
 
 def test_the_flop_count_is_the_dots_of_both_steps_as_written():
   params_S, tokens = bench.init_params(TINY, seed=0), bench.random_windows(TINY, 0)
+  # vmapped: one program to trace (the sequential seed map's loop runs on the host)
   bare, bare_state = bench.bare_setup(TINY, OPT, params_S)
-  genjax, genjax_state = bench.genjax_setup(TINY, OPT, 0, params_S)
+  genjax, genjax_state = bench.genjax_setup(TINY, OPT, 0, params_S, "vmap")
   counts = [flop_count.jaxpr_matmul_flops(jax.make_jaxpr(bare)(bare_state, tokens).jaxpr),
             flop_count.jaxpr_matmul_flops(jax.make_jaxpr(genjax)(genjax_state).jaxpr)]
   assert counts == [bench.train_flops(TINY)] * 2
@@ -74,6 +75,8 @@ def test_both_jax_steps_compute_the_same_loss_lower_it_and_give_rows(capsys):
   bare, state = bench.bare_setup(TINY, OPT, params_S)
   state, before_S = bare(state, tokens)  # a step's loss is of the weights before its update
   _, after_S = bare(state, tokens)
+  bare_seq, seq_state = bench.bare_setup(TINY, OPT, params_S, "sequential")
+  np.testing.assert_allclose(np.asarray(bare_seq(seq_state, tokens)[1]), before_S, rtol=1e-5)
   genjax, genjax_state = bench.genjax_setup(TINY, OPT, 0, params_S)
   _, metrics = genjax(genjax_state)
   before_S, after_S = np.asarray(before_S), np.asarray(after_S)
@@ -86,7 +89,7 @@ def test_both_jax_steps_compute_the_same_loss_lower_it_and_give_rows(capsys):
 
   torch = bench.import_torch()
   rows = bench.measure(TINY, OPT, rounds=1, steps_per_round=2, seed=0, torch=torch, peak_size=64)
-  names = ["peak", "genjax", "bare JAX"] + (["PyTorch"] if torch else [])
+  names = ["peak", "genjax", "genjax vmap", "bare JAX"] + (["PyTorch"] if torch else [])
   assert [row["implementation"] for row in rows] == names
   for row in rows:
     assert FIELDS <= set(row), row
@@ -96,7 +99,7 @@ def test_both_jax_steps_compute_the_same_loss_lower_it_and_give_rows(capsys):
       assert row["flops_per_step"] == bench.train_flops(TINY)
       assert row["params"] == bench.param_count(_genjax_params(TINY))
   assert rows[1]["genjax_over_this"] == 1.0
-  assert "tiny: genjax/bare JAX " in capsys.readouterr().out
+  assert "tiny: genjax/genjax vmap " in capsys.readouterr().out
 
 
 def test_the_pytorch_model_has_genjax_models_parameters():

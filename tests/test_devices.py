@@ -15,7 +15,8 @@ from genjax.errors import UserError
                                   lambda: parallel.data_parallel("pmap", 2),
                                   lambda: parallel.data_parallel("shard_map", 4),
                                   lambda: seeds.seed_parallel(4, "none"),
-                                  lambda: seeds.seed_parallel(4, "auto")])
+                                  lambda: seeds.seed_parallel(4, "auto"),
+                                  lambda: seeds.seed_parallel(4, "auto", seed_map="sequential")])
 def test_both_device_classes_implement_the_protocol(make):
   assert isinstance(make(), devices.Devices)
 
@@ -33,7 +34,8 @@ def test_the_protocol_check_is_not_vacuous():
   assert not isinstance(NoHostSide(), devices.Devices)
 
 
-@pytest.mark.parametrize("dp", [parallel.data_parallel("none"), seeds.seed_parallel(2, "none")])
+@pytest.mark.parametrize("dp", [parallel.data_parallel("none"), seeds.seed_parallel(2, "none"),
+                                seeds.seed_parallel(2, "none", seed_map="sequential")])
 def test_compiled_steps_count_their_traces_the_same_way(dp):
   def step(state, batch, key):
     return {"w": state["w"] + 1.0}, {"loss": state["w"]}
@@ -66,7 +68,8 @@ def test_both_share_the_device_checks():
 
 
 def test_a_loop_over_seeds_gives_what_vmap_gives():
-  """seed_map="loop" writes the per-seed program out once per seed; the numbers are vmap's."""
+  """seed_map="loop" writes the per-seed program out once per seed, "sequential" calls the
+  one-seed program per seed; the numbers are vmap's either way."""
   def step(state, batch, key):
     w = state["w"] + batch["x"] @ state["m"] + jax.random.normal(key, (3,))
     return {"w": w, "m": state["m"] * 0.5}, {"loss": (w ** 2).sum()}
@@ -79,10 +82,17 @@ def test_a_loop_over_seeds_gives_what_vmap_gives():
     for how in seeds.SEED_MAPS:
       sp = seeds.seed_parallel(2, "none", seed_map=how)
       compiled = sp.compile(step, batch_axis=batch_axis, donate=False)
-      outs[how] = compiled(sp.put_state(state), batch, keys)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), outs["vmap"],
-                 outs["loop"])
+      new_state, metrics = compiled(sp.put_state(state), batch, keys)
+      outs[how] = sp.get_state(new_state), sp.first(metrics)
+      assert compiled.num_traces() == 1
+    for how in ("loop", "sequential"):
+      jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), outs["vmap"],
+                   outs[how])
+    assert outs["sequential"][0]["m"].shape == (2, 4, 3)  # stacked again for checkpoints
   shared = seeds.map_seeds(lambda a, b: a * b, "loop", in_axes=(0, None))
   np.testing.assert_array_equal(shared(jnp.arange(3.0), 2.0), [0.0, 2.0, 4.0])
   with pytest.raises(UserError, match="unknown seed map 'scan'"):
     seeds.seed_parallel(2, "none", seed_map="scan")
+  assert seeds.seed_parallel(4, "auto", seed_map="sequential").num_devices == 1
+  with pytest.raises(UserError, match="'sequential' runs every seed on one device"):
+    seeds.seed_parallel(4, "shard_map", seed_map="sequential")

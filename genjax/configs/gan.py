@@ -89,7 +89,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.num_seeds = 10  # seeds trained together in one compiled program (vmap)
   config.seed = 0  # base seed; seed s uses fold_in(key(seed), s)
   config.parallel = "auto"  # seed axis over devices: auto (most that divide num_seeds) | none
-  # How a device runs its seeds (genjax.seeds.SEED_MAPS): vmap | loop | auto (loop for the
+  # How a device runs its seeds (genjax.seeds): vmap | loop | auto (loop for the
   # dcgan arch, whose vmapped convolutions become grouped ones that XLA:CPU runs slower per
   # seed than one seed alone, bench/bench_gan.py; vmap for the MLP archs).
   config.seed_map = "auto"

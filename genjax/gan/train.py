@@ -23,7 +23,8 @@ def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "arch", ("small", "pacgan", *models.CONV_ARCHS))
   checks.require_choice(config, "batch_unit", ("packs", "samples"))
   checks.require_choice(config, "parallel", seeds.MODES)
-  checks.require_choice(config, "seed_map", ("auto", *seeds.SEED_MAPS))
+  checks.require_choice(config, "seed_map", ("auto", "vmap", "loop"))  # its sampler reads the
+  # stacked device state, which "sequential" does not keep
   checks.require_choice(config, "g_loss", ("non_saturating", "saturating"))
   checks.require_choice(config, "classifier", classifier.KINDS)
   checks.require_choice(config, "prdc_space", ("pixels", "features"))

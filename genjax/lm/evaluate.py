@@ -26,25 +26,35 @@ def loss_summary(per_position_SxT) -> dict:
 
 @functools.lru_cache(maxsize=16)
 def _nll_sum(model):
-  @jax.jit
-  def nll_sum(params_S, tokens_SxCxL):
-    return jax.vmap(lambda p, t: next_token_nll(model, p, t).sum(0))(params_S, tokens_SxCxL)
-
-  return nll_sum
+  """One seed's summed NLL over its sequences, per position."""
+  return jax.jit(lambda params, tokens_CxL: next_token_nll(model, params, tokens_CxL).sum(0))
 
 
-def model_loss(model, params_S, tokens_SxNxL, chunk: int) -> np.ndarray:
-  """Per-position mean NLL of each seed's model on its own sequences: S x (L-1)."""
-  nll_sum = _nll_sum(model)
+@functools.lru_cache(maxsize=16)
+def _nll_sum_S(model):
+  return jax.jit(jax.vmap(lambda p, t: next_token_nll(model, p, t).sum(0)))
+
+
+def model_loss(model, params_S, tokens_SxNxL, chunk: int, seed_map: str = "vmap") -> np.ndarray:
+  """Per-position mean NLL of each seed's model on its own sequences: S x (L-1). seed_map
+  "sequential" scores one seed at a time, as the training step ran (genjax.seeds)."""
   n = tokens_SxNxL.shape[1]
   chunk = min(chunk, n)
-  total = sum(np.asarray(nll_sum(params_S, tokens_SxNxL[:, i:i + chunk]))
+  if seed_map == "sequential":
+    nll_sum = _nll_sum(model)
+    return np.stack([
+        sum(np.asarray(nll_sum(jax.tree.map(lambda x, s=s: x[s], params_S),
+                               tokens_SxNxL[s, i:i + chunk])) for i in range(0, n, chunk)) / n
+        for s in range(tokens_SxNxL.shape[0])])
+  nll_sum_S = _nll_sum_S(model)
+  total = sum(np.asarray(nll_sum_S(params_S, tokens_SxNxL[:, i:i + chunk]))
               for i in range(0, n, chunk))
   return total / n
 
 
-def model_losses(model, params_S, eval_sets: dict, chunk: int) -> dict:
-  return {name: model_loss(model, params_S, tokens, chunk) for name, tokens in eval_sets.items()}
+def model_losses(model, params_S, eval_sets: dict, chunk: int, seed_map: str = "vmap") -> dict:
+  return {name: model_loss(model, params_S, tokens, chunk, seed_map)
+          for name, tokens in eval_sets.items()}
 
 
 def checkpoint_selection(evals: dict, valid: str, test: str) -> dict:

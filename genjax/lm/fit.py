@@ -40,9 +40,10 @@ class Trainings:
     train_step = step.compiled_step(self.devices, model, to_params, config.grad_clip, schedule)
 
     def losses_at(t, device_state) -> dict:
-      state = jax.device_get(device_state)
+      state = jax.device_get(self.devices.get_state(device_state))
       params_S = jax.vmap(to_params)(state["trainable"], state["frozen"])
-      losses = evaluate.model_losses(model, params_S, eval_sets, config.eval_chunk)
+      losses = evaluate.model_losses(model, params_S, eval_sets, config.eval_chunk,
+                                     self.devices.seed_map)
       logging.info("%s T=%d: %s", name, t, {s: f"{v.mean():.4f}" for s, v in losses.items()})
       return {s: v.tolist() for s, v in losses.items()}
 

@@ -140,7 +140,8 @@ def finetuning(trainings: Trainings, refs: dict) -> Finetuning:
   sets = finetune_sets(config, target, domains)
   task = data.target_set(config, target)
   return Finetuning(target, domains, net, params_S, base, row, sets,
-                    evaluate.model_losses(net, params_S, sets, config.eval_chunk),
+                    evaluate.model_losses(net, params_S, sets, config.eval_chunk,
+                                          trainings.devices.seed_map),
                     int(len(task[0])), data.window_sampler(config, [task], data.FINETUNE_DATA),
                     sorted(set(config.finetune_step_grid)))
 
