@@ -94,9 +94,10 @@ MADE_UP = (b"Now is the winter of our discontent, in the beginning was the word;
            b"hereby granted, the minister said on Tuesday. ") * 4
 
 
-def test_one_byte_step_golden_values():
+@pytest.mark.parametrize("seed_map", ["vmap", "sequential"])  # an accelerator's, a CPU's
+def test_one_byte_step_golden_values(seed_map):
   config = tiny_config()
-  sp = seeds.seed_parallel(3, "none")
+  sp = seeds.seed_parallel(3, "none", seed_map=seed_map)
   net = fit.model(config, "transformer")
   params = jax.vmap(lambda k: net.init(k, jnp.zeros((1, 16), jnp.int32)))(
       data.stream_keys(config, data.INIT))
@@ -109,6 +110,7 @@ def test_one_byte_step_golden_values():
                      seeds.seed_keys(0, 3)])
   state, metrics = train_step(sp.put_state(state), sp.put_batch({"tokens": tokens}, 0),
                               seeds.seed_keys(0, 3))
+  metrics = sp.first(metrics)
   assert train_step.num_traces() == 1 and metrics["loss"].shape == (3,)
   np.testing.assert_allclose(metrics["loss"], GOLDEN_LOSS, atol=2e-4, err_msg=(
       "the byte step changed; if intended, update GOLDEN_LOSS in tests/test_text_experiment.py"))
@@ -555,7 +557,9 @@ def test_bad_config_is_a_one_line_user_error():
                               ("heldout", ("poetry",), "distinct domains"),
                               ("batch_size", 7, "split evenly"),
                               ("num_evals", 3, "multiple of config.num_evals=3"),
-                              ("specialists", ("bible",), "no domain other")):
+                              ("specialists", ("bible",), "no domain other"),
+                              ("split", "documents-v1", "config.split must be one of documents-v2"),
+                              ("seed_map", "loop", "config.seed_map must be one of")):
     config = tiny_config()
     config[field] = value
     with pytest.raises(UserError, match=match):

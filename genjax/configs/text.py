@@ -17,11 +17,18 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config = ConfigDict()
   config.study = "diversity"  # diversity | architecture (finetune, dapt, continual: own files)
   config.seed = 0  # every random number (batches, evaluation windows, init) derives from this
-  config.num_seeds = 3  # seeds trained side by side in one compiled program (vmap)
+  config.num_seeds = 3  # seeds trained side by side, each from its own keys
   config.parallel = "auto"  # auto | none | shard_map: the seed axis over the devices (genjax.seeds)
+  # How the seeds run (genjax.seeds): vmap (one program with a seed axis) | sequential (the
+  # one-seed step called per seed, one device) | auto: sequential on a CPU, where XLA runs it
+  # faster (bench/bench_lm_step.py), else vmap.
+  config.seed_map = "auto"
   config.num_devices = 0  # devices to shard the seeds over (0: as many as divide num_seeds)
   # ---- domains (genjax.data.text: split by document, bytes, vocabulary 256) ----
   config.domains = ("shakespeare", "bible", "licences", "news")  # the registers trained on
+  # The split protocol (genjax.data.text.SPLIT_PROTOCOL, the one the code makes): part of a
+  # run's identity, so a workdir made on other splits is never read as one made on these.
+  config.split = "documents-v2"
   # Domains held out in turn: each is judged after pretraining on the others (the architecture
   # study holds out the first only).
   config.heldout = ("shakespeare", "bible", "licences", "news")
@@ -64,8 +71,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   if variant == "quick":  # one held-out domain, sized for a CPU
     config.heldout = ("bible",)
     config.specialists = ("shakespeare",)
-    config.num_steps = 500  # the diversity study's; the architecture flagfile sets 400
-    config.num_evals = 10  # 8 or more that divide both 500 and 400
+    config.num_steps = 800  # the diversity study's; the architecture flagfile sets 640
+    config.num_evals = 10  # 8 or more that divide both 800 and 640
     # Short runs gain from a higher peak rate: their own held-out text scored fewer bits per
     # byte at 1e-2 than at 3e-3 (mix and Shakespeare alone).
     config.learning_rate = 1e-2

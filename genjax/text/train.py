@@ -1,15 +1,16 @@
 """Q1 on real text (issue 35): `train_and_evaluate` runs one study of byte-level language models
 on the four-register text pack (genjax/data/text.py).
 
-Every training runs `config.num_seeds` seeds side by side (the state has a leading seed axis,
-one compiled step vmaps over it, `genjax.seeds` shards it over devices). Seed s has its own
-init, batches and evaluation windows, all derived from `config.seed`. The studies are in
-`studies.py`, a training in `fit.py`, results.md and the figure in `report.py`; the models, the
-step and the scoring of a model are the language-model library's (genjax/lm). Everything is
-reported in bits per byte beside the byte references of genjax/data/byte_references.py,
-computed on the same held-out documents.
+Every training runs `config.num_seeds` seeds side by side (the state has a leading seed axis;
+one compiled step vmaps over it, or on a CPU the one-seed step runs per seed: `seed_map`).
+Seed s has its own init, batches and evaluation windows, all derived from `config.seed`. The
+studies are in `studies.py`, a training in `fit.py`, results.md and the figure in `report.py`;
+the models, the step and the scoring of a model are the language-model library's (genjax/lm).
+Everything is reported in bits per byte beside the byte references of
+genjax/data/byte_references.py, computed on the same held-out documents.
 """
 
+import jax
 from ml_collections import ConfigDict
 
 from genjax import checks, logs, seeds
@@ -25,10 +26,19 @@ STUDIES = {"diversity": studies.diversity, "architecture": studies.architecture,
            "finetune": studies.finetune, "dapt": studies.dapt, "continual": studies.continual}
 
 
+def seed_map(config: ConfigDict) -> str:
+  """config.seed_map with "auto" resolved: sequential on a CPU, vmap on an accelerator."""
+  if config.seed_map != "auto":
+    return config.seed_map
+  return "sequential" if jax.default_backend() == "cpu" else "vmap"
+
+
 def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "study", STUDIES)
   checks.require_choice(config, "positions", ("learned", "rotary"))
   checks.require_choice(config, "parallel", seeds.MODES)
+  checks.require_choice(config, "seed_map", ("auto", "vmap", "sequential"))
+  checks.require_choice(config, "split", (text.SPLIT_PROTOCOL,))
   checks.require_positive(config, "num_seeds", "context", "num_layers", "width", "num_heads",
                           "num_steps", "batch_size", "learning_rate", "grad_clip", "num_evals",
                           "eval_windows", "eval_chunk", "log_every", "checkpoint_every",
@@ -133,7 +143,8 @@ STUDY_FIELDS = {
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   """Runs config.study; writes results.json, results.md and its figure; returns the results."""
   validate(config)
-  sp = seeds.seed_parallel(config.num_seeds, config.parallel, config.num_devices)
+  sp = seeds.seed_parallel(config.num_seeds, config.parallel, config.num_devices,
+                           seed_map(config))
   # The pack is read (and its absence reported in one line) before the workdir is touched.
   refs = data.references(config, config.domains)
   with Workdir.open(workdir, config, EXPERIMENTS["text"], tensorboard=config.tensorboard) as wd:
