@@ -54,6 +54,7 @@ def test_a_matched_budget_states_each_arms_bytes_parameters_and_bytes_per_parame
   found = judge(0, "diversity", diversity())
   assert found.verdict == SUPPORTED
   assert found.evidence.startswith("Judged at equal bytes before convergence (")
+  assert "intervals over seeds only" in found.evidence
   assert f"{MIX} 936,000 bytes seen, 100,000 parameters, 9.4 bytes/parameter" in found.evidence
 
 

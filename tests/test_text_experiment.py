@@ -194,9 +194,10 @@ def test_the_claims_are_the_markov_studys_statements():
   for study, markov in (("diversity", "diversity"), ("architecture", "architecture"),
                         ("finetune", "finetune"), ("dapt", "fewshot"),
                         ("continual", "continual")):
-    ours = [c.statement for c in rules.STUDY_CLAIMS[study]]
-    theirs = [c.statement for c in markov_claims.STUDY_CLAIMS[markov]]
-    assert ours == theirs[:len(ours)]
+    # the seed texts' rows; a row marked ours (no sources) may be the text study's own
+    ours = [c.statement for c in rules.STUDY_CLAIMS[study] if c.sources]
+    theirs = [c.statement for c in markov_claims.STUDY_CLAIMS[markov] if c.sources]
+    assert ours == theirs[:len(ours)] and ours
   assert rules.claims_for(tiny_config("architecture")) == rules.STUDY_CLAIMS["architecture"]
 
 
@@ -349,11 +350,11 @@ def test_lora_rule_every_verdict():
 
 
 def dapt_results(finetuning=-0.2, dapt=-0.1, unrelated=0.05, spread=(0.0, 0.0, 0.0), forgets=0.0,
-                 **guard):
-  """Three starts, each finetuned (T = 0, 50, 100, 200; selected at T = 100, where validation is
+                 same=-0.15, **guard):
+  """Four starts, each finetuned (T = 0, 50, 100, 200; selected at T = 100, where validation is
   lowest): none's target falls by `finetuning` from the pretrained model, its other domains rise
-  by `forgets` (with `spread`); related ends `dapt` and unrelated `unrelated` from none's tuned
-  target (with `spread` per seed)."""
+  by `forgets` (with `spread`); related (the neighbouring register) ends `dapt`, same_register
+  `same` and unrelated `unrelated` from none's tuned target (with `spread` per seed)."""
   def curve(at_0, tuned, noise=(0.0, 0.0, 0.0), others=0.0, others_noise=(0.0, 0.0, 0.0)):
     return {"0": point(at_0, 0.0), "50": point((at_0 + tuned) / 2, 0.0),
             "100": point(tuned, others, others_noise) | {"target": s(tuned, noise),
@@ -362,19 +363,22 @@ def dapt_results(finetuning=-0.2, dapt=-0.1, unrelated=0.05, spread=(0.0, 0.0, 0
   rest = ["shakespeare", "licences", "news"]
   return {"study": "dapt", "num_seeds": 3, "context": 64, "target": "bible",
           "target_bytes": 40_000, "grid": [0, 50, 100, 200], "base": "base",
-          "unrelated": "licences", "dapt_steps": 400,
-          "dapt_bytes": {"related": 3_000_000, "unrelated": 2_000_000},
+          "unrelated": "licences", "neighbour": "shakespeare", "dapt_steps": 400,
+          "dapt_bytes": {"related": 3_800_000, "same_register": 3_000_000,
+                         "unrelated": 2_000_000},
           "models": {"base": row("transformer", rest, {"bible": 0.0}, **guard)},
           "heldout": [{"domain": "bible", "models": ["base"]}],
           "starts": {"none": {"curve": curve(0.0, finetuning, others=forgets,
                                              others_noise=spread)},
                      "related": {"curve": curve(-0.3, finetuning + dapt, spread)},
+                     "same_register": {"curve": curve(-0.4, finetuning + same, spread)},
                      "unrelated": {"curve": curve(0.2, finetuning + unrelated, spread)}}}
 
 
 def test_dapt_rule_every_verdict():
   found = judge(0, "dapt", dapt_results())
   assert found.verdict == SUPPORTED and "T*=100" in found.evidence
+  assert "DAPT on shakespeare (the neighbouring register)" in found.evidence
   assert found.margin.value == pytest.approx(-0.1)  # DAPT's gain, the closer to flipping
   only_finetuning = judge(0, "dapt", dapt_results(dapt=0.1))
   assert only_finetuning.verdict == CONDITIONAL and "only finetuning" in only_finetuning.condition
@@ -405,6 +409,22 @@ def test_dapt_transfer_to_the_unseen_target_every_verdict():
   assert judge(3, "dapt", dapt_results(dapt=0.1)).verdict == CONTRADICTED
   assert judge(3, "dapt", dapt_results(dapt=0.0, spread=NOISE)).verdict == INCONCLUSIVE
   assert judge(3, "dapt", dapt_results(own=0.05)).verdict == NOT_MEASURED
+
+
+def test_same_register_dapt_is_a_row_of_its_own_every_verdict():
+  """More of the target's own text is read as more in-domain data, apart from DAPT's rows."""
+  claim = rules.STUDY_CLAIMS["dapt"][4]
+  assert claim.sources == () and "own register" in claim.statement  # ours
+  found = claim.rule(dapt_results(same=-0.15))
+  assert found.verdict == SUPPORTED and "more in-domain data" in found.evidence
+  assert found.margin.value == pytest.approx(-0.15)
+  assert claim.rule(dapt_results(same=0.1)).verdict == CONTRADICTED
+  assert claim.rule(dapt_results(same=0.0, spread=NOISE)).verdict == INCONCLUSIVE
+  assert claim.rule(dapt_results(own=0.05)).verdict == NOT_MEASURED
+  # the neighbour can fail while the target's own text helps: the rows stay apart
+  split = dapt_results(dapt=0.1, same=-0.15)
+  assert judge(3, "dapt", split).verdict == CONTRADICTED
+  assert claim.rule(split).verdict == SUPPORTED
 
 
 def test_unrelated_dapt_rule_every_verdict():
@@ -574,6 +594,8 @@ BAD_STUDY_FIELDS = {
                                         ("target_bytes", 16, "must exceed")]),
     "dapt": (tiny_dapt_config, [("dapt_unrelated", "bible", "other than the target"),
                                 ("dapt_unrelated", "poetry", "must be one of"),
+                                ("dapt_neighbour", "bible", "other than the target"),
+                                ("dapt_neighbour", "licences", "need two registers"),
                                 ("dapt_steps", 0, "dapt_steps"),
                                 ("finetune_step_grid", (4,), "two or more"),
                                 ("target_bytes", 16, "must exceed")]),
@@ -648,7 +670,7 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
     assert [list(m["curve"]) for m in saved["methods"].values()] == [["0", "2", "4"]] * 4
     assert saved["target_bytes"] == 2000 and saved["target"] == "bible"
   if study == "dapt":  # each start at T = 0 (DAPT done) and along the grid
-    assert [list(m["curve"]) for m in saved["starts"].values()] == [["0", "2", "4"]] * 3
+    assert [list(m["curve"]) for m in saved["starts"].values()] == [["0", "2", "4"]] * 4
     none, related = (saved["starts"][k]["curve"]["0"]["target"] for k in ("none", "related"))
     assert none != related  # four steps of DAPT moved the model
   if study == "continual":  # after pretraining and each stage; replay changes what is kept

@@ -164,7 +164,11 @@ STUDY_CLAIMS = {
         _claim(markov.STUDY_CLAIMS["fewshot"][2], "dapt", "Biderman et al. 2024: finetuning "
                "forgets the source domain", text_dapt.keeps_general_rule, "dapt.png"),
         _claim(markov.STUDY_CLAIMS["fewshot"][3], "dapt", "Gururangan et al. 2020: DAPT then "
-               "task finetuning beats finetuning alone", text_dapt.transfer_rule, "dapt.png")],
+               "task finetuning beats finetuning alone", text_dapt.transfer_rule, "dapt.png"),
+        Claim("Q1", "Adaptive pretraining on more of the target's own register, then "
+              "finetuning, beats finetuning alone (more in-domain data, not adaptation).",
+              f"{EXPERIMENT}, dapt study", "Gururangan et al. 2020 adapt on a domain, then judge "
+              "a task inside it", _for_study("dapt", text_dapt.same_register_rule), "dapt.png")],
     "continual": [
         _claim(markov.STUDY_CLAIMS["continual"][0], "continual", "Ibrahim et al. 2024: replay "
                "of 5-50% of the earlier data limits forgetting in continual pretraining",

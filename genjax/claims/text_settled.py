@@ -131,7 +131,8 @@ def judged(r: dict, names, rule: Callable[[dict], Finding]) -> Finding:
   found, evals = rule(r), evaluations(r, names, rule)
   steps = [e["step"] for e in evals]
   late = [e for e in evals if e["step"] >= SETTLED_FROM * steps[-1]]
-  head = (f"Judged at equal bytes before convergence ({budget}); competence floor passed "
+  head = (f"Judged at equal bytes before convergence ({budget}), intervals over seeds only "
+          f"(not over which documents were held out); competence floor passed "
           f"({floor_text(r, names)}). ")
   tail = (f" Seed-mean margin at steps {steps[0]}-{steps[-1]} (each evaluation's interval in "
           f"REPORT.json): {values_text(evals)}; {last_quarter_text(r, names)}.")

@@ -161,7 +161,9 @@ METHODS = [
     "(below the competence floor)*), its verdict is the same at every evaluation of the second "
     "half of training (*inconclusive (not settled)*), and the seed-mean margin's trend against "
     "ln(step), carried to twice the budget, stays beyond the band (*inconclusive (closing)*); "
-    "REPORT.json keeps the margin at every evaluation (`genjax/claims/text_settled.py`).",
+    "REPORT.json keeps the margin at every evaluation (`genjax/claims/text_settled.py`). "
+    "Intervals are over seeds (each scores its own windows of the held-out documents), not "
+    "over which documents were held out; the diversity study holds out two domains.",
     "- **Sources.** *seed NNN* names the file in `shared/seeds/` whose answer makes the claim; "
     "*ours* marks a row we added (a control or a finer reading of a seed claim).",
     "",

@@ -148,9 +148,10 @@ def write_markdown(r: dict, workdir: str) -> str:
   if r["study"] in ("finetune", "dapt"):
     start = ("the pretrained model above (T = 0)" if r["study"] == "finetune" else
              f"each start (T = 0): the pretrained model above (none), or that model after "
-             f"{r['dapt_steps']} steps of adaptive pretraining on {r['dapt_bytes']['related']:,} "
-             f"further training bytes of {r['target']} (related) or on the training documents "
-             f"of {r['unrelated']} (unrelated)")
+             f"{r['dapt_steps']} steps of adaptive pretraining on the training documents of "
+             f"{r['neighbour']} (related, the neighbouring register), on "
+             f"{r['dapt_bytes']['same_register']:,} further training bytes of {r['target']} "
+             f"(same_register) or on the training documents of {r['unrelated']} (unrelated)")
     lines += [f"## {_finetuning_title(r)}", "", f"Constant-rate Adam from {start}; bits per byte "
               "on the target's validation and test documents and the other domains' test "
               "documents.", "", *finetune_table(r), ""]

@@ -17,9 +17,10 @@ results.json (bits per byte, per-seed values under "seeds"); its models train th
    the target's validation and test documents and on the other domains' test documents
    (forgetting).
 4. dapt: the same pretrained model goes on pretraining for config.dapt_steps at a constant rate
-   on the target's register (its training documents past the target set: "related") or on
-   config.dapt_unrelated ("unrelated"), or not at all ("none"); each of the three starts is
-   finetuned on the target set and evaluated as in the finetune study (T = 0: the start).
+   on config.dapt_neighbour ("related"), on the target's register (its training documents past
+   the target set: "same_register"), on config.dapt_unrelated ("unrelated"), or not at all
+   ("none"); each of the four starts is finetuned on the target set and evaluated as in the
+   finetune study (T = 0: the start).
 5. continual: a model pretrained on the domains not in config.continual_stages trains on each
    stage's domain in turn, config.continual_steps each at a constant rate, with no replay
    ("sequential") or with config.continual_replay of every batch drawn from the domains learned
@@ -162,7 +163,8 @@ def finetune(trainings: Trainings, refs: dict) -> dict:
 def dapt(trainings: Trainings, refs: dict) -> dict:
   config = trainings.config
   ft = finetuning(trainings, refs)
-  corpora = {"related": data.past_target_set(config, ft.target),
+  corpora = {"related": data.arrays(config.dapt_neighbour, "train"),
+             "same_register": data.past_target_set(config, ft.target),
              "unrelated": data.arrays(config.dapt_unrelated, "train")}
   starts = {"none": (ft.params_S, ft.start)}
   for kind, corpus in corpora.items():
@@ -176,7 +178,8 @@ def dapt(trainings: Trainings, refs: dict) -> dict:
                                         config.finetune_lr, 0, ft.sampler, ft.grid, ft.sets)
     runs[kind] = {"curve": {"0": point(at_start, ft.domains)}
                   | {str(t): point(tuned[t], ft.domains) for t in ft.grid}}
-  return ft.results() | {"unrelated": config.dapt_unrelated, "dapt_steps": config.dapt_steps,
+  return ft.results() | {"unrelated": config.dapt_unrelated,
+                         "neighbour": config.dapt_neighbour, "dapt_steps": config.dapt_steps,
                          "dapt_bytes": {k: int(len(c[0])) for k, c in corpora.items()},
                          "starts": runs}
 

@@ -106,9 +106,13 @@ def _validate_target_set(config: ConfigDict, why_two_steps: str) -> None:
 def _validate_dapt(config: ConfigDict) -> None:
   checks.require_positive(config, "dapt_steps", "dapt_lr", "finetune_lr")
   _validate_target_set(config, "each start is judged at its best step, not at the grid's end")
-  if config.dapt_unrelated not in config.domains or config.dapt_unrelated == config.heldout[0]:
-    raise UserError(f"config.dapt_unrelated={config.dapt_unrelated!r} must be one of "
-                    f"config.domains other than the target {config.heldout[0]!r}")
+  for field in ("dapt_unrelated", "dapt_neighbour"):
+    if config[field] not in config.domains or config[field] == config.heldout[0]:
+      raise UserError(f"config.{field}={config[field]!r} must be one of config.domains other "
+                      f"than the target {config.heldout[0]!r}")
+  if config.dapt_neighbour == config.dapt_unrelated:
+    raise UserError(f"config.dapt_neighbour and config.dapt_unrelated are both "
+                    f"{config.dapt_unrelated!r}: related and unrelated DAPT need two registers")
 
 
 def _validate_continual(config: ConfigDict) -> None:
