@@ -86,13 +86,20 @@ def transfer_rule(r: dict) -> Finding:
   return base_floored(r, [r["base"]], lambda: _transfer(r, curves))
 
 
+def _against_finetuning(r: dict, curves: dict, start: str, label: str, what: str,
+                        after: str = "") -> Finding:
+  """Start `start`, DAPT then finetuning at its T*, against finetuning alone at its T*."""
+  (t_none, none), (t_start, tuned) = _tuned(curves["none"]), _tuned(curves[start])
+  c = compare(tuned, none)
+  judged, m = verdict(f"{r['target']} bits/byte {label} - finetuned", c)
+  return Finding(judged, f"{what} and finetuning (T*={t_start}) minus finetuning alone "
+                 f"(T*={t_none}): {c['text']}{after}.", margin=m)
+
+
 def _transfer(r: dict, curves: dict) -> Finding:
-  (t_none, none), (t_dapt, dapt) = _tuned(curves["none"]), _tuned(curves["related"])
-  c = compare(dapt, none)
-  judged, m = verdict(f"{r['target']} bits/byte DAPT+finetuned - finetuned", c)
-  return Finding(judged, f"{r['target']} (unseen in pretraining) test bits/byte after DAPT on "
-                 f"{r['neighbour']}, the neighbouring register, and finetuning (T*={t_dapt}) "
-                 f"minus finetuning alone (T*={t_none}): {c['text']}.", margin=m)
+  return _against_finetuning(r, curves, "related", "DAPT+finetuned",
+                             f"{r['target']} (unseen in pretraining) test bits/byte after DAPT "
+                             f"on {r['neighbour']}, the neighbouring register,")
 
 
 def same_register_rule(r: dict) -> Finding:
@@ -103,13 +110,10 @@ def same_register_rule(r: dict) -> Finding:
 
 
 def _same_register(r: dict, curves: dict) -> Finding:
-  (t_none, none), (t_same, same) = _tuned(curves["none"]), _tuned(curves["same_register"])
-  c = compare(same, none)
-  judged, m = verdict(f"{r['target']} bits/byte same-register DAPT+finetuned - finetuned", c)
-  return Finding(judged, f"{r['target']} test bits/byte after adaptive pretraining on "
-                 f"{r['dapt_bytes']['same_register']:,} further bytes of {r['target']} itself "
-                 f"and finetuning (T*={t_same}) minus finetuning alone (T*={t_none}): "
-                 f"{c['text']} (more in-domain data).", margin=m)
+  return _against_finetuning(r, curves, "same_register", "same-register DAPT+finetuned",
+                             f"{r['target']} test bits/byte after adaptive pretraining on "
+                             f"{r['dapt_bytes']['same_register']:,} further bytes of "
+                             f"{r['target']} itself", " (more in-domain data)")
 
 
 def keeps_general_rule(r: dict) -> Finding:
