@@ -14,7 +14,7 @@ import jax
 import numpy as np
 import pytest
 
-from genjax.data import fetch, text, wheels
+from genjax.data import fetch, text, text_splits, wheels
 from genjax.errors import UserError
 
 WORDS = ("apple river stone cloud lantern meadow copper violet window harbor thistle ember "
@@ -152,9 +152,9 @@ def test_near_duplicates_share_a_split_and_exact_ones_are_dropped(pack):
   parts = text.splits("licences", pack["licences"])
   where = {i: s for s, docs in parts.items() for i in docs}
   assert where["NEAR-1.0"] == where["NEAR-1.1"]
-  groups = text.near_duplicate_groups(text.documents("licences", pack["licences"]))
+  groups = text_splits.near_duplicate_groups(text.documents("licences", pack["licences"]))
   assert ["NEAR-1.0", "NEAR-1.1"] in groups and sum(map(len, groups)) == 9
-  assert text.dedupe({"b": b"x", "a": b"x", "c": b"y"}) == {"a": b"x", "c": b"y"}
+  assert text_splits.dedupe({"b": b"x", "a": b"x", "c": b"y"}) == {"a": b"x", "c": b"y"}
 
 
 def test_a_family_that_shares_its_wording_below_the_near_duplicate_bar_stays_in_training(
@@ -170,46 +170,47 @@ def test_a_family_that_shares_its_wording_below_the_near_duplicate_bar_stays_in_
                                       + prose(2000 + 10 * int(name[3:]) + v, 280).split()).encode()
   for i in range(30):  # documents with words of their own
     docs[f"solo{i:02d}"] = prose(i, 400).encode()
-  groups = text.near_duplicate_groups(docs)
+  groups = text_splits.near_duplicate_groups(docs)
   assert len(groups) == len(docs)  # the families are below the near-duplicate bar
-  parts = text.assign_splits(docs)
+  parts = text_splits.assign_splits(docs)
   for split in ("validation", "test"):
     assert parts[split] and all(i.startswith("solo") for i in parts[split]), parts[split]
     assert shared_with_training({s: {i: docs[i] for i in ids} for s, ids in parts.items()},
-                                split) <= text.MAX_HELDOUT_SHARED
+                                split) <= text_splits.MAX_HELDOUT_SHARED
   # Without the rule, the hash order holds family members out: the made-up data tests it.
-  monkeypatch.setattr(text, "MAX_HELDOUT_SHARED", 1.0)
-  unruled = text.assign_splits(docs)
+  monkeypatch.setattr(text_splits, "MAX_HELDOUT_SHARED", 1.0)
+  unruled = text_splits.assign_splits(docs)
   assert any(i.startswith("fam") for s in ("validation", "test") for i in unruled[s])
 
 
 def test_the_split_is_fixed_by_the_salt_and_the_ids():
   docs = {f"doc{i:02d}": prose(i, 40).encode() for i in range(20)}
-  parts = text.assign_splits(docs)
+  parts = text_splits.assign_splits(docs)
   # Golden split: if SPLIT_SALT or the protocol changes on purpose, paste the new lists here.
   assert parts["validation"] == ["doc00", "doc11"], parts
   assert parts["test"] == ["doc13", "doc14"], parts
-  assert text.assign_splits(dict(reversed(docs.items()))) == parts  # order of reading is moot
+  # the order of reading is moot
+  assert text_splits.assign_splits(dict(reversed(docs.items()))) == parts
   # A near-copy of a held-out document follows it out of training.
-  moved = text.assign_splits({**docs, "doc05": docs["doc00"] + b" quill"})
+  moved = text_splits.assign_splits({**docs, "doc05": docs["doc00"] + b" quill"})
   assert moved["validation"][:2] == ["doc00", "doc05"]
 
 
 def test_each_held_out_split_takes_its_fraction_of_the_bytes():
   docs = {f"d{i:03d}": prose(i, 30).encode() for i in range(100)}
   total = sum(map(len, docs.values()))
-  parts = text.assign_splits(docs)
+  parts = text_splits.assign_splits(docs)
   largest = max(map(len, docs.values()))
-  for split, fraction in (("validation", text.VALIDATION_FRACTION),
-                          ("test", text.TEST_FRACTION)):
+  for split, fraction in (("validation", text_splits.VALIDATION_FRACTION),
+                          ("test", text_splits.TEST_FRACTION)):
     held = sum(len(docs[i]) for i in parts[split])
     assert fraction * total <= held < fraction * total + largest, split
   for seed in range(12):  # whichever order the hash gives, no split is left empty
     sizes = (1, 300, 300)
     three = {f"{seed}-{i}": prose(seed * 10 + i, n).encode() for i, n in enumerate(sizes)}
-    assert all(text.assign_splits(three).values()), three.keys()
+    assert all(text_splits.assign_splits(three).values()), three.keys()
   with pytest.raises(UserError, match="at least 3 distinct documents"):
-    text.assign_splits({"a": b"one", "b": b"two"})
+    text_splits.assign_splits({"a": b"one", "b": b"two"})
 
 
 def test_data_card_counts_bytes_and_documents_per_split(pack):
@@ -273,8 +274,8 @@ REAL_HELDOUT_SHARE = {"licences": 0.05}
 def shared_with_training(parts: dict, split: str) -> float:
   """The share of a held-out split's shingles that occur in its training split."""
   vocab = {}
-  train = set().union(*(text._shingles(d, vocab) for d in parts["train"].values()))
-  held = [text._shingles(d, vocab) for d in parts[split].values()]
+  train = set().union(*(text_splits.word_shingles(d, vocab) for d in parts["train"].values()))
+  held = [text_splits.word_shingles(d, vocab) for d in parts[split].values()]
   return sum(len(h & train) for h in held) / sum(map(len, held))
 
 
@@ -300,7 +301,7 @@ def test_the_real_pack_matches_its_pins(domain):
     assert REAL_HELDOUT_SHARE.get(domain, 0.1) <= card[split]["bytes"] / size < 0.14, (
         split, card[split])
     # held-out text is new text: at most a few percent of it also occurs in training
-    assert shared_with_training(parts, split) <= text.MAX_HELDOUT_SHARED, split
+    assert shared_with_training(parts, split) <= text_splits.MAX_HELDOUT_SHARED, split
   markup = {"shakespeare": b"*", "licences": b"<<var;"}.get(domain)
   if markup:
     assert not any(markup in d for d in text.documents(domain).values())

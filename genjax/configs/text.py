@@ -26,7 +26,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
   config.num_devices = 0  # devices to shard the seeds over (0: as many as divide num_seeds)
   # ---- domains (genjax.data.text: split by document, bytes, vocabulary 256) ----
   config.domains = ("shakespeare", "bible", "licences", "news")  # the registers trained on
-  # The split protocol (genjax.data.text.SPLIT_PROTOCOL, the one the code makes): part of a
+  # The split protocol (genjax.data.text_splits.SPLIT_PROTOCOL, the one the code makes): part of a
   # run's identity, so a workdir made on other splits is never read as one made on these.
   config.split = "documents-v2"
   # Domains held out in turn: each is judged after pretraining on the others (the architecture

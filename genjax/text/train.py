@@ -14,7 +14,7 @@ import jax
 from ml_collections import ConfigDict
 
 from genjax import checks, logs, seeds
-from genjax.data import text
+from genjax.data import text, text_splits
 from genjax.errors import UserError
 from genjax.lm.model import check_archs
 from genjax.registry import EXPERIMENTS
@@ -38,7 +38,7 @@ def validate(config: ConfigDict) -> None:
   checks.require_choice(config, "positions", ("learned", "rotary"))
   checks.require_choice(config, "parallel", seeds.MODES)
   checks.require_choice(config, "seed_map", ("auto", "vmap", "sequential"))
-  checks.require_choice(config, "split", (text.SPLIT_PROTOCOL,))
+  checks.require_choice(config, "split", (text_splits.SPLIT_PROTOCOL,))
   checks.require_positive(config, "num_seeds", "context", "num_layers", "width", "num_heads",
                           "num_steps", "batch_size", "learning_rate", "grad_clip", "num_evals",
                           "eval_windows", "eval_chunk", "log_every", "checkpoint_every",
