@@ -15,6 +15,7 @@ from genjax.claims.verdicts import (
   SUPPORTED,
   ResultMissing,
 )
+from genjax.gan import data as gan_data
 
 SEEDS = 5
 STEPS = [0, 2500, 5000, 7500, 10000, 12500, 15000]
@@ -293,14 +294,56 @@ def test_one_seed_gives_no_interval():
   assert gan.remedies_restore_coverage(results).verdict == INCONCLUSIVE  # no spread: not clear
 
 
-def test_cell_claims_apply_to_mixtures_only():
+def test_cell_claims_apply_to_mixtures_and_single_digits_not_to_stacked_digits():
   results = _results()
-  digits = copy.deepcopy(results)
-  del digits["uniform_blur"]
-  applies = {c.rule.__name__: (c.applies(results), c.applies(digits)) for c in gan.CLAIMS}
-  assert applies == {"collapse": (True, False), "persists_on_same_modes": (True, False),
-                     "realistic_but_not_diverse": (True, True),
-                     "remedies_restore_coverage": (True, False)}
+  stacked = copy.deepcopy(results)
+  del stacked["uniform_blur"]
+  stacked["dataset"] = "stacked_mnist_full"
+  single = _single_digits()
+  applies = {c.rule.__name__: (c.applies(results), c.applies(stacked), c.applies(single))
+             for c in gan.CLAIMS}
+  assert applies == {"collapse": (True, False, True),
+                     "persists_on_same_modes": (True, False, True),
+                     "realistic_but_not_diverse": (True, True, True),
+                     "remedies_restore_coverage": (True, False, True)}
+  # Every dataset of one digit a channel is one the rules count classes on.
+  assert set(gan.SINGLE_DIGIT_DATASETS) == set(gan_data.SINGLE_SOURCES)
+
+
+def _single_digits(gan_cells=2, remedy_cells=10, control_cells=2, **kwargs):
+  """A real-MNIST run: 10 classes read by the judge, no distances, no blur, features space."""
+  results = _results(gan_cells=gan_cells, remedy_cells=remedy_cells,
+                     control_cells=control_cells, **kwargs)
+  del results["uniform_blur"], results["real_data"]["median_distance_std"]
+  for r in results["methods"].values():
+    del r["summary"]["median_distance_std"]
+    r["summary"]["seeds_all_modes"] = sum(m == 10 for m in r["summary"]["modes"]["seeds"])
+  return {**results, "dataset": "mnist_full", "num_modes": 10, "prdc_space": "features"}
+
+
+def test_on_single_digits_the_classes_decide_every_cell_claim():
+  """Collapse and remedies on the judge's 10 classes, with their KL in the evidence."""
+  collapsed = _single_digits()
+  assert _verdicts(collapsed) == [SUPPORTED, SUPPORTED, SUPPORTED, SUPPORTED]
+  evidence = gan.collapse(collapsed).evidence
+  assert "of 10 digit classes, the judge's labels (>= 5.00% of its samples each" in evidence
+  assert "reverse KL to uniform over them 0.010 nats, floor 0.001" in evidence
+  every_class = gan.collapse(_single_digits(gan_cells=10))
+  assert every_class.verdict == INCONCLUSIVE and every_class.condition.startswith("not shown")
+  assert "<= 5 cells" in every_class.evidence  # half of 10 classes
+  partial = gan.collapse(_single_digits(gan_cells=[7, 8, 7, 8, 7]))
+  assert partial.verdict == INCONCLUSIVE and "a partial collapse" in partial.condition
+  blurred = _single_digits(gan_precision=0.01)
+  unwitnessed = gan.collapse(blurred)  # nothing at its samples per step shows the budget suffices
+  assert unwitnessed.verdict == NOT_MEASURED and "no budget witness" in unwitnessed.evidence
+  blurred["methods"]["pacgan2"]["samples_per_step"] = 100  # a sharp witness at the same budget
+  off_data = gan.collapse(blurred)
+  assert off_data.verdict == NOT_MEASURED and off_data.condition == "premise absent"
+  worse = gan.remedies_restore_coverage(_single_digits(remedy_cells=[2, 3, 2, 3, 2],
+                                                      control_cells=[6, 7, 6, 7, 6]))
+  assert worse.verdict == CONTRADICTED
+  short = gan.remedies_restore_coverage(_single_digits(remedy_cells=[6, 7, 6, 7, 6]))
+  assert short.verdict == CONDITIONAL and "not to all cells" in short.condition
 
 
 def test_a_malformed_result_is_a_bug_not_a_verdict():
