@@ -50,7 +50,8 @@ def _machine(environment: dict) -> str:
 def time_line(path: str) -> str:
   """The second line of a flagfile's header: its wall time in each committed report that ran it.
 
-  A report flagfile (report_NAME.flags) is timed by reports/NAME's whole wall time; any other by
+  A report flagfile (report_NAME.flags) is timed by reports/NAME's whole wall time (one that reused
+  runs: their own times replayed on its schedule, `runs_wall_seconds`); any other by
   the runs of the committed reports that name it. None: `# Time: not in a committed report`.
   """
   flagfile = os.path.relpath(path, ROOT)
@@ -61,8 +62,11 @@ def time_line(path: str) -> str:
       data = json.load(f)
     environment = data["environment"]
     if os.path.basename(path) == f"report_{os.path.basename(folder)}.flags":
-      times.append((folder, environment["wall_seconds"],
-                    f"{_machine(environment)}, {environment['jobs']} runs at a time"))
+      # A report that reused runs: their own times replayed on its schedule (report.py).
+      replayed = "runs_wall_seconds" in environment
+      times.append((folder, environment["runs_wall_seconds" if replayed else "wall_seconds"],
+                    f"{_machine(environment)}, {environment['jobs']} runs at a time"
+                    + (", its runs' own times replayed" if replayed else "")))
       continue
     seconds = [run["wall_seconds"] for run in data["runs"] if run["flagfile"] == flagfile]
     if seconds:

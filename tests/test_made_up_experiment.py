@@ -72,7 +72,13 @@ def test_the_report_runs_judges_and_reuses_the_made_up_experiment(tmp_path, made
   again = _script("report.py", *args)
   assert again.returncode == 0, again.stderr[-3000:]
   assert again.stdout.startswith("plan: 1 runs, 1 reused, ")
-  assert json.loads((tmp_path / "report" / "REPORT.json").read_text())["runs"][0]["reused"]
+  rewritten = json.loads((tmp_path / "report" / "REPORT.json").read_text())
+  assert rewritten["runs"][0]["reused"]
+  # Its wall leaves the reused run out; the run's own time, replayed, is recorded beside it.
+  assert "runs_wall_seconds" not in written["environment"]
+  assert rewritten["environment"]["runs_wall_seconds"] == pytest.approx(run["wall_seconds"])
+  assert rewritten["environment"]["runs_wall_seconds"] > rewritten["environment"]["wall_seconds"]
+  assert "the schedule replays to " in (tmp_path / "report" / "REPORT.md").read_text()
   # A fair coin says the opposite: the rule, not the fixture, decides.
   fair = _script("report.py", f"--runs={made_up_experiment.NAME}:{_flagfile(tmp_path, 0.2)}",
                  f"--workdir={tmp_path / 'report_fair'}")

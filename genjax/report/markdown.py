@@ -262,6 +262,9 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
     lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
                  f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
                  "turn), so the run times below overlap")
+  if schedule and "runs_wall_seconds" in schedule:
+    lines.append(f"- with every run's own time (reused ones as recorded when they ran), the "
+                 f"schedule replays to {schedule['runs_wall_seconds']:.0f} s wall")
   here = machine_line()
   for run in runs:
     # A run reused from another machine says which: its numbers are that machine's.
