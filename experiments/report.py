@@ -121,6 +121,8 @@ def execute(run: report_runs.Run) -> str:
   report_runs.execute(run, FLAGS.rerun)
   if run.wall_seconds is None:
     return "reused (finished with this config in its workdir)"
+  if run.resumed:
+    return f"resumed, ran {run.wall_seconds:.0f} s more (its own time is unknown)"
   return f"ran in {run.wall_seconds:.0f} s"
 
 
@@ -168,16 +170,18 @@ def main(argv):
 
     def announce(line: str) -> None:  # the time left, at the pace of the runs finished so far
       pace = run_plan.pace([(run.wall_seconds, estimates[run.name]) for run in runs
-                            if run.wall_seconds is not None and run.name in estimates])
+                            if report_runs.seconds(run) is not None and run.name in estimates])
       print(run_plan.progress(line, time.perf_counter() - start, expected, pace), flush=True)
 
     schedule.execute_all(runs, execute, timed=timed, jobs=jobs, announce=announce)
   how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
-  if not slurm and any(reused.values()):
-    # This wall leaves out the reused runs; what a report that ran them all would take is their
-    # own recorded times replayed on this schedule, kept beside it (a flagfile's time line).
-    own = {run.name: s for run in runs if (s := report_runs.seconds(run)) is not None}
-    how["runs_wall_seconds"] = run_plan.expected_wall(runs, own, timed, jobs)
+  if not slurm and any(reused[run.name] or run.resumed for run in runs):
+    # This wall leaves out the reused runs and earlier attempts of resumed ones; what a report
+    # that ran them all would take is their own times replayed on this schedule, kept beside it
+    # (a flagfile's time line), or None where a run's own time is unknown (it was resumed).
+    own = {run.name: report_runs.seconds(run) for run in runs}
+    how["runs_wall_seconds"] = (None if None in own.values()
+                                else run_plan.expected_wall(runs, own, timed, jobs))
   if not slurm and not all(reused.values()):
     print(f"wall time {how['wall_seconds']:.0f} s against an estimate of {expected:.0f} s",
           flush=True)

@@ -69,14 +69,18 @@ def time_line(path: str) -> str:
                     + (", its runs' own times replayed" if replayed else "")))
       continue
     seconds = [run["wall_seconds"] for run in data["runs"] if run["flagfile"] == flagfile]
-    if seconds:
-      times.append((folder, sum(seconds), _machine(environment)))
+    if seconds:  # None: a run resumed after an earlier attempt, its own time unknown
+      times.append((folder, None if None in seconds else sum(seconds), _machine(environment)))
   if not times:
     return "# Time: not in a committed report"
+
+  def took(seconds, folder):
+    return f"{seconds:.0f} s in {folder}" if seconds is not None else f"? s in {folder} (resumed)"
+
   if len({machine for *_, machine in times}) == 1:
-    return ("# Time: " + ", ".join(f"{seconds:.0f} s in {folder}" for folder, seconds, _ in times)
+    return ("# Time: " + ", ".join(took(seconds, folder) for folder, seconds, _ in times)
             + f" ({times[0][2]})")
-  return "# Time: " + ", ".join(f"{seconds:.0f} s in {folder} ({machine})"
+  return "# Time: " + ", ".join(f"{took(seconds, folder)} ({machine})"
                                 for folder, seconds, machine in times)
 
 

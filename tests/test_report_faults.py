@@ -104,11 +104,38 @@ def test_the_report_runs_again_a_run_whose_results_json_is_unusable(tmp_path, co
   out = done.stdout.splitlines()
   assert out[0].startswith("plan: 1 runs, 0 reused, ")
   assert out[1].startswith(f"  {NAME}: runs (again: {run.workdir}/results.json ")
-  assert any(line.startswith(f"{NAME}: ran in ") for line in out)
+  # The workdir held this config, so this attempt follows an earlier one: its time is not the run's.
+  assert any(line.startswith(f"{NAME}: resumed, ran ") for line in out)
   written = json.loads((tmp_path / "report" / "REPORT.json").read_text())
-  assert [(r["name"], r["reused"]) for r in written["runs"]] == [(NAME, False)]
+  assert [(r["name"], r["reused"], r["resumed"]) for r in written["runs"]] == [(NAME, False, True)]
   assert written["claims"][0]["verdict"] == "supported"  # a 0.7 coin, judged on its new results
   assert json.loads(open(os.path.join(run.workdir, "results.json")).read())["bias"] == 0.7
+
+
+def test_a_resumed_run_has_no_time_of_its_own_and_the_report_no_whole_wall(tmp_path, coinflip):
+  """An attempt that stopped leaves its config in the workdir and no results.json: the report
+  resumes the run and times only what it ran, so the run's time and the replayed wall are unknown,
+  and a later report that reuses it says so instead of showing the last attempt's time."""
+  run = _finished_run(tmp_path, coinflip)
+  os.remove(os.path.join(run.workdir, "results.json"))
+  done = _report(tmp_path)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert any(line.startswith(f"{NAME}: resumed, ran ") and "own time is unknown" in line
+             for line in done.stdout.splitlines())
+  written = json.loads((tmp_path / "report" / "REPORT.json").read_text())
+  [entry] = written["runs"]
+  assert (entry["resumed"], entry["reused"], entry["wall_seconds"]) == (True, False, None)
+  assert written["environment"]["runs_wall_seconds"] is None
+  markdown = (tmp_path / "report" / "REPORT.md").read_text()
+  assert "no wall time is known for the whole report" in markdown
+  assert f"- {NAME}: resumed: " in markdown
+  times = json.loads(open(os.path.join(run.workdir, report_runs.TIMES_FILE)).read())
+  assert times == {NAME: None}
+  again = _report(tmp_path)
+  assert again.returncode == 0, again.stderr[-3000:]
+  [entry] = json.loads((tmp_path / "report" / "REPORT.json").read_text())["runs"]
+  assert (entry["resumed"], entry["reused"], entry["wall_seconds"]) == (False, True, None)
+  assert f"- {NAME}: reused from an earlier run" in (tmp_path / "report" / "REPORT.md").read_text()
 
 
 def test_a_run_that_ends_without_a_results_object_is_one_error_line(tmp_path, coinflip,

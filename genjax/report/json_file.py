@@ -77,8 +77,8 @@ def to_json(runs: list[report_runs.Run], sections, report_dir: str,
       "runs": [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
                 "protocol": protocols.describe(run),
                 "command": report_runs.relative(run.command), "reused": run.wall_seconds is None,
-                "wall_seconds": report_runs.seconds(run), "machine": run.machine,
-                "node": run.node} for run in runs],
+                "resumed": run.resumed, "wall_seconds": report_runs.seconds(run),
+                "machine": run.machine, "node": run.node} for run in runs],
   }
 
 

@@ -262,14 +262,19 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
     lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
                  f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
                  "turn), so the run times below overlap")
-  if schedule and "runs_wall_seconds" in schedule:
+  if schedule and schedule.get("runs_wall_seconds") is not None:
     lines.append(f"- with every run's own time (reused ones as recorded when they ran), the "
                  f"schedule replays to {schedule['runs_wall_seconds']:.0f} s wall")
+  elif schedule and "runs_wall_seconds" in schedule:
+    lines.append("- a run was resumed after an earlier attempt stopped (or reused with its time "
+                 "unknown), so no wall time is known for the whole report")
   here = machine_line()
   for run in runs:
     # A run reused from another machine says which: its numbers are that machine's.
     where = f" on {run.machine}" if run.machine and run.machine != here else ""
-    if run.wall_seconds is not None:
+    if run.resumed:
+      wall = f"resumed: {run.wall_seconds:.0f} s here after an earlier attempt (own time unknown)"
+    elif run.wall_seconds is not None:
       wall = f"{run.wall_seconds:.0f} s"
     elif run.recorded_seconds is not None:
       wall = f"reused ({run.recorded_seconds:.0f} s when it ran{where})"

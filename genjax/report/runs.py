@@ -66,6 +66,9 @@ class Run:
   machine: str | None = None  # machine_line() of where it ran, where known
   node: str | None = None  # the host name it ran on, where known
   experiment: str = ""  # its registry.EXPERIMENTS name
+  # This report resumed a partial run of its config (an earlier attempt stopped): wall_seconds is
+  # this attempt's, and the run's own time is unknown.
+  resumed: bool = False
 
 
 def finished(run: Run) -> bool:
@@ -140,7 +143,10 @@ def execute(run: Run, rerun: bool) -> Run:
   """Runs the experiment unless it finished with this config (and rerun is off); loads results."""
   machines_path = os.path.join(run.workdir, MACHINES_FILE)
   run.wall_seconds = run.recorded_seconds = None
+  run.resumed = False
   if rerun or not finished(run):
+    run.resumed = not rerun and identity.matches(run.workdir, run.config,
+                                                 registry.EXPERIMENTS[run.experiment])
     start = time.perf_counter()
     completed = subprocess.run(run.command, capture_output=True, text=True)
     if completed.returncode:
@@ -148,7 +154,7 @@ def execute(run: Run, rerun: bool) -> Run:
       raise RunFailed(f"run {run.name} failed (exit {completed.returncode}): "
                       f"{shlex.join(run.command)}\n{tail}")
     run.wall_seconds = time.perf_counter() - start
-    record_where_it_ran(run.workdir, run.name, run.wall_seconds)
+    record_where_it_ran(run.workdir, run.name, None if run.resumed else run.wall_seconds)
   run.results = load_results(run)
   machine = (read_json(machines_path) or {}).get(run.name)
   run.machine = machine if isinstance(machine, str) else None
@@ -167,11 +173,12 @@ def recorded_seconds(run: Run) -> float | None:
   return float(value) if ok else None
 
 
-def record_where_it_ran(workdir: str, name: str, wall_seconds: float) -> None:
+def record_where_it_ran(workdir: str, name: str, wall_seconds: float | None) -> None:
   """Records in the run's workdir (by run name: the domain studies share a workdir) how long
-  the run took (TIMES_FILE), on what (MACHINES_FILE) and on which node (NODES_FILE), for this
-  report and a later one that reuses it. Called where the run ran: under SLURM on its node, by
-  the job itself, so the records exist even when no report process waits for the job."""
+  the run took (TIMES_FILE; None: unknown, a resumed run), on what (MACHINES_FILE) and on which
+  node (NODES_FILE), for this report and a later one that reuses it. Called where the run ran:
+  under SLURM on its node, by the job itself, so the records exist even when no report process
+  waits for the job."""
   for file, value in ((TIMES_FILE, wall_seconds), (MACHINES_FILE, machine_line()),
                       (NODES_FILE, socket.gethostname())):
     path = os.path.join(workdir, file)
@@ -179,7 +186,9 @@ def record_where_it_ran(workdir: str, name: str, wall_seconds: float) -> None:
 
 
 def seconds(run: Run) -> float | None:
-  """How long the run took on this machine: timed now, else recorded, else unknown."""
+  """How long the run took on this machine: timed now, else recorded, else unknown (resumed)."""
+  if run.resumed:
+    return None
   return run.wall_seconds if run.wall_seconds is not None else run.recorded_seconds
 
 
