@@ -155,6 +155,35 @@ def test_device_refusing_an_allocation_ends_the_variant_as_a_row(monkeypatch):
     assert stopped[name, "forward"] == "out of memory at run time"
 
 
+def test_device_refusing_memory_while_compiling_ends_the_variant_as_a_row(monkeypatch):
+  # XLA:GPU's autotuner runs kernels during compilation: an H200 refused 64 GiB for naive at
+  # n = 32,768 there, before any call. Same outcome as a refusal at run time.
+  real = sweeps.measure.compile_fn
+
+  def compile_fn(prog, q, *rest):
+    if q.shape[1] > 64:
+      raise jax.errors.JaxRuntimeError(
+          "RESOURCE_EXHAUSTED: Failed to get configs for: 4 out of 10 instructions.")
+    return real(prog, q, *rest)
+  monkeypatch.setattr(sweeps.measure, "compile_fn", compile_fn)
+  rows, stopped = sweeps.scaling_sweep(_small_sweep_config(), [32, 64, 96, 128],
+                                       jax.random.key(0))
+  for name in ("naive", "chunked"):
+    mine = [r for r in rows if r["variant"] == name]
+    assert [r["n"] for r in mine if r["status"] == "ok"] == [16, 32, 64]
+    assert [(r["n"], r["status"][:33]) for r in mine if r["status"] != "ok"] == [
+        (96, "failed: JaxRuntimeError: RESOURCE")]
+    assert stopped[name, "forward"] == "out of memory while compiling"
+
+
+def test_other_compile_errors_are_not_read_as_results(monkeypatch):
+  def compile_fn(*args):
+    raise jax.errors.JaxRuntimeError("INTERNAL: a compiler bug")
+  monkeypatch.setattr(sweeps.measure, "compile_fn", compile_fn)
+  with pytest.raises(jax.errors.JaxRuntimeError, match="a compiler bug"):
+    sweeps.scaling_sweep(_small_sweep_config(), [32, 64], jax.random.key(0))
+
+
 def test_other_runtime_errors_in_the_sweep_are_not_read_as_results(monkeypatch):
   monkeypatch.setattr(sweeps.timing, "time_call", _refusing_above(64, "INTERNAL: a bug"))
   with pytest.raises(jax.errors.JaxRuntimeError, match="a bug"):

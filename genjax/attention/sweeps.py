@@ -65,7 +65,18 @@ def scaling_sweep(config, ns, key, on_point=None):
         if (name, mode) in stopped:
           continue
         prog = measure.attention_program(fns[name], mode, config.causal)
-        c, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
+        try:
+          c, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
+        except jax.errors.JaxRuntimeError as e:
+          # XLA:GPU's autotuner runs candidate kernels while compiling, and a device without
+          # the memory refuses them there (an H200 refused 64 GiB for naive at n = 32,768):
+          # the variant's largest n, as at run time below.
+          if not is_out_of_memory(e):
+            raise
+          stopped[name, mode] = "out of memory while compiling"
+          rows.append(dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
+                           heads=config.heads, batch=config.batch, status=_failed(e)))
+          continue
         temp, total, source = measure.memory_of(c)
         # No counts where XLA cannot see the work (loops over chunks, cuDNN's or Pallas' kernel,
         # matmuls in library calls: checked against the program as written, traced again).
