@@ -23,6 +23,10 @@ import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error
 from genjax import startup
 
 startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+# The report and its runs share one accelerator when --jobs > 1 (report_gpu.flags): JAX's
+# default, taking 75% of its memory in every process, would leave the second run none. Each
+# process then takes what it uses; an explicit setting is the user's. Nothing changes on a CPU.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 # isort: split
 from absl import flags

@@ -61,28 +61,21 @@ SHORT_LIST = {
     "attention_gpu_xla": "the sweep bounds itself: a variant stops growing n once one call is "
                          "slow (config.max_reference_calls_per_point) or its buffers pass "
                          "config.memory_limit_gb",
-    "gan_ring_metz_remedies": "small MLPs on the 2-D ring",
-    "domain_diversity": "the domain studies share one pretrained model (workdirs/domain)",
-    "domain_architecture": "a domain study (shares the pretrained model)",
-    "domain_finetune": "a domain study (shares the pretrained model)",
+    "domain_architecture": "the domain studies share one pretrained model (workdirs/domain)",
     "domain_fewshot": "a domain study (shares the pretrained model)",
-    "domain_continual": "a domain study (shares the pretrained model)",
+    "gan_mnist_d_quarter": "a narrow DCGAN on MNIST, 9,000 steps",
 }
 # Why the other runs of report_gpu.flags are left out when no report recorded their time.
 LEFT_OUT = {
-    "gan_grid_pacgan": "eight methods, ten seeds each, on the PacGAN nets: the biggest of the "
-                       "GAN grids",
-    "gan_stacked_mnist5k": "its evaluations score real-digit samples with metrics computed on "
-                           "the host CPU, slow on any accelerator",
-    "gan_stacked_mnist_metz_d_quarter": "the published nets and update budget, the longest "
-                                        "runs of report_gpu.flags",
-    "gan_stacked_mnist_metz_d_half": "the published nets and update budget, the longest runs of "
-                                     "report_gpu.flags",
-    "text_diversity_gpu": "language models trained on real text for the long GPU budget",
-    "text_architecture_gpu": "language models trained on real text for the long GPU budget",
-    "text_finetune_gpu": "a language model pretrained for the long GPU budget",
-    "text_dapt_gpu": "a language model pretrained for the long GPU budget",
-    "text_continual_gpu": "a language model pretrained for the long GPU budget",
+    "gan_stacked_mnist_metz_d_quarter_5k": "the published Stacked MNIST nets, 26,000 samples "
+                                           "scored at every evaluation",
+    "gan_stacked_mnist_metz_d_half_5k": "the published Stacked MNIST nets, 26,000 samples "
+                                        "scored at every evaluation",
+    "text_diversity_gpu": "language models trained on real text for the GPU budget",
+    "text_architecture_gpu": "language models trained on real text for the GPU budget",
+    "text_finetune_gpu": "a language model pretrained for the GPU budget",
+    "text_dapt_gpu": "a language model pretrained for the GPU budget",
+    "text_continual_gpu": "a language model pretrained for the GPU budget",
 }
 
 # Compute capability by GPU name, for when nvidia-smi cannot say (its compute_cap field needs a

@@ -124,22 +124,22 @@ def test_an_unknown_runtime_is_refused():
 
 
 def test_recorded_times_decide_what_fits_the_session(monkeypatch):
-  times = {"experiments/flags/gan_grid_pacgan.flags": (1000.0, "reports/gpu"),
-           "experiments/flags/gan_stacked_mnist5k.flags": (3000.0, "reports/gpu"),
-           "experiments/flags/domain_diversity.flags": (500.0, "reports/gpu")}
+  times = {"experiments/flags/domain_architecture.flags": (3000.0, "reports/gpu"),
+           "experiments/flags/gan_stacked_mnist_metz_d_quarter_5k.flags": (500.0, "reports/gpu"),
+           "experiments/flags/text_diversity_gpu.flags": (1000.0, "reports/gpu")}
   monkeypatch.setattr(colab, "recorded_seconds", times.get)
   choice = colab.choose_runs("gpu", "NVIDIA L4, 8.9", budget_seconds=2000)
   labels = [os.path.splitext(os.path.basename(f))[0] for _, f in _runs(choice)]
-  # Timed runs in the file's order while they fit: 1000 + 3000 would not, 1000 + 500 does; a
-  # timed run is taken even if off the short list, and dropped even if on it.
-  assert "gan_grid_pacgan" in labels and "domain_diversity" in labels
-  assert "gan_stacked_mnist5k" not in labels
-  assert "  - gan_stacked_mnist5k: left out, 50 min recorded in reports/gpu would pass the " \
+  # Timed runs in the file's order while they fit: 3000 would not, 500 + 1000 does; a timed run
+  # is taken even if off the short list, and dropped even if on it.
+  assert "gan_stacked_mnist_metz_d_quarter_5k" in labels and "text_diversity_gpu" in labels
+  assert "domain_architecture" not in labels
+  assert "  - domain_architecture: left out, 50 min recorded in reports/gpu would pass the " \
          "session budget of 33 min" in choice.explanation
-  assert "  + gan_grid_pacgan: 17 min recorded in reports/gpu" in choice.explanation
+  assert "  + text_diversity_gpu: 17 min recorded in reports/gpu" in choice.explanation
   tight = colab.choose_runs("gpu", "NVIDIA L4, 8.9", budget_seconds=600)
-  assert "domain_diversity" in tight.explanation
-  assert "domain_diversity.flags" in tight.args[0] and "gan_grid_pacgan" not in tight.args[0]
+  assert "gan_stacked_mnist_metz_d_quarter_5k" in tight.args[0]
+  assert "text_diversity_gpu" not in tight.args[0]
 
 
 def test_every_run_of_the_gpu_report_has_a_reason_either_way():
