@@ -74,10 +74,11 @@ class Task:
   lane: str
   timed: bool = False
   log: str | None = None  # where its output goes (None: the job's own log files)
-  # Called on the compute node with the run's wall seconds once it succeeded (picklable: a
-  # module-level function or a functools.partial of one), so what the run's records say is
-  # written where it ran even when no process waits for the job.
-  on_success: Callable[[float], None] | None = None
+  # Called on the compute node with the run's wall seconds once it succeeded, None where the job
+  # was requeued and so resumed an earlier attempt (picklable: a module-level function or a
+  # functools.partial of one), so what the run's records say is written where it ran even when
+  # no process waits for the job.
+  on_success: Callable[[float | None], None] | None = None
 
 
 class Slurm:

@@ -29,8 +29,12 @@ class Command:
   exit 143: then no result is written, so a requeued job simply runs the command again."""
 
   def __init__(self, argv: list[str], cwd: str, log: str | None = None,
-               on_success: Callable[[float], None] | None = None):
+               on_success: Callable[[float | None], None] | None = None,
+               requeued: bool = False):
     self.argv, self.cwd, self.log, self.on_success = list(argv), cwd, log, on_success
+    # A requeued job resumes the run an earlier attempt started: its own time is not the run's,
+    # so on_success gets None (unknown) instead.
+    self.requeued = requeued
     self._proc = None
 
   def __getstate__(self):  # the running process stays behind
@@ -53,7 +57,7 @@ class Command:
       raise RuntimeError(f"exit {code}: {' '.join(self.argv)}")
     seconds = time.perf_counter() - start
     if self.on_success is not None:
-      self.on_success(seconds)
+      self.on_success(None if self.requeued else seconds)
     return seconds
 
   def checkpoint(self, *args, **kwargs):
@@ -68,7 +72,7 @@ class Command:
         while time.monotonic() < deadline and not os.waitpid(proc.pid, os.WNOHANG)[0]:
           time.sleep(0.5)
     return submitit.helpers.DelayedSubmission(Command(self.argv, self.cwd, self.log,
-                                                      self.on_success))
+                                                      self.on_success, requeued=True))
 
 
 def states(job_ids: list[str]) -> dict[str, str]:

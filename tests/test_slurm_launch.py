@@ -14,6 +14,7 @@ import pytest
 import slurm_cluster
 
 from genjax import launch, registry
+from genjax.report import runs as report_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -87,6 +88,26 @@ def test_the_report_on_slurm_equals_the_local_one_and_a_rerun_reuses_its_runs(cl
   assert len(cluster.jobs()) == jobs_before
   assert all(run["reused"] for run in json.loads(
       (tmp_path / "slurm" / "REPORT.json").read_text())["runs"])
+
+
+@pytest.mark.slow
+def test_a_run_resumed_on_slurm_has_no_time_of_its_own(cluster, tmp_path):
+  # As on the local path (tests/test_report_faults.py): an attempt that stopped leaves its config
+  # and no results.json; the job that finishes the run records no time of its own.
+  runs = f"--runs={NAME}:{_flagfile(tmp_path, 'quick', 0.7)}"
+  args = [runs, f"--workdir={tmp_path / 'slurm'}", "--launcher=slurm"]
+  first = _script("report.py", *args, env=cluster.env)
+  assert first.returncode == 0, first.stderr[-3000:]
+  workdir = tmp_path / "slurm" / f"{NAME}_quick"
+  times = json.loads((workdir / report_runs.TIMES_FILE).read_text())
+  assert times[f"{NAME}_quick"] > 0  # the whole run: timed
+  os.remove(workdir / "results.json")
+  again = _script("report.py", *args, env=cluster.env)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert again.stdout.count("submitted as SLURM job") == 1, again.stdout
+  [entry] = json.loads((tmp_path / "slurm" / "REPORT.json").read_text())["runs"]
+  assert (entry["resumed"], entry["reused"], entry["wall_seconds"]) == (True, False, None)
+  assert json.loads((workdir / report_runs.TIMES_FILE).read_text()) == {f"{NAME}_quick": None}
 
 
 @pytest.mark.slow
@@ -237,3 +258,15 @@ def test_detach_without_slurm_is_one_error_line(tmp_path):
   done = _script("report.py", "--slurm_detach", f"--workdir={tmp_path / 'w'}")
   assert done.returncode == 2, done.stderr[-2000:]
   assert done.stderr.strip().splitlines()[-1] == "error: --slurm_detach needs --launcher=slurm"
+
+
+def test_a_requeued_job_reports_no_time_of_its_own(tmp_path):
+  # SLURM requeues a job by calling checkpoint(): the job run again resumes the run, so what it
+  # reports is unknown (None), not the last attempt's seconds. No cluster needed.
+  from genjax import slurm_job
+
+  got = []
+  command = slurm_job.Command([sys.executable, "-c", "pass"], str(tmp_path), on_success=got.append)
+  requeued = command.checkpoint().function
+  assert command() > 0 and requeued() > 0
+  assert got[0] > 0 and got[1] is None

@@ -145,8 +145,7 @@ def execute(run: Run, rerun: bool) -> Run:
   run.wall_seconds = run.recorded_seconds = None
   run.resumed = False
   if rerun or not finished(run):
-    run.resumed = not rerun and identity.matches(run.workdir, run.config,
-                                                 registry.EXPERIMENTS[run.experiment])
+    run.resumed = resumes(run, rerun)
     start = time.perf_counter()
     completed = subprocess.run(run.command, capture_output=True, text=True)
     if completed.returncode:
@@ -154,7 +153,7 @@ def execute(run: Run, rerun: bool) -> Run:
       raise RunFailed(f"run {run.name} failed (exit {completed.returncode}): "
                       f"{shlex.join(run.command)}\n{tail}")
     run.wall_seconds = time.perf_counter() - start
-    record_where_it_ran(run.workdir, run.name, None if run.resumed else run.wall_seconds)
+    record_attempt(run.workdir, run.name, run.resumed, run.wall_seconds)
   run.results = load_results(run)
   machine = (read_json(machines_path) or {}).get(run.name)
   run.machine = machine if isinstance(machine, str) else None
@@ -164,6 +163,20 @@ def execute(run: Run, rerun: bool) -> Run:
     # Only a report times a run (a run made by hand, or resumed, has no one time): unknown else.
     run.recorded_seconds = recorded_seconds(run)
   return run
+
+
+def resumes(run: Run, rerun: bool) -> bool:
+  """Whether running it now resumes an earlier attempt: its workdir holds this config, not
+  finished (an attempt stopped). Then this attempt's time is not the run's own. The local and the
+  SLURM paths both ask here, before the run starts."""
+  return not rerun and identity.matches(run.workdir, run.config,
+                                        registry.EXPERIMENTS[run.experiment])
+
+
+def record_attempt(workdir: str, name: str, resumed: bool, wall_seconds: float | None) -> None:
+  """Records where an attempt that finished the run ran, and its time when the attempt was the
+  whole run (a resumed one's time is unknown: None)."""
+  record_where_it_ran(workdir, name, None if resumed else wall_seconds)
 
 
 def recorded_seconds(run: Run) -> float | None:
