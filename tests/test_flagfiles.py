@@ -203,11 +203,16 @@ def test_flagfile_names_no_machine(path):
 
 
 def test_a_time_line_follows_the_report():
-  report = REPORTS[0]
-  with open(report) as f:
-    run = json.load(f)["runs"][0]
-  line = time_line(os.path.join(ROOT, run["flagfile"]))
-  assert f"{run['wall_seconds']:.0f} s in {os.path.relpath(os.path.dirname(report), ROOT)}" in line
+  for report in REPORTS:
+    folder = os.path.relpath(os.path.dirname(report), ROOT)
+    with open(report) as f:
+      runs = json.load(f)["runs"]
+    timed = next(run for run in runs if run["wall_seconds"] is not None)
+    line = time_line(os.path.join(ROOT, timed["flagfile"]))
+    assert f"{timed['wall_seconds']:.0f} s in {folder}" in line
+    for run in runs:
+      if run["wall_seconds"] is None and not run["reused"]:  # resumed: its own time unknown
+        assert f"? s in {folder} (resumed)" in time_line(os.path.join(ROOT, run["flagfile"]))
   assert time_line(os.path.join(ROOT, "experiments", "flags", "no_such.flags")) == (
       "# Time: not in a committed report")
 
