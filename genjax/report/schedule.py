@@ -12,7 +12,8 @@ Three rules keep every number what a lone run would give:
 Runs are not pinned to a core each: XLA sizes its thread pool from the cores a process may use,
 so a GAN's numbers would change with the pinning (`python bench/bench_threads.py`), and
 the report as a whole is no faster for it.
-On a GPU or TPU, one run at a time: two processes would contend for one device's memory.
+On a GPU or TPU, one run at a time unless --jobs asks for more (report_gpu.flags: small runs
+leave one device mostly idle); report.py then lets each process take only the memory it uses.
 """
 
 import collections
