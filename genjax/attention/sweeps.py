@@ -65,17 +65,17 @@ def scaling_sweep(config, ns, key, on_point=None):
         if (name, mode) in stopped:
           continue
         prog = measure.attention_program(fns[name], mode, config.causal)
+        point = dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
+                     heads=config.heads, batch=config.batch)
         try:
           c, compile_s = measure.compile_fn(prog, shape, shape, shape, shape)
         except jax.errors.JaxRuntimeError as e:
-          # XLA:GPU's autotuner runs candidate kernels while compiling, and a device without
-          # the memory refuses them there (an H200 refused 64 GiB for naive at n = 32,768):
-          # the variant's largest n, as at run time below.
+          # XLA:GPU's autotuner runs candidate kernels while compiling, so a device without the
+          # memory can refuse before any call: the variant's largest n, as at run time below.
           if not is_out_of_memory(e):
             raise
           stopped[name, mode] = "out of memory while compiling"
-          rows.append(dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
-                           heads=config.heads, batch=config.batch, status=_failed(e)))
+          rows.append(dict(point, status=_failed(e)))
           continue
         temp, total, source = measure.memory_of(c)
         # No counts where XLA cannot see the work (loops over chunks, cuDNN's or Pallas' kernel,
@@ -83,11 +83,9 @@ def scaling_sweep(config, ns, key, on_point=None):
         xla_flops, xla_bytes = (
             measure.xla_costs(c, measure.program_matmul_flops(prog, shape, shape, shape, shape))
             if measure.xla_counts_the_work(name, config) else (float("nan"), float("nan")))
-        row = dict(section="scaling", variant=name, mode=mode, n=n, d=config.head_dim,
-                   heads=config.heads, batch=config.batch, compile_s=compile_s,
-                   temp_bytes=temp, total_bytes=total, memory_source=source,
-                   flops=measure.analytic_flops(name, n, config, config.heads, config.batch,
-                                                mode),
+        row = dict(point, compile_s=compile_s, temp_bytes=temp, total_bytes=total,
+                   memory_source=source,
+                   flops=measure.analytic_flops(name, n, config, config.heads, config.batch, mode),
                    xla_flops=xla_flops, xla_bytes=xla_bytes)
         if total > config.memory_limit_gb * 2 ** 30:
           stopped[name, mode] = f"needs {total / 2 ** 30:.1f} GiB > {config.memory_limit_gb} GiB"

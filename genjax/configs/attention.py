@@ -117,7 +117,7 @@ def get_config(variant: str | None = None) -> ConfigDict:
     # alone. There the sweep's time is compilation (XLA:GPU autotunes every program; the run's
     # compile_s column), so it compiles few programs: the quadratic variants against cuDNN's
     # fused kernel, and no crossover (the CPU reports measure it). Two n per doubling: naive
-    # fits only between the n where its calls pass 20x their fixed cost (the fit window) and
+    # fits only between the n where its calls pass OVERHEAD_FACTOR times their fixed cost and
     # the n where its scores pass the memory limit, about two doublings on a GPU.
     config.dtype = "bfloat16"
     config.implementation = "cudnn"

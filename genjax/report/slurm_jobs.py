@@ -35,8 +35,7 @@ def _reuse(runs: list[report_runs.Run], rerun: bool):
 def execute_all(slurm: launch.Slurm, runs: list[report_runs.Run], rerun: bool) -> int:
   """Runs (or reuses) every run as a SLURM job, then loads their results; returns the most
   jobs that could run at once (every lane and timed run)."""
-  resumed = _resumed(runs, rerun)
-  tasks = _tasks(runs, resumed)
+  tasks = _tasks(runs, _resumed(runs, rerun))
   seconds = slurm.run_all(tasks, reuse=_reuse(runs, rerun))
   for run in runs:
     if not report_runs.finished(run):  # the job ended well, yet its workdir holds no such results
@@ -44,9 +43,8 @@ def execute_all(slurm: launch.Slurm, runs: list[report_runs.Run], rerun: bool) -
       raise report_runs.RunFailed(f"run {run.name}: its job ended, but "
                                   + (why or f"{run.workdir} holds no finished run of its config"))
     report_runs.execute(run, rerun=False)  # loads its results and its records
-    # A job that ran and recorded no time of its own resumed (here, or requeued by SLURM).
-    ran = seconds.get(run.name) is not None  # None: reused
-    run.resumed = ran and (resumed[run.name] or run.recorded_seconds is None)
+    # A job that ran and recorded no time of its own resumed an attempt (record_attempt).
+    run.resumed = seconds.get(run.name) is not None and run.recorded_seconds is None
     run.wall_seconds = seconds.get(run.name)
   return len({task.name if task.timed else os.path.abspath(task.lane) for task in tasks})
 
