@@ -34,8 +34,11 @@ context x width a token; elementwise work (Adam, LayerNorm, softmax, the embeddi
 free. It equals genjax.flop_count's count of the dots in both JAX steps as written (the test
 checks). The implementations and the matmul are timed in interleaved rounds (genjax.timing; one
 warm-up round first, which compiles), so that machine noise hits all alike, and medians over
-rounds are compared. The figures also go to bench/results/<cpu>.json (bench/results.py) under
-"lm_step"; that folder holds the ones measured so far.
+rounds are compared. The bench starts as the entry points do (genjax/startup.py: one restart with
+glibc's huge-page tunable), so every row, PyTorch's too, runs on the allocator the experiments
+run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0 keeps glibc's defaults. The figures also go to
+bench/results/<cpu>.json (bench/results.py) under "lm_step", with the tunables; that folder
+holds the ones measured so far.
 """
 
 import dataclasses
@@ -47,6 +50,14 @@ from typing import NamedTuple
 
 # this checkout's genjax and bench, before any installed genjax
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# isort: split
+from genjax import startup
+
+if __name__ == "__main__":  # run, not imported (the tests import it): never restart a test
+  # The process the text experiment runs in (experiments/text.py does the same), so genjax's
+  # row is its step as trained; PyTorch shares the process and so the allocator.
+  startup.restart_with_huge_pages()
 
 # isort: split
 import jax
@@ -487,6 +498,8 @@ def main(argv):
   print(f"{timing.describe(timing.environment())}; medians of {FLAGS.rounds} interleaved rounds "
         f"of {FLAGS.steps_per_round} steps after a warm-up round (genjax.timing); peak = float32 "
         f"matmul {PEAK_SIZE}^3 timed in the same rounds")
+  print(f"malloc as the entry points start it (genjax/startup.py): "
+        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES') or '(unset: glibc defaults)'}")
   print("FLOPs: analytic, 6 x matmul weights x tokens + attention (12 x layers x context x width "
         "a token); equal to genjax.flop_count's dots of both JAX steps as written "
         "(tests/test_bench_lm_step.py)")
@@ -504,7 +517,8 @@ def main(argv):
     rows += measure(known[name], opt, FLAGS.rounds, FLAGS.steps_per_round, FLAGS.seed, torch,
                     FLAGS.torch_compile)
   results.record("lm_step", rows, timing=timing.environment(),
-                 torch=None if torch is None else torch.__version__)
+                 torch=None if torch is None else torch.__version__,
+                 glibc_tunables=os.environ.get("GLIBC_TUNABLES", ""))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """bench/bench_lm_step.py: genjax's LM step and the bare-JAX GPT (and the PyTorch one, where torch
 is installed) compare like with like; the rows, the FLOP count and the flags hold."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -136,3 +137,19 @@ def test_help_exits_0(tmp_path):
   result = _script("--help", tmp_path=tmp_path)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "--steps_per_round" in result.stdout and "--torch_compile" in result.stdout
+
+
+def test_the_script_starts_as_the_text_experiment_before_jax_loads():
+  # The genjax row is the step as experiments/text.py trains it, so the bench restarts with the
+  # same malloc tunables (genjax.startup), only when run: importing it here restarts nothing.
+  tree = ast.parse(open(os.path.join(ROOT, "bench", "bench_lm_step.py")).read())
+  order = []
+  for node in tree.body:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+      order.append(node.names[0].name if isinstance(node, ast.Import) else node.module)
+    elif isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'":
+      order += ["RESTART" for inner in node.body
+                if ast.unparse(inner) == "startup.restart_with_huge_pages()"]
+  assert "RESTART" in order and order.index("RESTART") < order.index("jax"), order
+  text_entry = open(os.path.join(ROOT, "experiments", "text.py")).read()
+  assert "startup.restart_with_huge_pages()" in text_entry
