@@ -37,8 +37,8 @@ warm-up round first, which compiles), so that machine noise hits all alike, and 
 rounds are compared. The bench starts as the entry points do (genjax/startup.py: one restart with
 glibc's huge-page tunable), so every row, PyTorch's too, runs on the allocator the experiments
 run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0 keeps glibc's defaults. The figures also go to
-bench/results/<cpu>.json (bench/results.py) under "lm_step", with the tunables; that folder
-holds the ones measured so far.
+bench/results/<cpu>.json (bench/results.py) under "lm_step", the tunables with the timing
+environment; that folder holds the ones measured so far.
 """
 
 import dataclasses
@@ -498,8 +498,6 @@ def main(argv):
   print(f"{timing.describe(timing.environment())}; medians of {FLAGS.rounds} interleaved rounds "
         f"of {FLAGS.steps_per_round} steps after a warm-up round (genjax.timing); peak = float32 "
         f"matmul {PEAK_SIZE}^3 timed in the same rounds")
-  print(f"malloc as the entry points start it (genjax/startup.py): "
-        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES') or '(unset: glibc defaults)'}")
   print("FLOPs: analytic, 6 x matmul weights x tokens + attention (12 x layers x context x width "
         "a token); equal to genjax.flop_count's dots of both JAX steps as written "
         "(tests/test_bench_lm_step.py)")
@@ -517,8 +515,7 @@ def main(argv):
     rows += measure(known[name], opt, FLAGS.rounds, FLAGS.steps_per_round, FLAGS.seed, torch,
                     FLAGS.torch_compile)
   results.record("lm_step", rows, timing=timing.environment(),
-                 torch=None if torch is None else torch.__version__,
-                 glibc_tunables=os.environ.get("GLIBC_TUNABLES", ""))
+                 torch=None if torch is None else torch.__version__)
 
 
 if __name__ == "__main__":

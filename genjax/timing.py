@@ -90,17 +90,20 @@ def per_round_ratio(a: Sequence[float], b: Sequence[float]) -> list[float]:
 
 
 def environment() -> dict[str, Any]:
-  """Versions, device and the XLA flags in force: store them with every timing."""
+  """Versions, device, the XLA flags and the malloc tunables in force (entry points restart
+  with some, genjax/startup.py; they move step times): store them with every timing."""
   import jaxlib
 
   return {"jax": jax.__version__, "jaxlib": jaxlib.__version__,
           "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind,
           "cpu_count": os.cpu_count(), "machine": platform.machine(),
-          "xla_flags": os.environ.get("XLA_FLAGS", "")}
+          "xla_flags": os.environ.get("XLA_FLAGS", ""),
+          "glibc_tunables": os.environ.get("GLIBC_TUNABLES", "")}
 
 
 def describe(env: dict[str, Any]) -> str:
   """environment() as one line for logs and report headers."""
   return (f"JAX {env['jax']} / jaxlib {env['jaxlib']} on {env['backend']} "
           f"({env['device_kind']}, {env['cpu_count']} CPUs); "
-          f"XLA_FLAGS={env['xla_flags'] or '(unset: XLA defaults)'}")
+          f"XLA_FLAGS={env['xla_flags'] or '(unset: XLA defaults)'}; "
+          f"GLIBC_TUNABLES={env['glibc_tunables'] or '(unset: glibc defaults)'}")

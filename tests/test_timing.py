@@ -108,4 +108,13 @@ def test_environment_records_the_xla_flags(monkeypatch):
   assert env["jax"] and env["jaxlib"] and env["backend"] == "cpu"
   assert "ynn_fusion_type=-dot" in timing.describe(env)
   monkeypatch.delenv("XLA_FLAGS")
-  assert "unset" in timing.describe(timing.environment())
+  assert "XLA_FLAGS=(unset" in timing.describe(timing.environment())
+
+
+def test_environment_records_the_malloc_tunables(monkeypatch):
+  monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")
+  env = timing.environment()
+  assert env["glibc_tunables"] == "glibc.malloc.hugetlb=1"
+  assert "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" in timing.describe(env)
+  monkeypatch.delenv("GLIBC_TUNABLES")
+  assert "GLIBC_TUNABLES=(unset" in timing.describe(timing.environment())

@@ -6,7 +6,6 @@ results.csv, results.json, results.md, config.json, metrics.jsonl and PNG plots 
 """
 
 import math
-import os
 import time
 
 import jax
@@ -118,7 +117,7 @@ def run_sweep(config, workdir):
     # Fixed before any attention is timed: the wall-time window (from the machine's last-level
     # cache) and whether malloc reuses memory (the entry point restarts with the tunables).
     window = cache.long_n_window(ns, config, jax.default_backend(), cache.last_level_cache())
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    tunables = env["glibc_tunables"]
     reuse = {"glibc_tunables": tunables, "in_force": startup.memory_reuse_in_force(tunables)}
     logging.info("wall-time window from n = %s (%s); memory reuse in force: %s",
                  window["n_from"], window["reason"] or window["rule"], reuse["in_force"])
