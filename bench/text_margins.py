@@ -1,6 +1,6 @@
 """A real-text comparison at every evaluation along training: is it settled, or still moving?
 
-python bench/text_margins.py --workdir=workdirs/text_diversity_gpu \
+python bench/text_margins.py --workdir=workdirs/text_gpu \
     --minus=transformer_on_shakespeare-licences-news,transformer_on_shakespeare --set=test/bible
 
 Reads the two trainings' evaluations (WORKDIR/evals/<name>.jsonl, written by experiments/text.py

@@ -33,7 +33,7 @@ from absl import flags
 
 from genjax import cli, launch, logs, registry
 from genjax.errors import UserError
-from genjax.report import compare, json_file, markdown, schedule, slurm_jobs
+from genjax.report import compare, json_file, machine, markdown, schedule, slurm_jobs
 from genjax.report import plan as run_plan
 from genjax.report import runs as report_runs
 from genjax.report.judge import judge
@@ -74,7 +74,8 @@ def plan_one(name: str, flagfile: str, spec: str) -> report_runs.Run:
   experiment = EXPERIMENTS[name]
   label = os.path.splitext(os.path.basename(flagfile))[0]
   config = cli.config_from_flagfile(name, flagfile)[0]
-  # Runs that share a workdir (the domain studies: one pretrained model) get the same one.
+  # Runs that share a workdir (the domain or text studies: the models trained there) get the
+  # same one.
   workdir = experiment.workdir(FLAGS.workdir, label, config)
   # --restart: the report runs it because the workdir holds no finished run of this config; a
   # run of another config there is moved aside (never deleted), a partial one of this resumes.
@@ -166,6 +167,8 @@ def main(argv):
           f"once every run has succeeded (its log: {job.paths.stderr}); this process can go",
           flush=True)
     return
+  # Measured before any run starts (none beside it), and only where runs run here.
+  speed = {} if slurm or all(reused.values()) else {"matmul_gflops": machine.matmul_gflops()}
   start = time.perf_counter()
   if slurm:
     jobs = slurm_jobs.execute_all(slurm, runs, FLAGS.rerun)
@@ -178,7 +181,7 @@ def main(argv):
       print(run_plan.progress(line, time.perf_counter() - start, expected, pace), flush=True)
 
     schedule.execute_all(runs, execute, timed=timed, jobs=jobs, announce=announce)
-  how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
+  how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start, **speed}
   if not slurm and any(reused[run.name] or run.resumed for run in runs):
     # This wall leaves out the reused runs and earlier attempts of resumed ones; what a report
     # that ran them all would take is their own times replayed on this schedule, kept beside it

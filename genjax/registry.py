@@ -11,7 +11,8 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
-from genjax.configs.domain import PRETRAIN_FIELDS  # a config file: no training library
+from genjax.configs.domain import PRETRAIN_FIELDS  # config files: no training library
+from genjax.configs.text import PRETRAIN_FIELDS as TEXT_PRETRAIN_FIELDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where several runs share one workdir, results.json holds {ENTRIES: {entry: that run's results}}.
@@ -88,8 +89,15 @@ class Experiment:
   def results_table(self, results: dict) -> tuple[list[str], list[list[str]]]:
     return _load(self.table)(results)
 
-  def details_lines(self, results: dict) -> list[str]:
-    return _load(self.details)(results) if self.details else []
+  def run_results(self, results: dict, config) -> dict:
+    """The part of a workdir's results.json that one run of `config` wrote: in a shared
+    workdir its entry, else all of it."""
+    entry = self.entry(config)
+    return results if entry is None else results.get(ENTRIES, {}).get(entry, {})
+
+  def details_lines(self, results: dict, config) -> list[str]:
+    """REPORT.md's lines under the run of `config`, read from its workdir's results.json."""
+    return _load(self.details)(self.run_results(results, config)) if self.details else []
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -132,7 +140,12 @@ for _experiment in (
     Experiment("text", "experiments/text.py", "genjax.text.train", "genjax.claims.text",
                "genjax.text.report:grid_table",
                not_in_fingerprint={
-                   "eval_chunk": "windows per evaluation call (memory, not results)"},
+                   "eval_chunk": "windows per evaluation call (memory, not results)",
+                   "study": "which study of the shared workdir runs; each has its own record"},
+               # The studies of one size share the models trained there (the pretrained mix
+               # serves all but continual), so their workdir's identity is the fields that
+               # define a training (genjax/configs/text.py).
+               shared=SharedWorkdir(TEXT_PRETRAIN_FIELDS, "study", ("{entry}.png",)),
                # The learning rate decays over num_steps: a longer run is another run.
                extendable=lambda fields: False, details="genjax.text.report:details"),
 ):

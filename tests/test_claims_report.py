@@ -250,9 +250,23 @@ def test_environment_gives_the_wall_time_only_when_something_ran(tmp_path):
   lines = markdown.environment_lines([elsewhere, here], how)
   assert f"- gpu_run: reused (436 s when it ran on {gpu})" in lines
   assert "- here_run: reused (12 s when it ran)" in lines  # this machine: nothing to say
+  lines = markdown.environment_lines([ran], {**how, "matmul_gflops": 112.4})
+  assert ("- this report: 200 s wall on a machine whose 2048³ float32 matmul ran at 112 GFLOP/s "
+          "before the runs, up to 2 runs at a time") in "\n".join(lines)
   lines = markdown.environment_lines([reused], {"jobs": 2, "wall_seconds": 0.4})
   assert not any("0 s wall" in line for line in lines)
   assert any("every run reused from its workdir" in line for line in lines)
+
+
+def test_the_machines_speed_is_the_median_matmuls_rate(monkeypatch):
+  from genjax import timing
+
+  assert machine.matmul_gflops(size=256) > 0  # a real, blocked matmul on this CPU
+  rounds = []
+  monkeypatch.setattr(timing, "time_interleaved", lambda fns, n: rounds.append(n) or {
+      "mm": [0.5, 0.1, 0.2, 0.3, 0.4]})
+  assert machine.matmul_gflops(size=1000) == pytest.approx(2e9 / 0.3 / 1e9)  # 2 n^3 / median
+  assert rounds == [machine.MATMUL_ROUNDS]
 
 
 ZEN3 = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n"

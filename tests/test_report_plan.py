@@ -31,10 +31,10 @@ def test_expected_wall_replays_timed_runs_first_then_lanes_on_free_workers(tmp_p
 
 
 def test_a_runs_estimate_is_its_own_record_then_a_committed_report_then_none(tmp_path):
-  run = _run(tmp_path, "gan_ring_metz_appendix_quick")
+  run = _run(tmp_path, "vae_mnist_quick")
   committed = plan.committed_seconds()
-  assert committed["gan_ring_metz_appendix_quick"][1] == "reports/quick"  # the committed report
-  assert plan.expected_seconds(run, committed) == committed["gan_ring_metz_appendix_quick"]
+  assert committed["vae_mnist_quick"][1] == "reports/quick"  # the committed report
+  assert plan.expected_seconds(run, committed) == committed["vae_mnist_quick"]
   (tmp_path / run.name / report_runs.TIMES_FILE).write_text(json.dumps({run.name: 42.0}))
   assert plan.expected_seconds(run, committed) == (42.0, "this machine")
   assert plan.expected_seconds(_run(tmp_path, "never_ran_anywhere"), committed) == (None, "")

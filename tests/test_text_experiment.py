@@ -187,7 +187,8 @@ def diversity_results(gap_by_domain, num_seeds=3, **kw):
 
 
 def judge(claim_index, study, results):
-  return rules.STUDY_CLAIMS[study][claim_index].rule(results)
+  """The study's rule on a workdir holding `results` as the entry of their own study."""
+  return rules.STUDY_CLAIMS[study][claim_index].rule({"studies": {results["study"]: results}})
 
 
 def test_the_claims_are_the_markov_studys_statements():
@@ -415,16 +416,16 @@ def test_same_register_dapt_is_a_row_of_its_own_every_verdict():
   """More of the target's own text is read as more in-domain data, apart from DAPT's rows."""
   claim = rules.STUDY_CLAIMS["dapt"][4]
   assert claim.sources == () and "own register" in claim.statement  # ours
-  found = claim.rule(dapt_results(same=-0.15))
+  found = judge(4, "dapt", dapt_results(same=-0.15))
   assert found.verdict == SUPPORTED and "more in-domain data" in found.evidence
   assert found.margin.value == pytest.approx(-0.15)
-  assert claim.rule(dapt_results(same=0.1)).verdict == CONTRADICTED
-  assert claim.rule(dapt_results(same=0.0, spread=NOISE)).verdict == INCONCLUSIVE
-  assert claim.rule(dapt_results(own=0.05)).verdict == NOT_MEASURED
+  assert judge(4, "dapt", dapt_results(same=0.1)).verdict == CONTRADICTED
+  assert judge(4, "dapt", dapt_results(same=0.0, spread=NOISE)).verdict == INCONCLUSIVE
+  assert judge(4, "dapt", dapt_results(own=0.05)).verdict == NOT_MEASURED
   # the neighbour can fail while the target's own text helps: the rows stay apart
   split = dapt_results(dapt=0.1, same=-0.15)
   assert judge(3, "dapt", split).verdict == CONTRADICTED
-  assert claim.rule(split).verdict == SUPPORTED
+  assert judge(4, "dapt", split).verdict == SUPPORTED
 
 
 def test_unrelated_dapt_rule_every_verdict():
@@ -515,8 +516,8 @@ def test_the_target_set_is_the_first_training_bytes_and_the_dapt_corpus_the_rest
 
 def test_report_tables_read_made_up_results(tmp_path):
   r = reportable_diversity_results()
-  header, rows = report.grid_table(r)
-  assert header[0] == "model" and len(rows) == 2 and rows[0][4] == "bible"
+  header, rows = report.grid_table({"studies": {"diversity": r}})
+  assert header[:2] == ["study", "model"] and len(rows) == 2 and rows[0][5] == "bible"
   lines = report.bits_table(r)
   assert lines[-1].startswith("| *kn2* |") and "(held out)" in lines[2]
   assert lines[3].endswith("| -0.300 (kn3) |")  # own text 0.3 below its floor on every seed
@@ -543,7 +544,8 @@ def reportable_diversity_results() -> dict:
 
 def test_the_claims_report_shows_the_tables_and_data_cards_under_a_text_run(tmp_path):
   run = report_runs.Run("text_run", ["python"], str(tmp_path), rules.CLAIMS,
-                        results=reportable_diversity_results(), experiment="text")
+                        results={"studies": {"diversity": reportable_diversity_results()}},
+                        config={"study": "diversity"}, experiment="text")
   text_md = markdown.write(str(tmp_path / "REPORT.md"), [run], report_judge.judge([run]))
   below = text_md.split("### `text_run`", 1)[1]
   assert "| *bz2* | each document | 2.500 | 2.500 | 2.500 | 2.500 | |" in below
@@ -554,19 +556,20 @@ def test_a_claim_on_markov_and_text_runs_shows_each_runs_own_figure(tmp_path):
   (tmp_path / "markov").mkdir()
   (tmp_path / "text").mkdir()
   (tmp_path / "markov" / "loss_vs_M.png").write_bytes(b"markov figure")
-  (tmp_path / "text" / "bits_per_byte.png").write_bytes(b"text figure")
+  (tmp_path / "text" / "diversity.png").write_bytes(b"text figure")
   markov = report_runs.Run("markov_run", ["python"], str(tmp_path / "markov"),
                            markov_claims.STUDY_CLAIMS["diversity"], results={"studies": {}},
                            config={"study": "diversity"}, experiment="domain")
   real = report_runs.Run("text_run", ["python"], str(tmp_path / "text"),
                          rules.STUDY_CLAIMS["diversity"],
-                         results=reportable_diversity_results(), experiment="text")
+                         results={"studies": {"diversity": reportable_diversity_results()}},
+                         config={"study": "diversity"}, experiment="text")
   text_md = markdown.write(str(tmp_path / "report" / "REPORT.md"), [markov, real],
                            report_judge.judge([markov, real]))
   assert "*Figure: Pretraining on more diverse domains" in text_md
   assert "— `markov_run`, `loss_vs_M.png`.*" in text_md
-  assert "— `text_run`, `bits_per_byte.png`.*" in text_md
-  copied = tmp_path / "report" / "figures" / "text_run_bits_per_byte.png"
+  assert "— `text_run`, `diversity.png`.*" in text_md
+  copied = tmp_path / "report" / "figures" / "text_run_diversity.png"
   assert copied.read_bytes() == b"text figure"
 
 
@@ -640,7 +643,8 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
   config = {"finetune": tiny_finetune_config, "dapt": tiny_dapt_config,
             "continual": tiny_continual_config}.get(study, lambda: tiny_config(study))()
   results = train.train_and_evaluate(config, str(tmp_path))
-  saved = json.loads((tmp_path / "results.json").read_text())
+  workdir_results = json.loads((tmp_path / "results.json").read_text())
+  saved = workdir_results["studies"][study]  # the study's entry of the shared workdir
   assert saved["study"] == study and set(saved["references"]) == set(DOMAINS)
   assert saved["data_cards"]["news"]["test"]["documents"] == 215
   for model in saved["models"].values():
@@ -656,14 +660,13 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
     last = model["unseen_curve"][max(model["unseen_curve"], key=int)]
     assert sorted(last) == unseen and all(last[d] == model["test"][d] for d in unseen)
     assert 6.0 < model["own_test"]["mean"] < 9.0  # eight steps: near uniform
-  figure = {"architecture": "loss_vs_position.png", "finetune": "finetune.png",
-            "dapt": "dapt.png", "continual": "continual.png"}.get(study, "bits_per_byte.png")
-  assert (tmp_path / figure).exists() and "## Verdicts" in (tmp_path / "results.md").read_text()
-  assert "never trained on, along training" in (tmp_path / "results.md").read_text()
+  md = (tmp_path / "results.md").read_text()
+  assert (tmp_path / f"{study}.png").exists() and "## Verdicts" in md
+  assert "never trained on, along training" in md
   experiment = registry.EXPERIMENTS["text"]
   for claim in experiment.claims_for(config):  # eight steps stay under the floor: not measured
-    assert claim.rule(saved).verdict == NOT_MEASURED
-  header, rows = experiment.results_table(saved)
+    assert claim.rule(workdir_results).verdict == NOT_MEASURED
+  header, rows = experiment.results_table(workdir_results)
   assert len(rows) == {"diversity": 2, "architecture": 3, "finetune": 1, "dapt": 1,
                        "continual": 1}[study]
   if study == "finetune":  # T = 0 (the pretrained model) and the grid, for every run
@@ -679,3 +682,39 @@ def test_each_study_runs_end_to_end_and_judges_itself(tmp_path, study):
     assert saved["variants"]["sequential"][2] != saved["variants"]["replay"][2]
   again = train.train_and_evaluate(config, str(tmp_path))  # resumed: evaluations read back
   assert again["models"] == results["models"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not pack_cached(), reason="the text pack is not cached "
+                    "(python -m genjax.data.fetch fetches it)")
+def test_studies_share_a_workdir_and_the_models_trained_there(tmp_path):
+  """The diversity study trains the mix; the architecture and finetune studies run after it in
+  the same workdir read it back instead of training it again; a study whose training fields
+  differ is refused in one line."""
+  diversity = train.train_and_evaluate(tiny_config("diversity"), str(tmp_path))
+  mix = fit.training_name("transformer", ("shakespeare", "licences", "news"))
+  evals = tmp_path / "evals" / f"{mix}.jsonl"
+  written = evals.stat().st_mtime_ns
+  architecture = tiny_config("architecture")
+  architecture.architecture_models = ("transformer",)  # the mix alone: nothing new to train
+  architecture = train.train_and_evaluate(architecture, str(tmp_path))
+  finetune_config = tiny_finetune_config()
+  finetune_config.finetune_lrs, finetune_config.lora_ranks = (1e-3,), (2,)
+  finetune = train.train_and_evaluate(finetune_config, str(tmp_path))
+  assert evals.stat().st_mtime_ns == written  # read back, never trained or scored again
+  assert diversity["models"][mix] == architecture["models"][mix] == finetune["models"][mix]
+  saved = json.loads((tmp_path / "results.json").read_text())["studies"]
+  assert sorted(saved) == ["architecture", "diversity", "finetune"]
+  assert saved["diversity"] == diversity  # a later study leaves the others' entries be
+  md = (tmp_path / "results.md").read_text()
+  assert all(f"# Q1 on real text: {s} study" in md for s in saved)
+  # A training from a trained model carries its study's fields in its name: a rerun with
+  # other ones trains anew instead of resuming it.
+  tuned = sorted(f.name.removesuffix(".jsonl") for f in (tmp_path / "evals").iterdir()
+                 if f.name.startswith("finetune_"))
+  assert tuned == sorted(fit.stored_name(f"finetune_{m}_{mix}_on_bible", finetune_config)
+                         for m in ("full_lr0.001", "lora_r2"))
+  other = tiny_config("diversity")
+  other.learning_rate *= 2
+  with pytest.raises(UserError, match="workdir"):
+    train.train_and_evaluate(other, str(tmp_path))

@@ -124,11 +124,14 @@ def _depth(r: dict, named: list) -> Finding:
 
 
 def _for_study(study: str, rule):
+  """The rule on the study's entry of results.json (the studies share a workdir:
+  {"studies": {study: results}}); ResultMissing when that study has none."""
   def judged(results: dict) -> Finding:
-    if results.get("study") != study:
-      raise ResultMissing(f"no results of the {study} study (this run is "
-                          f"{results.get('study')!r})")
-    return rule(results)
+    studies = results.get("studies", {})
+    if study not in studies:
+      raise ResultMissing(f"no results of the {study} study (results.json has "
+                          f"{sorted(studies) or 'none'})")
+    return rule(studies[study])
 
   return judged
 
@@ -143,13 +146,13 @@ STUDY_CLAIMS = {
     "diversity": [_claim(
         markov.STUDY_CLAIMS["diversity"][0], "diversity", "Hernandez et al. 2021: transfer "
         "measured as effective data transferred from a different pretraining distribution",
-        diversity_rule, "bits_per_byte.png")],
+        diversity_rule, "diversity.png")],
     "architecture": [
         _claim(markov.STUDY_CLAIMS["architecture"][0], "architecture", "nanoGPT character-level "
                "Shakespeare (CPU recipe, 4 layers, val 1.88 nats/char)", architecture_rule,
-               "loss_vs_position.png"),
+               "architecture.png"),
         _claim(markov.STUDY_CLAIMS["architecture"][1], "architecture", "Olsson et al. 2022: "
-               "induction heads need two attention layers", depth_rule, "loss_vs_position.png")],
+               "induction heads need two attention layers", depth_rule, "architecture.png")],
     "finetune": [
         _claim(markov.STUDY_CLAIMS["finetune"][0], "finetune", "Biderman et al. 2024: "
                "finetuning forgets the source domain; Hernandez et al. 2021: ossification",

@@ -1,6 +1,7 @@
 """Q1 on real text: byte-level transformers across four registers (issue 35).
 
-Run one study (each has its own workdir; results.md beside results.json):
+Run one study (the studies of one size share a workdir and the models trained there; results.md
+beside results.json holds every study run in it):
   python experiments/text.py --flagfile=experiments/flags/text_diversity_quick.flags
 Time and expected results: at the top of each flagfile (experiments/flags/text_*.flags). The
 text pack (genjax/data/text.py) is fetched by the set-up command, python -m genjax.data.fetch.
@@ -11,6 +12,15 @@ CPU, and its models do not finish (see its flagfiles).
 """
 
 from ml_collections import ConfigDict
+
+# The fields that define every training from scratch and its evaluations: the studies of one
+# size share a workdir (`registry`: its identity is these fields), so a model trained there for
+# one study (the mix every study but continual pretrains) serves the others instead of training
+# again. The rest (study, heldout, specialists, models, references, each study's own fields)
+# only choose which trainings run and how they are read.
+PRETRAIN_FIELDS = ("seed", "num_seeds", "seed_map", "domains", "split", "context", "num_layers",
+                   "width", "num_heads", "positions", "num_steps", "batch_size", "learning_rate",
+                   "warmup_steps", "grad_clip", "num_evals", "eval_windows")
 
 
 def get_config(variant: str | None = None) -> ConfigDict:

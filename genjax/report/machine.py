@@ -1,5 +1,6 @@
-"""The machine the report runs on: its CPU, the cores a process may use, and the versions and
-devices that trained numbers may depend on (REPORT.md's and REPORT.json's environment)."""
+"""The machine the report runs on: its CPU, the cores a process may use, its speed, and the
+versions and devices that trained numbers may depend on (REPORT.md's and REPORT.json's
+environment)."""
 
 import importlib
 import os
@@ -12,6 +13,20 @@ import jax
 # differently.
 VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
                      ("sve2", "SVE2"), ("sve", "SVE"), ("asimd", "NEON"))
+
+# The machine's speed, recorded beside a report's wall time so that times from two machines can
+# be read against each other: the median of MATMUL_ROUNDS float32 MATMUL_SIZE^3 matmuls, the
+# yardstick every benchmark times beside its work (genjax/timing.py).
+MATMUL_SIZE = 2048
+MATMUL_ROUNDS = 5
+
+
+def matmul_gflops(size: int = MATMUL_SIZE) -> float:
+  """GFLOP/s of a float32 size^3 matmul on the default device, now."""
+  from genjax import timing
+
+  fn, flops = timing.matmul(size)
+  return flops / timing.median(timing.time_interleaved({"mm": fn}, MATMUL_ROUNDS)["mm"]) / 1e9
 
 
 def usable_cores() -> int:

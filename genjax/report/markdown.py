@@ -23,7 +23,7 @@ from genjax.report import compare, protocols
 from genjax.report.figures import figures_of
 from genjax.report.json_file import margin_json
 from genjax.report.judge import NOT_CLEAR, QUESTIONS, AfterHolm, after_holm, holm_family
-from genjax.report.machine import environment, machine_line
+from genjax.report.machine import MATMUL_SIZE, environment, machine_line
 from genjax.report.runs import Run, relative
 
 
@@ -216,7 +216,7 @@ def write(path: str, runs: list[Run], sections, schedule: dict | None = None,
   lines += [f"- `{run.name}`: `{shlex.join(relative(run.command))}`; {protocol(run)}"
             for run in runs]
   for run in runs:  # the tables an experiment shows beside its verdicts (registry `details`)
-    shown = (registry.EXPERIMENTS[run.experiment].details_lines(run.results)
+    shown = (registry.EXPERIMENTS[run.experiment].details_lines(run.results, run.config)
              if run.experiment and run.results else [])
     if shown:
       lines += ["", f"### `{run.name}`", "", *shown]
@@ -233,9 +233,8 @@ def protocol(run: Run) -> str:
   with the experiment's full one (`protocols.describe`), then its seeds, steps and data as its
   results record them."""
   r = run.results or {}
-  entry = registry.EXPERIMENTS[run.experiment].entry(run.config) if run.experiment else None
-  if entry is not None:  # a shared workdir: this run's results are its entry's
-    r = r.get(registry.ENTRIES, {}).get(entry, r)
+  if run.experiment:  # in a shared workdir, this run's entry
+    r = registry.EXPERIMENTS[run.experiment].run_results(r, run.config) or r
   parts = [f"{r[k]} {label[:-1] if r[k] == 1 else label}" for k, label in (
       ("num_seeds", "seeds"), ("num_steps", "steps"), ("dataset", "data")) if k in r]
   ran = protocols.describe(run)
@@ -259,7 +258,10 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
     lines.append("- this report: every run reused from its workdir; the times below are each "
                  "run's own, from the report that ran it")
   elif schedule:
-    lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall, up to "
+    speed = (f" on a machine whose {MATMUL_SIZE}³ float32 matmul ran at "
+             f"{schedule['matmul_gflops']:.0f} GFLOP/s before the runs"
+             if "matmul_gflops" in schedule else "")
+    lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall{speed}, up to "
                  f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
                  "turn), so the run times below overlap")
   if schedule and schedule.get("runs_wall_seconds") is not None:

@@ -3,8 +3,8 @@
 One training process leaves part of a CPU idle, so two at once finish the same work in less wall
 time (`python bench/bench_gan.py` side by side measures it on a given machine).
 Three rules keep every number what a lone run would give:
-  - runs that share a workdir (the domain studies share one pretrained model) run one after
-    another, in the order given, in one lane;
+  - runs that share a workdir (the domain or text studies share what was trained there) run
+    one after another, in the order given, in one lane;
   - a timed run (its results are wall-clock times: `registry.Experiment.timed`) runs alone,
     before the others, so no neighbour slows what it measures;
   - training itself is deterministic given its config, so a neighbour changes its time, never

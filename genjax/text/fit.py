@@ -1,14 +1,20 @@
 """The real-text study's trainings: `genjax.lm.fit.Trainings` fed byte windows (vocabulary 256).
 
-A model is trained on one mix of domains and evaluated along the way. A training is named by its
-model and domains; the workdir holds one config (genjax/identity.py), so a rerun resumes it and
-reads its evaluations back from workdir/evals/<name>.jsonl instead of recomputing them.
+A model is trained on one mix of domains and evaluated along the way. A training from scratch is
+named by its model and domains: the studies of one size share the workdir (genjax/identity.py:
+its identity is the fields that define such a training), so a study finds the models another
+study trained there, and a rerun resumes a training and reads its evaluations back from
+workdir/evals/<name>.jsonl instead of recomputing them. A training from a trained model is
+named with a hash of its study's fields (`stored_name`).
 """
+
+import hashlib
+import json
 
 import jax
 import numpy as np
 
-from genjax import stats
+from genjax import identity, registry, stats
 from genjax.claims.text_checks import floor_order
 from genjax.lm import fit as lm_fit
 from genjax.lm.model import make_model
@@ -25,6 +31,17 @@ def model(config, arch: str):
 
 def training_name(arch: str, domains) -> str:
   return f"{arch}_on_{'-'.join(domains)}"  # TensorBoard-legal: no '+'
+
+
+def stored_name(name: str, config) -> str:
+  """The name a training from a trained model (finetuning, DAPT, a continual stage) is stored
+  under in the shared workdir: `name` plus a short hash of every field of the study's config
+  that changes numbers (genjax/identity.py), so that a study rerun with other fields of its own
+  trains anew instead of resuming a stale training of the same name. A training from scratch
+  needs none: the fields that define it are the workdir's identity."""
+  fields = identity.fingerprint(config, registry.EXPERIMENTS["text"])
+  digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+  return f"{name}_{digest[:8]}"
 
 
 def eval_grid(config) -> list[int]:
@@ -64,8 +81,9 @@ class Trainings(lm_fit.Trainings):
     Returns (finetuned params, or LoRA's adapters, S x ..., {step: {set name: S x context nats
     per position}}).
     """
-    return self.finetune(name, net, params_S, learning_rate, lora_rank,
-                         data.stream_keys(self.config, data.LORA), sampler, grid, eval_sets)
+    return self.finetune(stored_name(name, self.config), net, params_S, learning_rate,
+                         lora_rank, data.stream_keys(self.config, data.LORA), sampler, grid,
+                         eval_sets)
 
 
 def budget(config, params_S) -> dict:

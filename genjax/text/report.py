@@ -1,14 +1,17 @@
-"""results.md and the figure of a real-text study, and the grid's table. Every number is bits per
-byte, mean ± s.d. over seeds (`stats.spread`), beside the byte references on the same held-out
-documents (genjax/data/byte_references.py)."""
+"""results.md of a real-text workdir (every study run there), each study's figure, and the grid's
+table. Every number is bits per byte, mean ± s.d. over seeds (`stats.spread`), beside the byte
+references on the same held-out documents (genjax/data/byte_references.py)."""
 
+import json
 import os
 
 import numpy as np
 
 from genjax import stats
 from genjax.claims.text import STUDY_CLAIMS
+from genjax.identity import RESULTS_FILE
 from genjax.lm.report import judge
+from genjax.registry import ENTRIES
 
 fmt = stats.spread
 REFERENCES = ("zlib", "bz2", "lzma")  # then the Kneser-Ney n-grams, "kn<order>"
@@ -128,7 +131,27 @@ def _finetuning_title(r: dict) -> str:
           f"{r['target_bytes']:,} bytes of {r['target']}")
 
 
-def write_markdown(r: dict, workdir: str) -> str:
+# The order results.md shows the studies of a workdir in.
+STUDY_ORDER = ("diversity", "architecture", "finetune", "dapt", "continual")
+
+
+def write_markdown(workdir: str) -> str:
+  """Rebuilds workdir/results.md from every study in its results.json; returns the text."""
+  with open(os.path.join(workdir, RESULTS_FILE)) as f:
+    results = json.load(f)
+  lines = []
+  for study in STUDY_ORDER:
+    if study in results[ENTRIES]:
+      lines += study_section(results[ENTRIES][study], results)
+  text = "\n".join(lines)
+  with open(os.path.join(workdir, "results.md"), "w") as f:
+    f.write(text)
+  return text
+
+
+def study_section(r: dict, results: dict) -> list[str]:
+  """One study's part of results.md: its tables, data cards and verdicts (read from the
+  workdir's `results`, as the report reads them)."""
   c = r["config"]
   held = ", ".join(h["domain"] for h in r["heldout"])
   lines = [f"# Q1 on real text: {r['study']} study", "",
@@ -160,16 +183,14 @@ def write_markdown(r: dict, workdir: str) -> str:
               "domain's test documents.", "", *continual_table(r), ""]
   lines += ["## Data", "", *data_cards(r), "", "## Verdicts", ""]
   for claim in STUDY_CLAIMS[r["study"]]:
-    lines += [f"Claim: {claim.statement} Verdict: {judge(claim, r)}", ""]
-  text = "\n".join(lines)
-  with open(os.path.join(workdir, "results.md"), "w") as f:
-    f.write(text)
-  return text
+    lines += [f"Claim: {claim.statement} Verdict: {judge(claim, results)}", ""]
+  return lines
 
 
 def write_figure(r: dict, workdir: str) -> None:
-  """bits_per_byte.png (every model on every domain) or, for the architecture study,
-  loss_vs_position.png on the held-out domain (bands: mean ± s.d. over seeds)."""
+  """<study>.png: every model on every domain (diversity), loss against position on the
+  held-out domain (architecture; bands: mean ± s.d. over seeds), or the finetuning and continual
+  curves."""
   import matplotlib.pyplot as plt
 
   from genjax import plots
@@ -194,7 +215,6 @@ def write_figure(r: dict, workdir: str) -> None:
         ax.axhline(r["references"][held][ref], color="gray", linestyle=style, label=ref)
     ax.set_xlabel(f"position in the window ({held}, never trained on)")
     ax.set_ylabel("bits / byte (each point: windows x seeds at one position, noisy)")
-    name = "loss_vs_position.png"
   else:
     domains = list(r["references"])
     width = 0.8 / (len(r["models"]) + 1)
@@ -206,9 +226,8 @@ def write_figure(r: dict, workdir: str) -> None:
                color="black", marker="_", s=300, label="bz2", zorder=3)
     ax.set_xticks(np.arange(len(domains)) + 0.4 - width, domains)
     ax.set_ylabel("bits / byte on test documents")
-    name = "bits_per_byte.png"
   ax.legend(fontsize=7)
-  plots.save(fig, os.path.join(workdir, name))
+  plots.save(fig, os.path.join(workdir, f"{r['study']}.png"))
 
 
 def write_finetune_figure(r: dict, workdir: str) -> None:
@@ -264,15 +283,16 @@ def write_continual_figure(r: dict, workdir: str) -> None:
   plots.save(fig, os.path.join(workdir, "continual.png"))
 
 
-def grid_table(r: dict):
-  """The grid's table of one run (genjax/grid.py): header, rows."""
-  header = ["model", "trained on", "own text bits/byte", "its floor there",
+def grid_table(results: dict):
+  """The grid's table of one workdir (genjax/grid.py): header, rows, for every study run there."""
+  header = ["study", "model", "trained on", "own text bits/byte", "its floor there",
             "held-out domain", "held-out bits/byte"]
   rows = []
-  for h in r["heldout"]:
-    for name in [h["mix"], *h["specialists"]] if "mix" in h else h["models"]:
-      row = r["models"][name]
-      rows.append([row["arch"], "+".join(row["domains"]), fmt(row["own_test"]),
-                   f"{row['floor']['name']} {fmt(row['floor'])}", h["domain"],
-                   fmt(row["test"][h["domain"]])])
+  for study, r in results[ENTRIES].items():
+    for h in r["heldout"]:
+      for name in [h["mix"], *h["specialists"]] if "mix" in h else h["models"]:
+        row = r["models"][name]
+        rows.append([study, row["arch"], "+".join(row["domains"]), fmt(row["own_test"]),
+                     f"{row['floor']['name']} {fmt(row['floor'])}", h["domain"],
+                     fmt(row["test"][h["domain"]])])
   return header, rows

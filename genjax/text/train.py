@@ -145,7 +145,8 @@ STUDY_FIELDS = {
 
 
 def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
-  """Runs config.study; writes results.json, results.md and its figure; returns the results."""
+  """Runs config.study; writes its entry of results.json, results.md (every study of the
+  workdir) and its figure; returns the entry."""
   validate(config)
   sp = seeds.seed_parallel(config.num_seeds, config.parallel, config.num_devices,
                            seed_map(config))
@@ -157,9 +158,9 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
     results = {"study": config.study, "num_seeds": config.num_seeds, "context": config.context,
                "references": refs, "data_cards": {d: text.data_card(d) for d in config.domains},
                "config": logs.config_to_dict(config), **results}
-    wd.write_results(results)
+    wd.write_results(results)  # this study's entry, beside the other studies' run here
     if logs.is_main_process():
-      report.write_markdown(results, workdir)
+      report.write_markdown(workdir)
       if config.make_plots:
         report.write_figure(results, workdir)
   return results
