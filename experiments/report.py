@@ -167,8 +167,10 @@ def main(argv):
           f"once every run has succeeded (its log: {job.paths.stderr}); this process can go",
           flush=True)
     return
-  # Measured before any run starts (none beside it), and only where runs run here.
-  speed = {} if slurm or all(reused.values()) else {"matmul_gflops": machine.matmul_gflops()}
+  # The machine's speed where runs run here, before they start and after they end (none
+  # beside it then): a shared machine's speed moves over a report's hour.
+  measure_speed = not slurm and not all(reused.values())
+  speed_before = machine.matmul_gflops() if measure_speed else None
   start = time.perf_counter()
   if slurm:
     jobs = slurm_jobs.execute_all(slurm, runs, FLAGS.rerun)
@@ -181,7 +183,9 @@ def main(argv):
       print(run_plan.progress(line, time.perf_counter() - start, expected, pace), flush=True)
 
     schedule.execute_all(runs, execute, timed=timed, jobs=jobs, announce=announce)
-  how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start, **speed}
+  how = {"jobs": jobs, "wall_seconds": time.perf_counter() - start}
+  if measure_speed:
+    how["matmul_gflops"] = [speed_before, machine.matmul_gflops()]
   if not slurm and any(reused[run.name] or run.resumed for run in runs):
     # This wall leaves out the reused runs and earlier attempts of resumed ones; what a report
     # that ran them all would take is their own times replayed on this schedule, kept beside it

@@ -258,9 +258,9 @@ def environment_lines(runs: list[Run], schedule: dict | None = None) -> list[str
     lines.append("- this report: every run reused from its workdir; the times below are each "
                  "run's own, from the report that ran it")
   elif schedule:
-    speed = (f" on a machine whose {MATMUL_SIZE}³ float32 matmul ran at "
-             f"{schedule['matmul_gflops']:.0f} GFLOP/s before the runs"
-             if "matmul_gflops" in schedule else "")
+    speed = ("" if "matmul_gflops" not in schedule else
+             " on a machine whose {}³ float32 matmul ran at {:.0f} GFLOP/s before the runs and "
+             "{:.0f} after".format(MATMUL_SIZE, *schedule["matmul_gflops"]))
     lines.append(f"- this report: {schedule['wall_seconds']:.0f} s wall{speed}, up to "
                  f"{schedule['jobs']} runs at a time (timed runs alone, runs of one workdir in "
                  "turn), so the run times below overlap")
