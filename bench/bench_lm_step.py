@@ -8,9 +8,9 @@ python bench/bench_lm_step.py --torch_compile     # PyTorch also under torch.com
 One step is forward, backward and optimizer update of S seeds' models, each on its own batch of
 random bytes (drawn from --seed; no data files). Columns, per shape:
   genjax     the step the real-text experiment runs (genjax/text/fit.py's model, genjax/lm/step.py's
-             step, optimizer and state) on one device (config.parallel=none), its S seeds run as
-             the text config's seed_map says on this backend: on a CPU the one-seed step called
-             per seed ("sequential");
+             step, optimizer and state), its S seeds run as the text config's seed_map says on
+             this backend: on a CPU the one-seed step called per seed ("sequential"), each seed
+             on a host device of its own;
   genjax vmap  the same step with the S seeds vmapped in one program (the seed map the text
              experiment runs on an accelerator), where it is not already the row above;
   bare JAX   a minimal pre-LN GPT written below in plain jax.numpy, with the same parameters
@@ -33,10 +33,11 @@ over the row's (above 1: genjax is faster). FLOPs are counted analytically, the 
 context x width a token; elementwise work (Adam, LayerNorm, softmax, the embedding gather) is
 free. It equals genjax.flop_count's count of the dots in both JAX steps as written (the test
 checks). The implementations and the matmul are timed in interleaved rounds (genjax.timing; one
-warm-up round first, which compiles), so that machine noise hits all alike, and medians over
-rounds are compared. The bench starts as the entry points do (genjax/startup.py: one restart with
-glibc's huge-page tunable), so every row, PyTorch's too, runs on the allocator the experiments
-run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0 keeps glibc's defaults. The figures also go to
+warm-up round first, which compiles), so that machine noise hits all alike, and medians over rounds
+are compared. The bench starts as the text experiment does (genjax/startup.py: one restart with
+glibc's huge-page tunable, the host shown as one device per seed), so every row, PyTorch's too, runs
+on the allocator the experiments run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0 keeps glibc's
+defaults, XLA_FLAGS=--xla_force_host_platform_device_count=1 one device. The figures also go to
 bench/results/<cpu>.json (bench/results.py) under "lm_step", the tunables with the timing
 environment; that folder holds the ones measured so far.
 """
@@ -53,11 +54,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
 from genjax import startup
+from genjax.configs.text import get_config
 
 if __name__ == "__main__":  # run, not imported (the tests import it): never restart a test
   # The process the text experiment runs in (experiments/text.py does the same), so genjax's
   # row is its step as trained; PyTorch shares the process and so the allocator.
   startup.restart_with_huge_pages()
+  startup.split_host_into_devices(get_config().num_seeds)
 
 # isort: split
 import jax
@@ -200,8 +203,11 @@ def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S, seed_map: st
   seed_map None: the text experiment's on this backend (genjax.text.train.seed_map)."""
   config = genjax_config(shape, opt)
   net = genjax_model(shape, opt)
-  sp = seeds.seed_parallel(shape.num_seeds, "none",
-                           seed_map=seed_map or text_train.seed_map(config))
+  chosen = seed_map or text_train.seed_map(config)
+  # One device, except that sequential seeds go round robin over the host's devices, as the text
+  # experiment's (config.parallel=auto) do.
+  sp = seeds.seed_parallel(shape.num_seeds, "auto" if chosen == "sequential" else "none",
+                           seed_map=chosen)
   schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
   tx = lm_step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
   # jitted: one small program, not an eager dispatch (and compile) of every leaf's zeros
@@ -284,9 +290,9 @@ def bare_step(num_heads: int, opt: Optimizer, seed_map: str = "vmap"):
   one_seed = jax.jit(lambda state, tokens_SxBxL, s: step(state, tokens_SxBxL[s]),
                      donate_argnums=0)
 
-  def sequential(states, tokens_SxBxL):
+  def sequential(states, tokens_SxBxL):  # the seeds' losses stay on their devices
     outs = [one_seed(state, tokens_SxBxL, np.int32(s)) for s, state in enumerate(states)]
-    return tuple(state for state, _ in outs), jnp.stack([loss for _, loss in outs])
+    return tuple(state for state, _ in outs), tuple(loss for _, loss in outs)
 
   return sequential
 
@@ -295,8 +301,10 @@ def bare_setup(shape: Shape, opt: Optimizer, params_S, seed_map: str = "vmap"):
   """(step, initial state from params_S): the seeds run as `seed_map` says (bare_step)."""
   tx = bare_tx(opt)
   state = jax.jit(lambda p: (p, jax.vmap(tx.init)(p)))(params_S)
-  if seed_map != "vmap":
-    state = tuple(jax.tree.map(lambda x, s=s: x[s], state) for s in range(shape.num_seeds))
+  if seed_map != "vmap":  # each seed on a device of its own, round robin, as genjax.seeds does
+    state = tuple(jax.device_put(jax.tree.map(lambda x, s=s: x[s], state),
+                                 jax.devices()[s % len(jax.devices())])
+                  for s in range(shape.num_seeds))
   return bare_step(shape.num_heads, opt, seed_map), state
 
 

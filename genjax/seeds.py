@@ -33,9 +33,11 @@ MODES = ("auto", "none", "shard_map")
 # compiled program (unrolled, since a lax.map is much slower there: bench/bench_gan.py), for ops
 # whose batched form is slow. A convolution with per-seed weights vmaps into a grouped
 # convolution, which XLA:CPU runs slower per seed than S plain ones. "sequential" compiles the
-# one-seed step alone and calls it for each seed in turn, each seed's state its own arrays (one
-# device only): XLA:CPU runs the byte-level transformer's S-seed program, vmapped or looped,
-# slower than S calls of the one-seed program (bench/bench_lm_step.py).
+# one-seed step alone and calls it for each seed, each seed's state its own arrays: XLA:CPU runs
+# the byte-level transformer's S-seed program, vmapped or looped, slower than S calls of the
+# one-seed program (bench/bench_lm_step.py). Its seeds go round robin over the devices it is
+# given: on a host shown as several devices (startup.split_host_into_devices) their calls run at
+# once, and each seed's numbers are the same on any of them.
 SEED_MAPS = ("vmap", "loop", "sequential")
 
 
@@ -122,14 +124,21 @@ class SeedParallel:
     "sequential", a tuple of the seeds' own states."""
     if self.seed_map == "sequential":
       return tuple(jax.device_put(jax.tree.map(lambda x, s=s: np.array(x[s]), state),
-                                  self.devices[0]) for s in range(self.num_seeds))
+                                  self.seed_device(s)) for s in range(self.num_seeds))
     copied = jax.tree.map(lambda x: jnp.array(x, copy=True), state)
     if self.mode == "none":
       return jax.device_put(copied, self.devices[0])
     return jax.device_put(copied, self._sharding(P(AXIS)))
 
+  def seed_device(self, s: int):
+    """The device seed s runs on under "sequential": round robin over the devices."""
+    return self.devices[s % len(self.devices)]
+
   def put_batch(self, batch, batch_axis: int | None = None):
-    """A host batch -> devices: replicated, or split along its seed axis `batch_axis` (0)."""
+    """A host batch -> devices: replicated, or split along its seed axis `batch_axis` (0); under
+    "sequential" left on the host, where each seed's call takes it to that seed's device."""
+    if self.seed_map == "sequential":
+      return batch
     if self.mode == "none":
       return jax.device_put(batch, self.devices[0])
     return jax.device_put(batch, self._sharding(P() if batch_axis is None else P(AXIS)))
@@ -181,9 +190,12 @@ def seed_parallel(num_seeds: int, mode: str = "auto",
     raise UserError(f"config.num_seeds must be >= 1, got {num_seeds}")
   if seed_map == "sequential":
     if mode == "shard_map":
-      raise UserError("the seed map 'sequential' runs every seed on one device; it cannot "
-                      "shard them (config.parallel=shard_map)")
-    return SeedParallel("none", tuple(devices.visible(num_devices)[:1]), num_seeds, seed_map)
+      raise UserError("the seed map 'sequential' calls the one-seed step per seed; it cannot "
+                      "shard a program over devices (config.parallel=shard_map)")
+    # Each seed on a device of its own, round robin (parallel=none: all on the first).
+    visible = devices.visible(num_devices)
+    return SeedParallel("none", tuple(visible if mode == "auto" else visible[:1]), num_seeds,
+                        seed_map)
   visible = devices.visible(num_devices)
   used = max(n for n in range(1, len(visible) + 1) if num_seeds % n == 0)
   if mode == "none" or (mode == "auto" and used == 1):

@@ -1,6 +1,6 @@
 """Process set-up that an entry point asks for by name; importing genjax does none of it.
 
-Two measures change how fast a run goes and never what it computes:
+Three measures change how fast a run goes and never what it computes:
 
 - `restart_with_huge_pages()`: restarts the script once with glibc's `glibc.malloc.hugetlb=1`
   tunable. XLA:CPU allocates each execution's temporaries afresh from a worker thread; glibc
@@ -13,6 +13,13 @@ Two measures change how fast a run goes and never what it computes:
   (`GLIBC_TUNABLES=glibc.malloc.hugetlb=0` turns it off) or the restarted process. Whether the
   kernel grants huge pages is its own setting (/sys/kernel/mm/transparent_hugepage/enabled).
   `python bench/bench_huge_pages.py` times both settings and checks the numbers are the same.
+- `split_host_into_devices(count)`: makes XLA:CPU show the host as `count` devices (an
+  XLA_FLAGS option, read when JAX starts), so seeds run by the one-seed step each on a device
+  of their own (`seeds.seed_parallel`, seed map "sequential") run at once instead of in turn,
+  filling the cores a small step leaves idle. Every device is the same host and thread pool,
+  so a seed's numbers are the same on any of them (tested); `python bench/bench_lm_step.py`
+  times it. It does nothing where XLA_FLAGS already sets a device count (the user's choice, or
+  the tests' fake devices).
 - `use_fused_threefry()`: lowers jax.random's threefry hash on CPU unrolled, so XLA fuses it
   with its uses: the same bits, faster (`genjax/random_fused.py`; `bench/bench_random.py`).
   `cli.run` calls it unless `--nofused_threefry` is given.
@@ -58,6 +65,26 @@ def _restart_with(tunables: str | None) -> None:
   sys.stdout.flush()
   sys.stderr.flush()
   os.execv(sys.executable, sys.orig_argv)
+
+
+DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
+
+
+def xla_flags_with_devices(current: str, count: int) -> str | None:
+  """XLA_FLAGS showing the host as `count` devices, or None to leave `current` as it is (it
+  already sets a count)."""
+  if DEVICE_COUNT_FLAG in current:
+    return None
+  return f"{current} {DEVICE_COUNT_FLAG}={count}".strip()
+
+
+def split_host_into_devices(count: int) -> None:
+  """Sets XLA_FLAGS so that XLA:CPU shows `count` host devices; call before JAX loads."""
+  if "jax" in sys.modules:
+    raise RuntimeError("split_host_into_devices must run before JAX is imported")
+  flags = xla_flags_with_devices(os.environ.get("XLA_FLAGS", ""), count)
+  if flags is not None:
+    os.environ["XLA_FLAGS"] = flags
 
 
 def use_fused_threefry() -> None:

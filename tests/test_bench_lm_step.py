@@ -148,8 +148,9 @@ def test_the_script_starts_as_the_text_experiment_before_jax_loads():
     if isinstance(node, ast.Import | ast.ImportFrom):
       order.append(node.names[0].name if isinstance(node, ast.Import) else node.module)
     elif isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'":
-      order += ["RESTART" for inner in node.body
-                if ast.unparse(inner) == "startup.restart_with_huge_pages()"]
-  assert "RESTART" in order and order.index("RESTART") < order.index("jax"), order
+      order += [ast.unparse(inner) for inner in node.body]
   text_entry = open(os.path.join(ROOT, "experiments", "text.py")).read()
-  assert "startup.restart_with_huge_pages()" in text_entry
+  for setup in ("startup.restart_with_huge_pages()",
+                "startup.split_host_into_devices(get_config().num_seeds)"):
+    assert setup in order and order.index(setup) < order.index("jax"), order
+    assert setup in text_entry

@@ -94,5 +94,32 @@ def test_a_loop_over_seeds_gives_what_vmap_gives():
   with pytest.raises(UserError, match="unknown seed map 'scan'"):
     seeds.seed_parallel(2, "none", seed_map="scan")
   assert seeds.seed_parallel(4, "auto", seed_map="sequential").num_devices == 1
-  with pytest.raises(UserError, match="'sequential' runs every seed on one device"):
+  assert len(seeds.seed_parallel(4, "none", seed_map="sequential").devices) == 1
+  with pytest.raises(UserError, match="'sequential' calls the one-seed step per seed"):
     seeds.seed_parallel(4, "shard_map", seed_map="sequential")
+
+
+def test_sequential_seeds_on_devices_of_their_own_give_one_devices_bits():
+  """Under "sequential" the seeds go round robin over the devices (parallel=auto) and their
+  calls run at once; each seed's numbers are bitwise those of every seed on the first device."""
+  def step(state, batch, key):
+    w = jnp.tanh(state["w"] + batch["x"] @ state["m"] + jax.random.normal(key, (3,)))
+    return {"w": w, "m": state["m"] * 0.5 + w.sum()}, {"loss": (w ** 2).sum()}
+
+  num_seeds = 6  # more seeds than the 4 fake devices: some share one
+  state = {"w": jnp.arange(18.0).reshape(6, 3) / 7, "m": jnp.ones((6, 4, 3))}
+  batch = {"x": jnp.arange(24.0).reshape(6, 4) / 5}
+  keys = seeds.seed_keys(0, num_seeds)
+  outs = {}
+  for mode in ("none", "auto"):
+    sp = seeds.seed_parallel(num_seeds, mode, seed_map="sequential")
+    compiled = sp.compile(step, batch_axis=0)
+    device_state = sp.put_state(state)
+    for _ in range(3):
+      device_state, metrics = compiled(device_state, sp.put_batch(batch, 0), keys)
+    if mode == "auto":
+      assert [x["w"].devices() for x in device_state] == [
+          {sp.devices[s % len(jax.devices())]} for s in range(num_seeds)]
+    outs[mode] = sp.get_state(device_state), sp.first(metrics)
+    assert compiled.num_traces() == 1
+  jax.tree.map(np.testing.assert_array_equal, outs["none"], outs["auto"])

@@ -139,3 +139,26 @@ def test_a_script_restarts_once_with_the_memory_reuse_tunables(tmp_path):
   env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
   pid, lines = _run(script, env, "--flag=1")
   assert lines == ["started", "started", f"{pid} {REUSE} ['--flag=1']"], lines
+
+
+def test_the_host_is_split_into_devices_unless_a_count_is_set():
+  flag = startup.DEVICE_COUNT_FLAG
+  assert startup.xla_flags_with_devices("", 3) == f"{flag}=3"
+  assert startup.xla_flags_with_devices("--xla_cpu_foo=1", 3) == f"--xla_cpu_foo=1 {flag}=3"
+  assert startup.xla_flags_with_devices(f"{flag}=4", 3) is None  # the user's, or the tests'
+  with pytest.raises(RuntimeError, match="before JAX"):  # this test process has JAX loaded
+    startup.split_host_into_devices(3)
+
+
+def test_a_script_that_splits_the_host_sees_that_many_devices(tmp_path):
+  script = tmp_path / "entry.py"
+  script.write_text("from genjax import startup\n"
+                    "startup.split_host_into_devices(3)\n"
+                    "import jax\n"
+                    "print(len(jax.devices('cpu')))\n")
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
+  env["JAX_PLATFORMS"] = "cpu"
+  out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       env=env, timeout=120)
+  assert out.returncode == 0 and out.stdout.split() == ["3"], out.stderr
