@@ -54,12 +54,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # isort: split
 from genjax import startup
-from genjax.configs.text import get_config
 
 if __name__ == "__main__":  # run, not imported (the tests import it): never restart a test
   # The process the text experiment runs in (experiments/text.py does the same), so genjax's
   # row is its step as trained; PyTorch shares the process and so the allocator.
   startup.restart_with_huge_pages()
+  from genjax.configs.text import get_config  # a config file: no JAX
+
   startup.split_host_into_devices(get_config().num_seeds)
 
 # isort: split

@@ -9,9 +9,12 @@ import _genjax_check  # noqa: F401  (first: this checkout's genjax, or one error
 
 # isort: split
 from genjax import startup
-from genjax.configs.text import get_config
 
 startup.restart_with_huge_pages()  # once, before JAX loads (genjax/startup.py says why)
+
+# isort: split
+from genjax.configs.text import get_config  # a config file: no JAX
+
 # On a CPU the seeds' one-seed steps run at once, each on a host device of its own (one per
 # seed of the default config; numbers unchanged: genjax/startup.py).
 startup.split_host_into_devices(get_config().num_seeds)
