@@ -302,9 +302,9 @@ def bare_setup(shape: Shape, opt: Optimizer, params_S, seed_map: str = "vmap"):
   """(step, initial state from params_S): the seeds run as `seed_map` says (bare_step)."""
   tx = bare_tx(opt)
   state = jax.jit(lambda p: (p, jax.vmap(tx.init)(p)))(params_S)
-  if seed_map != "vmap":  # each seed on a device of its own, round robin, as genjax.seeds does
-    state = tuple(jax.device_put(jax.tree.map(lambda x, s=s: x[s], state),
-                                 jax.devices()[s % len(jax.devices())])
+  if seed_map != "vmap":  # each seed on the device genjax.seeds gives it (round robin)
+    sp = seeds.seed_parallel(shape.num_seeds, "auto", seed_map="sequential")
+    state = tuple(jax.device_put(jax.tree.map(lambda x, s=s: x[s], state), sp.seed_device(s))
                   for s in range(shape.num_seeds))
   return bare_step(shape.num_heads, opt, seed_map), state
 

@@ -24,6 +24,7 @@ kept as results.json.old-N). So an entry, when present, always comes from its re
 One process writes a workdir at a time: see genjax/workdir_lock.py.
 """
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -63,6 +64,15 @@ def fingerprint(config, experiment: Experiment) -> dict:
   """The fields of `config` (a ConfigDict or its JSON dict) that change a run's numbers."""
   skip = NOT_IN_FINGERPRINT.keys() | experiment.not_in_fingerprint.keys()
   return {k: v for k, v in sorted(_as_dict(config).items()) if k not in skip}
+
+
+def digest(config, experiment: Experiment, shared_only: bool = False) -> str:
+  """A short hash of `fingerprint` (or, with shared_only, of the fields a shared workdir's runs
+  agree on): a training named with it is a new training whenever one of them changes."""
+  fields = fingerprint(config, experiment)
+  if shared_only:
+    fields = {k: fields[k] for k in experiment.shared.fields}
+  return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def _workdir_fingerprint(fields: Mapping, experiment: Experiment) -> dict:

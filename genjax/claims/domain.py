@@ -185,7 +185,7 @@ def continual_rule(r: dict) -> Finding:
                  f"minus {names[0]}: {c['text']}.", margin=m)
 
 
-def _for_study(study: str, rule):
+def for_study(study: str, rule):
   """The rule on the study's entry of results.json; ResultMissing when that study has none."""
   def judged(results: dict) -> Finding:
     studies = results.get("studies", {})
@@ -199,7 +199,7 @@ def _for_study(study: str, rule):
 
 def _claim(study: str, statement: str, anchor: str, rule, figure: str = "",
            sources: tuple[str, ...] = ("ours",)) -> Claim:
-  return Claim("Q1", statement, f"{EXPERIMENT}, {study} study", anchor, _for_study(study, rule),
+  return Claim("Q1", statement, f"{EXPERIMENT}, {study} study", anchor, for_study(study, rule),
                figure, sources=sources)
 
 

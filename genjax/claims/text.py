@@ -123,23 +123,10 @@ def _depth(r: dict, named: list) -> Finding:
                  f"transformer: {c['text']}.", margin=m)
 
 
-def _for_study(study: str, rule):
-  """The rule on the study's entry of results.json (the studies share a workdir:
-  {"studies": {study: results}}); ResultMissing when that study has none."""
-  def judged(results: dict) -> Finding:
-    studies = results.get("studies", {})
-    if study not in studies:
-      raise ResultMissing(f"no results of the {study} study (results.json has "
-                          f"{sorted(studies) or 'none'})")
-    return rule(studies[study])
-
-  return judged
-
-
 def _claim(like: Claim, study: str, anchor: str, rule, figure: str = "") -> Claim:
   """The Markov study's claim `like` (same statement, question, sources) judged on real text."""
   return Claim(like.question, like.statement, f"{EXPERIMENT}, {study} study", anchor,
-               _for_study(study, rule), figure, sources=like.sources)
+               markov.for_study(study, rule), figure, sources=like.sources)
 
 
 STUDY_CLAIMS = {
@@ -171,7 +158,8 @@ STUDY_CLAIMS = {
         Claim("Q1", "Adaptive pretraining on more of the target's own register, then "
               "finetuning, beats finetuning alone (more in-domain data, not adaptation).",
               f"{EXPERIMENT}, dapt study", "Gururangan et al. 2020 adapt on a domain, then judge "
-              "a task inside it", _for_study("dapt", text_dapt.same_register_rule), "dapt.png")],
+              "a task inside it", markov.for_study("dapt", text_dapt.same_register_rule),
+              "dapt.png")],
     "continual": [
         _claim(markov.STUDY_CLAIMS["continual"][0], "continual", "Ibrahim et al. 2024: replay "
                "of 5-50% of the earlier data limits forgetting in continual pretraining",

@@ -6,9 +6,6 @@ checkpoints and reads the evaluations back from workdir/evals/<name>.jsonl inste
 recomputing them.
 """
 
-import hashlib
-import json
-
 import numpy as np
 
 from genjax import identity, registry
@@ -23,12 +20,7 @@ def training_name(piece: str, config, pretraining: bool = False) -> str:
   study of its workdir, so it hashes the fields the studies share (the registry entry's
   `shared.fields`); every later training hashes every field that changes the numbers, so a
   change in any of them is a new training, never a resumed stale one."""
-  experiment = registry.EXPERIMENTS["domain"]
-  fields = identity.fingerprint(config, experiment)
-  if pretraining:
-    fields = {k: fields[k] for k in experiment.shared.fields}
-  digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
-  return f"{piece}_{digest[:8]}"
+  return f"{piece}_{identity.digest(config, registry.EXPERIMENTS['domain'], pretraining)}"
 
 
 def model(config, arch: str):

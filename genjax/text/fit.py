@@ -8,9 +8,6 @@ workdir/evals/<name>.jsonl instead of recomputing them. A training from a traine
 named with a hash of its study's fields (`stored_name`).
 """
 
-import hashlib
-import json
-
 import jax
 import numpy as np
 
@@ -39,9 +36,7 @@ def stored_name(name: str, config) -> str:
   that changes numbers (genjax/identity.py), so that a study rerun with other fields of its own
   trains anew instead of resuming a stale training of the same name. A training from scratch
   needs none: the fields that define it are the workdir's identity."""
-  fields = identity.fingerprint(config, registry.EXPERIMENTS["text"])
-  digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
-  return f"{name}_{digest[:8]}"
+  return f"{name}_{identity.digest(config, registry.EXPERIMENTS['text'])}"
 
 
 def eval_grid(config) -> list[int]:
