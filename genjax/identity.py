@@ -31,9 +31,9 @@ from collections.abc import Mapping
 
 from absl import flags, logging
 
+from genjax import workdir_aside
 from genjax.errors import UserError
 from genjax.registry import ENTRIES, Experiment, SharedWorkdir
-from genjax.workdir_lock import LOCK_FILE, held_by_this_process
 
 IDENTITY_FILE = "identity.json"
 RESULTS_FILE = "results.json"
@@ -180,24 +180,6 @@ def _trained_steps(workdir: str) -> int:
   return best
 
 
-def _aside_name(path: str) -> str:
-  n = 1
-  while os.path.exists(f"{path}.old-{n}"):
-    n += 1
-  return f"{path}.old-{n}"
-
-
-def _move_run_aside(workdir: str) -> str:
-  """Renames the workdir to <workdir>.old-N and makes a fresh one; our lock comes back along."""
-  aside = _aside_name(workdir)
-  ours = held_by_this_process(os.path.join(workdir, LOCK_FILE))
-  os.rename(workdir, aside)
-  os.makedirs(workdir)
-  if ours:  # the open descriptor holds the lock: the file comes back, still locked
-    os.rename(os.path.join(aside, LOCK_FILE), os.path.join(workdir, LOCK_FILE))
-  return aside
-
-
 def _check_shared_results(workdir: str, restart: bool) -> None:
   """A shared workdir's results.json must hold {ENTRIES: {...}}: the run adds its entry to it
   when it ends, and would fail there, after training, on one cut short or of another shape."""
@@ -213,33 +195,23 @@ def _check_shared_results(workdir: str, restart: bool) -> None:
     return
   if not restart:
     raise UserError(f"{problem}; use a new --workdir, or --restart to move it aside")
-  logging.warning("--restart: %s, moved it to %s", problem, _move_files_aside(workdir,
-                                                                               [RESULTS_FILE])[0])
+  moved = workdir_aside.move_files_aside(workdir, [RESULTS_FILE])
+  logging.warning("--restart: %s, moved it to %s", problem, moved[0])
 
 
 def _take_entry_out(workdir: str, entry: str, shared: SharedWorkdir) -> list[str]:
   """Moves the entry's files aside and drops it from results.json, after keeping the whole file
   as results.json.old-N."""
-  moved = _move_files_aside(workdir, [name.format(entry=entry) for name in shared.entry_files])
+  names = [name.format(entry=entry) for name in shared.entry_files]
+  moved = workdir_aside.move_files_aside(workdir, names)
   path = os.path.join(workdir, RESULTS_FILE)
   if os.path.exists(path):
     with open(path) as f:
       results = json.load(f)
     if entry in results.get(ENTRIES, {}):
-      moved += _move_files_aside(workdir, [RESULTS_FILE])
+      moved += workdir_aside.move_files_aside(workdir, [RESULTS_FILE])
       del results[ENTRIES][entry]
       write_json(path, results)
-  return moved
-
-
-def _move_files_aside(workdir: str, names: list[str]) -> list[str]:
-  moved = []
-  for name in names:
-    path = os.path.join(workdir, name)
-    if os.path.exists(path):
-      target = _aside_name(path)
-      os.rename(path, target)
-      moved.append(target)
   return moved
 
 
@@ -260,7 +232,7 @@ def check_workdir(workdir: str, config, experiment: Experiment, restart: bool = 
   except UserError as e:  # identity.json or config.json cut short: no config can be compared
     if not restart:
       raise
-    aside = _move_run_aside(workdir)
+    aside = workdir_aside.move_run_aside(workdir)
     logging.warning("--restart: moved the run with an unreadable record (%s) to %s", e, aside)
     record = None
   fields = fingerprint(config, experiment)
@@ -281,14 +253,14 @@ def check_workdir(workdir: str, config, experiment: Experiment, restart: bool = 
       elif not experiment.extendable(fields):
         extension, text = False, f"{text}, and its learning rate decays over num_steps"
     if extension:
-      moved = _move_files_aside(workdir, [RESULTS_FILE])
+      moved = workdir_aside.move_files_aside(workdir, [RESULTS_FILE])
       logging.info("num_steps %s -> %s: resuming and training on%s", old.get(NUM_STEPS),
                    fields[NUM_STEPS], f"; moved the old results to {moved[0]}" if moved else "")
     elif mismatch:
       if not restart:
         raise UserError(f"workdir {workdir} holds a run of another config ({text}); use a new "
                         "--workdir, or --restart to move the old run aside")
-      aside = _move_run_aside(workdir)
+      aside = workdir_aside.move_run_aside(workdir)
       logging.warning("--restart: moved the run of another config (%s) to %s", text, aside)
       if shared:
         new[ENTRIES] = {}
