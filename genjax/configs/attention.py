@@ -1,7 +1,7 @@
 """Attention scaling: time, memory and FLOPs of every attention variant against n (seed claim Q4).
 
 Run:     python experiments/attention.py --flagfile=experiments/flags/attention_cpu_quick.flags
-Time:    quick: see experiments/flags/attention_cpu_quick.flags (n 1024..16384, 3 per doubling,
+Time:    quick: see experiments/flags/attention_cpu_quick.flags (n 1024..16384, 4 per doubling,
          each variant until one call takes 64 reference matmuls; naive also forward+backward;
          d 64, one head; crossover at d = 256, 512); full about 45-60 minutes (n 256..32768 by
          doublings, crossover to n = 16d, chunked forward up to n = 131072).
@@ -39,14 +39,15 @@ def get_config(variant: str | None = None) -> ConfigDict:
   # budget, not another rounding).
   config.backward_n_max = 16384
   # The grid: n_min * 2^(i / n_per_octave) up to n_max, each rounded to a multiple of
-  # n_multiple. Three n per doubling give the slope fits 7-10 points over the 2-3 octaves where
-  # fixed costs have faded (genjax.attention.slopes.OVERHEAD_FACTOR), where one per doubling gave
-  # 4 points and intervals of +-0.8. Every n costs a compile of every variant (1-3 s of the
-  # quick run's time each), so the grid starts at 1024, below which fixed costs dominate the
-  # linear variants anyway.
+  # n_multiple. Four n per doubling: with fewer, the slope fits get few points over the 2-3
+  # octaves where fixed costs have faded (genjax.attention.slopes.OVERHEAD_FACTOR), and the
+  # wall-time row's interval past the cache cliff sat at its line on a 2-core VM (a verdict at
+  # its edge gets more budget, not another rounding).
+  # Every n costs a compile of every variant (1-3 s of the quick run's time each), so the grid
+  # starts at 1024, below which fixed costs dominate the linear variants anyway.
   config.n_min = 1024  # smallest sequence length of the grid
   config.n_max = 16384  # largest sequence length (a variant stops earlier, see below)
-  config.n_per_octave = 3  # sequence lengths per doubling of n
+  config.n_per_octave = 4  # sequence lengths per doubling of n
   # 128: the lsh chunks and sparse blocks (64) and sliding-window blocks (128) then hold whole
   # blocks, so no grid point does padding work its neighbours do not.
   config.n_multiple = 128
