@@ -9,7 +9,8 @@ import os
 from genjax.workdir_lock import LOCK_FILE, held_by_this_process
 
 
-def aside_name(path: str) -> str:
+def _aside_name(path: str) -> str:
+  """The first free `<path>.old-N`, N from 1."""
   n = 1
   while os.path.exists(f"{path}.old-{n}"):
     n += 1
@@ -18,7 +19,7 @@ def aside_name(path: str) -> str:
 
 def move_run_aside(workdir: str) -> str:
   """Renames the workdir to <workdir>.old-N and makes a fresh one; our lock comes back along."""
-  aside = aside_name(workdir)
+  aside = _aside_name(workdir)
   ours = held_by_this_process(os.path.join(workdir, LOCK_FILE))
   os.rename(workdir, aside)
   os.makedirs(workdir)
@@ -28,11 +29,12 @@ def move_run_aside(workdir: str) -> str:
 
 
 def move_files_aside(workdir: str, names: list[str]) -> list[str]:
+  """Renames each of the workdir's files `names` that exists to its `.old-N`; the new paths."""
   moved = []
   for name in names:
     path = os.path.join(workdir, name)
     if os.path.exists(path):
-      target = aside_name(path)
+      target = _aside_name(path)
       os.rename(path, target)
       moved.append(target)
   return moved
