@@ -98,6 +98,32 @@ def test_compare_lists_changed_verdicts_and_moved_margins():
   assert compare.compare(new, new)[:2] == ["Verdicts changed (old -> new):", "- none"]
 
 
+def test_compare_lists_a_run_whose_verdict_changed_under_an_unchanged_claim():
+  def report(real_text, toy=SUPPORTED, claim=SUPPORTED):
+    return {"claims": [{"question": "Q1", "statement": "DAPT helps.", "verdict": claim,
+                        "margin": None, "runs": [
+                            {"name": "toy", "verdict": toy, "margin": None},
+                            {"name": "text_dapt", "verdict": real_text, "margin": None}]},
+                       {"question": "Q4", "statement": "Quadratic.", "verdict": real_text,
+                        "margin": None, "runs": [
+                            {"name": "attention", "verdict": real_text, "margin": None}]}]}
+
+  lines = compare.compare(report(INCONCLUSIVE), report(SUPPORTED))
+  assert lines[:5] == [
+      "Verdicts changed (old -> new):",
+      "- [Q4] Quadratic.: inconclusive -> supported",  # its only run: said once, by the claim
+      "Run verdicts changed, beside their claim's (old -> new):",
+      "- [Q1] DAPT helps. (`text_dapt`): inconclusive -> supported",
+      "Margins, value - threshold (old -> new, change):"]
+  both = compare.compare(report(SUPPORTED, toy=INCONCLUSIVE, claim=CONDITIONAL),
+                         report(SUPPORTED, toy=SUPPORTED))
+  assert both[1:4] == ["- [Q1] DAPT helps.: conditional -> supported",
+                       "Run verdicts changed, beside their claim's (old -> new):",
+                       "- [Q1] DAPT helps. (`toy`): inconclusive -> supported"]
+  assert not any(line.startswith("Run verdicts") for line in compare.compare(
+      report(SUPPORTED), report(SUPPORTED)))
+
+
 def test_compare_says_where_the_environments_differ_in_what_numbers_depend_on():
   env = {"jax": "0.10.2", "cpu_model": "AMD EPYC", "cpu_count": 2, "xla_flags": "",
          "wall_seconds": 1400.0, "jobs": 2}

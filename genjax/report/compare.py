@@ -1,6 +1,7 @@
-"""What changed between two REPORT.jsons (`--compare`): the verdicts that changed, how far each
-margin moved, and where the environments differ in what trained numbers depend on; and the note a
-report carries where the full protocol, run elsewhere, reads a claim otherwise (`elsewhere`).
+"""What changed between two REPORT.jsons (`--compare`): the verdicts that changed (claims', then
+each run's), how far each margin moved, and where the environments differ in what trained numbers
+depend on; and the note a report carries where the full protocol, run elsewhere, reads a claim
+otherwise (`elsewhere`).
 """
 
 import dataclasses
@@ -56,21 +57,38 @@ def compare_environments(old: dict, new: dict) -> list[str]:
           *differ]
 
 
+def _run_verdict_changes(old: dict, new: dict) -> list[tuple[str, str, str]]:
+  """(run, old verdict, new verdict) for the claim's runs of the same name whose own verdict
+  changed, where the claim's verdict does not already say it: a run that is the claim's only one
+  in both reports. A claim that another run decides can hide a run's flip (more budget settling a
+  real-data row while a toy study decides the claim)."""
+  old_runs = {r["name"]: r["verdict"] for r in old["runs"]}
+  new_runs = {r["name"]: r["verdict"] for r in new["runs"]}
+  only_run = len(old_runs) == 1 and len(new_runs) == 1
+  return [(name, old_runs[name], verdict) for name, verdict in new_runs.items()
+          if name in old_runs and old_runs[name] != verdict and not only_run]
+
+
 def compare(old: dict, new: dict) -> list[str]:
-  """Lines saying which verdicts changed (old -> new), how far margins moved, and where the
-  environments differ."""
+  """Lines saying which verdicts changed (old -> new), claims' and then runs', how far margins
+  moved, and where the environments differ."""
   old_claims = {c["statement"]: c for c in old["claims"]}
   new_claims = {c["statement"]: c for c in new["claims"]}
   both = [s for s in new_claims if s in old_claims]
   changed = [f"- [{new_claims[s]['question']}] {s}: {old_claims[s]['verdict']} -> "
              f"{new_claims[s]['verdict']}" for s in both
              if old_claims[s]["verdict"] != new_claims[s]["verdict"]]
+  runs_changed = [f"- [{new_claims[s]['question']}] {s} (`{name}`): {before} -> {after}"
+                  for s in both
+                  for name, before, after in _run_verdict_changes(old_claims[s], new_claims[s])]
   moved = []
   for s in both:
     for label, before, after in _margin_pairs(old_claims[s], new_claims[s]):
       moved.append(f"- [{new_claims[s]['question']}] {s} (`{label}`): {before:+.4g} -> "
                    f"{after:+.4g} ({after - before:+.4g})")
   lines = ["Verdicts changed (old -> new):", *(changed or ["- none"]),
+           *(["Run verdicts changed, beside their claim's (old -> new):", *runs_changed]
+             if runs_changed else []),
            "Margins, value - threshold (old -> new, change):", *(moved or ["- none in both"])]
   for title, only in (("Only in the old report:", [s for s in old_claims if s not in new_claims]),
                       ("Only in the new report:", [s for s in new_claims if s not in old_claims])):
