@@ -31,7 +31,7 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 # isort: split
 from absl import flags
 
-from genjax import cli, launch, logs, registry
+from genjax import cli, identity, launch, logs, registry
 from genjax.errors import UserError
 from genjax.report import compare, json_file, machine, markdown, schedule, slurm_jobs
 from genjax.report import plan as run_plan
@@ -95,20 +95,27 @@ def plan(spec: str) -> report_runs.Run:
 
 
 def plan_all(specs: list[str]) -> list[report_runs.Run]:
-  """The runs of --runs; UserError when it names none, or one run twice (two entries of one name
-  share a workdir and would be judged as two runs)."""
+  """The runs of --runs; UserError when it names none, one run twice (two entries of one name
+  share a workdir and would be judged as two runs), or two runs of one shared workdir that
+  disagree on its shared fields (found before hours of runs, not after)."""
   specs = [spec.strip() for spec in specs if spec.strip()]
   if not specs:
     raise UserError("--runs is empty: give NAME:FLAGFILE entries separated by commas (e.g. "
                     "--runs=vae:experiments/flags/vae_mnist_quick.flags), or leave the flag out "
                     "for every claim's quick run")
-  runs, seen = [], {}
+  runs, seen, by_workdir = [], {}, {}
   for spec in specs:
     run = plan(spec)
     if run.name in seen:
       raise UserError(f"--runs entries {seen[run.name]!r} and {spec!r} both run {run.name} "
                       "(runs are named by their flagfile's name): give each run once")
     seen[run.name] = spec
+    first, first_spec = by_workdir.setdefault(run.workdir, (run, spec))
+    if why := identity.shared_differences(first.config, run.config, EXPERIMENTS[run.experiment]):
+      raise UserError(f"--runs entries {first_spec!r} and {spec!r} share the workdir "
+                      f"{run.workdir} but not its shared fields ({why}): the second would move "
+                      "the first's models aside; give it a flagfile name of its own (as "
+                      "text_dapt_5seeds.flags)")
     runs.append(run)
   return runs
 

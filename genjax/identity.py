@@ -81,6 +81,14 @@ def _workdir_fingerprint(fields: Mapping, experiment: Experiment) -> dict:
   return dict(fields)
 
 
+def shared_differences(config, other, experiment: Experiment) -> str:
+  """Where two configs of one shared workdir disagree on the fields its runs share ("" where they
+  agree): a run of `other` there would move the first one's models aside."""
+  first, second = (_workdir_fingerprint(fingerprint(c, experiment), experiment)
+                   for c in (config, other))
+  return "" if first == second else _differences(first, second)
+
+
 def _read_object(path: str) -> dict:
   """A workdir's record file as a JSON object; UserError, one line, when it is cut short (a kill
   mid-write by an older version), unreadable or not an object."""

@@ -48,6 +48,27 @@ def test_a_misspelt_config_field_in_a_flagfile_is_one_error_line(tmp_path):
   assert line.startswith(f"error: flagfile {flagfile} (domain): num_stepz")
 
 
+def test_runs_sharing_a_workdir_but_not_its_shared_fields_are_one_error(tmp_path):
+  """A study with another seed count in the text studies' workdir would move their models aside."""
+  (tmp_path / "text_diversity.flags").write_text(
+      "--flagfile=experiments/flags/text_diversity_quick.flags\n")
+  (tmp_path / "text_dapt.flags").write_text(
+      "--flagfile=experiments/flags/text_dapt_quick.flags\n--config.num_seeds=5\n")
+  (tmp_path / "text_dapt_5seeds.flags").write_text(
+      "--flagfile=experiments/flags/text_dapt_quick.flags\n--config.num_seeds=5\n")
+  runs = "--runs=" + ",".join(f"text:{tmp_path / name}.flags" for name in (
+      "text_diversity", "{}"))
+  workdir = tmp_path / "report"
+  clash = _report(runs.format("text_dapt"), f"--workdir={workdir}", "--plan_only")
+  assert clash.returncode == 2
+  [line] = clash.stderr.strip().splitlines()
+  assert line.startswith("error: --runs entries ") and f"share the workdir {workdir}/text " in line
+  assert "num_seeds=3 there, 5 now" in line
+  apart = _report(runs.format("text_dapt_5seeds"), f"--workdir={workdir}", "--plan_only")
+  assert apart.returncode == 0, apart.stderr  # its own name: its own workdir (text_5seeds)
+  assert not workdir.exists()
+
+
 def test_compare_two_existing_reports_runs_nothing(tmp_path):
   def made_up(verdict):
     return {"claims": [{"question": "Q4", "statement": "Quadratic.", "verdict": verdict,
