@@ -124,6 +124,44 @@ def test_compare_lists_a_run_whose_verdict_changed_under_an_unchanged_claim():
       report(SUPPORTED), report(SUPPORTED)))
 
 
+def test_compare_pairs_a_renamed_run_through_the_flagfile_it_reads():
+  def run(name, verdict, value, flagfile, includes=()):
+    return {"name": name, "verdict": verdict, "flagfile": flagfile, "includes": list(includes),
+            "margin": {"name": "m", "value": value, "threshold": -0.01}}
+
+  def report(*runs):
+    return {"claims": [{"question": "Q1", "statement": "Deeper is better.", "verdict": SUPPORTED,
+                        "margin": None, "runs": [run("toy", SUPPORTED, -0.2, "toy.flags"),
+                                                 *runs]}]}
+
+  old = report(run("text_architecture", INCONCLUSIVE, -0.06, "flags/text_architecture.flags"))
+  new = report(run("text_architecture_4000", SUPPORTED, -0.1, "flags/text_architecture_4000.flags",
+                   ["flags/text_architecture.flags", "flags/text_quick.flags"]))
+  lines = compare.compare(old, new)
+  assert lines[2:4] == [
+      "Run verdicts changed, beside their claim's (old -> new):",
+      "- [Q1] Deeper is better. (`text_architecture -> text_architecture_4000`): inconclusive -> "
+      "supported"]
+  assert ("- [Q1] Deeper is better. (`text_architecture -> text_architecture_4000`): -0.05 -> "
+          "-0.09 (-0.04)") in lines
+  # a new run that reads no old run's flagfile is new, not a rename; nor is a run still there
+  unrelated = report(run("text_other", SUPPORTED, -0.1, "flags/text_other.flags",
+                         ["flags/text_quick.flags"]))
+  assert not any("text_other" in line for line in compare.compare(old, unrelated))
+  kept = report(run("text_architecture", INCONCLUSIVE, -0.06, "flags/text_architecture.flags"),
+                run("text_architecture_4000", SUPPORTED, -0.1, "x.flags",
+                    ["flags/text_architecture.flags"]))
+  assert not any("text_architecture -> " in line for line in compare.compare(kept, kept))
+
+
+def test_report_json_names_the_flagfiles_a_run_reads_in_place():
+  from genjax.report import protocols
+  run = Run("text_dapt_5seeds", [], "", [], flagfile="experiments/flags/text_dapt_5seeds.flags",
+            config={})
+  assert protocols.included(run) == ["experiments/flags/text_dapt.flags"]
+  assert protocols.included(Run("by_hand", [], "", [])) == []
+
+
 def test_compare_says_where_the_environments_differ_in_what_numbers_depend_on():
   env = {"jax": "0.10.2", "cpu_model": "AMD EPYC", "cpu_count": 2, "xla_flags": "",
          "wall_seconds": 1400.0, "jobs": 2}

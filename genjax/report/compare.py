@@ -19,14 +19,31 @@ def _distance(margin: dict | None) -> float | None:
   return margin["value"] - margin["threshold"]
 
 
+def _paired_runs(old: dict, new: dict) -> list[tuple[str, dict, dict]]:
+  """(label, old run, new run) for the claim's runs in both reports: runs of the same name, and
+  a renamed run, whose flagfile reads the old run's in place ("includes", e.g. a 5-seed flagfile
+  built on the 3-seed one), labelled "old -> new"."""
+  old_runs = {r["name"]: r for r in old["runs"]}
+  new_runs = {r["name"]: r for r in new["runs"]}
+  pairs = [(name, old_runs[name], run) for name, run in new_runs.items() if name in old_runs]
+  by_flagfile = {r.get("flagfile"): r for name, r in old_runs.items()
+                 if name not in new_runs and r.get("flagfile")}
+  for name, run in new_runs.items():
+    base = next((by_flagfile[f] for f in run.get("includes", []) if f in by_flagfile), None)
+    if name not in old_runs and base is not None:
+      pairs.append((f"{base['name']} -> {name}", base, run))
+  return pairs
+
+
 def _margin_pairs(old: dict, new: dict) -> list[tuple[str, float, float]]:
-  """(label, old distance, new distance) for the claim's margins found in both reports: runs of
-  the same name pair up; a claim with one margin on each side pairs them even if its run was
-  renamed (a quick report against a full one)."""
+  """(label, old distance, new distance) for the claim's margins found in both reports: paired
+  runs (`_paired_runs`); a claim with one margin on each side pairs them even if its run was
+  renamed otherwise (a quick report against a full one)."""
   old_runs = {r["name"]: _distance(r["margin"]) for r in old["runs"]}
   new_runs = {r["name"]: _distance(r["margin"]) for r in new["runs"]}
-  pairs = [(name, old_runs[name], new_runs[name]) for name in new_runs
-           if name in old_runs and old_runs[name] is not None and new_runs[name] is not None]
+  pairs = [(label, _distance(before["margin"]), _distance(after["margin"]))
+           for label, before, after in _paired_runs(old, new)]
+  pairs = [(label, b, a) for label, b, a in pairs if b is not None and a is not None]
   old_only = [(n, d) for n, d in old_runs.items() if d is not None]
   new_only = [(n, d) for n, d in new_runs.items() if d is not None]
   if not pairs and len(old_only) == 1 and len(new_only) == 1:
@@ -58,15 +75,15 @@ def compare_environments(old: dict, new: dict) -> list[str]:
 
 
 def _run_verdict_changes(old: dict, new: dict) -> list[tuple[str, str, str]]:
-  """(run, old verdict, new verdict) for the claim's runs of the same name whose own verdict
-  changed, where the claim's verdict does not already say it: a run that is the claim's only one
-  in both reports. A claim that another run decides can hide a run's flip (more budget settling a
-  real-data row while a toy study decides the claim)."""
-  old_runs = {r["name"]: r["verdict"] for r in old["runs"]}
-  new_runs = {r["name"]: r["verdict"] for r in new["runs"]}
-  only_run = len(old_runs) == 1 and len(new_runs) == 1
-  return [(name, old_runs[name], verdict) for name, verdict in new_runs.items()
-          if name in old_runs and old_runs[name] != verdict and not only_run]
+  """(run, old verdict, new verdict) for the claim's paired runs (`_paired_runs`) whose own
+  verdict changed, where the claim's verdict does not already say it: a run that is the claim's
+  only one in both reports. A claim that another run decides can hide a run's flip (more budget
+  settling a real-data row while a toy study decides the claim)."""
+  if len(old["runs"]) == 1 and len(new["runs"]) == 1:
+    return []
+  return [(label, before["verdict"], after["verdict"])
+          for label, before, after in _paired_runs(old, new)
+          if before["verdict"] != after["verdict"]]
 
 
 def compare(old: dict, new: dict) -> list[str]:

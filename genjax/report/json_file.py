@@ -54,7 +54,8 @@ def claim_json(judged: combine.Judged, report_dir: str, holm: dict) -> dict:
   """The claim as data; its p_value and clear_after_holm are the deciding run's p and whether
   the combined verdict survives Holm (`judge.after_holm`), deciding_runs names that run."""
   figures = figures_of(judged, report_dir)
-  runs = [{"name": run.name, "flagfile": run.flagfile, "workdir": run.workdir,
+  runs = [{"name": run.name, "flagfile": run.flagfile,
+           "includes": protocols.included(run), "workdir": run.workdir,
            "protocol": protocols.short(run), **_finding_json(finding, holm),
            "figure": figures.get(run.name)}
           for run, finding in judged.findings]

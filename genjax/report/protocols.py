@@ -36,6 +36,26 @@ def config_source(flagfile: str, default: str) -> tuple[str, str | None]:
   return source
 
 
+def included(run) -> list[str]:
+  """The flagfiles the run's flagfile reads in place (--flagfile=), nested ones depth first, as
+  written; none for a run without a flagfile or config (as `of`). `--compare` pairs a renamed
+  run through them."""
+  if not (run.flagfile and run.config is not None):
+    return []
+  return _included(run.flagfile)
+
+
+def _included(flagfile: str) -> list[str]:
+  found = []
+  with open(_resolve(flagfile)) as f:
+    for line in f:
+      line = line.strip()
+      if line.startswith("--flagfile="):
+        nested = line.split("=", 1)[1]
+        found += [nested, *_included(nested)]
+  return found
+
+
 @functools.cache
 def _module(path: str):
   spec = importlib.util.spec_from_file_location(f"_protocol_config_{abs(hash(path))}",
