@@ -10,9 +10,11 @@ random bytes (drawn from --seed; no data files). Columns, per shape:
   genjax     the step the real-text experiment runs (genjax/text/fit.py's model, genjax/lm/step.py's
              step, optimizer and state), its S seeds run as the text config's seed_map says on
              this backend: on a CPU the one-seed step called per seed ("sequential"), each seed
-             on a host device of its own;
-  genjax vmap  the same step with the S seeds vmapped in one program (the seed map the text
-             experiment runs on an accelerator), where it is not already the row above;
+             on a host device of its own, or, with at least twice as many cores and devices as
+             seeds, its batch split over several (genjax.seeds: devices_per_seed);
+  genjax vmap  the same step with the S seeds vmapped in one program on one device (the seed
+             map the text experiment runs on an accelerator), where it is not already the row
+             above; at one seed, genjax's step on one device;
   bare JAX   a minimal pre-LN GPT written below in plain jax.numpy, with the same parameters
              and optimizer, its seeds run the way the genjax row runs them, a jitted step that
              returns the loss only (no norms); both JAX columns start from the same weights, drawn
@@ -136,10 +138,11 @@ def tokens_per_step(shape: Shape) -> int:
 
 
 def random_windows(shape: Shape, seed: int):
-  """tokens_SxBxL: each seed's batch of random byte windows (L = context + 1)."""
+  """tokens_SxBxL: each seed's batch of random byte windows (L = context + 1), on the host as the
+  text experiment's sampler gives them."""
   key = jax.random.fold_in(jax.random.key(seed), 1)
-  return jax.random.randint(key, (shape.num_seeds, shape.batch_size, shape.context + 1), 0,
-                            VOCAB, jnp.int32)
+  return np.asarray(jax.random.randint(key, (shape.num_seeds, shape.batch_size,
+                                             shape.context + 1), 0, VOCAB, jnp.int32))
 
 
 def param_count(params) -> int:
@@ -208,7 +211,7 @@ def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S, seed_map: st
   # One device, except that sequential seeds go round robin over the host's devices, as the text
   # experiment's (config.parallel=auto) do.
   sp = seeds.seed_parallel(shape.num_seeds, "auto" if chosen == "sequential" else "none",
-                           seed_map=chosen)
+                           seed_map=chosen, batch_size=shape.batch_size)
   schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
   tx = lm_step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
   # jitted: one small program, not an eager dispatch (and compile) of every leaf's zeros
@@ -273,11 +276,13 @@ def bare_tx(opt: Optimizer):
 
 
 @functools.lru_cache(maxsize=8)
-def bare_step(num_heads: int, opt: Optimizer, seed_map: str = "vmap"):
+def bare_step(num_heads: int, opt: Optimizer, seed_map: str = "vmap",
+              sp: seeds.SeedParallel | None = None):
   """`(state_S, tokens_SxBxL) -> (state_S, loss_S)`, the state donated; compiled once per
   (heads, optimizer, seed map) and shape of the arguments. seed_map "vmap": one jitted program
   over the seeds; "sequential": the one-seed step jitted once and called per seed, the state a
-  tuple of the seeds' own (as genjax.seeds runs it)."""
+  tuple of the seeds' own and each seed's tokens placed where `sp` runs that seed (as
+  genjax.seeds runs it)."""
   tx = bare_tx(opt)
 
   def step(state, tokens_BxL):
@@ -288,11 +293,11 @@ def bare_step(num_heads: int, opt: Optimizer, seed_map: str = "vmap"):
 
   if seed_map == "vmap":
     return jax.jit(jax.vmap(step), donate_argnums=0)
-  one_seed = jax.jit(lambda state, tokens_SxBxL, s: step(state, tokens_SxBxL[s]),
-                     donate_argnums=0)
+  one_seed = jax.jit(step, donate_argnums=0)
 
   def sequential(states, tokens_SxBxL):  # the seeds' losses stay on their devices
-    outs = [one_seed(state, tokens_SxBxL, np.int32(s)) for s, state in enumerate(states)]
+    outs = [one_seed(state, jax.device_put(tokens_SxBxL[s], sp.seed_sharding(s, batch=True)))
+            for s, state in enumerate(states)]
     return tuple(state for state, _ in outs), tuple(loss for _, loss in outs)
 
   return sequential
@@ -302,11 +307,14 @@ def bare_setup(shape: Shape, opt: Optimizer, params_S, seed_map: str = "vmap"):
   """(step, initial state from params_S): the seeds run as `seed_map` says (bare_step)."""
   tx = bare_tx(opt)
   state = jax.jit(lambda p: (p, jax.vmap(tx.init)(p)))(params_S)
-  if seed_map != "vmap":  # each seed on the device genjax.seeds gives it (round robin)
-    sp = seeds.seed_parallel(shape.num_seeds, "auto", seed_map="sequential")
-    state = tuple(jax.device_put(jax.tree.map(lambda x, s=s: x[s], state), sp.seed_device(s))
-                  for s in range(shape.num_seeds))
-  return bare_step(shape.num_heads, opt, seed_map), state
+  if seed_map == "vmap":
+    return bare_step(shape.num_heads, opt, seed_map), state
+  # each seed where genjax.seeds runs it: its own device (round robin), or a few, its batch split
+  sp = seeds.seed_parallel(shape.num_seeds, "auto", seed_map="sequential",
+                           batch_size=shape.batch_size)
+  state = tuple(jax.device_put(jax.tree.map(lambda x, s=s: x[s], state), sp.seed_sharding(s))
+                for s in range(shape.num_seeds))
+  return bare_step(shape.num_heads, opt, seed_map, sp), state
 
 
 # ---- PyTorch: the same GPT, one model per seed ----

@@ -15,6 +15,7 @@ Statistics over the seeds' results are in `genjax.stats`.
 
 import dataclasses
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -27,6 +28,7 @@ from genjax.devices import CompiledStep
 from genjax.errors import UserError
 
 AXIS = "seeds"
+BATCH_AXIS = "batch"  # a seed's batch split over the devices it owns (devices_per_seed)
 MODES = ("auto", "none", "shard_map")
 # How one device runs its seeds: "vmap" batches them into each op (a seed axis on every array:
 # wide matmuls for small nets); "loop" writes the per-seed program out once per seed in the one
@@ -37,7 +39,9 @@ MODES = ("auto", "none", "shard_map")
 # the byte-level transformer's S-seed program, vmapped or looped, slower than S calls of the
 # one-seed program (bench/bench_lm_step.py). Its seeds go round robin over the devices it is
 # given: on a host shown as several devices (startup.split_host_into_devices) their calls run at
-# once, and each seed's numbers are the same on any of them.
+# once, and each seed's numbers are the same on any of them. With at least twice as many devices
+# as seeds, each seed owns several and its batch is split over them (one model, data parallel):
+# one seed on one device left the host's cores less busy (bench/bench_lm_step.py).
 SEED_MAPS = ("vmap", "loop", "sequential")
 
 
@@ -78,10 +82,35 @@ class SeedParallel:
   devices: tuple
   num_seeds: int
   seed_map: str = "vmap"  # how a device runs its seeds: one of SEED_MAPS
+  batch_size: int | None = None  # a seed's batch (its first axis), where "sequential" may split it
 
   @property
   def num_devices(self) -> int:
     return 1 if self.mode == "none" else len(self.devices)
+
+  @functools.cached_property
+  def devices_per_seed(self) -> int:
+    """Under "sequential", the devices each seed owns: with at least twice as many devices as
+    seeds, the most that divide `batch_size` (its batch is split over them and XLA's partitioner
+    sums the gradient across them: a seed's numbers then differ from one device's in rounding);
+    else 1 (round robin)."""
+    if self.seed_map != "sequential" or not self.batch_size:
+      return 1
+    # Host devices share the host's cores: more devices than cores only adds contention.
+    usable = len(self.devices)
+    if self.devices[0].platform == "cpu":
+      usable = min(usable, len(os.sched_getaffinity(0)))
+    most = usable // self.num_seeds
+    return max([1] + [k for k in range(2, most + 1) if self.batch_size % k == 0])
+
+  def seed_sharding(self, s: int, batch: bool = False):
+    """Where seed s's arrays live under "sequential": its device (round robin), or the devices it
+    owns, its state on each of them and its batch (`batch=True`) split along the first axis."""
+    k = self.devices_per_seed
+    if k == 1:
+      return jax.sharding.SingleDeviceSharding(self.devices[s % len(self.devices)])
+    mesh = jax.sharding.Mesh(np.array(self.devices[s * k:(s + 1) * k]), (BATCH_AXIS,))
+    return NamedSharding(mesh, P(BATCH_AXIS) if batch else P())
 
   @functools.cached_property
   def mesh(self) -> jax.sharding.Mesh:
@@ -100,7 +129,7 @@ class SeedParallel:
     donate_argnums = (0,) if donate else ()
     if self.seed_map == "sequential":
       return CompiledStep(per_seed_step, functools.partial(
-          _one_seed_at_a_time, batch_axis=batch_axis, donate_argnums=donate_argnums))
+          _one_seed_at_a_time, sp=self, batch_axis=batch_axis, donate_argnums=donate_argnums))
 
     def mapped(step):
       if self.mode == "none":
@@ -124,15 +153,11 @@ class SeedParallel:
     "sequential", a tuple of the seeds' own states."""
     if self.seed_map == "sequential":
       return tuple(jax.device_put(jax.tree.map(lambda x, s=s: np.array(x[s]), state),
-                                  self.seed_device(s)) for s in range(self.num_seeds))
+                                  self.seed_sharding(s)) for s in range(self.num_seeds))
     copied = jax.tree.map(lambda x: jnp.array(x, copy=True), state)
     if self.mode == "none":
       return jax.device_put(copied, self.devices[0])
     return jax.device_put(copied, self._sharding(P(AXIS)))
-
-  def seed_device(self, s: int):
-    """The device seed s runs on under "sequential": round robin over the devices."""
-    return self.devices[s % len(self.devices)]
 
   def put_batch(self, batch, batch_axis: int | None = None):
     """A host batch -> devices: replicated, or split along its seed axis `batch_axis` (0); under
@@ -161,28 +186,40 @@ def _stack_on_host(per_seed: tuple):
   return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *per_seed)
 
 
-def _one_seed_at_a_time(step, batch_axis: int | None, donate_argnums: tuple):
+def _one_seed_at_a_time(step, sp: SeedParallel, batch_axis: int | None, donate_argnums: tuple):
   """`(states, batch, keys_S) -> (states, metrics)` over a tuple of per-seed states: the one-seed
-  step compiled once (the seed's index is an argument, not a constant) and called per seed."""
+  step traced once (the seed's index is an argument, not a constant) and called per seed on its
+  own batch, placed where the seed runs (`sp.seed_sharding`)."""
 
   def one_seed(state, batch, keys_S, s):
     if batch_axis == 0:
       batch = jax.tree.map(lambda x: x[s], batch)
     return step(state, batch, keys_S[s])
 
-  jitted = jax.jit(one_seed, donate_argnums=donate_argnums)
+  def one_seed_split(state, batch, keys_S, s):  # batch: the seed's own, split over its devices
+    return step(state, batch, keys_S[s])
+
+  jitted = jax.jit(one_seed if sp.devices_per_seed == 1 else one_seed_split,
+                   donate_argnums=donate_argnums)
+
+  def call(s, state, batch, keys_S):
+    if sp.devices_per_seed > 1:
+      batch = jax.device_put(jax.tree.map(lambda x: x[s], batch) if batch_axis == 0 else batch,
+                             sp.seed_sharding(s, batch=True))
+    return jitted(state, batch, keys_S, np.int32(s))
 
   def run(states, batch, keys_S):
-    outs = [jitted(state, batch, keys_S, np.int32(s)) for s, state in enumerate(states)]
+    outs = [call(s, state, batch, keys_S) for s, state in enumerate(states)]
     return tuple(state for state, _ in outs), tuple(metrics for _, metrics in outs)
 
   return run
 
 
-def seed_parallel(num_seeds: int, mode: str = "auto",
-                  num_devices: int | None = None, seed_map: str = "vmap") -> SeedParallel:
+def seed_parallel(num_seeds: int, mode: str = "auto", num_devices: int | None = None,
+                  seed_map: str = "vmap", batch_size: int | None = None) -> SeedParallel:
   """Uses the most devices (up to num_devices; 0 or None: all) that divide num_seeds evenly;
-  each runs its seeds by `seed_map` (SEED_MAPS)."""
+  each runs its seeds by `seed_map` (SEED_MAPS). batch_size: a seed's batch, which "sequential"
+  splits over the devices a seed owns where there are at least twice as many as seeds."""
   devices.check_mode(mode, MODES, " for a seeds experiment")
   if seed_map not in SEED_MAPS:
     raise UserError(f"unknown seed map {seed_map!r}; choose from {', '.join(SEED_MAPS)}")
@@ -195,7 +232,7 @@ def seed_parallel(num_seeds: int, mode: str = "auto",
     # Each seed on a device of its own, round robin (parallel=none: all on the first).
     visible = devices.visible(num_devices)
     return SeedParallel("none", tuple(visible if mode == "auto" else visible[:1]), num_seeds,
-                        seed_map)
+                        seed_map, batch_size)
   visible = devices.visible(num_devices)
   used = max(n for n in range(1, len(visible) + 1) if num_seeds % n == 0)
   if mode == "none" or (mode == "auto" and used == 1):

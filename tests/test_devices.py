@@ -123,3 +123,44 @@ def test_sequential_seeds_on_devices_of_their_own_give_one_devices_bits():
     outs[mode] = sp.get_state(device_state), sp.first(metrics)
     assert compiled.num_traces() == 1
   jax.tree.map(np.testing.assert_array_equal, outs["none"], outs["auto"])
+
+
+@pytest.mark.parametrize("num_seeds,batch_size,cores,owned", [
+    (1, 4, 8, 4), (1, 6, 8, 3), (2, 4, 8, 2), (2, 3, 8, 1), (3, 6, 8, 1), (1, None, 8, 1),
+    (1, 4, 2, 2), (1, 4, 3, 2), (2, 4, 2, 1)])
+def test_a_seed_owns_devices_that_divide_its_batch_when_there_are_enough(
+    num_seeds, batch_size, cores, owned, monkeypatch):
+  """4 fake devices (tests/conftest.py) on a host with `cores` cores: a seed owns at most its
+  share of the fewer of the two."""
+  monkeypatch.setattr(seeds.os, "sched_getaffinity", lambda pid: set(range(cores)))
+  sp = seeds.seed_parallel(num_seeds, "auto", seed_map="sequential", batch_size=batch_size)
+  assert sp.devices_per_seed == owned
+  assert seeds.seed_parallel(num_seeds, "none", seed_map="sequential",
+                             batch_size=batch_size).devices_per_seed == 1
+  assert seeds.seed_parallel(num_seeds, "auto", batch_size=batch_size).devices_per_seed == 1
+
+
+def test_a_seed_split_over_its_devices_computes_what_one_device_does(monkeypatch):
+  """One seed on 4 devices: its batch split over them, its state on each; the numbers are one
+  device's up to rounding (the batch mean summed across devices)."""
+  monkeypatch.setattr(seeds.os, "sched_getaffinity", lambda pid: set(range(4)))
+  def step(state, batch, key):
+    grad = jnp.mean(jnp.tanh(batch["x"] @ state["m"]), axis=0) + jax.random.normal(key, (3,))
+    return {"m": state["m"] - 0.1 * grad}, {"loss": jnp.mean(batch["x"] ** 2)}
+
+  state = {"m": jnp.linspace(-1.0, 1.0, 15).reshape(1, 5, 3)}
+  batch = {"x": np.arange(40.0, dtype=np.float32).reshape(1, 8, 5) / 40}
+  outs = {}
+  for mode in ("none", "auto"):
+    sp = seeds.seed_parallel(1, mode, seed_map="sequential", batch_size=8)
+    compiled = sp.compile(step, batch_axis=0)
+    device_state = sp.put_state(state)
+    for _ in range(3):
+      device_state, metrics = compiled(device_state, sp.put_batch(batch, 0), seeds.seed_keys(0, 1))
+    if mode == "auto":
+      assert device_state[0]["m"].sharding.device_set == set(jax.devices())
+      assert device_state[0]["m"].sharding.is_fully_replicated
+    outs[mode] = sp.get_state(device_state), sp.first(metrics)
+    assert compiled.num_traces() == 1
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), outs["none"],
+               outs["auto"])

@@ -149,7 +149,7 @@ def train_and_evaluate(config: ConfigDict, workdir: str) -> dict:
   workdir) and its figure; returns the entry."""
   validate(config)
   sp = seeds.seed_parallel(config.num_seeds, config.parallel, config.num_devices,
-                           seed_map(config))
+                           seed_map(config), config.batch_size)
   # The pack is read (and its absence reported in one line) before the workdir is touched.
   refs = data.references(config, config.domains)
   with Workdir.open(workdir, config, EXPERIMENTS["text"], tensorboard=config.tensorboard) as wd:
