@@ -718,3 +718,29 @@ def test_studies_share_a_workdir_and_the_models_trained_there(tmp_path):
   other.learning_rate *= 2
   with pytest.raises(UserError, match="workdir"):
     train.train_and_evaluate(other, str(tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not pack_cached(), reason="the text pack is not cached "
+                    "(python -m genjax.data.fetch fetches it)")
+def test_one_seed_split_over_the_hosts_cores_trains_what_one_device_does(tmp_path, monkeypatch):
+  """One seed on a host of 4 cores (4 fake devices): its batch of 6 windows split over 3 of them
+  (genjax.seeds: devices_per_seed), trained, checkpointed and evaluated end to end; the numbers
+  are one device's up to rounding."""
+  monkeypatch.setattr(seeds.os, "sched_getaffinity", lambda pid: set(range(4)))
+  made = []
+  real = seeds.seed_parallel
+  monkeypatch.setattr(seeds, "seed_parallel",
+                      lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+  saved = {}
+  for parallel in ("none", "auto"):
+    config = tiny_config("diversity")
+    config.num_seeds, config.parallel = 1, parallel
+    train.train_and_evaluate(config, str(tmp_path / parallel))
+    saved[parallel] = json.loads((tmp_path / parallel / "results.json").read_text())
+  assert [sp.devices_per_seed for sp in made] == [1, 3]
+  for name, model in saved["none"]["studies"]["diversity"]["models"].items():
+    split = saved["auto"]["studies"]["diversity"]["models"][name]
+    jax.tree.map(lambda a, b, name=name: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                                    err_msg=name),
+                 split["test"], model["test"])
