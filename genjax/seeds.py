@@ -15,7 +15,6 @@ Statistics over the seeds' results are in `genjax.stats`.
 
 import dataclasses
 import functools
-import os
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +25,7 @@ from jax.sharding import PartitionSpec as P
 from genjax import devices
 from genjax.devices import CompiledStep
 from genjax.errors import UserError
+from genjax.report.machine import usable_cores
 
 AXIS = "seeds"
 BATCH_AXIS = "batch"  # a seed's batch split over the devices it owns (devices_per_seed)
@@ -99,7 +99,7 @@ class SeedParallel:
     # Host devices share the host's cores: more devices than cores only adds contention.
     usable = len(self.devices)
     if self.devices[0].platform == "cpu":
-      usable = min(usable, len(os.sched_getaffinity(0)))
+      usable = min(usable, usable_cores())
     most = usable // self.num_seeds
     return max([1] + [k for k in range(2, most + 1) if self.batch_size % k == 0])
 

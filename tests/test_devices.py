@@ -132,7 +132,7 @@ def test_a_seed_owns_devices_that_divide_its_batch_when_there_are_enough(
     num_seeds, batch_size, cores, owned, monkeypatch):
   """4 fake devices (tests/conftest.py) on a host with `cores` cores: a seed owns at most its
   share of the fewer of the two."""
-  monkeypatch.setattr(seeds.os, "sched_getaffinity", lambda pid: set(range(cores)))
+  monkeypatch.setattr(seeds, "usable_cores", lambda: cores)
   sp = seeds.seed_parallel(num_seeds, "auto", seed_map="sequential", batch_size=batch_size)
   assert sp.devices_per_seed == owned
   assert seeds.seed_parallel(num_seeds, "none", seed_map="sequential",
@@ -143,7 +143,7 @@ def test_a_seed_owns_devices_that_divide_its_batch_when_there_are_enough(
 def test_a_seed_split_over_its_devices_computes_what_one_device_does(monkeypatch):
   """One seed on 4 devices: its batch split over them, its state on each; the numbers are one
   device's up to rounding (the batch mean summed across devices)."""
-  monkeypatch.setattr(seeds.os, "sched_getaffinity", lambda pid: set(range(4)))
+  monkeypatch.setattr(seeds, "usable_cores", lambda: 4)
   def step(state, batch, key):
     grad = jnp.mean(jnp.tanh(batch["x"] @ state["m"]), axis=0) + jax.random.normal(key, (3,))
     return {"m": state["m"] - 0.1 * grad}, {"loss": jnp.mean(batch["x"] ** 2)}

@@ -727,7 +727,7 @@ def test_one_seed_split_over_the_hosts_cores_trains_what_one_device_does(tmp_pat
   """One seed on a host of 4 cores (4 fake devices): its batch of 6 windows split over 3 of them
   (genjax.seeds: devices_per_seed), trained, checkpointed and evaluated end to end; the numbers
   are one device's up to rounding."""
-  monkeypatch.setattr(seeds.os, "sched_getaffinity", lambda pid: set(range(4)))
+  monkeypatch.setattr(seeds, "usable_cores", lambda: 4)
   made = []
   real = seeds.seed_parallel
   monkeypatch.setattr(seeds, "seed_parallel",
