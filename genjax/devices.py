@@ -19,6 +19,7 @@ shard_map already gives the [S] layout; a seeds experiment rejects it with a one
 The loop (`genjax.loop.Trainer`) uses only the `Devices` methods below, so it runs either.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +27,15 @@ import jax
 import jax.numpy as jnp
 
 from genjax.errors import UserError
+
+
+def usable_cores() -> int:
+  """The cores a process started from this thread may use: its affinity (fewer than the
+  machine's under taskset or a cpuset, and what XLA sizes its thread pool from), else the
+  machine's count (no affinity call: macOS)."""
+  if hasattr(os, "sched_getaffinity"):
+    return len(os.sched_getaffinity(0))
+  return os.cpu_count() or 1
 
 
 @runtime_checkable

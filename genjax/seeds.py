@@ -23,9 +23,8 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from genjax import devices
-from genjax.devices import CompiledStep
+from genjax.devices import CompiledStep, usable_cores
 from genjax.errors import UserError
-from genjax.report.machine import usable_cores
 
 AXIS = "seeds"
 BATCH_AXIS = "batch"  # a seed's batch split over the devices it owns (devices_per_seed)
@@ -40,7 +39,7 @@ MODES = ("auto", "none", "shard_map")
 # one-seed program (bench/bench_lm_step.py). Its seeds go round robin over the devices it is
 # given: on a host shown as several devices (startup.split_host_into_devices) their calls run at
 # once, and each seed's numbers are the same on any of them. With at least twice as many devices
-# as seeds, each seed owns several and its batch is split over them (one model, data parallel):
+# and cores as seeds, each seed owns several and its batch is split over them (data parallel):
 # one seed on one device left the host's cores less busy (bench/bench_lm_step.py).
 SEED_MAPS = ("vmap", "loop", "sequential")
 
@@ -90,10 +89,10 @@ class SeedParallel:
 
   @functools.cached_property
   def devices_per_seed(self) -> int:
-    """Under "sequential", the devices each seed owns: with at least twice as many devices as
-    seeds, the most that divide `batch_size` (its batch is split over them and XLA's partitioner
-    sums the gradient across them: a seed's numbers then differ from one device's in rounding);
-    else 1 (round robin)."""
+    """Under "sequential", the devices each seed owns: with at least twice as many devices and
+    cores as seeds, the most that divide `batch_size` (its batch is split over them and XLA's
+    partitioner sums the gradient across them: a seed's numbers then differ from one device's in
+    rounding); else 1 (round robin)."""
     if self.seed_map != "sequential" or not self.batch_size:
       return 1
     # Host devices share the host's cores: more devices than cores only adds contention.
@@ -106,11 +105,19 @@ class SeedParallel:
   def seed_sharding(self, s: int, batch: bool = False):
     """Where seed s's arrays live under "sequential": its device (round robin), or the devices it
     owns, its state on each of them and its batch (`batch=True`) split along the first axis."""
+    return self._seed_shardings[s][batch]
+
+  @functools.cached_property
+  def _seed_shardings(self) -> tuple:
+    """(state, batch) sharding of each seed, made once: the step asks for them every call."""
     k = self.devices_per_seed
     if k == 1:
-      return jax.sharding.SingleDeviceSharding(self.devices[s % len(self.devices)])
-    mesh = jax.sharding.Mesh(np.array(self.devices[s * k:(s + 1) * k]), (BATCH_AXIS,))
-    return NamedSharding(mesh, P(BATCH_AXIS) if batch else P())
+      return tuple((one, one) for one in (jax.sharding.SingleDeviceSharding(
+          self.devices[s % len(self.devices)]) for s in range(self.num_seeds)))
+    meshes = (jax.sharding.Mesh(np.array(self.devices[s * k:(s + 1) * k]), (BATCH_AXIS,))
+              for s in range(self.num_seeds))
+    return tuple((NamedSharding(mesh, P()), NamedSharding(mesh, P(BATCH_AXIS)))
+                 for mesh in meshes)
 
   @functools.cached_property
   def mesh(self) -> jax.sharding.Mesh:
@@ -191,19 +198,17 @@ def _one_seed_at_a_time(step, sp: SeedParallel, batch_axis: int | None, donate_a
   step traced once (the seed's index is an argument, not a constant) and called per seed on its
   own batch, placed where the seed runs (`sp.seed_sharding`)."""
 
+  split = sp.devices_per_seed > 1  # then each call gets the seed's own batch, split already
+
   def one_seed(state, batch, keys_S, s):
-    if batch_axis == 0:
+    if batch_axis == 0 and not split:
       batch = jax.tree.map(lambda x: x[s], batch)
     return step(state, batch, keys_S[s])
 
-  def one_seed_split(state, batch, keys_S, s):  # batch: the seed's own, split over its devices
-    return step(state, batch, keys_S[s])
-
-  jitted = jax.jit(one_seed if sp.devices_per_seed == 1 else one_seed_split,
-                   donate_argnums=donate_argnums)
+  jitted = jax.jit(one_seed, donate_argnums=donate_argnums)
 
   def call(s, state, batch, keys_S):
-    if sp.devices_per_seed > 1:
+    if split:
       batch = jax.device_put(jax.tree.map(lambda x: x[s], batch) if batch_axis == 0 else batch,
                              sp.seed_sharding(s, batch=True))
     return jitted(state, batch, keys_S, np.int32(s))

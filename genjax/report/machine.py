@@ -8,6 +8,8 @@ import platform
 
 import jax
 
+from genjax.devices import usable_cores
+
 # The widest vector extensions, widest first: XLA:CPU compiles for the host's, so two CPUs that
 # share a model name (virtual machines often show only the product line) can still round
 # differently.
@@ -27,15 +29,6 @@ def matmul_gflops(size: int = MATMUL_SIZE) -> float:
 
   fn, flops = timing.matmul(size)
   return flops / timing.median(timing.time_interleaved({"mm": fn}, MATMUL_ROUNDS)["mm"]) / 1e9
-
-
-def usable_cores() -> int:
-  """The cores a process started from this thread may use: its affinity (fewer than the
-  machine's under taskset or a cpuset, and what XLA sizes its thread pool from), else the
-  machine's count (no affinity call: macOS)."""
-  if hasattr(os, "sched_getaffinity"):
-    return len(os.sched_getaffinity(0))
-  return os.cpu_count() or 1
 
 
 def read_cpu(cpuinfo: str | None = None) -> dict:

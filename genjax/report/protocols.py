@@ -42,10 +42,11 @@ def included(run) -> list[str]:
   run through them."""
   if not (run.flagfile and run.config is not None):
     return []
-  return _included(run.flagfile)
+  return list(_included(run.flagfile))
 
 
-def _included(flagfile: str) -> list[str]:
+@functools.cache  # a run's flagfiles are read for each claim it serves
+def _included(flagfile: str) -> tuple[str, ...]:
   found = []
   with open(_resolve(flagfile)) as f:
     for line in f:
@@ -53,7 +54,7 @@ def _included(flagfile: str) -> list[str]:
       if line.startswith("--flagfile="):
         nested = line.split("=", 1)[1]
         found += [nested, *_included(nested)]
-  return found
+  return tuple(found)
 
 
 @functools.cache
