@@ -20,19 +20,31 @@ def _resolve(path: str) -> str:
                                                                                 path)
 
 
-def config_source(flagfile: str, default: str) -> tuple[str, str | None]:
-  """(config file, variant) a flagfile starts from: its last --config= (nested flagfiles read in
-  place, as absl does), else the experiment's own config file with no variant."""
-  source: tuple[str, str | None] = (default, None)
+def _read(flagfile: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+  """(its flag lines, nested flagfiles read in place as absl does; the flagfiles it reads in
+  place, nested ones depth first, as written)."""
+  lines, included = [], []
   with open(_resolve(flagfile)) as f:
     for line in f:
       line = line.strip()
       if line.startswith("--flagfile="):
-        nested = config_source(line.split("=", 1)[1], default)
-        source = nested if nested != (default, None) else source
-      elif line.startswith("--config="):
-        path, _, variant = line.split("=", 1)[1].partition(":")
-        source = (path, variant or None)
+        nested = line.split("=", 1)[1]
+        nested_lines, nested_included = _read(nested)
+        lines += nested_lines
+        included += [nested, *nested_included]
+      elif line.startswith("--"):
+        lines.append(line)
+  return tuple(lines), tuple(included)
+
+
+def config_source(flagfile: str, default: str) -> tuple[str, str | None]:
+  """(config file, variant) a flagfile starts from: its last --config= (nested flagfiles read in
+  place, as absl does), else the experiment's own config file with no variant."""
+  source: tuple[str, str | None] = (default, None)
+  for line in _read(flagfile)[0]:
+    if line.startswith("--config="):
+      path, _, variant = line.split("=", 1)[1].partition(":")
+      source = (path, variant or None)
   return source
 
 
@@ -42,19 +54,7 @@ def included(run) -> list[str]:
   run through them."""
   if not (run.flagfile and run.config is not None):
     return []
-  return list(_included(run.flagfile))
-
-
-@functools.cache  # a run's flagfiles are read for each claim it serves
-def _included(flagfile: str) -> tuple[str, ...]:
-  found = []
-  with open(_resolve(flagfile)) as f:
-    for line in f:
-      line = line.strip()
-      if line.startswith("--flagfile="):
-        nested = line.split("=", 1)[1]
-        found += [nested, *_included(nested)]
-  return tuple(found)
+  return list(_read(run.flagfile)[1])
 
 
 @functools.cache
