@@ -182,6 +182,11 @@ def test_collapse_every_outcome():
                                                                                 "collapse")
   partial = gan.collapse(_results(gan_cells=[6, 5, 6, 6, 7]))
   assert partial.verdict == INCONCLUSIVE and "not shown: a partial collapse" in partial.condition
+  # Partial or none: only a collapse decides, so every margin is read against the collapse bar.
+  either = gan.collapse(_results(gan_cells=[6, 8, 7, 8, 8]))
+  assert either.verdict == INCONCLUSIVE and "straddles 7.5: no collapse or a partial one" in (
+      either.condition)
+  assert {f.margin.threshold for f in (every_cell, partial, either)} == {4}
   off_data = gan.collapse(_results(gan_cells=1, gan_precision=[0.0, 0.01, 0.003, 0.0, 0.02]))
   assert off_data.verdict == NOT_MEASURED and off_data.condition == "premise absent"
   # The same mean with seeds that disagree: the interval straddles k/2, so no verdict of collapse.

@@ -137,18 +137,23 @@ def collapse(results) -> Finding:
               f"fullest cell holds {100 * _summary(results, VANILLA, 'top_share')['mean']:.0f}%, "
               f"sharp modes {_summary(results, VANILLA, 'modes')['mean']:.1f}; collapsed if the "
               f"interval stays <= {threshold:g} cells. Premise: {premise}")
-  margin = _nearest(cells, (threshold, k - ALL_MODES_SLACK))
+  # The margin is read against the collapse bar, the one threshold that flips the verdict: every
+  # reading but a collapse is inconclusive (whether the generator misses cells or none).
   if cells.high <= threshold:
-    return Finding(SUPPORTED, evidence, margin=margin)
+    return Finding(SUPPORTED, evidence, margin=cells)
   if cells.low >= k - ALL_MODES_SLACK:
     return Finding(INCONCLUSIVE, evidence, f"{NOT_SHOWN}: no collapse in this run (the interval "
                    f"stays >= {k - ALL_MODES_SLACK:g} cells); a run without one does not "
-                   "contradict that a GAN can collapse", margin=margin)
+                   "contradict that a GAN can collapse", margin=cells)
   if cells.between(threshold, k - ALL_MODES_SLACK):
     return Finding(INCONCLUSIVE, evidence, f"{NOT_SHOWN}: a partial collapse, the generator "
-                   f"misses cells but keeps more than {threshold:g} of {k}", margin=margin)
-  return Finding(INCONCLUSIVE, evidence, f"the interval straddles {margin.threshold:g} cells",
-                 margin=margin)
+                   f"misses cells but keeps more than {threshold:g} of {k}", margin=cells)
+  if cells.low > threshold:
+    return Finding(INCONCLUSIVE, evidence, f"{NOT_SHOWN}: the generator keeps more than "
+                   f"{threshold:g} of {k} cells (the interval straddles "
+                   f"{k - ALL_MODES_SLACK:g}: no collapse or a partial one)", margin=cells)
+  return Finding(INCONCLUSIVE, evidence, f"the interval straddles {threshold:g} cells",
+                 margin=cells)
 
 
 def _hop_fractions(results, name) -> tuple[list[float], list[str]]:
