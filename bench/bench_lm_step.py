@@ -28,19 +28,20 @@ global-norm clip, linear warmup then cosine decay to 10%. The shapes: nanogpt_cp
 CPU example, 4 layers of width 128), text_quick, and text_config (read from
 genjax/configs/text.py's "quick" variant).
 
-Each row prints steps/s (a step: all S seeds), tokens/s (predicted bytes of all seeds), GFLOP/s
-and that as a share of this machine's float32 matmul peak (a 2048^3 matmul), and genjax's steps/s
-over the row's (above 1: genjax is faster). FLOPs are counted analytically, the matmuls only:
-6 x matmul weights (12 x layers x width^2 + width x 256) x tokens, plus attention's 12 x layers x
-context x width a token; elementwise work (Adam, LayerNorm, softmax, the embedding gather) is
-free. It equals genjax.flop_count's count of the dots in both JAX steps as written (the test
-checks). The implementations and the matmul are timed in interleaved rounds (genjax.timing; one
-warm-up round first, which compiles), so that machine noise hits all alike, and medians over rounds
-are compared. The bench starts as the text experiment does (genjax/startup.py: one restart with
-glibc's huge-page tunable, the host shown as one device per seed), so every row, PyTorch's too, runs
-on the allocator the experiments run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0 keeps glibc's
-defaults, XLA_FLAGS=--xla_force_host_platform_device_count=1 one device. The figures also go to
-bench/results/<cpu>.json (bench/results.py) under "lm_step", the tunables with the timing
+Each row prints steps/s (a step: all S seeds), tokens/s (predicted bytes of all seeds), GFLOP/s and
+that as a share of this machine's float32 matmul peak (a 2048^3 matmul), and genjax's steps/s over
+the row's (above 1: genjax is faster); the line under each table adds the range of the per-round
+ratios (each round times every row back to back) and how many rounds genjax won. FLOPs are counted
+analytically, the matmuls only: 6 x matmul weights (12 x layers x width^2 + width x 256) x tokens,
+plus attention's 12 x layers x context x width a token; elementwise work (Adam, LayerNorm, softmax,
+the embedding gather) is free. It equals genjax.flop_count's count of the dots in both JAX steps as
+written (the test checks). The implementations and the matmul are timed in interleaved rounds
+(genjax.timing; one warm-up round first, which compiles), so that machine noise hits all alike, and
+medians over rounds are compared. The bench starts as the text experiment does (genjax/startup.py:
+one restart with glibc's huge-page tunable, the host shown as one device per seed), so every row,
+PyTorch's too, runs on the allocator the experiments run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0
+keeps glibc's defaults, XLA_FLAGS=--xla_force_host_platform_device_count=1 one device. The figures
+also go to bench/results/<cpu>.json (bench/results.py) under "lm_step", the tunables with the timing
 environment; that folder holds the ones measured so far.
 """
 
@@ -480,18 +481,32 @@ def measure(shape: Shape, opt: Optimizer, rounds: int, steps_per_round: int, see
     gflops = median[name] * flops[name] / 1e9
     tokens = None if name == "peak" else median[name] * tokens_per_step(shape)
     over = None if name == "peak" else median["genjax"] / median[name]
+    # Each round times genjax and this row back to back: the spread of their per-round ratios
+    # says whether the medians' ratio is the machine's noise or a real gap.
+    per_round = (None if name == "peak"
+                 else timing.per_round_ratio(times[name], times["genjax"]))
     print(f"{'':>2}{name:<17} {median[name]:>9.2f} "
           f"{'' if tokens is None else f'{tokens:,.0f}':>11} {gflops:>9.2f} "
           f"{gflops / peak_gflops:>7.1%} {'' if over is None else f'{over:.3f}':>11}")
     rows.append({"shape": shape.name, **fields, "params": params,
                  "implementation": name, "steps_per_s": median[name], "tokens_per_s": tokens,
                  "flops_per_step": flops[name], "gflops": gflops,
-                 "share_of_peak": gflops / peak_gflops, "genjax_over_this": over})
-  ratios = [f"genjax/{name} {median['genjax'] / median[name]:.3f}x" for name in calls
-            if name not in ("peak", "genjax")]
+                 "share_of_peak": gflops / peak_gflops, "genjax_over_this": over,
+                 "genjax_over_this_per_round": per_round})
+  ratios = [f"genjax/{row['implementation']} {describe_ratio(row)}" for row in rows
+            if row["implementation"] not in ("peak", "genjax")]
   print(f"{'':>2}{shape.name}: {', '.join(ratios)} (steps/s over steps/s; above 1: genjax "
         "faster)")
   return rows
+
+
+def describe_ratio(row: dict) -> str:
+  """'0.943x (rounds 0.901-0.990, genjax faster in 0 of 5)': the medians' ratio, the range of
+  the per-round ratios and how many rounds genjax won."""
+  per_round = row["genjax_over_this_per_round"]
+  wins = sum(r > 1 for r in per_round)
+  return (f"{row['genjax_over_this']:.3f}x (rounds {min(per_round):.3f}-{max(per_round):.3f}, "
+          f"genjax faster in {wins} of {len(per_round)})")
 
 
 def define_flags():

@@ -24,7 +24,7 @@ TINY = bench.Shape("tiny", num_layers=1, width=16, num_heads=2, context=8, batch
 # warmup's first rate is 0). Every test here uses it: one compilation of each step per worker.
 OPT = bench.text_optimizer()._replace(warmup_steps=0)
 FIELDS = {"shape", "implementation", "params", "steps_per_s", "tokens_per_s", "flops_per_step",
-          "gflops", "share_of_peak", "genjax_over_this"}
+          "gflops", "share_of_peak", "genjax_over_this", "genjax_over_this_per_round"}
 
 
 def _genjax_params(shape):
@@ -99,8 +99,14 @@ def test_both_jax_steps_compute_the_same_loss_lower_it_and_give_rows(capsys):
       assert row["tokens_per_s"] > 0 and row["genjax_over_this"] > 0, row
       assert row["flops_per_step"] == bench.train_flops(TINY)
       assert row["params"] == bench.param_count(_genjax_params(TINY))
-  assert rows[1]["genjax_over_this"] == 1.0
+  assert rows[1]["genjax_over_this"] == 1.0 and rows[1]["genjax_over_this_per_round"] == [1.0]
+  assert rows[0]["genjax_over_this_per_round"] is None
   assert "tiny: genjax/genjax vmap " in capsys.readouterr().out
+
+
+def test_a_ratio_is_described_with_its_rounds():
+  row = {"genjax_over_this": 0.95, "genjax_over_this_per_round": [0.9, 1.02, 0.95]}
+  assert bench.describe_ratio(row) == "0.950x (rounds 0.900-1.020, genjax faster in 1 of 3)"
 
 
 def test_the_pytorch_model_has_genjax_models_parameters():
