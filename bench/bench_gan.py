@@ -30,13 +30,8 @@ and a simultaneous G loss both need it. The figures also go to bench/results/<cp
 (bench/results.py); that folder holds the ones measured so far.
 """
 
-import collections
 import contextlib
-import glob
-import gzip
-import json
 import os
-import re
 import sys
 
 # this checkout's genjax and bench, before any installed genjax
@@ -46,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax
 from absl import flags, logging
 
-from bench import results
+from bench import kernel_time, results
 from genjax import cli, devices, flop_count, random_fused, seeds, timing
 from genjax.errors import UserError
 from genjax.gan import data, models, step
@@ -146,38 +141,12 @@ def profile_split(config, method_name: str, num_seeds: int, steps: int, trace_di
   mapped = seeds.map_seeds(devices.steps_in_one_call(step.make_train_step(setup), per_call),
                            step.seed_map(config), (0, None, 0))
   compiled = jax.jit(mapped, donate_argnums=0).lower(state, {}, keys_S).compile()
-  hlo = compiled.as_text()
-  module = re.match(r"HloModule (\S+?),", hlo).group(1)
-  matmuls = flop_count.matmul_instructions(hlo)
-  op_names = dict(re.findall(r'%([\w.\-]+) = .*?op_name="([^"]*)"', hlo))
-  state, _ = compiled(state, {}, keys_S)  # warm
-  jax.block_until_ready(state)
-  with jax.profiler.trace(trace_dir):
-    for _ in range(steps // per_call):
-      state, _ = compiled(state, {}, keys_S)
-    jax.block_until_ready(state)
-  newest = max(glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True),
-               key=os.path.getmtime)
-  with gzip.open(newest) as f:
-    events = json.load(f)["traceEvents"]
-  seconds = collections.Counter()
-  for event in events:
-    args = event.get("args", {})
-    if event.get("ph") == "X" and args.get("hlo_module") == module and "hlo_op" in args:
-      seconds[args["hlo_op"]] += event["dur"] / 1e6 / steps
-  if not seconds:
-    return f"profile: no XLA kernel events in {newest} (a backend that does not trace kernels?)"
-  matmul = sum(t for op, t in seconds.items() if op in matmuls)
-  rest = {op: t for op, t in seconds.items() if op not in matmuls}
-  top = sorted(rest.items(), key=lambda item: -item[1])[:3]
-  named = ", ".join(f"{op} ({'/'.join(op_names.get(op, '?').split('/')[-2:])}) {t * 1e3:.2f} ms"
-                    for op, t in top)
-  total = matmul + sum(rest.values())
-  dots_share = num_seeds * seed_step_flops / matmul / peak
-  return (f"  profile of S={num_seeds} (trace in {trace_dir}): {total * 1e3:.2f} ms of XLA "
-          f"kernels a step: dots and convolutions {matmul * 1e3:.2f} ms ({matmul / total:.0%}; "
-          f"alone they run at {dots_share:.0%} of peak), the rest "
-          f"{sum(rest.values()) * 1e3:.2f} ms; largest of the rest: {named}")
+  split = kernel_time.trace(compiled, state, ({}, keys_S), steps // per_call, trace_dir,
+                            per_call)
+  if split is None:
+    return f"profile: no XLA kernel events in {trace_dir} (a backend that does not trace kernels?)"
+  return (f"  profile of S={num_seeds} (trace in {trace_dir}): "
+          + split.describe(num_seeds * seed_step_flops, peak))
 
 
 def candidates_of(config, seed_counts: list[int]) -> dict:

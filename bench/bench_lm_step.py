@@ -4,6 +4,7 @@ PyTorch GPT of the same shape.
 python bench/bench_lm_step.py                     # the three shapes below, 5 rounds of 20
 python bench/bench_lm_step.py --shapes=text_quick --rounds=3 --steps_per_round=10
 python bench/bench_lm_step.py --torch_compile     # PyTorch also under torch.compile
+python bench/bench_lm_step.py --profile_dir=/tmp/lm_profile   # and where a step's time goes
 
 One step is forward, backward and optimizer update of S seeds' models, each on its own batch of
 random bytes (drawn from --seed; no data files). Columns, per shape:
@@ -42,7 +43,10 @@ one restart with glibc's huge-page tunable, the host shown as one device per see
 PyTorch's too, runs on the allocator the experiments run on; GLIBC_TUNABLES=glibc.malloc.hugetlb=0
 keeps glibc's defaults, XLA_FLAGS=--xla_force_host_platform_device_count=1 one device. The figures
 also go to bench/results/<cpu>.json (bench/results.py) under "lm_step", the tunables with the timing
-environment; that folder holds the ones measured so far.
+environment; that folder holds the ones measured so far. With --profile_dir, one seed's step is
+also compiled alone on one device and traced (bench/kernel_time.py): its kernel time split into
+dots and the rest, and how much faster it would run were the rest free, the ceiling of any change
+that leaves the matmuls as XLA runs them.
 """
 
 import dataclasses
@@ -73,7 +77,7 @@ import numpy as np
 import optax
 from absl import flags
 
-from bench import results
+from bench import kernel_time, results
 from genjax import cli, seeds, timing
 from genjax.configs import text as text_config
 from genjax.errors import UserError
@@ -421,6 +425,27 @@ def torch_setup(torch, shape: Shape, opt: Optimizer, seed: int, tokens_SxBxL,
   return run, [model for model, *_ in trainers]
 
 
+def profile_line(shape: Shape, opt: Optimizer, seed: int, params_S, trace_dir: str,
+                 peak_flops_per_s: float, steps: int) -> str:
+  """One seed's genjax step (its first seed's weights and batch), compiled alone on one device and
+  traced: where its kernel time goes, and the step's ceiling with everything but its dots free
+  (bench/kernel_time.py)."""
+  config = genjax_config(shape, opt)
+  tx = lm_step.make_tx(config.grad_clip, config.learning_rate,
+                       (config.warmup_steps, config.num_steps))
+  first = jax.tree.map(lambda x: x[:1], params_S)
+  state = jax.jit(lambda p: jax.tree.map(lambda x: x[0], lm_step.new_state(p, {}, tx)))(first)
+  batch = {"tokens": jnp.asarray(random_windows(shape, seed)[0])}
+  key = seeds.seed_keys(seed, 1)[0]
+  train_step = lm_step.make_train_step(genjax_model(shape, opt), tx, lm_step.full_params)
+  compiled = jax.jit(train_step, donate_argnums=0).lower(state, batch, key).compile()
+  split = kernel_time.trace(compiled, state, (batch, key), steps, trace_dir)
+  if split is None:
+    return f"  profile: no XLA kernel events in {trace_dir} (a backend that does not trace them?)"
+  return (f"  profile of one seed's step on one device (trace in {trace_dir}): "
+          + split.describe(train_flops(shape) / shape.num_seeds, peak_flops_per_s))
+
+
 # ---- timing ----
 
 
@@ -444,9 +469,10 @@ def describe_shape(shape: Shape) -> str:
 
 
 def measure(shape: Shape, opt: Optimizer, rounds: int, steps_per_round: int, seed: int,
-            torch=None, torch_compile: bool = False, peak_size: int = PEAK_SIZE) -> list[dict]:
+            torch=None, torch_compile: bool = False, peak_size: int = PEAK_SIZE,
+            profile_dir: str = "") -> list[dict]:
   """Times every implementation at `shape` beside the matmul peak; prints its table and returns
-  its rows."""
+  its rows; with `profile_dir`, also where one seed's step spends its kernel time (a row)."""
   tokens_SxBxL = random_windows(shape, seed)
   params_S = init_params(shape, seed)
   ours = text_train.seed_map(genjax_config(shape, opt))
@@ -497,6 +523,12 @@ def measure(shape: Shape, opt: Optimizer, rounds: int, steps_per_round: int, see
             if row["implementation"] not in ("peak", "genjax")]
   print(f"{'':>2}{shape.name}: {', '.join(ratios)} (steps/s over steps/s; above 1: genjax "
         "faster)")
+  if profile_dir:
+    line = profile_line(shape, opt, seed, params_S, os.path.join(profile_dir, shape.name),
+                        peak_gflops * 1e9, steps_per_round)
+    print(line)
+    rows.append({"shape": shape.name, **fields, "implementation": "profile",
+                 "profile": line.strip()})
   return rows
 
 
@@ -516,6 +548,8 @@ def define_flags():
                        lower_bound=1)
   flags.DEFINE_integer("seed", 0, "Derives the random bytes trained on and every model's init.")
   flags.DEFINE_bool("torch_compile", False, "Also time the PyTorch models under torch.compile.")
+  flags.DEFINE_string("profile_dir", "", "If set: trace one seed's genjax step per shape into "
+                      "this folder and print where its kernel time goes (bench/kernel_time.py).")
 
 
 def main(argv):
@@ -545,7 +579,7 @@ def main(argv):
   rows = []
   for name in FLAGS.shapes:
     rows += measure(known[name], opt, FLAGS.rounds, FLAGS.steps_per_round, FLAGS.seed, torch,
-                    FLAGS.torch_compile)
+                    FLAGS.torch_compile, profile_dir=FLAGS.profile_dir)
   results.record("lm_step", rows, timing=timing.environment(),
                  torch=None if torch is None else torch.__version__)
 
