@@ -206,6 +206,12 @@ def genjax_model(shape: Shape, opt: Optimizer):
   return text_fit.model(genjax_config(shape, opt), "transformer")
 
 
+def genjax_tx(config):
+  """The optimizer genjax.lm.step.compiled_step builds for the config's schedule (for its state)."""
+  return lm_step.make_tx(config.grad_clip, config.learning_rate,
+                         (config.warmup_steps, config.num_steps))
+
+
 def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S, seed_map: str | None = None):
   """(step: state -> (state, metrics_S) on `random_windows(shape, seed)`, initial state from
   params_S), as genjax.lm.fit.Trainings.pretrain builds and genjax.loop.Trainer calls them;
@@ -218,7 +224,7 @@ def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S, seed_map: st
   sp = seeds.seed_parallel(shape.num_seeds, "auto" if chosen == "sequential" else "none",
                            seed_map=chosen, batch_size=shape.batch_size)
   schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
-  tx = lm_step.make_tx(config.grad_clip, config.learning_rate, schedule[1:])
+  tx = genjax_tx(config)
   # jitted: one small program, not an eager dispatch (and compile) of every leaf's zeros
   state = sp.put_state(jax.jit(lambda p: lm_step.new_state(p, {}, tx))(params_S))
   train_step = lm_step.compiled_step(sp, net, lm_step.full_params, config.grad_clip, schedule)
@@ -431,8 +437,7 @@ def profile_line(shape: Shape, opt: Optimizer, seed: int, params_S, trace_dir: s
   traced: where its kernel time goes, and the step's ceiling with everything but its dots free
   (bench/kernel_time.py)."""
   config = genjax_config(shape, opt)
-  tx = lm_step.make_tx(config.grad_clip, config.learning_rate,
-                       (config.warmup_steps, config.num_steps))
+  tx = genjax_tx(config)
   first = jax.tree.map(lambda x: x[:1], params_S)
   state = jax.jit(lambda p: jax.tree.map(lambda x: x[0], lm_step.new_state(p, {}, tx)))(first)
   batch = {"tokens": jnp.asarray(random_windows(shape, seed)[0])}
