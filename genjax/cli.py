@@ -99,6 +99,12 @@ def fail(message: str, code: int = USAGE_ERROR):
   sys.exit(code)
 
 
+def flag_error_text(error: Exception) -> str:
+  """absl's message for a bad flag or flagfile, without the "ERROR:: " absl puts before some of
+  them (a missing flagfile's), so it reads well after our own "error: "."""
+  return str(error).replace("ERROR::", "").strip()
+
+
 def without_traceback(text: str) -> str:
   """An error message that embeds a traceback (ml_collections puts the config file's in its
   own), with the traceback cut down to its last line: the exception that ended it."""
@@ -115,7 +121,7 @@ def _flag_errors_as_one_line():
   try:
     yield
   except flags.Error as e:  # unknown flag, unreadable flagfile, bad flag value, bad variant
-    fail(without_traceback(str(e)))
+    fail(without_traceback(flag_error_text(e)))
   except (AttributeError, KeyError) as e:  # --config.x=v with a field the config lacks
     text = str(e)
     field = re.search(r"\w+", text).group(0)

@@ -23,7 +23,7 @@ CASES = [
     (["--config.latent=3"], "--config has no field 'latent'. Did you mean \"latents\""),
     (["--config.latents=-3"], "config.latents must be > 0, got -3"),
     (["--config.num_steps=many"], "--config.num_steps=many"),
-    (["--flagfile=no/such.flags"], "Unable to open flagfile"),
+    (["--flagfile=no/such.flags"], "error: Unable to open flagfile"),  # not absl's "ERROR:: "
     (["--config.dataset=mnits"], "config.dataset must be one of digits"),
     (["--config.parallel=dp"], "config.parallel must be one of"),
     (["--config.classifier=resnet"], "config.classifier must be one of mlp, conv"),
