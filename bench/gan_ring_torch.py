@@ -117,12 +117,6 @@ def import_torch():
 
 # ---- the protocol in PyTorch: S seeds stacked on a leading axis of every tensor ----
 
-def ring_centers_Kx2(num_modes: int, radius: float) -> np.ndarray:
-  """K distinct centers at angles 2 pi k / K (not linspace to 2 pi, which repeats one)."""
-  angles = [2 * math.pi * k / num_modes for k in range(num_modes)]
-  return np.array([[radius * math.cos(a), radius * math.sin(a)] for a in angles], np.float32)
-
-
 def init_dense(torch, fan_in: int, fan_out: int, config: ConfigDict, generator):
   """One Dense layer's (kernel [in, out], bias [out]) with flax's semantics: the small arch's
   kernel init (orthogonal with gain, or flax's default lecun_normal) and zero biases."""
@@ -213,7 +207,8 @@ class RingGAN:
     self.torch, self.config = torch, config
     self.activation = config.get("small_activation", "relu")
     self.batch = config.batch_size  # the vanilla GAN packs nothing: samples either batch_unit
-    self.centers_Kx2 = torch.from_numpy(ring_centers_Kx2(config.ring_modes, config.ring_radius))
+    # The data is genjax's (its centers); the GAN trained on it is what is retrained here.
+    self.centers_Kx2 = torch.from_numpy(data.ring_centers(config.ring_modes, config.ring_radius))
     self.rngs = [torch.Generator().manual_seed(torch_seed(config.seed, s, TRAIN_STREAM))
                  for s in range(num_seeds)]
     self.g = init_mlp(torch, generator_widths(config), config, self.rngs)
