@@ -34,6 +34,7 @@ from bench import results
 from genjax import cli, logs
 from genjax.errors import UserError
 from genjax.gan import data
+from genjax.gan import step as gan_step
 from genjax.metrics import coverage
 
 flags.DEFINE_string("workdir", None, "A finished GAN run's workdir (config.json, evals/gan.jsonl).")
@@ -185,19 +186,12 @@ class Adam:
 
 
 def learning_rate(config: ConfigDict, peak: float, updates_per_g_step: int = 1):
-  """count -> rate: constant, then linear to 0 over the last decay_fraction of the G steps
-  (D counts its updates, so with several D steps per G step its count is divided)."""
-  fraction = config.get("decay_fraction", 0.0)
-  if not fraction:
-    return lambda count: peak
-  decay_steps = max(1, int(round(fraction * config.num_steps)))
-  start = config.num_steps - decay_steps
-
-  def rate(count):
-    g_step = count // updates_per_g_step
-    return peak if g_step < start else peak * (1 - min(g_step - start, decay_steps) / decay_steps)
-
-  return rate
+  """count -> rate: genjax's schedule (genjax.gan.step.learning_rate), read at the G step; D counts
+  its updates, so with several D steps per G step its count is divided (as make_optimizers does)."""
+  schedule = gan_step.learning_rate(config, peak)
+  if not callable(schedule):
+    return lambda count: schedule
+  return lambda count: float(schedule(count // updates_per_g_step))
 
 
 class RingGAN:
@@ -208,7 +202,8 @@ class RingGAN:
     self.activation = config.get("small_activation", "relu")
     self.batch = config.batch_size  # the vanilla GAN packs nothing: samples either batch_unit
     # The data is genjax's (its centers); the GAN trained on it is what is retrained here.
-    self.centers_Kx2 = torch.from_numpy(data.ring_centers(config.ring_modes, config.ring_radius))
+    self.dataset = data.make_dataset(config)
+    self.centers_Kx2 = torch.from_numpy(np.asarray(self.dataset.centers, np.float32))
     self.rngs = [torch.Generator().manual_seed(torch_seed(config.seed, s, TRAIN_STREAM))
                  for s in range(num_seeds)]
     self.g = init_mlp(torch, generator_widths(config), config, self.rngs)
@@ -293,10 +288,9 @@ def eval_points(config: ConfigDict, num_steps: int) -> list[int]:
   return sorted(set(range(0, num_steps, config.eval_every)) | {num_steps})
 
 
-def score(samples_SxNx2: np.ndarray, config: ConfigDict) -> dict[str, list[float]]:
+def score(samples_SxNx2: np.ndarray, dataset, config: ConfigDict) -> dict[str, list[float]]:
   """genjax's 2D coverage (Judge.coverage: mixture_coverage on the dataset's centers and std)
   of each seed's samples: metric -> list over seeds."""
-  dataset = data.make_dataset(config)
   per_seed = [coverage.mixture_coverage(s, dataset.centers, dataset.std, config.hq_num_std)
               for s in samples_SxNx2]
   return {name: [float(m[name]) for m in per_seed] for name in METRICS}
@@ -313,7 +307,7 @@ def train_torch(torch, config: ConfigDict, num_seeds: int, num_steps: int):
       gan.train_step()
     seconds += time.perf_counter() - start
     done = stop
-    evals[stop] = score(gan.eval_samples(), config)
+    evals[stop] = score(gan.eval_samples(), gan.dataset, config)
     print(f"PyTorch step {stop}: {seconds:.0f} s, HQ modes per seed {evals[stop]['modes']}",
           flush=True)  # a long run shows it is moving
     if not all(np.isfinite(v).all() for v in evals[stop].values()):
