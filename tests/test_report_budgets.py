@@ -25,8 +25,8 @@ def within_budget(report: dict, budget: float) -> list[str]:
   environment = report["environment"]
   problems = []
   if environment["backend"] != "cpu" or environment["cpu_count"] != BUDGET_CORES:
-    problems.append(f"made on {environment['cpu_count']} {environment['backend']} cores, "
-                    f"not {BUDGET_CORES} CPU cores")
+    problems.append(f"made on the {environment['backend']} backend with {environment['cpu_count']} "
+                    f"CPU cores, not a CPU with {BUDGET_CORES}")
   reused = [run["name"] for run in report["runs"] if run["reused"] or run["resumed"]]
   if reused or "runs_wall_seconds" in environment:
     problems.append(f"not from scratch: reused or resumed {', '.join(reused) or 'runs'}")
@@ -43,12 +43,12 @@ def test_committed_report_was_made_within_its_budget(name):
   assert within_budget(report, BUDGET_SECONDS[name]) == []
 
 
-def _report(wall, cores=2, reused=False, replayed=False):
-  environment = {"backend": "cpu", "cpu_count": cores, "wall_seconds": wall}
+def _report(wall, cores=2, backend="cpu", reused=False, resumed=False, replayed=False):
+  environment = {"backend": backend, "cpu_count": cores, "wall_seconds": wall}
   if replayed:
     environment["runs_wall_seconds"] = wall
   return {"environment": environment,
-          "runs": [{"name": "a", "reused": reused, "resumed": False},
+          "runs": [{"name": "a", "reused": reused, "resumed": resumed},
                    {"name": "b", "reused": False, "resumed": False}]}
 
 
@@ -57,8 +57,12 @@ def test_within_budget_fails_on_each_way_a_report_can_miss_it():
   assert within_budget(_report(7411.0), 7200) == ["wall time 7411.0 s, budget 7200 s"]
   assert within_budget(_report(None), 7200) == ["wall time None s, budget 7200 s"]
   assert within_budget(_report(100.0, cores=16), 7200) == [
-      "made on 16 cpu cores, not 2 CPU cores"]
+      "made on the cpu backend with 16 CPU cores, not a CPU with 2"]
+  assert within_budget(_report(100.0, backend="gpu"), 7200) == [
+      "made on the gpu backend with 2 CPU cores, not a CPU with 2"]
   assert within_budget(_report(100.0, reused=True), 7200) == [
+      "not from scratch: reused or resumed a"]
+  assert within_budget(_report(100.0, resumed=True), 7200) == [
       "not from scratch: reused or resumed a"]
   assert within_budget(_report(100.0, replayed=True), 7200) == [
       "not from scratch: reused or resumed runs"]
