@@ -225,8 +225,7 @@ def genjax_setup(shape: Shape, opt: Optimizer, seed: int, params_S, seed_map: st
                            seed_map=chosen, batch_size=shape.batch_size)
   schedule = (config.learning_rate, config.warmup_steps, config.num_steps)
   tx = genjax_tx(config)
-  # jitted: one small program, not an eager dispatch (and compile) of every leaf's zeros
-  state = sp.put_state(jax.jit(lambda p: lm_step.new_state(p, {}, tx))(params_S))
+  state = sp.put_state(lm_step.new_state(params_S, {}, tx))
   train_step = lm_step.compiled_step(sp, net, lm_step.full_params, config.grad_clip, schedule)
   batch = sp.put_batch({"tokens": random_windows(shape, seed)}, batch_axis=0)
   keys_S = seeds.seed_keys(seed, shape.num_seeds)
@@ -439,7 +438,7 @@ def profile_line(shape: Shape, opt: Optimizer, seed: int, params_S, trace_dir: s
   config = genjax_config(shape, opt)
   tx = genjax_tx(config)
   first = jax.tree.map(lambda x: x[:1], params_S)
-  state = jax.jit(lambda p: jax.tree.map(lambda x: x[0], lm_step.new_state(p, {}, tx)))(first)
+  state = jax.tree.map(lambda x: x[0], lm_step.new_state(first, {}, tx))
   batch = {"tokens": jnp.asarray(random_windows(shape, seed)[0])}
   key = seeds.seed_keys(seed, 1)[0]
   train_step = lm_step.make_train_step(genjax_model(shape, opt), tx, lm_step.full_params)

@@ -9,15 +9,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from genjax import attention
 from genjax.attention import encoder
 from genjax.errors import UserError
+from genjax.lm import attention
 
 ARCHS = ("transformer", "transformer_1layer", "bag_mlp")  # the names `make_model` knows
 
-# genjax.attention's exact default (jax.nn.dot_product_attention); "naive" is the written-out
-# reference with the same signature. The one place to switch attention implementations.
-_ATTEND = attention.get("dot_product")
+# jax.nn.dot_product_attention's forward with FlashAttention's backward (genjax/lm/attention.py);
+# any genjax.attention variant has the same signature. The one place to switch implementations.
+_ATTEND = attention.attend
 
 
 class Transformer(nn.Module):
