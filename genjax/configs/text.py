@@ -81,8 +81,8 @@ def get_config(variant: str | None = None) -> ConfigDict:
   if variant == "quick":  # one held-out domain, sized for a CPU
     config.heldout = ("bible",)
     config.specialists = ("shakespeare",)
-    # Adam steps of every quick study: the bytes the quick report's text runs could see in their
-    # time before the faster step (bench/bench_lm_step.py), plus what that step saved.
+    # Adam steps of every quick study: 1,000 before the LM step got faster (lm/attention.py's
+    # backward, lm/step.py's flat Adam), plus the share of the text runs' time that saved.
     config.num_steps = 1050
     config.num_evals = 10  # 8 or more that divide num_steps
     # Short runs gain from a higher peak rate: their own held-out text scored fewer bits per
